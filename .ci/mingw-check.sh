@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Build Check (Debian's source package) for x86_64-w64-mingw32, static, and
+# install it into a cache outside the clone.  Prints the prefix on stdout.
+#
+#   PH_CACHE   cache root (default: /var/cache/portheap)
+#
+# Debian ships Check only for the host; see ../shared/mingw-check.md for the
+# traps this works around (deb-src entry, makeinfo, check_stdint.h, no .pc).
+set -euo pipefail
+
+host=x86_64-w64-mingw32
+cache=${PH_CACHE:-/var/cache/portheap}
+prefix=$cache/check-$host
+stamp=$prefix/.built
+
+if [ -f "$stamp" ]; then
+  echo "$prefix"
+  exit 0
+fi
+
+mkdir -p "$cache"
+work=$(mktemp -d "$cache/check-src.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# A private apt configuration with a deb-src entry for the mirror the machine
+# already uses, so the machine's own apt setup stays untouched.
+uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+[ -n "$uri" ] || uri=$(sed -n 's/^deb \(http[^ ]*\) .*/\1/p' /etc/apt/sources.list | head -n 1)
+[ -n "$uri" ] || uri=http://deb.debian.org/debian
+mkdir -p "$work/apt/sources.list.d" "$work/apt/lists/partial"
+cat > "$work/apt/sources.list.d/src.sources" <<SRC
+Types: deb-src
+URIs: $uri
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+aptopts=(-o "Dir::Etc::SourceList=/dev/null"
+         -o "Dir::Etc::SourceParts=$work/apt/sources.list.d"
+         -o "Dir::State::Lists=$work/apt/lists")
+apt-get "${aptopts[@]}" update -q >&2
+(cd "$work" && apt-get "${aptopts[@]}" source --download-only -q check >&2 &&
+   dpkg-source -x --skip-patches check_*.dsc src >&2) ||
+  (cd "$work" && apt-get "${aptopts[@]}" source -q check >&2 && mv check-*/ src)
+
+cd "$work/src"
+[ -x configure ] || autoreconf -fi >&2
+./configure --host=$host --prefix="$prefix" --enable-subunit=no \
+  --disable-shared --enable-static >&2
+make -C lib -j2 >&2
+make -C src -j2 >&2
+make -C lib install >&2
+make -C src install >&2
+cp check_stdint.h "$prefix/include/"
+
+version=$(sed -n 's/^PACKAGE_VERSION = *//p' Makefile)
+mkdir -p "$prefix/lib/pkgconfig"
+cat > "$prefix/lib/pkgconfig/check.pc" <<PC
+prefix=$prefix
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: Check
+Description: A unit test framework for C (mingw-w64 static build)
+Version: $version
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -lcheck
+Libs.private: -lpthread
+PC
+touch "$stamp"
+echo "$prefix"

@@ -1,0 +1,236 @@
+/*
+ * api.c - the public entry points of the emulated engine.
+ *
+ * Each one: checks its arguments (the heap handle through the address map,
+ * a block through its sealed header), enters the heap (lock unless
+ * NO_SERIALIZE), calls the engine, leaves, and reports a failure through
+ * ph__fail.  This file and error.c are the only writers of the last error.
+ */
+#include "engine.h"
+
+const char* ph_backend(void) {
+  return "emul";
+}
+
+/* Report a failed alloc/realloc: the last error, then the exception when
+ * HEAP_GENERATE_EXCEPTIONS is on for the heap or the call. */
+static void* fail_alloc(struct ph__heap* h, uint32_t flags, uint32_t code,
+                        uint32_t status) {
+  ph__fail(code);
+  if ((flags | (h != NULL ? h->options : 0)) & PH_HEAP_GENERATE_EXCEPTIONS)
+    ph__raise(status, h);
+  return NULL;
+}
+
+/* A pointer that is not a live block: a misuse, and with termination on
+ * corruption enabled, the end of the process (as on Windows). */
+static void bad_block(struct ph__heap* h, const void* block) {
+  ph__corruption(h, block, "not a live block of this heap");
+  ph__fail(PH_ERROR_INVALID_PARAMETER);
+}
+
+void* ph_process_heap(void) {
+  struct ph__heap* h = ph__process_heap();
+  if (h == NULL)
+    ph__fail(PH_ERROR_NOT_ENOUGH_MEMORY);
+  return h;
+}
+
+uint32_t ph_process_heaps(uint32_t count, void** heaps) {
+  if (count > 0 && heaps == NULL) {
+    ph__fail(PH_ERROR_INVALID_PARAMETER);
+    return 0;
+  }
+  if (ph__process_heap() == NULL) {
+    ph__fail(PH_ERROR_NOT_ENOUGH_MEMORY);
+    return 0;
+  }
+  return ph__registry_list(count, heaps);
+}
+
+void* ph_heap_create(uint32_t options, size_t initial_size,
+                     size_t maximum_size) {
+  ph__init();
+  uint32_t error;
+  struct ph__heap* h = ph__heap_new(options, initial_size, maximum_size,
+                                    &error);
+  if (h == NULL) {
+    ph__fail(error);
+    return NULL;
+  }
+  ph__registry_add(h);
+  return h;
+}
+
+int ph_heap_destroy(void* heap) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (h == NULL || h == ph__process_heap() || !ph__registry_remove(h)) {
+    ph__fail(PH_ERROR_INVALID_HANDLE);
+    return 0;
+  }
+  ph__heap_delete(h);
+  return 1;
+}
+
+void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (PH_UNLIKELY(h == NULL))
+    return fail_alloc(NULL, flags, PH_ERROR_INVALID_HANDLE,
+                      PH_STATUS_ACCESS_VIOLATION);
+  bool locked = ph__heap_enter(h, flags);
+  void* p = ph__heap_alloc(h, size);
+  ph__heap_leave(h, locked);
+  if (PH_UNLIKELY(p == NULL))
+    return fail_alloc(h, flags, PH_ERROR_NOT_ENOUGH_MEMORY,
+                      PH_STATUS_NO_MEMORY);
+  if (flags & PH_HEAP_ZERO_MEMORY)
+    memset(p, 0, size);
+  return p;
+}
+
+void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (h == NULL)
+    return fail_alloc(NULL, flags, PH_ERROR_INVALID_HANDLE,
+                      PH_STATUS_ACCESS_VIOLATION);
+  bool locked = ph__heap_enter(h, flags);
+  void* p = NULL;
+  bool valid = ph__heap_find_block(h, block, NULL) != NULL;
+  if (valid)
+    p = ph__heap_realloc(h, block, size, flags);
+  ph__heap_leave(h, locked);
+  if (!valid) {
+    if (block != NULL)
+      ph__corruption(h, block, "not a live block of this heap");
+    return fail_alloc(h, flags, PH_ERROR_INVALID_PARAMETER,
+                      PH_STATUS_ACCESS_VIOLATION);
+  }
+  if (p == NULL)
+    return fail_alloc(h, flags, PH_ERROR_NOT_ENOUGH_MEMORY,
+                      PH_STATUS_NO_MEMORY);
+  return p;
+}
+
+int ph_heap_free(void* heap, uint32_t flags, void* block) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (PH_UNLIKELY(h == NULL)) {
+    ph__fail(PH_ERROR_INVALID_HANDLE);
+    return 0;
+  }
+  if (block == NULL)
+    return 1;
+  bool locked = ph__heap_enter(h, flags);
+  bool valid = ph__heap_find_block(h, block, NULL) != NULL;
+  if (PH_LIKELY(valid))
+    ph__heap_free(h, block);
+  ph__heap_leave(h, locked);
+  if (PH_UNLIKELY(!valid)) {
+    bad_block(h, block);
+    return 0;
+  }
+  return 1;
+}
+
+size_t ph_heap_size(void* heap, uint32_t flags, const void* block) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (h == NULL) {
+    ph__fail(PH_ERROR_INVALID_HANDLE);
+    return (size_t)-1;
+  }
+  bool locked = ph__heap_enter(h, flags);
+  struct ph__region* r;
+  size_t size = (size_t)-1;
+  if (ph__heap_find_block(h, block, &r) != NULL)
+    size = ph__heap_block_size(r, block);
+  ph__heap_leave(h, locked);
+  if (size == (size_t)-1)
+    bad_block(h, block);
+  return size;
+}
+
+int ph_heap_validate(void* heap, uint32_t flags, const void* block) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (h == NULL)
+    return 0;
+  bool locked = ph__heap_enter(h, flags);
+  bool ok = block == NULL ? ph__validate_heap(h) : ph__validate_block(h, block);
+  ph__heap_leave(h, locked);
+  return ok;
+}
+
+int ph_heap_walk(void* heap, ph_heap_entry_t* entry) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (h == NULL) {
+    ph__fail(PH_ERROR_INVALID_HANDLE);
+    return 0;
+  }
+  if (entry == NULL) {
+    ph__fail(PH_ERROR_INVALID_PARAMETER);
+    return 0;
+  }
+  bool locked = ph__heap_enter(h, 0);
+  uint32_t code = ph__walk_next(h, entry);
+  ph__heap_leave(h, locked);
+  if (code != 0) {
+    ph__fail(code);
+    return 0;
+  }
+  return 1;
+}
+
+int ph_heap_lock(void* heap) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (h == NULL) {
+    ph__fail(PH_ERROR_INVALID_HANDLE);
+    return 0;
+  }
+  return ph__heap_user_lock(h);
+}
+
+int ph_heap_unlock(void* heap) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (h == NULL) {
+    ph__fail(PH_ERROR_INVALID_HANDLE);
+    return 0;
+  }
+  if (!ph__heap_user_unlock(h)) {
+    ph__fail(PH_ERROR_INVALID_PARAMETER);
+    return 0;
+  }
+  return 1;
+}
+
+size_t ph_heap_compact(void* heap, uint32_t flags) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (h == NULL) {
+    ph__fail(PH_ERROR_INVALID_HANDLE);
+    return 0;
+  }
+  bool locked = ph__heap_enter(h, flags);
+  size_t largest = ph__heap_compact(h);
+  ph__heap_leave(h, locked);
+  if (largest == 0)
+    ph__fail(PH_NO_ERROR); /* documented: 0 with NO_ERROR means no space */
+  return largest;
+}
+
+int ph_heap_summary(void* heap, uint32_t flags, ph_heap_summary_t* summary) {
+  struct ph__heap* h = ph__heap_lookup(heap);
+  if (h == NULL) {
+    ph__fail(PH_ERROR_INVALID_HANDLE);
+    return 0;
+  }
+  if (flags != 0 || summary == NULL || summary->cb != sizeof *summary) {
+    ph__fail(PH_ERROR_INVALID_PARAMETER);
+    return 0;
+  }
+  bool locked = ph__heap_enter(h, 0);
+  ph__heap_summarize(h, summary);
+  ph__heap_leave(h, locked);
+  return 1;
+}
+
+size_t ph_region_cache_limit(size_t limit) {
+  ph__init();
+  return ph__region_cache_set(limit);
+}

@@ -1,0 +1,243 @@
+/*
+ * bins.c - coalesced free blocks, segregated by size.
+ *
+ * Bin of a free block of g granules (two-level segregated fit):
+ *   g < 64     bin g, exact size (blocks up to 1 KiB)
+ *   g >= 64    bin 64 + 8 * (log2(g) - 6) + next three bits of g
+ * A bit per non-empty bin lets allocation find the first bin whose every
+ * block fits in a few word operations: no list is searched.
+ *
+ * A freed block merges with a FREE neighbour on either side, so no two FREE
+ * blocks are ever adjacent (quick-list blocks are not FREE and stay apart
+ * until flushed).  Links are encoded with the heap key and checked against
+ * their neighbours before use: a trampled link is reported as corruption
+ * and its bin is abandoned (its blocks leak) rather than followed.
+ */
+#include "engine.h"
+
+static unsigned msb32(uint32_t x) {
+#if defined(__GNUC__)
+  return 31u - (unsigned)__builtin_clz(x);
+#else
+  unsigned n = 0;
+  while (x >>= 1)
+    n++;
+  return n;
+#endif
+}
+
+static unsigned msb64(uint64_t x) {
+  return (x >> 32) ? 32u + msb32((uint32_t)(x >> 32)) : msb32((uint32_t)x);
+}
+
+static unsigned ctz64(uint64_t x) {
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll(x);
+#else
+  unsigned n = 0;
+  while (!(x & 1)) {
+    x >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
+/* The bin a free block of g granules lives in. */
+static unsigned bin_floor(uint32_t g) {
+  if (g < PH__EXACT_BINS)
+    return g;
+  unsigned fl = msb32(g);
+  return PH__EXACT_BINS + (fl - 6u) * 8u + ((g >> (fl - 3u)) & 7u);
+}
+
+/* The first bin all of whose blocks have at least g granules. */
+static unsigned bin_ceil(uint32_t g) {
+  if (g < PH__EXACT_BINS)
+    return g;
+  unsigned fl = msb32(g);
+  uint64_t up = (uint64_t)g + ((1u << (fl - 3u)) - 1u);
+  if (up > UINT32_MAX)
+    return PH__BIN_COUNT;
+  return bin_floor((uint32_t)up);
+}
+
+/* The first non-empty bin at or after `bin`, or PH__BIN_COUNT. */
+static unsigned bin_search(const struct ph__heap* h, unsigned bin) {
+  unsigned w = bin / 64u;
+  if (w >= PH__BIN_WORDS)
+    return PH__BIN_COUNT;
+  uint64_t bits = h->bin_map[w] & (~(uint64_t)0 << (bin % 64u));
+  while (bits == 0) {
+    if (++w >= PH__BIN_WORDS)
+      return PH__BIN_COUNT;
+    bits = h->bin_map[w];
+  }
+  return w * 64u + ctz64(bits);
+}
+
+static struct ph__links* links_of(struct ph__block* b) {
+  return (struct ph__links*)ph__block_data(b);
+}
+
+static void bin_abandon(struct ph__heap* h, unsigned bin, const void* at) {
+  h->bins[bin] = NULL;
+  h->bin_map[bin / 64u] &= ~((uint64_t)1 << (bin % 64u));
+  ph__corruption(h, at, "free list link overwritten");
+}
+
+void ph__bins_insert(struct ph__heap* h, struct ph__block* b) {
+  unsigned bin = bin_floor(b->size);
+  struct ph__block* head = h->bins[bin];
+  links_of(b)->next = ph__encode(h, head);
+  links_of(b)->prev = ph__encode(h, NULL);
+  if (head != NULL)
+    links_of(head)->prev = ph__encode(h, b);
+  else
+    h->bin_map[bin / 64u] |= (uint64_t)1 << (bin % 64u);
+  h->bins[bin] = b;
+}
+
+/* Unlink a FREE block.  Returns false (and abandons the bin) if its links
+ * do not agree with its neighbours'. */
+bool ph__bins_remove(struct ph__heap* h, struct ph__block* b) {
+  unsigned bin = bin_floor(b->size);
+  struct ph__block* next = ph__decode(h, links_of(b)->next);
+  struct ph__block* prev = ph__decode(h, links_of(b)->prev);
+  bool ok = prev != NULL ? ph__block_owned(h, prev) &&
+                               ph__decode(h, links_of(prev)->next) == b
+                         : h->bins[bin] == b;
+  if (ok && next != NULL)
+    ok = ph__block_owned(h, next) && ph__decode(h, links_of(next)->prev) == b;
+  if (!ok) {
+    bin_abandon(h, bin, b);
+    return false;
+  }
+  if (prev != NULL)
+    links_of(prev)->next = ph__encode(h, next);
+  else
+    h->bins[bin] = next;
+  if (next != NULL)
+    links_of(next)->prev = ph__encode(h, prev);
+  else if (prev == NULL)
+    h->bin_map[bin / 64u] &= ~((uint64_t)1 << (bin % 64u));
+  return true;
+}
+
+/* Set the prev_size of the block after b to b's size. */
+static void fix_next(struct ph__heap* h, struct ph__block* b) {
+  struct ph__block* n = ph__block_next(b);
+  n->prev_size = b->size;
+  ph__block_seal(h->key, n);
+}
+
+/*
+ * Cut a BUSY block down to g granules; the tail, if it can be a block of
+ * its own, is released (merged with a free neighbour, binned).
+ */
+void ph__block_trim(struct ph__heap* h, struct ph__block* b, uint32_t g) {
+  if (b->size - g < PH__MIN_BLOCK)
+    return;
+  struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
+  ph__block_set(h->key, tail, b->size - g, g, PH__STATE_BUSY, 0);
+  b->size = g;
+  ph__block_seal(h->key, b);
+  fix_next(h, tail);
+  ph__block_release(h, tail);
+}
+
+/* The first of up to `limit` blocks of bin_floor(g) with >= g granules:
+ * the blocks the good-fit search skips (its bin may hold smaller ones). */
+static struct ph__block* bin_scan(struct ph__heap* h, uint32_t g,
+                                  unsigned limit) {
+  struct ph__block* b = h->bins[bin_floor(g)];
+  for (; b != NULL && limit-- > 0; b = ph__decode(h, links_of(b)->next)) {
+    if (!ph__block_owned(h, b) || !ph__block_sealed(h->key, b))
+      return NULL; /* ph__bins_remove reports it when it meets it */
+    if (b->size >= g)
+      return b;
+  }
+  return NULL;
+}
+
+/*
+ * A block of at least g granules out of the bins, marked BUSY (the caller
+ * sets slack and seals), or NULL if no bin holds one.  First the good fit
+ * (a bin whose every block fits), then a short look through the bin of
+ * g itself, which may hold a block just big enough (a freshly grown one is
+ * at its head).
+ */
+struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
+  for (;;) {
+    unsigned bin = bin_search(h, bin_ceil(g));
+    struct ph__block* b;
+    if (bin < PH__BIN_COUNT) {
+      b = h->bins[bin];
+      if (!ph__block_owned(h, b) || !ph__block_sealed(h->key, b) ||
+          b->state != PH__STATE_FREE || b->size < g) {
+        bin_abandon(h, bin, b);
+        continue;
+      }
+    } else if ((b = bin_scan(h, g, 16)) == NULL) {
+      return NULL;
+    }
+    if (!ph__bins_remove(h, b))
+      continue;
+    b->state = PH__STATE_BUSY;
+    ph__block_trim(h, b, g);
+    return b;
+  }
+}
+
+/*
+ * Give a block (BUSY or QUICK, header sealed) back to the bins, merged with
+ * its FREE neighbours.  A neighbour whose header does not check is left
+ * alone and reported.
+ */
+void ph__block_release(struct ph__heap* h, struct ph__block* b) {
+  uint64_t key = h->key;
+  struct ph__block* n = ph__block_next(b);
+  if (!ph__block_sealed(key, n) || n->prev_size != b->size) {
+    ph__corruption(h, n, "block header overwritten");
+    b->state = PH__STATE_FREE;
+    ph__block_seal(key, b);
+    ph__bins_insert(h, b);
+    return;
+  }
+  if (n->state == PH__STATE_FREE && ph__bins_remove(h, n))
+    b->size += n->size;
+  if (b->prev_size != 0) {
+    struct ph__block* p = ph__block_prev(b);
+    if (ph__block_sealed(key, p) && p->state == PH__STATE_FREE &&
+        p->size == b->prev_size && ph__bins_remove(h, p)) {
+      p->size += b->size;
+      b = p;
+    }
+  }
+  b->state = PH__STATE_FREE;
+  b->slack = 0;
+  ph__block_seal(key, b);
+  fix_next(h, b);
+  ph__bins_insert(h, b);
+}
+
+/* Payload bytes of the largest block in the bins; 0 if they are empty. */
+size_t ph__bins_largest(const struct ph__heap* h) {
+  for (unsigned w = PH__BIN_WORDS; w-- > 0;) {
+    uint64_t bits = h->bin_map[w];
+    if (bits == 0)
+      continue;
+    unsigned bin = w * 64u + msb64(bits);
+    size_t best = 0;
+    for (struct ph__block* b = h->bins[bin]; b != NULL;
+         b = ph__decode(h, links_of(b)->next)) {
+      if (!ph__block_owned(h, b) ||
+          !ph__block_sealed(h->key, b))
+        break;
+      if (ph__block_capacity(b) > best)
+        best = ph__block_capacity(b);
+    }
+    return best;
+  }
+  return 0;
+}

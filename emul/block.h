@@ -1,0 +1,116 @@
+/*
+ * block.h - the header in front of every block, and its check value.
+ *
+ * Blocks live in regions (region.c) back to back, each a whole number of
+ * 16-byte granules, header included:
+ *
+ *   [region header][block][block]...[block][sentinel]  ... uncommitted ...
+ *
+ * The sentinel is a header-only BUSY-like block at the committed end; it
+ * stops forward coalescing and walks.  A free block holds two encoded links
+ * (its bin list) in its first 16 payload bytes, so the smallest block is 2
+ * granules (32 bytes).
+ *
+ * Invariants (ph_heap_validate checks them, the engine relies on them):
+ *   check == ph__block_seal_of(heap, block) for every header; anything else
+ *     is a trampled header or a pointer that is not a block of this heap
+ *   size >= 1 granule (sentinel) or >= 2 (block); prev_size == size of the
+ *     block before, 0 for the first block of a region
+ *   state FREE   => on exactly one bin list, never next to another FREE
+ *   state QUICK  => on exactly one quick list (freed, not yet coalesced)
+ *   state BUSY   => handed out; payload bytes - slack == requested size
+ */
+#ifndef PH_BLOCK_H
+#define PH_BLOCK_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define PH__GRANULE 16u /* bytes; block sizes and addresses are multiples */
+#define PH__GRANULE_SHIFT 4
+#define PH__MIN_BLOCK 2u /* granules: header + two links */
+
+enum ph__block_state {
+  PH__STATE_FREE = 0x3F,     /* in a bin */
+  PH__STATE_QUICK = 0x5A,    /* in a quick list */
+  PH__STATE_BUSY = 0xB7,     /* live block of the caller */
+  PH__STATE_SENTINEL = 0xE1, /* end of the committed part of a region */
+  PH__STATE_LARGE = 0xC9     /* live block with a mapping of its own */
+};
+
+struct ph__block {
+  uint32_t prev_size; /* granules of the block before; 0 if first */
+  uint32_t size;      /* granules, header included */
+  uint16_t slack;     /* payload bytes past the requested size */
+  uint8_t state;      /* enum ph__block_state */
+  uint8_t flags;      /* reserved, 0 */
+  uint32_t check;     /* seal over the fields above, the address, the heap */
+};
+
+_Static_assert(sizeof(struct ph__block) == PH__GRANULE, "header size");
+
+/* Links of a free block, in its payload; stored XORed with the heap key. */
+struct ph__links {
+  uintptr_t next;
+  uintptr_t prev;
+};
+
+static inline void* ph__block_data(const struct ph__block* b) {
+  return (char*)b + PH__GRANULE;
+}
+
+static inline struct ph__block* ph__block_of(const void* data) {
+  return (struct ph__block*)((char*)data - PH__GRANULE);
+}
+
+static inline struct ph__block* ph__block_next(const struct ph__block* b) {
+  return (struct ph__block*)((char*)b + ((size_t)b->size << PH__GRANULE_SHIFT));
+}
+
+static inline struct ph__block* ph__block_prev(const struct ph__block* b) {
+  return (struct ph__block*)((char*)b -
+                             ((size_t)b->prev_size << PH__GRANULE_SHIFT));
+}
+
+/* Payload bytes of a block (capacity, not the requested size). */
+static inline size_t ph__block_capacity(const struct ph__block* b) {
+  return ((size_t)b->size << PH__GRANULE_SHIFT) - PH__GRANULE;
+}
+
+/* The check value of a header: keyed by the heap's secret, so a header
+ * cannot be forged without it, and by the address, so a header copied
+ * elsewhere does not check. */
+static inline uint32_t ph__block_seal_of(uint64_t key,
+                                         const struct ph__block* b) {
+  uint64_t w0, w1 = 0;
+  memcpy(&w0, b, 8);
+  memcpy(&w1, (const char*)b + 8, 4);
+  uint64_t x = key ^ (uint64_t)(uintptr_t)b;
+  x ^= w0 * 0x9E3779B97F4A7C15ull;
+  x ^= (w1 + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
+  x ^= x >> 29;
+  x *= 0xBF58476D1CE4E5B9ull;
+  return (uint32_t)(x >> 32) | 1u; /* never 0: zeroed memory never checks */
+}
+
+static inline void ph__block_seal(uint64_t key, struct ph__block* b) {
+  b->check = ph__block_seal_of(key, b);
+}
+
+static inline int ph__block_sealed(uint64_t key, const struct ph__block* b) {
+  return b->check == ph__block_seal_of(key, b);
+}
+
+/* Write a whole header and seal it. */
+static inline void ph__block_set(uint64_t key, struct ph__block* b,
+                                 uint32_t size, uint32_t prev_size,
+                                 uint8_t state, uint16_t slack) {
+  b->prev_size = prev_size;
+  b->size = size;
+  b->slack = slack;
+  b->state = state;
+  b->flags = 0;
+  ph__block_seal(key, b);
+}
+
+#endif /* PH_BLOCK_H */

@@ -1,0 +1,215 @@
+/*
+ * engine.h - the emulated heap engine's data structures and its internal
+ * interface (ph__ functions shared between the files of emul/).
+ *
+ * A heap is a list of regions (address space reserved from prim, committed
+ * as it fills) plus, for growable heaps, blocks too large for a region that
+ * get a mapping of their own.  The heap's control structure sits at the
+ * base of its first region, so the handle is that base address, as on
+ * Windows.  Every region is aligned to PH__CHUNK (64 KiB) and entered in the
+ * address map (map.c), which is how a handle or block pointer is checked
+ * before anything behind it is read.
+ *
+ * Free space is kept two ways:
+ *   quick lists  freed blocks of up to PH__QUICK_MAX granules, one LIFO list
+ *                per exact size, not coalesced: constant-time alloc and free
+ *                (the role of Windows' low-fragmentation front end)
+ *   bins         coalesced free blocks, segregated by size with a bitmap
+ *                (exact bins below 1 KiB, 8 per power of two above), so a
+ *                good fit is found without a search
+ * Quick lists are flushed into the bins (coalescing) before a heap grows
+ * and by ph_heap_compact, so churn of mixed sizes cannot grow a heap
+ * without bound.
+ */
+#ifndef PH_ENGINE_H
+#define PH_ENGINE_H
+
+#include "internal.h"
+
+#include "block.h"
+#include "lock.h"
+#include "prim.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PH__CHUNK_SHIFT 16
+#define PH__CHUNK ((size_t)1 << PH__CHUNK_SHIFT) /* region alignment */
+
+#define PH__QUICK_MAX 33u /* granules: payloads up to 512 bytes */
+#define PH__EXACT_BINS 64u
+#define PH__BIN_COUNT (PH__EXACT_BINS + 26u * 8u)
+#define PH__BIN_WORDS ((PH__BIN_COUNT + 63u) / 64u)
+
+#define PH__REGION_MIN ((size_t)1 << 20)  /* first region of a growable heap */
+#define PH__REGION_MAX ((size_t)64 << 20) /* regions stop doubling here */
+#define PH__COMMIT_STEP ((size_t)64 << 10) /* commit at least this much */
+
+enum ph__region_kind {
+  PH__REGION_HEAP = 0x48454150,   /* first region, holds struct ph__heap */
+  PH__REGION_BLOCKS = 0x424C4B53, /* further regions of blocks */
+  PH__REGION_LARGE = 0x4C524745   /* one large block */
+};
+
+/*
+ * Header at the base of every region.  Sizes in bytes, from the base.
+ * Invariants: commit_size <= reserve_size, both multiples of the page size;
+ * blocks regions: the sentinel header sits at base + commit_size - 16.
+ */
+struct ph__region {
+  struct ph__heap* heap;     /* owner; NULL while in the region cache */
+  struct ph__region* next;   /* heap's list of this kind, creation order */
+  struct ph__region* prev;
+  size_t reserve_size;       /* address space reserved */
+  size_t commit_size;        /* committed from the base */
+  size_t data_offset;        /* first block's header, from the base */
+  size_t large_size;         /* LARGE: requested bytes of the block */
+  uint32_t kind;             /* enum ph__region_kind */
+  uint32_t index;            /* iRegionIndex in walks */
+};
+
+_Static_assert(sizeof(struct ph__region) % PH__GRANULE == 0, "region hdr");
+
+struct ph__heap {
+  struct ph__region region0; /* first: the handle is the region base */
+  uint64_t magic;            /* PH__HEAP_MAGIC ^ key while alive */
+  uint64_t key;              /* secret for check values and links */
+  uint32_t options;          /* HeapCreate flags kept: NO_SERIALIZE, ... */
+  uint32_t compat;           /* HeapCompatibilityInformation: 0 or 2 */
+  size_t maximum_size;       /* 0: growable; else the reserved bytes */
+  size_t initial_commit;     /* bytes committed by HeapCreate */
+
+  ph__spin_t mutex;          /* held for the length of one operation */
+  atomic_uintptr_t owner;    /* thread holding ph_heap_lock, or 0 */
+  uint32_t owner_depth;      /* ph_heap_lock nesting of that thread */
+  uint32_t next_index;       /* next region's iRegionIndex */
+
+  struct ph__region* last;   /* newest blocks region: growth goes here */
+  struct ph__region* large;  /* large blocks, newest first */
+
+  size_t allocated;          /* sum of live blocks' requested sizes */
+  size_t committed;          /* sum of regions' commit_size */
+  size_t reserved;           /* sum of regions' reserve_size */
+  size_t quick_count;        /* blocks on quick lists */
+
+  struct ph__heap* reg_next; /* registry list (registry.c) */
+  struct ph__heap* reg_prev;
+
+  struct ph__block* quick[PH__QUICK_MAX + 1]; /* heads, index = granules */
+  uint64_t bin_map[PH__BIN_WORDS];    /* bit set <=> bin non-empty */
+  struct ph__block* bins[PH__BIN_COUNT];
+};
+
+#define PH__HEAP_MAGIC 0x7068686561700a01ull
+
+/* ---- map.c: address -> region ----------------------------------------- */
+bool ph__map_insert(struct ph__region* r);
+void ph__map_remove(struct ph__region* r);
+struct ph__region* ph__map_find(const void* p);
+
+/* ---- region.c: memory from prim, and the cache of destroyed regions --- */
+struct ph__region* ph__region_new(struct ph__heap* h, size_t min_reserve,
+                                  size_t min_commit, uint32_t kind,
+                                  bool exec);
+bool ph__region_commit(struct ph__region* r, size_t commit_size, bool exec);
+void ph__region_decommit(struct ph__region* r, size_t commit_size);
+void ph__region_retire(struct ph__region* r, bool exec);
+size_t ph__region_cache_set(size_t limit);
+void ph__region_cache_trim(size_t keep);
+size_t ph__page_up(size_t n);
+ph__spin_t* ph__region_cache_lock(void);
+
+/* ---- bins.c: coalesced free blocks ------------------------------------ */
+void ph__bins_insert(struct ph__heap* h, struct ph__block* b);
+bool ph__bins_remove(struct ph__heap* h, struct ph__block* b);
+struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t granules);
+void ph__block_release(struct ph__heap* h, struct ph__block* b);
+void ph__block_trim(struct ph__heap* h, struct ph__block* b,
+                    uint32_t granules);
+size_t ph__bins_largest(const struct ph__heap* h);
+
+/* ---- small.c: quick lists ---------------------------------------------- */
+struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t granules);
+void ph__quick_push(struct ph__heap* h, struct ph__block* b);
+void ph__quick_flush(struct ph__heap* h);
+
+/* ---- large.c: blocks with a mapping of their own ---------------------- */
+void* ph__large_alloc(struct ph__heap* h, size_t size);
+void ph__large_free(struct ph__heap* h, struct ph__region* r);
+void* ph__large_realloc(struct ph__heap* h, struct ph__region* r,
+                        size_t size, bool in_place_only);
+
+/* ---- heap.c: one heap ---------------------------------------------------
+ * Functions taking a heap expect the caller to hold its lock (heap_enter in
+ * api.c) unless the heap is NO_SERIALIZE.  Sizes are bytes as requested. */
+struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
+                              size_t maximum_size, uint32_t* error);
+void ph__heap_delete(struct ph__heap* h);
+struct ph__heap* ph__heap_lookup(const void* handle);
+void* ph__heap_alloc(struct ph__heap* h, size_t size);
+void* ph__heap_realloc(struct ph__heap* h, void* data, size_t size,
+                       uint32_t flags);
+void ph__heap_free(struct ph__heap* h, void* data);
+void* ph__heap_find_block(struct ph__heap* h, const void* data,
+                          struct ph__region** region);
+size_t ph__heap_block_size(struct ph__region* r, const void* data);
+uint32_t ph__size_to_granules(size_t size);
+
+/* ---- lock of one heap (heap.c) ----------------------------------------- */
+bool ph__heap_enter(struct ph__heap* h, uint32_t flags);
+void ph__heap_leave(struct ph__heap* h, bool locked);
+bool ph__heap_user_lock(struct ph__heap* h);
+bool ph__heap_user_unlock(struct ph__heap* h);
+
+/* ---- registry.c: every live heap --------------------------------------- */
+struct ph__heap* ph__process_heap(void);
+void ph__registry_add(struct ph__heap* h);
+bool ph__registry_remove(struct ph__heap* h);
+uint32_t ph__registry_list(uint32_t count, void** heaps);
+void ph__registry_foreach(void (*fn)(struct ph__heap*, void*), void* arg);
+void ph__init(void);
+
+/* ---- walk.c, validate.c, info.c ---------------------------------------- */
+uint32_t ph__walk_next(struct ph__heap* h, ph_heap_entry_t* e);
+bool ph__validate_heap(struct ph__heap* h);
+bool ph__validate_block(struct ph__heap* h, const void* data);
+size_t ph__heap_compact(struct ph__heap* h);
+void ph__heap_summarize(struct ph__heap* h, ph_heap_summary_t* s);
+
+/* ---- error.c: the last error, exceptions, corruption ------------------- */
+void ph__fail(uint32_t code);
+void ph__raise(uint32_t status, void* heap);
+void ph__corruption(struct ph__heap* h, const void* address,
+                    const char* what);
+void ph__enable_termination(void);
+
+/* Key for encoding a link stored in freed memory. */
+static inline uintptr_t ph__encode(const struct ph__heap* h, const void* p) {
+  return (uintptr_t)p ^ (uintptr_t)h->key;
+}
+static inline struct ph__block* ph__decode(const struct ph__heap* h,
+                                           uintptr_t v) {
+  return (struct ph__block*)(v ^ (uintptr_t)h->key);
+}
+
+static inline struct ph__block* ph__region_first(const struct ph__region* r) {
+  return (struct ph__block*)((char*)r + r->data_offset);
+}
+static inline struct ph__block* ph__region_sentinel(const struct ph__region* r) {
+  return (struct ph__block*)((char*)r + r->commit_size - PH__GRANULE);
+}
+
+/* Whether b lies in one of h's blocks regions: checked before reading a
+ * header reached through a link stored in freed (caller-writable) memory. */
+static inline bool ph__block_owned(const struct ph__heap* h,
+                                   const struct ph__block* b) {
+  struct ph__region* r = ph__map_find(b);
+  return r != NULL && r->heap == h && r->kind != PH__REGION_LARGE &&
+         ((uintptr_t)b & (PH__GRANULE - 1)) == 0 &&
+         (const char*)b >= (const char*)ph__region_first(r) &&
+         (const char*)b < (const char*)ph__region_sentinel(r);
+}
+
+#endif /* PH_ENGINE_H */

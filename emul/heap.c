@@ -1,0 +1,359 @@
+/*
+ * heap.c - one heap: create and destroy, allocate, resize and free blocks,
+ * grow by committing pages or adding regions, and the heap's lock.
+ *
+ * Allocation order for a request of g granules:
+ *   1. the quick list of exactly g (small blocks)
+ *   2. the bins (good fit, split)
+ *   3. flush the quick lists into the bins and try again
+ *   4. grow: commit more of the newest region, else add a region (growable
+ *      heaps only; regions double from 1 MiB up to 64 MiB)
+ * Requests above the fixed-heap block limit get a mapping of their own on a
+ * growable heap (large.c) and fail on a fixed one.
+ */
+#include "engine.h"
+
+/* Granules for a request of `size` bytes, header included; 0 if too big. */
+uint32_t ph__size_to_granules(size_t size) {
+  if (size > ((size_t)UINT32_MAX - 2) * PH__GRANULE)
+    return 0;
+  size_t g = (size + 2 * PH__GRANULE - 1) >> PH__GRANULE_SHIFT;
+  return g < PH__MIN_BLOCK ? PH__MIN_BLOCK : (uint32_t)g;
+}
+
+static size_t round16(size_t n) {
+  return (n + PH__GRANULE - 1) & ~(size_t)(PH__GRANULE - 1);
+}
+
+static bool heap_exec(const struct ph__heap* h) {
+  return (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0;
+}
+
+/* Lay out a region's committed part as one free block and the sentinel. */
+static void region_format(struct ph__heap* h, struct ph__region* r) {
+  struct ph__block* first = ph__region_first(r);
+  struct ph__block* end = ph__region_sentinel(r);
+  uint32_t g = (uint32_t)(((char*)end - (char*)first) >> PH__GRANULE_SHIFT);
+  ph__block_set(h->key, first, g, 0, PH__STATE_BUSY, 0);
+  ph__block_set(h->key, end, 1, g, PH__STATE_SENTINEL, 0);
+  ph__block_release(h, first);
+}
+
+/* Commit at least `bytes` more of region r; the new space joins the bins. */
+static bool region_extend(struct ph__heap* h, struct ph__region* r,
+                          size_t bytes) {
+  size_t want = r->commit_size + (bytes > PH__COMMIT_STEP ? bytes
+                                                          : PH__COMMIT_STEP);
+  want = ph__page_up(want);
+  if (want == 0 || want > r->reserve_size)
+    want = r->reserve_size;
+  if (want - r->commit_size < bytes)
+    return false;
+  struct ph__block* old_end = ph__region_sentinel(r);
+  uint32_t before = old_end->prev_size;
+  if (!ph__region_commit(r, want, heap_exec(h)))
+    return false;
+  struct ph__block* end = ph__region_sentinel(r);
+  uint32_t g = (uint32_t)(((char*)end - (char*)old_end) >> PH__GRANULE_SHIFT);
+  ph__block_set(h->key, end, 1, g, PH__STATE_SENTINEL, 0);
+  ph__block_set(h->key, old_end, g, before, PH__STATE_BUSY, 0);
+  ph__block_release(h, old_end);
+  return true;
+}
+
+/* Add a blocks region able to hold a block of g granules. */
+static bool heap_add_region(struct ph__heap* h, uint32_t g) {
+  size_t need = ((size_t)g + 1) * PH__GRANULE + sizeof(struct ph__region);
+  size_t reserve = h->last->reserve_size * 2;
+  if (reserve > PH__REGION_MAX)
+    reserve = PH__REGION_MAX;
+  if (reserve < need)
+    reserve = need;
+  size_t commit = need > PH__COMMIT_STEP ? need : PH__COMMIT_STEP;
+  struct ph__region* r = ph__region_new(h, reserve, commit,
+                                        PH__REGION_BLOCKS, heap_exec(h));
+  if (r == NULL)
+    return false;
+  r->prev = h->last;
+  h->last->next = r;
+  h->last = r;
+  region_format(h, r);
+  return true;
+}
+
+static bool heap_grow(struct ph__heap* h, uint32_t g) {
+  struct ph__region* r = h->last;
+  struct ph__block* end = ph__region_sentinel(r);
+  struct ph__block* before = ph__block_prev(end);
+  size_t bytes = ((size_t)g + 1) * PH__GRANULE;
+  if (before->state == PH__STATE_FREE && before->size < g)
+    bytes -= (size_t)before->size * PH__GRANULE; /* it merges with the new */
+  if (r->commit_size < r->reserve_size && region_extend(h, r, bytes))
+    return true;
+  if (h->maximum_size != 0)
+    return false;
+  return heap_add_region(h, g);
+}
+
+/* Hand out block b for a request of `size` bytes. */
+static void* block_hand_out(struct ph__heap* h, struct ph__block* b,
+                            size_t size) {
+  b->state = PH__STATE_BUSY;
+  b->slack = (uint16_t)(ph__block_capacity(b) - size);
+  ph__block_seal(h->key, b);
+  h->allocated += size;
+  return ph__block_data(b);
+}
+
+void* ph__heap_alloc(struct ph__heap* h, size_t size) {
+  if (size > PH_FIXED_BLOCK_MAX)
+    return h->maximum_size != 0 ? NULL : ph__large_alloc(h, size);
+  uint32_t g = ph__size_to_granules(size);
+  struct ph__block* b = NULL;
+  if (g <= PH__QUICK_MAX)
+    b = ph__quick_pop(h, g);
+  if (b == NULL)
+    b = ph__bins_alloc(h, g);
+  if (b == NULL && h->quick_count != 0) {
+    ph__quick_flush(h);
+    b = ph__bins_alloc(h, g);
+  }
+  if (b == NULL && heap_grow(h, g))
+    b = ph__bins_alloc(h, g);
+  if (b == NULL)
+    return NULL;
+  return block_hand_out(h, b, size);
+}
+
+void ph__heap_free(struct ph__heap* h, void* data) {
+  struct ph__region* r = ph__map_find(data);
+  if (r->kind == PH__REGION_LARGE) {
+    ph__large_free(h, r);
+    return;
+  }
+  struct ph__block* b = ph__block_of(data);
+  h->allocated -= ph__block_capacity(b) - b->slack;
+  if (b->size <= PH__QUICK_MAX)
+    ph__quick_push(h, b);
+  else
+    ph__block_release(h, b);
+}
+
+/* Resize BUSY block b to hold `size` bytes without moving it: shrink and
+ * release the tail, or grow into a FREE next block.  Returns false if the
+ * block cannot stay where it is.  Slack and accounting are the caller's. */
+static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
+  uint32_t g = ph__size_to_granules(size);
+  if (g == 0 || size > PH_FIXED_BLOCK_MAX)
+    return false;
+  if (g > b->size) {
+    struct ph__block* n = ph__block_next(b);
+    if (n->state != PH__STATE_FREE || !ph__block_sealed(h->key, n) ||
+        (uint64_t)b->size + n->size < g || !ph__bins_remove(h, n))
+      return false;
+    b->size += n->size;
+    ph__block_seal(h->key, b);
+    n = ph__block_next(b);
+    n->prev_size = b->size;
+    ph__block_seal(h->key, n);
+  }
+  ph__block_trim(h, b, g);
+  return true;
+}
+
+void* ph__heap_realloc(struct ph__heap* h, void* data, size_t size,
+                       uint32_t flags) {
+  struct ph__region* r = ph__map_find(data);
+  bool in_place = (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY) != 0;
+  size_t old_size = ph__heap_block_size(r, data);
+  void* result = NULL;
+  if (r->kind == PH__REGION_LARGE) {
+    result = ph__large_realloc(h, r, size, in_place);
+  } else if (block_resize(h, ph__block_of(data), size)) {
+    h->allocated -= old_size;
+    result = block_hand_out(h, ph__block_of(data), size);
+  } else if (!in_place) {
+    result = ph__heap_alloc(h, size);
+    if (result != NULL) {
+      memcpy(result, data, old_size < size ? old_size : size);
+      ph__heap_free(h, data);
+    }
+  }
+  if (result != NULL && (flags & PH_HEAP_ZERO_MEMORY) && size > old_size)
+    memset((char*)result + old_size, 0, size - old_size);
+  return result;
+}
+
+/*
+ * The live block of h at `data`, checked without touching memory that is
+ * not h's own, with its region; NULL if `data` is not one.
+ */
+void* ph__heap_find_block(struct ph__heap* h, const void* data,
+                          struct ph__region** region) {
+  if (data == NULL || ((uintptr_t)data & (PH__GRANULE - 1)) != 0)
+    return NULL;
+  struct ph__region* r = ph__map_find(data);
+  if (r == NULL || r->heap != h)
+    return NULL;
+  struct ph__block* b = ph__block_of(data);
+  if ((char*)b < (char*)ph__region_first(r) ||
+      (char*)data > (char*)r + r->commit_size - PH__GRANULE ||
+      !ph__block_sealed(h->key, b))
+    return NULL;
+  bool large = r->kind == PH__REGION_LARGE;
+  if (b->state != (large ? PH__STATE_LARGE : PH__STATE_BUSY) ||
+      (large && b != ph__region_first(r)))
+    return NULL;
+  if (region != NULL)
+    *region = r;
+  return b;
+}
+
+size_t ph__heap_block_size(struct ph__region* r, const void* data) {
+  if (r->kind == PH__REGION_LARGE)
+    return r->large_size;
+  const struct ph__block* b = ph__block_of(data);
+  return ph__block_capacity(b) - b->slack;
+}
+
+/* ---- create, destroy, find ------------------------------------------- */
+
+struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
+                              size_t maximum_size, uint32_t* error) {
+  size_t header = round16(sizeof(struct ph__heap));
+  size_t commit = ph__page_up(initial_size ? initial_size : 1);
+  size_t reserve = maximum_size ? ph__page_up(maximum_size) : 0;
+  *error = PH_ERROR_NOT_ENOUGH_MEMORY;
+  if (commit == 0 || (maximum_size && reserve == 0))
+    return NULL;
+  if (maximum_size != 0 && commit > reserve) {
+    *error = PH_ERROR_INVALID_PARAMETER;
+    return NULL;
+  }
+  size_t least = ph__page_up(header + 4 * PH__GRANULE);
+  if (commit < least)
+    commit = least;
+  if (reserve < commit)
+    reserve = maximum_size ? commit : PH__REGION_MIN;
+  if (reserve < commit)
+    reserve = commit;
+  bool exec = (options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0;
+  struct ph__region* r =
+      ph__region_new(NULL, reserve, commit, PH__REGION_HEAP, exec);
+  if (r == NULL)
+    return NULL;
+  struct ph__heap* h = (struct ph__heap*)r;
+  memset((char*)h + sizeof(struct ph__region), 0,
+         sizeof(*h) - sizeof(struct ph__region));
+  r->heap = h;
+  r->index = 0;
+  r->data_offset = header;
+  h->next_index = 1;
+  h->key = ph__prim_random();
+  h->magic = PH__HEAP_MAGIC ^ h->key;
+  h->options = options & (PH_HEAP_NO_SERIALIZE | PH_HEAP_GENERATE_EXCEPTIONS |
+                          PH_HEAP_CREATE_ENABLE_EXECUTE);
+  h->maximum_size = maximum_size ? r->reserve_size : 0;
+  h->initial_commit = r->commit_size;
+  h->reserved = r->reserve_size;
+  h->committed = r->commit_size;
+  h->last = r;
+  region_format(h, r);
+  return h;
+}
+
+/* Release every region of h: its large blocks, its further regions, then
+ * the first, which holds h itself.  Cost follows the regions, not blocks. */
+void ph__heap_delete(struct ph__heap* h) {
+  bool exec = heap_exec(h);
+  h->magic = 0;
+  while (h->large != NULL) {
+    struct ph__region* r = h->large;
+    h->large = r->next;
+    ph__region_retire(r, exec);
+  }
+  struct ph__region* r = h->last;
+  while (r != &h->region0) {
+    struct ph__region* prev = r->prev;
+    ph__region_retire(r, exec);
+    r = prev;
+  }
+  ph__region_retire(&h->region0, exec);
+}
+
+/* The live heap whose handle is `handle`, or NULL; reads nothing that the
+ * address map does not vouch for. */
+struct ph__heap* ph__heap_lookup(const void* handle) {
+  if (handle == NULL || ((uintptr_t)handle & (PH__CHUNK - 1)) != 0)
+    return NULL;
+  struct ph__region* r = ph__map_find(handle);
+  if (r != handle || r->kind != PH__REGION_HEAP)
+    return NULL;
+  struct ph__heap* h = (struct ph__heap*)r;
+  if (h->magic != (PH__HEAP_MAGIC ^ h->key))
+    return NULL;
+  return h;
+}
+
+/* ---- the heap's lock --------------------------------------------------- */
+
+static void wait_for_owner(struct ph__heap* h) {
+  while (atomic_load_explicit(&h->owner, memory_order_acquire) != 0)
+    ph__prim_yield();
+}
+
+/*
+ * Enter h for one operation.  Returns whether a lock was taken (not for
+ * NO_SERIALIZE); pass that to ph__heap_leave.  A thread holding
+ * ph_heap_lock goes straight in; others wait until it lets go.
+ */
+bool ph__heap_enter(struct ph__heap* h, uint32_t flags) {
+  if ((h->options | flags) & PH_HEAP_NO_SERIALIZE)
+    return false;
+  for (;;) {
+    ph__spin_lock(&h->mutex);
+    uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+    if (PH_LIKELY(owner == 0) || owner == ph__prim_thread_id())
+      return true;
+    ph__spin_unlock(&h->mutex);
+    wait_for_owner(h);
+  }
+}
+
+void ph__heap_leave(struct ph__heap* h, bool locked) {
+  if (locked)
+    ph__spin_unlock(&h->mutex);
+}
+
+bool ph__heap_user_lock(struct ph__heap* h) {
+  if (h->options & PH_HEAP_NO_SERIALIZE)
+    return true;
+  uintptr_t self = ph__prim_thread_id();
+  for (;;) {
+    ph__spin_lock(&h->mutex);
+    uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+    if (owner == 0 || owner == self) {
+      atomic_store_explicit(&h->owner, self, memory_order_relaxed);
+      h->owner_depth++;
+      ph__spin_unlock(&h->mutex);
+      return true;
+    }
+    ph__spin_unlock(&h->mutex);
+    wait_for_owner(h);
+  }
+}
+
+bool ph__heap_user_unlock(struct ph__heap* h) {
+  if (h->options & PH_HEAP_NO_SERIALIZE)
+    return true;
+  bool ok = false;
+  ph__spin_lock(&h->mutex);
+  if (atomic_load_explicit(&h->owner, memory_order_relaxed) ==
+      ph__prim_thread_id()) {
+    ok = true;
+    if (--h->owner_depth == 0)
+      atomic_store_explicit(&h->owner, 0, memory_order_release);
+  }
+  ph__spin_unlock(&h->mutex);
+  return ok;
+}

@@ -1,0 +1,73 @@
+/*
+ * info.c - HeapCompact and HeapSummary on the engine.
+ *
+ * Compaction flushes the quick lists (so every free block is coalesced),
+ * hands back regions that hold nothing but one free block (all but the
+ * first), and decommits the free tail of every region down to the page
+ * after its last block (the first region keeps what HeapCreate committed).
+ */
+#include "engine.h"
+
+/* Whether region r holds no block: one FREE block, then the sentinel. */
+static bool region_empty(struct ph__heap* h, struct ph__region* r) {
+  struct ph__block* b = ph__region_first(r);
+  return b->state == PH__STATE_FREE && ph__block_sealed(h->key, b) &&
+         ph__block_next(b) == ph__region_sentinel(r);
+}
+
+static void region_drop(struct ph__heap* h, struct ph__region* r) {
+  if (!ph__bins_remove(h, ph__region_first(r)))
+    return;
+  r->prev->next = r->next;
+  if (r->next != NULL)
+    r->next->prev = r->prev;
+  else
+    h->last = r->prev;
+  h->reserved -= r->reserve_size;
+  h->committed -= r->commit_size;
+  ph__region_retire(r, (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0);
+}
+
+/* Decommit the pages of r past its last block (and past what `keep`
+ * bytes from the base must stay committed). */
+static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
+  struct ph__block* end = ph__region_sentinel(r);
+  struct ph__block* tail = ph__block_prev(end);
+  if (tail->state != PH__STATE_FREE || !ph__block_sealed(h->key, tail))
+    return;
+  size_t used = (size_t)((char*)tail - (char*)r) +
+                (PH__MIN_BLOCK + 1) * PH__GRANULE;
+  size_t commit = ph__page_up(used > keep ? used : keep);
+  if (commit >= r->commit_size || !ph__bins_remove(h, tail))
+    return;
+  ph__region_decommit(r, commit);
+  struct ph__block* new_end = ph__region_sentinel(r);
+  uint32_t g = (uint32_t)(((char*)new_end - (char*)tail) >> PH__GRANULE_SHIFT);
+  ph__block_set(h->key, new_end, 1, g, PH__STATE_SENTINEL, 0);
+  ph__block_set(h->key, tail, g, tail->prev_size, PH__STATE_FREE, 0);
+  ph__bins_insert(h, tail);
+}
+
+/* Returns the largest free block's payload in bytes, 0 if none.
+ * Caller holds h's lock. */
+size_t ph__heap_compact(struct ph__heap* h) {
+  ph__quick_flush(h);
+  struct ph__region* r = h->last;
+  while (r != &h->region0) {
+    struct ph__region* prev = r->prev;
+    if (region_empty(h, r))
+      region_drop(h, r);
+    r = prev;
+  }
+  for (r = &h->region0; r != NULL; r = r->next)
+    region_trim(h, r, r == &h->region0 ? h->initial_commit : 0);
+  return ph__bins_largest(h);
+}
+
+/* Caller holds h's lock. */
+void ph__heap_summarize(struct ph__heap* h, ph_heap_summary_t* s) {
+  s->cbAllocated = h->allocated;
+  s->cbCommitted = h->committed;
+  s->cbReserved = h->reserved;
+  s->cbMaxReserve = h->maximum_size != 0 ? h->maximum_size : h->reserved;
+}

@@ -1,0 +1,67 @@
+/*
+ * large.c - blocks above the fixed-heap block limit in a growable heap.
+ *
+ * Each gets a region of its own, mapped for it and unmapped when it is
+ * freed, laid out as [region header][block header][data].  Such blocks
+ * still belong to their heap: they are on its `large` list, so walks,
+ * summaries and ph_heap_destroy see them.  They never enter the region
+ * cache: a freed large block goes straight back to the OS.
+ */
+#include "engine.h"
+
+static size_t large_capacity(const struct ph__region* r) {
+  return r->commit_size - r->data_offset - PH__GRANULE;
+}
+
+void* ph__large_alloc(struct ph__heap* h, size_t size) {
+  size_t head = sizeof(struct ph__region) + PH__GRANULE;
+  if (size > SIZE_MAX - head - PH__CHUNK)
+    return NULL;
+  bool exec = (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0;
+  struct ph__region* r =
+      ph__region_new(h, head + size, head + size, PH__REGION_LARGE, exec);
+  if (r == NULL)
+    return NULL;
+  r->large_size = size;
+  struct ph__block* b = ph__region_first(r);
+  ph__block_set(h->key, b, 0, 0, PH__STATE_LARGE, 0);
+  r->next = h->large;
+  if (h->large != NULL)
+    h->large->prev = r;
+  h->large = r;
+  h->allocated += size;
+  return ph__block_data(b);
+}
+
+void ph__large_free(struct ph__heap* h, struct ph__region* r) {
+  if (r->prev != NULL)
+    r->prev->next = r->next;
+  else
+    h->large = r->next;
+  if (r->next != NULL)
+    r->next->prev = r->prev;
+  h->allocated -= r->large_size;
+  h->reserved -= r->reserve_size;
+  h->committed -= r->commit_size;
+  ph__region_retire(r, (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0);
+}
+
+/* Resize a large block: in its own pages when they suffice (shrinking
+ * never moves), else to a new block unless in_place_only. */
+void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
+                        bool in_place_only) {
+  void* data = ph__block_data(ph__region_first(r));
+  if (size <= large_capacity(r)) {
+    h->allocated += size - r->large_size;
+    r->large_size = size;
+    return data;
+  }
+  if (in_place_only)
+    return NULL;
+  void* moved = ph__heap_alloc(h, size);
+  if (moved == NULL)
+    return NULL;
+  memcpy(moved, data, r->large_size);
+  ph__large_free(h, r);
+  return moved;
+}

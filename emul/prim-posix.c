@@ -1,0 +1,137 @@
+/*
+ * prim-posix.c - prim.h on POSIX systems: mmap/mprotect/madvise for memory,
+ * pthread_atfork, and /dev/urandom-free randomness from the clock, the
+ * address space layout and the process id.
+ */
+#if !defined(_WIN32)
+#  define _DEFAULT_SOURCE 1
+#  define _DARWIN_C_SOURCE 1
+
+#  include "prim.h"
+
+#  include <errno.h>
+#  include <pthread.h>
+#  include <sched.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <sys/mman.h>
+#  include <time.h>
+#  include <unistd.h>
+
+#  ifndef MAP_ANONYMOUS
+#    define MAP_ANONYMOUS MAP_ANON
+#  endif
+#  ifndef MAP_NORESERVE
+#    define MAP_NORESERVE 0
+#  endif
+
+#  define ERROR_NOT_ENOUGH_MEMORY 8u
+#  define ERROR_INVALID_PARAMETER 87u
+#  define ERROR_NOACCESS 998u
+
+static uint32_t error_from_errno(int err) {
+  switch (err) {
+  case ENOMEM: return ERROR_NOT_ENOUGH_MEMORY;
+  case EACCES:
+  case EPERM: return ERROR_NOACCESS;
+  default: return ERROR_INVALID_PARAMETER;
+  }
+}
+
+size_t ph__prim_page_size(void) {
+  static size_t page;
+  if (page == 0) {
+    long n = sysconf(_SC_PAGESIZE);
+    page = n > 0 ? (size_t)n : 4096;
+  }
+  return page;
+}
+
+void* ph__prim_reserve(size_t size, size_t align) {
+  size_t span = size + align;
+  if (span < size)
+    return NULL;
+  char* p = mmap(NULL, span, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  uintptr_t start = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+  size_t head = start - (uintptr_t)p;
+  size_t tail = span - head - size;
+  if (head)
+    munmap(p, head);
+  if (tail)
+    munmap((char*)start + size, tail);
+  return (void*)start;
+}
+
+uint32_t ph__prim_commit(void* addr, size_t size, bool exec) {
+  int prot = PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0);
+  if (mprotect(addr, size, prot) != 0)
+    return error_from_errno(errno);
+  return 0;
+}
+
+uint32_t ph__prim_decommit(void* addr, size_t size) {
+  /* A fresh PROT_NONE mapping drops the pages and their contents at once. */
+  void* p = mmap(addr, size, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+                 0);
+  if (p == MAP_FAILED)
+    return error_from_errno(errno);
+  return 0;
+}
+
+void ph__prim_release(void* addr, size_t size) {
+  munmap(addr, size);
+}
+
+static _Thread_local char thread_marker;
+
+uintptr_t ph__prim_thread_id(void) {
+  return (uintptr_t)&thread_marker;
+}
+
+void ph__prim_yield(void) {
+  sched_yield();
+}
+
+void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
+                     void (*child)(void)) {
+  pthread_atfork(prepare, parent, child);
+}
+
+uint64_t ph__prim_random(void) {
+  static _Atomic uint64_t calls;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32);
+  x ^= (uint64_t)(uintptr_t)&ts ^ ((uint64_t)getpid() << 17);
+  x ^= (uint64_t)(uintptr_t)&ph__prim_random << 7;
+  x ^= ++calls * 0xD1B54A32D192ED03ull;
+  /* splitmix64 finaliser */
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+const char* ph__prim_getenv(const char* name) {
+  return getenv(name);
+}
+
+void ph__prim_write_error(const char* message) {
+  size_t n = strlen(message);
+  while (n > 0) {
+    ssize_t w = write(2, message, n);
+    if (w <= 0)
+      break;
+    message += w;
+    n -= (size_t)w;
+  }
+}
+
+_Noreturn void ph__prim_abort(void) {
+  abort();
+}
+#endif /* !_WIN32 */

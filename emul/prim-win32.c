@@ -1,0 +1,112 @@
+/*
+ * prim-win32.c - prim.h on Windows: VirtualAlloc/VirtualFree for memory.
+ * Built only for the emulated backend on a Windows host, so the engine can
+ * be tested against the native heap in one build tree under Wine.
+ */
+#if defined(_WIN32)
+#  include "prim.h"
+
+#  include <stdlib.h>
+#  include <string.h>
+#  include <windows.h>
+
+static uint32_t error_from_system(void) {
+  DWORD e = GetLastError();
+  return e == ERROR_NOT_ENOUGH_MEMORY || e == ERROR_COMMITMENT_LIMIT
+             ? ERROR_NOT_ENOUGH_MEMORY
+             : (uint32_t)e;
+}
+
+size_t ph__prim_page_size(void) {
+  static size_t page;
+  if (page == 0) {
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    page = info.dwPageSize;
+  }
+  return page;
+}
+
+void* ph__prim_reserve(size_t size, size_t align) {
+  /* Reservations are aligned to the 64 KiB allocation granularity; for a
+   * larger alignment, reserve more and retry at an aligned address. */
+  for (int attempt = 0; attempt < 8; attempt++) {
+    char* p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
+    if (p == NULL)
+      return NULL;
+    if (((uintptr_t)p & (align - 1)) == 0)
+      return p;
+    VirtualFree(p, 0, MEM_RELEASE);
+    p = VirtualAlloc(NULL, size + align, MEM_RESERVE, PAGE_NOACCESS);
+    if (p == NULL)
+      return NULL;
+    uintptr_t start = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+    VirtualFree(p, 0, MEM_RELEASE);
+    p = VirtualAlloc((void*)start, size, MEM_RESERVE, PAGE_NOACCESS);
+    if (p != NULL)
+      return p;
+  }
+  return NULL;
+}
+
+uint32_t ph__prim_commit(void* addr, size_t size, bool exec) {
+  DWORD prot = exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+  if (VirtualAlloc(addr, size, MEM_COMMIT, prot) == NULL)
+    return error_from_system();
+  return 0;
+}
+
+uint32_t ph__prim_decommit(void* addr, size_t size) {
+  if (!VirtualFree(addr, size, MEM_DECOMMIT))
+    return error_from_system();
+  return 0;
+}
+
+void ph__prim_release(void* addr, size_t size) {
+  (void)size;
+  VirtualFree(addr, 0, MEM_RELEASE);
+}
+
+uintptr_t ph__prim_thread_id(void) {
+  return (uintptr_t)GetCurrentThreadId() + 1;
+}
+
+void ph__prim_yield(void) {
+  SwitchToThread();
+}
+
+void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
+                     void (*child)(void)) {
+  (void)prepare;
+  (void)parent;
+  (void)child;
+}
+
+uint64_t ph__prim_random(void) {
+  static volatile LONG64 calls;
+  LARGE_INTEGER t;
+  QueryPerformanceCounter(&t);
+  uint64_t x = (uint64_t)t.QuadPart ^ ((uint64_t)GetCurrentProcessId() << 32);
+  x ^= (uint64_t)(uintptr_t)&t ^ (uint64_t)InterlockedIncrement64(&calls) *
+                                      0xD1B54A32D192ED03ull;
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+const char* ph__prim_getenv(const char* name) {
+  return getenv(name);
+}
+
+void ph__prim_write_error(const char* message) {
+  DWORD written;
+  HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
+  if (err != NULL && err != INVALID_HANDLE_VALUE)
+    WriteFile(err, message, (DWORD)strlen(message), &written, NULL);
+}
+
+_Noreturn void ph__prim_abort(void) {
+  abort();
+}
+#endif /* _WIN32 */

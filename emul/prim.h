@@ -1,0 +1,63 @@
+/*
+ * prim.h - every operating-system call the emulated engine makes.
+ *
+ * The engine includes no OS header; it calls these, implemented once per
+ * system in prim-posix.c (mmap, pthread) and prim-win32.c (VirtualAlloc),
+ * so the same engine runs on Linux, macOS, the BSDs and, for testing it
+ * against the native heap under Wine, Windows.
+ *
+ * Shared preconditions: addresses and sizes passed back to a prim call are
+ * multiples of ph__prim_page_size() and lie inside one reservation.  No
+ * call sets the portheap last error; failures come back as a Win32 code or
+ * NULL.
+ */
+#ifndef PH_PRIM_H
+#define PH_PRIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The system page size in bytes (4096 on x86-64 Linux; 16 KiB on Apple
+ * silicon).  Constant for the life of the process. */
+size_t ph__prim_page_size(void);
+
+/* Reserve `size` bytes of address space aligned to `align` (a power of two,
+ * at least the page size), inaccessible.  Returns NULL if it cannot. */
+void* ph__prim_reserve(size_t size, size_t align);
+
+/* Make [addr, addr+size) readable and writable (and executable if `exec`);
+ * new pages read as zero.  Returns 0 or a Win32 error code. */
+uint32_t ph__prim_commit(void* addr, size_t size, bool exec);
+
+/* Give the pages back to the system and make them inaccessible again; the
+ * range stays reserved.  Returns 0 or a Win32 error code. */
+uint32_t ph__prim_decommit(void* addr, size_t size);
+
+/* Unmap a whole reservation made by ph__prim_reserve. */
+void ph__prim_release(void* addr, size_t size);
+
+/* An identifier of the calling thread, never 0, unique among live threads. */
+uintptr_t ph__prim_thread_id(void);
+
+/* Let another thread run (used while waiting for a heap lock). */
+void ph__prim_yield(void);
+
+/* Run `prepare` before fork() and `parent`/`child` after it, in both
+ * processes.  A no-op where there is no fork(). */
+void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
+                     void (*child)(void));
+
+/* 64 unpredictable bits (for check values and link keys). */
+uint64_t ph__prim_random(void);
+
+/* The value of an environment variable, or NULL. */
+const char* ph__prim_getenv(const char* name);
+
+/* Write a message to the standard error stream, unbuffered. */
+void ph__prim_write_error(const char* message);
+
+/* End the process at once, abnormally (abort()). */
+_Noreturn void ph__prim_abort(void);
+
+#endif /* PH_PRIM_H */

@@ -1,0 +1,90 @@
+/*
+ * validate.c - HeapValidate: check control data without trusting it.
+ *
+ * A whole-heap check walks every region block by block (headers sealed,
+ * sizes chained, no two FREE neighbours, ends at the sentinel), then every
+ * large block, every quick list and every bin.  A step count bounds each
+ * list, so a trampled link that makes a cycle cannot hang it.
+ */
+#include "engine.h"
+
+static bool state_ok(uint8_t s) {
+  return s == PH__STATE_FREE || s == PH__STATE_QUICK || s == PH__STATE_BUSY;
+}
+
+static bool validate_region(struct ph__heap* h, struct ph__region* r,
+                            size_t* free_blocks) {
+  struct ph__block* end = ph__region_sentinel(r);
+  struct ph__block* b = ph__region_first(r);
+  uint32_t prev_size = 0;
+  bool prev_free = false;
+  while (b < end) {
+    if (!ph__block_sealed(h->key, b) || !state_ok(b->state) ||
+        b->prev_size != prev_size || b->size < PH__MIN_BLOCK ||
+        (size_t)((char*)end - (char*)b) < (size_t)b->size * PH__GRANULE)
+      return false;
+    bool is_free = b->state == PH__STATE_FREE;
+    if (is_free && prev_free)
+      return false;
+    *free_blocks += is_free;
+    prev_free = is_free;
+    prev_size = b->size;
+    b = ph__block_next(b);
+  }
+  return b == end && ph__block_sealed(h->key, end) &&
+         end->state == PH__STATE_SENTINEL && end->prev_size == prev_size;
+}
+
+static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
+  size_t seen = 0;
+  for (uint32_t g = PH__MIN_BLOCK; g <= PH__QUICK_MAX; g++) {
+    for (struct ph__block* b = h->quick[g]; b != NULL;
+         b = ph__decode(h, *(uintptr_t*)ph__block_data(b))) {
+      if (++seen > h->quick_count || !ph__block_owned(h, b) ||
+          !ph__block_sealed(h->key, b) || b->state != PH__STATE_QUICK ||
+          b->size != g)
+        return false;
+    }
+  }
+  if (seen != h->quick_count)
+    return false;
+  seen = 0;
+  for (unsigned i = 0; i < PH__BIN_COUNT; i++) {
+    bool marked = (h->bin_map[i / 64u] >> (i % 64u)) & 1u;
+    if (marked != (h->bins[i] != NULL))
+      return false;
+    for (struct ph__block* b = h->bins[i]; b != NULL;
+         b = ph__decode(h, ((struct ph__links*)ph__block_data(b))->next)) {
+      if (++seen > free_blocks || !ph__block_owned(h, b) ||
+          !ph__block_sealed(h->key, b) ||
+          b->state != PH__STATE_FREE)
+        return false;
+    }
+  }
+  return seen == free_blocks;
+}
+
+/* Whether all of h's control data checks.  Caller holds h's lock. */
+bool ph__validate_heap(struct ph__heap* h) {
+  size_t free_blocks = 0;
+  for (struct ph__region* r = &h->region0; r != NULL; r = r->next)
+    if (r->heap != h || !validate_region(h, r, &free_blocks))
+      return false;
+  for (struct ph__region* r = h->large; r != NULL; r = r->next)
+    if (r->heap != h || ph__map_find(r) != r ||
+        !ph__heap_find_block(h, ph__block_data(ph__region_first(r)), NULL))
+      return false;
+  return validate_lists(h, free_blocks);
+}
+
+/* Whether `data` is a live, intact block of h.  Caller holds h's lock. */
+bool ph__validate_block(struct ph__heap* h, const void* data) {
+  struct ph__region* r;
+  struct ph__block* b = ph__heap_find_block(h, data, &r);
+  if (b == NULL)
+    return false;
+  if (r->kind == PH__REGION_LARGE)
+    return true;
+  struct ph__block* n = ph__block_next(b);
+  return ph__block_sealed(h->key, n) && n->prev_size == b->size;
+}

@@ -1,0 +1,138 @@
+/*
+ * walk.c - HeapWalk: the cursor is the caller's entry, nothing else.
+ *
+ * Order, as on Windows: for each blocks region, a REGION entry, its blocks
+ * in address order (busy ones flagged BUSY, free and quick ones with flags
+ * 0), then an UNCOMMITTED_RANGE entry if part of it is not committed; then
+ * each large block, BUSY, without a REGION entry of its own.
+ *
+ * Each step re-derives its position from entry->lpData and entry->wFlags
+ * and checks it (the region through the address map, the block through its
+ * header), so a cursor made stale by frees between steps, or forged, gives
+ * ERROR_INVALID_PARAMETER, never a wild read.
+ */
+#include "engine.h"
+
+static uint32_t clamp32(size_t n) {
+  return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static uint8_t clamp8(size_t n) {
+  return n > UINT8_MAX ? UINT8_MAX : (uint8_t)n;
+}
+
+static void entry_clear(ph_heap_entry_t* e, struct ph__region* r) {
+  memset(e, 0, sizeof *e);
+  e->iRegionIndex = clamp8(r->index);
+}
+
+static void entry_region(ph_heap_entry_t* e, struct ph__region* r) {
+  entry_clear(e, r);
+  e->lpData = r;
+  e->cbData = clamp32(r->reserve_size);
+  e->cbOverhead = clamp8(r->data_offset);
+  e->wFlags = PH_PROCESS_HEAP_REGION;
+  e->Region.dwCommittedSize = clamp32(r->commit_size);
+  e->Region.dwUnCommittedSize = clamp32(r->reserve_size - r->commit_size);
+  e->Region.lpFirstBlock = ph__region_first(r);
+  e->Region.lpLastBlock = (char*)r + r->reserve_size;
+}
+
+static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
+                        struct ph__block* b) {
+  entry_clear(e, r);
+  e->lpData = ph__block_data(b);
+  if (b->state == PH__STATE_BUSY) {
+    e->cbData = clamp32(ph__block_capacity(b) - b->slack);
+    e->cbOverhead = clamp8(PH__GRANULE + b->slack);
+    e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
+  } else {
+    e->cbData = clamp32(ph__block_capacity(b));
+    e->cbOverhead = PH__GRANULE;
+  }
+}
+
+static void entry_large(ph_heap_entry_t* e, struct ph__region* r) {
+  entry_clear(e, r);
+  e->lpData = ph__block_data(ph__region_first(r));
+  e->cbData = clamp32(r->large_size);
+  e->cbOverhead = clamp8(r->data_offset + PH__GRANULE);
+  e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
+}
+
+/* The entry after region r's blocks: the next region, then large blocks. */
+static uint32_t after_region(struct ph__heap* h, ph_heap_entry_t* e,
+                             struct ph__region* r) {
+  if (r->next != NULL) {
+    entry_region(e, r->next);
+    return 0;
+  }
+  if (h->large != NULL) {
+    entry_large(e, h->large);
+    return 0;
+  }
+  return PH_ERROR_NO_MORE_ITEMS;
+}
+
+/* The entry after the block at e->lpData in blocks region r. */
+static uint32_t after_block(struct ph__heap* h, ph_heap_entry_t* e,
+                            struct ph__region* r) {
+  struct ph__block* b = ph__block_of(e->lpData);
+  if (((uintptr_t)b & (PH__GRANULE - 1)) != 0 ||
+      (char*)b < (char*)ph__region_first(r) ||
+      (char*)b >= (char*)ph__region_sentinel(r) ||
+      !ph__block_sealed(h->key, b) || b->state == PH__STATE_SENTINEL)
+    return PH_ERROR_INVALID_PARAMETER;
+  struct ph__block* n = ph__block_next(b);
+  if (!ph__block_sealed(h->key, n))
+    return PH_ERROR_INVALID_PARAMETER;
+  if (n->state != PH__STATE_SENTINEL) {
+    entry_block(e, r, n);
+    return 0;
+  }
+  if (r->commit_size < r->reserve_size) {
+    entry_clear(e, r);
+    e->lpData = (char*)r + r->commit_size;
+    e->cbData = clamp32(r->reserve_size - r->commit_size);
+    e->wFlags = PH_PROCESS_HEAP_UNCOMMITTED_RANGE;
+    return 0;
+  }
+  return after_region(h, e, r);
+}
+
+/* Fill *e with the entry after it.  Returns 0, ERROR_NO_MORE_ITEMS at the
+ * end, or ERROR_INVALID_PARAMETER for a cursor that is not one of h's.
+ * Caller holds h's lock. */
+uint32_t ph__walk_next(struct ph__heap* h, ph_heap_entry_t* e) {
+  if (e->lpData == NULL) {
+    entry_region(e, &h->region0);
+    return 0;
+  }
+  struct ph__region* r = ph__map_find(e->lpData);
+  if (r == NULL || r->heap != h)
+    return PH_ERROR_INVALID_PARAMETER;
+  if (r->kind == PH__REGION_LARGE) {
+    if (e->lpData != ph__block_data(ph__region_first(r)))
+      return PH_ERROR_INVALID_PARAMETER;
+    if (r->next == NULL)
+      return PH_ERROR_NO_MORE_ITEMS;
+    entry_large(e, r->next);
+    return 0;
+  }
+  switch (e->wFlags) {
+  case PH_PROCESS_HEAP_REGION:
+    if (e->lpData != (void*)r)
+      return PH_ERROR_INVALID_PARAMETER;
+    entry_block(e, r, ph__region_first(r));
+    return 0;
+  case PH_PROCESS_HEAP_UNCOMMITTED_RANGE:
+    if (e->lpData != (char*)r + r->commit_size)
+      return PH_ERROR_INVALID_PARAMETER;
+    return after_region(h, e, r);
+  case PH_PROCESS_HEAP_ENTRY_BUSY:
+  case 0:
+    return after_block(h, e, r);
+  default:
+    return PH_ERROR_INVALID_PARAMETER;
+  }
+}

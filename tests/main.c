@@ -1,0 +1,23 @@
+/*
+ * main.c - the test runner: one Check suite per topic.
+ *
+ * Run one test:  CK_RUN_SUITE=alloc CK_RUN_CASE=core CK_FORK=no tests/run-tests
+ * (prefix `wine` for the Windows build).  PH_TEST_SEED sets the seed.
+ */
+#include "suites.h"
+
+#include <stdlib.h>
+
+int main(void) {
+  printf("portheap %s, backend %s%s, seed %u\n", ph_version(), ph_backend(),
+         ph_test_on_wine() ? " (on Wine)" : "", ph_test_seed());
+  SRunner* sr = srunner_create(test_registry());
+  srunner_add_suite(sr, test_create());
+  srunner_add_suite(sr, test_alloc());
+  srunner_add_suite(sr, test_realloc());
+  srunner_add_suite(sr, test_lasterror());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,67 @@
+/*
+ * suites.h - the test suite's topics and its few helpers.
+ *
+ * Every test runs unchanged on Linux (emulated engine), on the mingw-w64
+ * build under Wine (native backend) and on Windows.  A test that can only
+ * hold on one backend is registered only there, and registration prints why
+ * (ph_test_skip).  Check does not fork on Windows: a test frees what it
+ * makes and never crashes on purpose.
+ */
+#ifndef PH_TEST_SUITES_H
+#define PH_TEST_SUITES_H
+
+#include <check.h>
+#include <portheap/win32.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+Suite* test_registry(void);
+Suite* test_create(void);
+Suite* test_alloc(void);
+Suite* test_realloc(void);
+Suite* test_lasterror(void);
+
+/* ---- platform.c ------------------------------------------------------------ */
+
+/* Whether the native backend runs on Wine rather than Windows. */
+bool ph_test_on_wine(void);
+
+/* Whether the library runs portheap's engine (POSIX, or the emul build). */
+bool ph_test_emul(void);
+
+/* Add a test only on the emulated engine: portheap's promises for misuse
+ * and other behaviour Windows leaves undefined. */
+#define ph_test_add_emul(tc, fn, why)                                          \
+  ph_test_add_if(tc, fn, #fn, ph_test_emul(), why)
+void ph_test_add_if(TCase* tc, const TTest* test, const char* name,
+                    bool run, const char* why);
+
+/* A thread running fn(arg); join returns when it has finished. */
+typedef struct ph_test_thread ph_test_thread_t;
+ph_test_thread_t* ph_test_thread_start(void (*fn)(void*), void* arg);
+void ph_test_thread_join(ph_test_thread_t* t);
+
+/* The seed for randomised tests: PH_TEST_SEED, or a fixed default. */
+unsigned ph_test_seed(void);
+/* A small deterministic generator (xorshift32); *state must not be 0. */
+uint32_t ph_test_rand(uint32_t* state);
+
+/*
+ * Assert a documented behaviour that Wine 8.0 departs from (SEMANTICS.md,
+ * "Where Wine departs").  Elsewhere it is a plain assertion.  On Wine a
+ * failure is reported as an expected failure (XFAIL) and ends the test
+ * successfully; a pass there fails, so a fixed Wine is noticed.
+ */
+#define PH_ASSERT_DOC(cond, wine_departure)                                    \
+  do {                                                                         \
+    bool ph_ok_ = (cond);                                                      \
+    if (ph_test_on_wine()) {                                                   \
+      ck_assert_msg(!ph_ok_, "XPASS on Wine (%s): %s", wine_departure, #cond); \
+      printf("XFAIL on Wine: %s (%s)\n", #cond, wine_departure);              \
+      return;                                                                  \
+    }                                                                          \
+    ck_assert_msg(ph_ok_, "%s", #cond);                                        \
+  } while (0)
+
+#endif /* PH_TEST_SUITES_H */

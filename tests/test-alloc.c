@@ -1,0 +1,211 @@
+/*
+ * test-alloc.c - HeapAlloc, HeapFree, HeapSize: sizes, alignment, zeroing,
+ * and the defined failures of the emulated engine.
+ */
+#include "suites.h"
+
+#include <string.h>
+
+static HANDLE heap;
+
+static void setup(void) {
+  heap = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(heap);
+}
+
+static void teardown(void) {
+  HeapDestroy(heap);
+}
+
+START_TEST(size_is_exactly_what_was_asked) {
+  for (SIZE_T n = 1; n <= 600; n++) {
+    void* p = HeapAlloc(heap, 0, n);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(HeapSize(heap, 0, p), n);
+    ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+  }
+  SIZE_T big[] = {4095, 4096, 65537, 500000, (SIZE_T)3 << 20};
+  for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+    void* p = HeapAlloc(heap, 0, big[i]);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(HeapSize(heap, 0, p), big[i]);
+    memset(p, 1, big[i]);
+    HeapFree(heap, 0, p);
+  }
+}
+END_TEST
+
+START_TEST(blocks_are_aligned) {
+  uint32_t state = ph_test_seed();
+  void* blocks[200];
+  for (int i = 0; i < 200; i++) {
+    SIZE_T n = ph_test_rand(&state) % 3000;
+    blocks[i] = HeapAlloc(heap, 0, n);
+    ck_assert_ptr_nonnull(blocks[i]);
+    ck_assert_uint_eq((uintptr_t)blocks[i] % MEMORY_ALLOCATION_ALIGNMENT, 0);
+  }
+  for (int i = 0; i < 200; i++)
+    HeapFree(heap, 0, blocks[i]);
+}
+END_TEST
+
+START_TEST(zero_bytes_gives_distinct_empty_blocks) {
+  void* a = HeapAlloc(heap, 0, 0);
+  void* b = HeapAlloc(heap, 0, 0);
+  ck_assert_ptr_nonnull(a);
+  ck_assert_ptr_nonnull(b);
+  ck_assert_ptr_ne(a, b);
+  ck_assert_uint_eq(HeapSize(heap, 0, a), 0);
+  ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, b), FALSE);
+}
+END_TEST
+
+START_TEST(zero_memory_flag_zeroes_reused_memory) {
+  for (SIZE_T n = 16; n <= 4096; n *= 2) {
+    unsigned char* p = HeapAlloc(heap, 0, n);
+    ck_assert_ptr_nonnull(p);
+    memset(p, 0xAB, n);
+    HeapFree(heap, 0, p);
+    p = HeapAlloc(heap, HEAP_ZERO_MEMORY, n);
+    ck_assert_ptr_nonnull(p);
+    for (SIZE_T i = 0; i < n; i++)
+      ck_assert_uint_eq(p[i], 0);
+    HeapFree(heap, 0, p);
+  }
+}
+END_TEST
+
+START_TEST(live_blocks_do_not_overlap) {
+  enum { N = 2000 };
+  static unsigned char* blocks[N];
+  uint32_t state = ph_test_seed();
+  for (int i = 0; i < N; i++) {
+    SIZE_T n = 1 + ph_test_rand(&state) % 1000;
+    blocks[i] = HeapAlloc(heap, 0, n);
+    ck_assert_ptr_nonnull(blocks[i]);
+    memset(blocks[i], i & 0xFF, n);
+    if (i % 3 == 0) { /* free some as we go, so blocks get reused */
+      HeapFree(heap, 0, blocks[i / 2]);
+      blocks[i / 2] = NULL;
+    }
+  }
+  for (int i = 0; i < N; i++) {
+    if (blocks[i] == NULL)
+      continue;
+    SIZE_T n = HeapSize(heap, 0, blocks[i]);
+    for (SIZE_T j = 0; j < n; j++)
+      ck_assert_uint_eq(blocks[i][j], (unsigned)(i & 0xFF));
+  }
+}
+END_TEST
+
+START_TEST(free_null_succeeds_and_keeps_last_error) {
+  SetLastError(1234);
+  ck_assert_int_ne(HeapFree(heap, 0, NULL), FALSE);
+  ck_assert_uint_eq(GetLastError(), 1234);
+}
+END_TEST
+
+START_TEST(huge_requests_fail_without_wrapping) {
+  SIZE_T sizes[] = {~(SIZE_T)0, ~(SIZE_T)0 - 8, ~(SIZE_T)0 - 4096,
+                    ~(SIZE_T)0 / 2 + 1};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    SetLastError(0);
+    ck_assert_ptr_null(HeapAlloc(heap, 0, sizes[i]));
+    ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+  }
+  ck_assert_ptr_nonnull(HeapAlloc(heap, 0, 10));
+}
+END_TEST
+
+START_TEST(process_heap_serves_blocks) {
+  HANDLE ph = GetProcessHeap();
+  void* p = HeapAlloc(ph, HEAP_ZERO_MEMORY, 1000);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(HeapSize(ph, 0, p), 1000);
+  ck_assert_int_ne(HeapFree(ph, 0, p), FALSE);
+}
+END_TEST
+
+START_TEST(double_free_fails_and_heap_stays_valid) {
+  void* keep = HeapAlloc(heap, 0, 40);
+  void* p = HeapAlloc(heap, 0, 40);
+  memset(keep, 0x77, 40);
+  ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+  SetLastError(0);
+  ck_assert_int_eq(HeapFree(heap, 0, p), FALSE);
+  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  SetLastError(0);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), (SIZE_T)-1);
+  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  ck_assert_uint_eq(((unsigned char*)keep)[39], 0x77);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, keep), FALSE);
+}
+END_TEST
+
+START_TEST(foreign_and_interior_pointers_are_refused) {
+  HANDLE other = HeapCreate(0, 0, 0);
+  char* theirs = HeapAlloc(other, 0, 64);
+  char* mine = HeapAlloc(heap, 0, 64);
+  static char stack_like[64];
+  void* bad[] = {theirs, mine + 16, mine + 1, stack_like, (void*)(uintptr_t)8};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    SetLastError(0);
+    ck_assert_int_eq(HeapFree(heap, 0, bad[i]), FALSE);
+    ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  }
+  ck_assert_uint_eq(HeapSize(other, 0, theirs), 64);
+  ck_assert_int_ne(HeapFree(heap, 0, mine), FALSE);
+  HeapDestroy(other);
+}
+END_TEST
+
+START_TEST(churn_keeps_contents) {
+  enum { SLOTS = 512, ROUNDS = 50000 };
+  static unsigned char* slot[SLOTS];
+  static SIZE_T len[SLOTS];
+  uint32_t state = ph_test_seed();
+  for (int r = 0; r < ROUNDS; r++) {
+    uint32_t i = ph_test_rand(&state) % SLOTS;
+    if (slot[i] != NULL) {
+      ck_assert_uint_eq(HeapSize(heap, 0, slot[i]), len[i]);
+      if (len[i])
+        ck_assert_uint_eq(slot[i][len[i] - 1], (unsigned)(i & 0xFF));
+      ck_assert_int_ne(HeapFree(heap, 0, slot[i]), FALSE);
+      slot[i] = NULL;
+    } else {
+      len[i] = ph_test_rand(&state) % (r % 7 == 0 ? 20000 : 600);
+      slot[i] = HeapAlloc(heap, 0, len[i]);
+      ck_assert_ptr_nonnull(slot[i]);
+      memset(slot[i], (int)(i & 0xFF), len[i]);
+    }
+  }
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  for (int i = 0; i < SLOTS; i++)
+    slot[i] = NULL;
+}
+END_TEST
+
+Suite* test_alloc(void) {
+  Suite* s = suite_create("alloc");
+  TCase* tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, size_is_exactly_what_was_asked);
+  tcase_add_test(tc, blocks_are_aligned);
+  tcase_add_test(tc, zero_bytes_gives_distinct_empty_blocks);
+  tcase_add_test(tc, zero_memory_flag_zeroes_reused_memory);
+  tcase_add_test(tc, live_blocks_do_not_overlap);
+  tcase_add_test(tc, free_null_succeeds_and_keeps_last_error);
+  tcase_add_test(tc, huge_requests_fail_without_wrapping);
+  tcase_add_test(tc, process_heap_serves_blocks);
+  tcase_add_test(tc, churn_keeps_contents);
+  ph_test_add_emul(tc, double_free_fails_and_heap_stays_valid,
+                   "a double free is undefined on Windows");
+  ph_test_add_emul(tc, foreign_and_interior_pointers_are_refused,
+                   "a foreign pointer is undefined on Windows");
+  suite_add_tcase(s, tc);
+  return s;
+}

@@ -1,0 +1,164 @@
+/*
+ * test-create.c - HeapCreate and HeapDestroy: growable and fixed heaps,
+ * their limits, and what a destroyed heap leaves behind.
+ */
+#include "suites.h"
+
+#include <string.h>
+
+/* A block "slightly less" than the fixed-heap limit is refused at 1 MiB
+ * on every system (SEMANTICS.md, HeapCreate). */
+#define FIXED_REFUSED ((SIZE_T)1 << 20)
+#define FIXED_ALLOWED ((SIZE_T)128 << 10)
+
+START_TEST(growable_heap_serves_many_blocks) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  enum { N = 5000 };
+  static void* blocks[N];
+  for (int i = 0; i < N; i++) {
+    blocks[i] = HeapAlloc(h, 0, (SIZE_T)(i % 700) + 1);
+    ck_assert_ptr_nonnull(blocks[i]);
+    memset(blocks[i], i & 0xFF, (size_t)(i % 700) + 1);
+  }
+  for (int i = 0; i < N; i++) {
+    ck_assert_uint_eq(HeapSize(h, 0, blocks[i]), (SIZE_T)(i % 700) + 1);
+    ck_assert_uint_eq(((unsigned char*)blocks[i])[i % 700], (unsigned)(i & 0xFF));
+  }
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
+START_TEST(destroy_needs_no_free_first) {
+  HANDLE h = HeapCreate(0, 65536, 0);
+  ck_assert_ptr_nonnull(h);
+  for (int i = 0; i < 1000; i++)
+    ck_assert_ptr_nonnull(HeapAlloc(h, 0, 64));
+  ck_assert_ptr_nonnull(HeapAlloc(h, 0, (SIZE_T)4 << 20)); /* a large one */
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
+START_TEST(fixed_heap_allows_blocks_under_its_limit) {
+  HANDLE h = HeapCreate(0, 0, (SIZE_T)2 << 20);
+  ck_assert_ptr_nonnull(h);
+  void* p = HeapAlloc(h, 0, FIXED_ALLOWED);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(HeapSize(h, 0, p), FIXED_ALLOWED);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(fixed_heap_refuses_blocks_over_its_limit) {
+  HANDLE h = HeapCreate(0, 0, (SIZE_T)8 << 20);
+  ck_assert_ptr_nonnull(h);
+  SetLastError(0);
+  ck_assert_ptr_null(HeapAlloc(h, 0, FIXED_REFUSED));
+  ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_ptr_nonnull(HeapAlloc(h, 0, 1000)); /* still serves */
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(fixed_heap_never_grows_past_its_maximum) {
+  SIZE_T max = 256 << 10;
+  HANDLE h = HeapCreate(0, 0, max);
+  ck_assert_ptr_nonnull(h);
+  SIZE_T total = 0;
+  void* p;
+  SetLastError(0);
+  while ((p = HeapAlloc(h, 0, 4000)) != NULL) {
+    memset(p, 0x5A, 4000);
+    total += 4000;
+    ck_assert_uint_le(total, max);
+  }
+  ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_uint_ge(total, max / 2);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(growable_heap_grows_past_its_initial_size) {
+  HANDLE h = HeapCreate(0, 4096, 0);
+  ck_assert_ptr_nonnull(h);
+  for (int i = 0; i < 64; i++) /* 4 MiB in 64 KiB blocks */
+    ck_assert_ptr_nonnull(HeapAlloc(h, 0, 65536));
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(initial_equal_to_maximum_works) {
+  HANDLE h = HeapCreate(0, 65536, 65536);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_ptr_nonnull(HeapAlloc(h, 0, 1000));
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(initial_over_maximum_is_refused) {
+  SetLastError(0);
+  ck_assert_ptr_null(HeapCreate(0, 1 << 20, 1 << 16));
+  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+}
+END_TEST
+
+START_TEST(no_serialize_heap_works) {
+  HANDLE h = HeapCreate(HEAP_NO_SERIALIZE, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  void* p = HeapAlloc(h, HEAP_NO_SERIALIZE, 100);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(HeapSize(h, HEAP_NO_SERIALIZE, p), 100);
+  ck_assert_int_ne(HeapFree(h, HEAP_NO_SERIALIZE, p), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(destroyed_handle_is_refused) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+  SetLastError(0);
+  ck_assert_int_eq(HeapDestroy(h), FALSE);
+  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_ptr_null(HeapAlloc(h, 0, 16));
+  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
+}
+END_TEST
+
+START_TEST(garbage_handles_are_refused) {
+  static char not_a_heap[4096];
+  HANDLE bad[] = {NULL, not_a_heap, (HANDLE)(uintptr_t)0x10000,
+                  (HANDLE)(uintptr_t)1};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    SetLastError(0);
+    ck_assert_ptr_null(HeapAlloc(bad[i], 0, 16));
+    ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
+    SetLastError(0);
+    ck_assert_int_eq(HeapDestroy(bad[i]), FALSE);
+    ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
+  }
+}
+END_TEST
+
+Suite* test_create(void) {
+  Suite* s = suite_create("create");
+  TCase* tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, growable_heap_serves_many_blocks);
+  tcase_add_test(tc, destroy_needs_no_free_first);
+  tcase_add_test(tc, fixed_heap_allows_blocks_under_its_limit);
+  tcase_add_test(tc, fixed_heap_refuses_blocks_over_its_limit);
+  tcase_add_test(tc, fixed_heap_never_grows_past_its_maximum);
+  tcase_add_test(tc, growable_heap_grows_past_its_initial_size);
+  tcase_add_test(tc, initial_equal_to_maximum_works);
+  tcase_add_test(tc, no_serialize_heap_works);
+  ph_test_add_emul(tc, initial_over_maximum_is_refused,
+                   "Wine 8.0 creates such a heap; Windows is unverified");
+  ph_test_add_emul(tc, destroyed_handle_is_refused,
+                   "a destroyed handle is undefined on Windows");
+  ph_test_add_emul(tc, garbage_handles_are_refused,
+                   "a bad handle is undefined on Windows");
+  suite_add_tcase(s, tc);
+  return s;
+}

@@ -1,0 +1,198 @@
+/*
+ * test-realloc.c - HeapReAlloc: growing, shrinking, zeroing the new tail,
+ * HEAP_REALLOC_IN_PLACE_ONLY, and failures that leave the block intact.
+ */
+#include "suites.h"
+
+#include <string.h>
+
+static HANDLE heap;
+
+static void setup(void) {
+  heap = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(heap);
+}
+
+static void teardown(void) {
+  HeapDestroy(heap);
+}
+
+static void fill(void* p, SIZE_T n) {
+  for (SIZE_T i = 0; i < n; i++)
+    ((unsigned char*)p)[i] = (unsigned char)(i * 7 + 3);
+}
+
+static void check_fill(const void* p, SIZE_T n) {
+  for (SIZE_T i = 0; i < n; i++)
+    ck_assert_uint_eq(((const unsigned char*)p)[i], (unsigned char)(i * 7 + 3));
+}
+
+START_TEST(growing_keeps_contents) {
+  SIZE_T n = 16;
+  void* p = HeapAlloc(heap, 0, n);
+  fill(p, n);
+  while (n < ((SIZE_T)4 << 20)) {
+    SIZE_T next = n * 2;
+    void* q = HeapReAlloc(heap, 0, p, next);
+    ck_assert_ptr_nonnull(q);
+    check_fill(q, n);
+    ck_assert_uint_eq(HeapSize(heap, 0, q), next);
+    fill(q, next);
+    p = q;
+    n = next;
+  }
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
+START_TEST(shrinking_keeps_the_prefix) {
+  SIZE_T sizes[] = {100000, 5000, 300, 17, 1};
+  void* p = HeapAlloc(heap, 0, sizes[0]);
+  fill(p, sizes[0]);
+  for (size_t i = 1; i < sizeof sizes / sizeof sizes[0]; i++) {
+    p = HeapReAlloc(heap, 0, p, sizes[i]);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(HeapSize(heap, 0, p), sizes[i]);
+    check_fill(p, sizes[i]);
+  }
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
+START_TEST(zero_memory_zeroes_only_the_new_bytes) {
+  unsigned char* p = HeapAlloc(heap, 0, 24);
+  memset(p, 0xAA, 24);
+  unsigned char* blocker = HeapAlloc(heap, 0, 24); /* likely forces a move */
+  memset(blocker, 0xBB, 24);
+  HeapFree(heap, 0, HeapAlloc(heap, 0, 5000)); /* dirty some free memory */
+  p = HeapReAlloc(heap, HEAP_ZERO_MEMORY, p, 3000);
+  ck_assert_ptr_nonnull(p);
+  for (int i = 0; i < 24; i++)
+    ck_assert_uint_eq(p[i], 0xAA);
+  for (int i = 24; i < 3000; i++)
+    ck_assert_uint_eq(p[i], 0);
+  HeapFree(heap, 0, p);
+  HeapFree(heap, 0, blocker);
+}
+END_TEST
+
+START_TEST(in_place_shrink_keeps_the_address) {
+  void* p = HeapAlloc(heap, 0, 4000);
+  fill(p, 4000);
+  void* q = HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 100);
+  ck_assert_ptr_eq(q, p);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), 100);
+  check_fill(p, 100);
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
+START_TEST(in_place_grow_that_cannot_fails_and_keeps_the_block) {
+  void* blocks[64];
+  for (int i = 0; i < 64; i++) { /* back-to-back busy blocks */
+    blocks[i] = HeapAlloc(heap, 0, 64);
+    fill(blocks[i], 64);
+  }
+  void* p = blocks[10];
+  SetLastError(0);
+  ck_assert_ptr_null(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 1 << 20));
+  ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), 64);
+  check_fill(p, 64);
+  for (int i = 0; i < 64; i++)
+    ck_assert_int_ne(HeapFree(heap, 0, blocks[i]), FALSE);
+}
+END_TEST
+
+START_TEST(in_place_grow_into_free_neighbour) {
+  void* a = HeapAlloc(heap, 0, 1000);
+  void* b = HeapAlloc(heap, 0, 3000);
+  void* c = HeapAlloc(heap, 0, 1000);
+  fill(a, 1000);
+  HeapFree(heap, 0, b);
+  void* q = HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, a, 2000);
+  if (q != NULL) { /* Windows may place blocks elsewhere; if it grew, check */
+    ck_assert_ptr_eq(q, a);
+    ck_assert_uint_eq(HeapSize(heap, 0, a), 2000);
+  }
+  check_fill(a, 1000);
+  HeapFree(heap, 0, a);
+  HeapFree(heap, 0, c);
+}
+END_TEST
+
+START_TEST(emul_grows_in_place_into_free_neighbour) {
+  void* a = HeapAlloc(heap, 0, 1000);
+  void* b = HeapAlloc(heap, 0, 3000);
+  void* c = HeapAlloc(heap, 0, 1000);
+  ck_assert(a < b);
+  ck_assert(b < c);
+  HeapFree(heap, 0, b);
+  ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, a, 2000), a);
+  ck_assert_uint_eq(HeapSize(heap, 0, a), 2000);
+  HeapFree(heap, 0, a);
+  HeapFree(heap, 0, c);
+}
+END_TEST
+
+START_TEST(realloc_to_zero_gives_an_empty_block) {
+  void* p = HeapAlloc(heap, 0, 100);
+  void* q = HeapReAlloc(heap, 0, p, 0);
+  ck_assert_ptr_nonnull(q);
+  ck_assert_uint_eq(HeapSize(heap, 0, q), 0);
+  HeapFree(heap, 0, q);
+}
+END_TEST
+
+START_TEST(realloc_of_null_fails) {
+  ck_assert_ptr_null(HeapReAlloc(heap, 0, NULL, 10));
+}
+END_TEST
+
+START_TEST(realloc_of_a_freed_block_fails) {
+  void* p = HeapAlloc(heap, 0, 100);
+  void* keep = HeapAlloc(heap, 0, 100);
+  HeapFree(heap, 0, p);
+  SetLastError(0);
+  ck_assert_ptr_null(HeapReAlloc(heap, 0, p, 200));
+  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  SetLastError(0);
+  ck_assert_ptr_null(HeapReAlloc(heap, 0, NULL, 200));
+  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  ck_assert_int_ne(HeapFree(heap, 0, keep), FALSE);
+}
+END_TEST
+
+START_TEST(realloc_of_huge_size_fails_and_keeps_the_block) {
+  void* p = HeapAlloc(heap, 0, 100);
+  fill(p, 100);
+  SetLastError(0);
+  ck_assert_ptr_null(HeapReAlloc(heap, 0, p, ~(SIZE_T)0 - 16));
+  ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+  check_fill(p, 100);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), 100);
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
+Suite* test_realloc(void) {
+  Suite* s = suite_create("realloc");
+  TCase* tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, growing_keeps_contents);
+  tcase_add_test(tc, shrinking_keeps_the_prefix);
+  tcase_add_test(tc, zero_memory_zeroes_only_the_new_bytes);
+  tcase_add_test(tc, in_place_shrink_keeps_the_address);
+  tcase_add_test(tc, in_place_grow_that_cannot_fails_and_keeps_the_block);
+  tcase_add_test(tc, in_place_grow_into_free_neighbour);
+  tcase_add_test(tc, realloc_to_zero_gives_an_empty_block);
+  tcase_add_test(tc, realloc_of_null_fails);
+  tcase_add_test(tc, realloc_of_huge_size_fails_and_keeps_the_block);
+  ph_test_add_emul(tc, emul_grows_in_place_into_free_neighbour,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, realloc_of_a_freed_block_fails,
+                   "a freed block is undefined on Windows");
+  suite_add_tcase(s, tc);
+  return s;
+}
