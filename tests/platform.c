@@ -100,3 +100,15 @@ uint32_t ph_test_rand(uint32_t* state) {
   x ^= x << 5;
   return *state = x;
 }
+
+DWORD ph_test_error;
+
+void* ph_le_ptr(void* result) {
+  ph_test_error = GetLastError();
+  return result;
+}
+
+uintmax_t ph_le_uint(uintmax_t result) {
+  ph_test_error = GetLastError();
+  return result;
+}

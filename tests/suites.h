@@ -48,6 +48,17 @@ unsigned ph_test_seed(void);
 uint32_t ph_test_rand(uint32_t* state);
 
 /*
+ * The last error right after a call: wrap the call in ph_le_ptr() or
+ * ph_le_uint() and read ph_test_error.  Check's own bookkeeping (each
+ * passing assertion) may change the last error on Windows, so it must be
+ * read before any assertion.  SetLastError(0) first where the value
+ * matters.
+ */
+extern DWORD ph_test_error;
+void* ph_le_ptr(void* result);
+uintmax_t ph_le_uint(uintmax_t result);
+
+/*
  * Assert a documented behaviour that Wine 8.0 departs from (SEMANTICS.md,
  * "Where Wine departs").  Elsewhere it is a plain assertion.  On Wine a
  * failure is reported as an expected failure (XFAIL) and ends the test

@@ -102,8 +102,8 @@ END_TEST
 
 START_TEST(free_null_succeeds_and_keeps_last_error) {
   SetLastError(1234);
-  ck_assert_int_ne(HeapFree(heap, 0, NULL), FALSE);
-  ck_assert_uint_eq(GetLastError(), 1234);
+  ck_assert_int_ne(ph_le_uint(HeapFree(heap, 0, NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 1234);
 }
 END_TEST
 
@@ -112,8 +112,8 @@ START_TEST(huge_requests_fail_without_wrapping) {
                     ~(SIZE_T)0 / 2 + 1};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     SetLastError(0);
-    ck_assert_ptr_null(HeapAlloc(heap, 0, sizes[i]));
-    ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+    ck_assert_ptr_null(ph_le_ptr(HeapAlloc(heap, 0, sizes[i])));
+    ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
   }
   ck_assert_ptr_nonnull(HeapAlloc(heap, 0, 10));
 }
@@ -134,11 +134,11 @@ START_TEST(double_free_fails_and_heap_stays_valid) {
   memset(keep, 0x77, 40);
   ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
   SetLastError(0);
-  ck_assert_int_eq(HeapFree(heap, 0, p), FALSE);
-  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  ck_assert_int_eq(ph_le_uint(HeapFree(heap, 0, p)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
   SetLastError(0);
-  ck_assert_uint_eq(HeapSize(heap, 0, p), (SIZE_T)-1);
-  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  ck_assert_uint_eq(ph_le_uint(HeapSize(heap, 0, p)), (SIZE_T)-1);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
   ck_assert_uint_eq(((unsigned char*)keep)[39], 0x77);
   ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
   ck_assert_int_ne(HeapFree(heap, 0, keep), FALSE);
@@ -153,8 +153,8 @@ START_TEST(foreign_and_interior_pointers_are_refused) {
   void* bad[] = {theirs, mine + 16, mine + 1, stack_like, (void*)(uintptr_t)8};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     SetLastError(0);
-    ck_assert_int_eq(HeapFree(heap, 0, bad[i]), FALSE);
-    ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+    ck_assert_int_eq(ph_le_uint(HeapFree(heap, 0, bad[i])), FALSE);
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
   }
   ck_assert_uint_eq(HeapSize(other, 0, theirs), 64);
   ck_assert_int_ne(HeapFree(heap, 0, mine), FALSE);

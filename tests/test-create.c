@@ -53,8 +53,8 @@ START_TEST(fixed_heap_refuses_blocks_over_its_limit) {
   HANDLE h = HeapCreate(0, 0, (SIZE_T)8 << 20);
   ck_assert_ptr_nonnull(h);
   SetLastError(0);
-  ck_assert_ptr_null(HeapAlloc(h, 0, FIXED_REFUSED));
-  ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_ptr_null(ph_le_ptr(HeapAlloc(h, 0, FIXED_REFUSED)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
   ck_assert_ptr_nonnull(HeapAlloc(h, 0, 1000)); /* still serves */
   HeapDestroy(h);
 }
@@ -66,13 +66,12 @@ START_TEST(fixed_heap_never_grows_past_its_maximum) {
   ck_assert_ptr_nonnull(h);
   SIZE_T total = 0;
   void* p;
-  SetLastError(0);
-  while ((p = HeapAlloc(h, 0, 4000)) != NULL) {
+  while ((p = ph_le_ptr(HeapAlloc(h, 0, 4000))) != NULL) {
     memset(p, 0x5A, 4000);
     total += 4000;
     ck_assert_uint_le(total, max);
   }
-  ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
   ck_assert_uint_ge(total, max / 2);
   HeapDestroy(h);
 }
@@ -97,8 +96,8 @@ END_TEST
 
 START_TEST(initial_over_maximum_is_refused) {
   SetLastError(0);
-  ck_assert_ptr_null(HeapCreate(0, 1 << 20, 1 << 16));
-  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  ck_assert_ptr_null(ph_le_ptr(HeapCreate(0, 1 << 20, 1 << 16)));
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
 }
 END_TEST
 
@@ -118,11 +117,11 @@ START_TEST(destroyed_handle_is_refused) {
   ck_assert_ptr_nonnull(h);
   ck_assert_int_ne(HeapDestroy(h), FALSE);
   SetLastError(0);
-  ck_assert_int_eq(HeapDestroy(h), FALSE);
-  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
+  ck_assert_int_eq(ph_le_uint(HeapDestroy(h)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
   SetLastError(0);
-  ck_assert_ptr_null(HeapAlloc(h, 0, 16));
-  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
+  ck_assert_ptr_null(ph_le_ptr(HeapAlloc(h, 0, 16)));
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
 }
 END_TEST
 
@@ -132,11 +131,11 @@ START_TEST(garbage_handles_are_refused) {
                   (HANDLE)(uintptr_t)1};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     SetLastError(0);
-    ck_assert_ptr_null(HeapAlloc(bad[i], 0, 16));
-    ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
+    ck_assert_ptr_null(ph_le_ptr(HeapAlloc(bad[i], 0, 16)));
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
     SetLastError(0);
-    ck_assert_int_eq(HeapDestroy(bad[i]), FALSE);
-    ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
+    ck_assert_int_eq(ph_le_uint(HeapDestroy(bad[i])), FALSE);
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
   }
 }
 END_TEST

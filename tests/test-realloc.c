@@ -95,8 +95,8 @@ START_TEST(in_place_grow_that_cannot_fails_and_keeps_the_block) {
   }
   void* p = blocks[10];
   SetLastError(0);
-  ck_assert_ptr_null(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 1 << 20));
-  ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 1 << 20)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
   ck_assert_uint_eq(HeapSize(heap, 0, p), 64);
   check_fill(p, 64);
   for (int i = 0; i < 64; i++)
@@ -154,11 +154,11 @@ START_TEST(realloc_of_a_freed_block_fails) {
   void* keep = HeapAlloc(heap, 0, 100);
   HeapFree(heap, 0, p);
   SetLastError(0);
-  ck_assert_ptr_null(HeapReAlloc(heap, 0, p, 200));
-  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(heap, 0, p, 200)));
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
   SetLastError(0);
-  ck_assert_ptr_null(HeapReAlloc(heap, 0, NULL, 200));
-  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(heap, 0, NULL, 200)));
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
   ck_assert_int_ne(HeapFree(heap, 0, keep), FALSE);
 }
 END_TEST
@@ -167,8 +167,8 @@ START_TEST(realloc_of_huge_size_fails_and_keeps_the_block) {
   void* p = HeapAlloc(heap, 0, 100);
   fill(p, 100);
   SetLastError(0);
-  ck_assert_ptr_null(HeapReAlloc(heap, 0, p, ~(SIZE_T)0 - 16));
-  ck_assert_uint_eq(GetLastError(), ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(heap, 0, p, ~(SIZE_T)0 - 16)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
   check_fill(p, 100);
   ck_assert_uint_eq(HeapSize(heap, 0, p), 100);
   HeapFree(heap, 0, p);

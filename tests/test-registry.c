@@ -88,16 +88,16 @@ END_TEST
 
 START_TEST(null_buffer_with_count_fails) {
   SetLastError(0);
-  ck_assert_uint_eq(GetProcessHeaps(4, NULL), 0);
-  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  ck_assert_uint_eq(ph_le_uint(GetProcessHeaps(4, NULL)), 0);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
 }
 END_TEST
 
 START_TEST(process_heap_cannot_be_destroyed) {
   HANDLE h = GetProcessHeap();
   SetLastError(0);
-  ck_assert_int_eq(HeapDestroy(h), FALSE);
-  ck_assert_uint_eq(GetLastError(), ERROR_INVALID_HANDLE);
+  ck_assert_int_eq(ph_le_uint(HeapDestroy(h)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
   void* p = HeapAlloc(h, 0, 32); /* still usable */
   ck_assert_ptr_nonnull(p);
   ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
