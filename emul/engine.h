@@ -110,9 +110,12 @@ void ph__map_remove(struct ph__region* r);
 struct ph__region* ph__map_find(const void* p);
 
 /* ---- region.c: memory from prim, and the cache of destroyed regions --- */
+/* ph__region_new flags */
+#define PH__REGION_EXEC 1u  /* executable pages; never cached */
+#define PH__REGION_EXACT 2u /* exactly min_reserve bytes: not from the cache */
 struct ph__region* ph__region_new(struct ph__heap* h, size_t min_reserve,
                                   size_t min_commit, uint32_t kind,
-                                  bool exec);
+                                  unsigned flags);
 bool ph__region_commit(struct ph__region* r, size_t commit_size, bool exec);
 void ph__region_decommit(struct ph__region* r, size_t commit_size);
 void ph__region_retire(struct ph__region* r, bool exec);

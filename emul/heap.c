@@ -29,6 +29,10 @@ static bool heap_exec(const struct ph__heap* h) {
   return (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0;
 }
 
+static unsigned exec_flag(uint32_t options) {
+  return (options & PH_HEAP_CREATE_ENABLE_EXECUTE) ? PH__REGION_EXEC : 0;
+}
+
 /* Lay out a region's committed part as one free block and the sentinel. */
 static void region_format(struct ph__heap* h, struct ph__region* r) {
   struct ph__block* first = ph__region_first(r);
@@ -71,7 +75,7 @@ static bool heap_add_region(struct ph__heap* h, uint32_t g) {
     reserve = need;
   size_t commit = need > PH__COMMIT_STEP ? need : PH__COMMIT_STEP;
   struct ph__region* r = ph__region_new(h, reserve, commit,
-                                        PH__REGION_BLOCKS, heap_exec(h));
+                                        PH__REGION_BLOCKS, exec_flag(h->options));
   if (r == NULL)
     return false;
   r->prev = h->last;
@@ -237,9 +241,9 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
     reserve = maximum_size ? commit : PH__REGION_MIN;
   if (reserve < commit)
     reserve = commit;
-  bool exec = (options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0;
+  unsigned flags = exec_flag(options) | (maximum_size ? PH__REGION_EXACT : 0);
   struct ph__region* r =
-      ph__region_new(NULL, reserve, commit, PH__REGION_HEAP, exec);
+      ph__region_new(NULL, reserve, commit, PH__REGION_HEAP, flags);
   if (r == NULL)
     return NULL;
   struct ph__heap* h = (struct ph__heap*)r;

@@ -17,9 +17,11 @@ void* ph__large_alloc(struct ph__heap* h, size_t size) {
   size_t head = sizeof(struct ph__region) + PH__GRANULE;
   if (size > SIZE_MAX - head - PH__CHUNK)
     return NULL;
-  bool exec = (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0;
+  unsigned flags = PH__REGION_EXACT;
+  if (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE)
+    flags |= PH__REGION_EXEC;
   struct ph__region* r =
-      ph__region_new(h, head + size, head + size, PH__REGION_LARGE, exec);
+      ph__region_new(h, head + size, head + size, PH__REGION_LARGE, flags);
   if (r == NULL)
     return NULL;
   r->large_size = size;

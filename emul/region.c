@@ -64,18 +64,22 @@ static struct ph__region* region_from_os(size_t reserve, size_t commit,
 }
 
 /*
- * A region of at least min_reserve bytes with at least min_commit bytes
- * committed, entered in the address map and counted in h's totals.
+ * A region of at least min_reserve bytes (exactly, with PH__REGION_EXACT)
+ * with at least min_commit bytes committed, entered in the address map and
+ * counted in h's totals.
  * Returns NULL when the memory cannot be had.  Caller holds h's lock.
  */
 struct ph__region* ph__region_new(struct ph__heap* h, size_t min_reserve,
                                   size_t min_commit, uint32_t kind,
-                                  bool exec) {
+                                  unsigned flags) {
+  bool exec = (flags & PH__REGION_EXEC) != 0;
   size_t reserve = ph__page_up(min_reserve);
   size_t commit = ph__page_up(min_commit);
   if (reserve == 0 || commit == 0 || commit > reserve)
     return NULL;
-  struct ph__region* r = exec ? NULL : region_from_cache(reserve);
+  struct ph__region* r = NULL;
+  if ((flags & (PH__REGION_EXEC | PH__REGION_EXACT)) == 0)
+    r = region_from_cache(reserve);
   if (r != NULL && r->commit_size < commit &&
       ph__prim_commit(r, commit, false) == 0)
     r->commit_size = commit;

@@ -26,6 +26,35 @@ typedef struct _HEAP_OPTIMIZE_RESOURCES_INFORMATION {
 } HEAP_OPTIMIZE_RESOURCES_INFORMATION, *PHEAP_OPTIMIZE_RESOURCES_INFORMATION;
 #    define HeapOptimizeResources ((HEAP_INFORMATION_CLASS)3)
 #  endif
+/*
+ * PORTHEAP_WIN32_VIA_PH: on Windows too, send the Win32 heap names to the
+ * ph_ API (whatever backend the library was built with), keeping
+ * <windows.h>'s types.  The test suite uses this to run against the
+ * emulated engine on Windows and under Wine.
+ */
+#  if defined(PORTHEAP_WIN32_VIA_PH)
+#    define GetLastError() ph_get_last_error()
+#    define SetLastError(code) ph_set_last_error(code)
+#    define GetProcessHeap ph_process_heap
+#    define GetProcessHeaps(n, heaps) ph_process_heaps((n), (void**)(heaps))
+#    define HeapCreate ph_heap_create
+#    define HeapDestroy ph_heap_destroy
+#    define HeapAlloc ph_heap_alloc
+#    define HeapReAlloc ph_heap_realloc
+#    define HeapFree ph_heap_free
+#    define HeapSize ph_heap_size
+#    define HeapValidate ph_heap_validate
+#    define HeapWalk(heap, entry) ph_heap_walk((heap), (ph_heap_entry_t*)(entry))
+#    define HeapLock ph_heap_lock
+#    define HeapUnlock ph_heap_unlock
+#    define HeapCompact ph_heap_compact
+#    define HeapQueryInformation(heap, cls, info, size, ret)                  \
+      ph_heap_query_information((heap), (int)(cls), (info), (size), (ret))
+#    define HeapSetInformation(heap, cls, info, size)                         \
+      ph_heap_set_information((heap), (int)(cls), (info), (size))
+#    define HeapSummary(heap, flags, summary)                                 \
+      ph_heap_summary((heap), (flags), (ph_heap_summary_t*)(summary))
+#  endif
 #else /* POSIX: map onto ph_ */
 
 #  include <stddef.h>
