@@ -82,14 +82,12 @@ static inline size_t ph__block_capacity(const struct ph__block* b) {
  * elsewhere does not check. */
 static inline uint32_t ph__block_seal_of(uint64_t key,
                                          const struct ph__block* b) {
-  uint64_t w0, w1 = 0;
+  uint64_t w0;
+  uint32_t w1;
   memcpy(&w0, b, 8);
   memcpy(&w1, (const char*)b + 8, 4);
-  uint64_t x = key ^ (uint64_t)(uintptr_t)b;
-  x ^= w0 * 0x9E3779B97F4A7C15ull;
-  x ^= (w1 + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
-  x ^= x >> 29;
-  x *= 0xBF58476D1CE4E5B9ull;
+  uint64_t a = (uint64_t)(uintptr_t)b ^ w1;
+  uint64_t x = (w0 ^ key ^ ((a << 32) | (a >> 32))) * 0x9E3779B97F4A7C15ull;
   return (uint32_t)(x >> 32) | 1u; /* never 0: zeroed memory never checks */
 }
 

@@ -105,9 +105,31 @@ struct ph__heap {
 #define PH__HEAP_MAGIC 0x7068686561700a01ull
 
 /* ---- map.c: address -> region ----------------------------------------- */
+#define PH__MAP_L2_BITS 20u  /* level 2: one slot per 64 KiB chunk */
+#define PH__MAP_L1_SLOTS ((size_t)1 << 12) /* 16 + 20 + 12 = 48 bits */
+typedef _Atomic(struct ph__region*) ph__map_slot_t;
+extern _Atomic(void*) ph__map_l1[PH__MAP_L1_SLOTS]; /* level-2 tables */
+
 bool ph__map_insert(struct ph__region* r);
 void ph__map_remove(struct ph__region* r);
-struct ph__region* ph__map_find(const void* p);
+
+/* The region whose reservation holds p, or NULL.  No lock: slots are
+ * atomic and a region is in the map only while it is live. */
+static inline struct ph__region* ph__map_find(const void* p) {
+  uint64_t c = (uint64_t)(uintptr_t)p >> PH__CHUNK_SHIFT;
+  uint64_t i = c >> PH__MAP_L2_BITS;
+  if (PH_UNLIKELY(i >= PH__MAP_L1_SLOTS))
+    return NULL;
+  ph__map_slot_t* t =
+      (ph__map_slot_t*)atomic_load_explicit(&ph__map_l1[i], memory_order_acquire);
+  if (PH_UNLIKELY(t == NULL))
+    return NULL;
+  struct ph__region* r = atomic_load_explicit(
+      &t[c & (((uint64_t)1 << PH__MAP_L2_BITS) - 1)], memory_order_acquire);
+  if (r == NULL || (uintptr_t)p - (uintptr_t)r >= r->reserve_size)
+    return NULL;
+  return r;
+}
 
 /* ---- region.c: memory from prim, and the cache of destroyed regions --- */
 /* ph__region_new flags */
@@ -133,9 +155,7 @@ void ph__block_trim(struct ph__heap* h, struct ph__block* b,
                     uint32_t granules);
 size_t ph__bins_largest(const struct ph__heap* h);
 
-/* ---- small.c: quick lists ---------------------------------------------- */
-struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t granules);
-void ph__quick_push(struct ph__heap* h, struct ph__block* b);
+/* ---- small.c, small.h: quick lists --------------------------------------- */
 void ph__quick_flush(struct ph__heap* h);
 
 /* ---- large.c: blocks with a mapping of their own ---------------------- */
@@ -150,19 +170,15 @@ void* ph__large_realloc(struct ph__heap* h, struct ph__region* r,
 struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
                               size_t maximum_size, uint32_t* error);
 void ph__heap_delete(struct ph__heap* h);
-struct ph__heap* ph__heap_lookup(const void* handle);
 void* ph__heap_alloc(struct ph__heap* h, size_t size);
 void* ph__heap_realloc(struct ph__heap* h, void* data, size_t size,
                        uint32_t flags);
-void ph__heap_free(struct ph__heap* h, void* data);
-void* ph__heap_find_block(struct ph__heap* h, const void* data,
-                          struct ph__region** region);
+void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data);
 size_t ph__heap_block_size(struct ph__region* r, const void* data);
 uint32_t ph__size_to_granules(size_t size);
 
 /* ---- lock of one heap (heap.c) ----------------------------------------- */
-bool ph__heap_enter(struct ph__heap* h, uint32_t flags);
-void ph__heap_leave(struct ph__heap* h, bool locked);
+void ph__heap_wait_owner(struct ph__heap* h);
 bool ph__heap_user_lock(struct ph__heap* h);
 bool ph__heap_user_unlock(struct ph__heap* h);
 
@@ -213,6 +229,72 @@ static inline bool ph__block_owned(const struct ph__heap* h,
          ((uintptr_t)b & (PH__GRANULE - 1)) == 0 &&
          (const char*)b >= (const char*)ph__region_first(r) &&
          (const char*)b < (const char*)ph__region_sentinel(r);
+}
+
+/* ---- hot paths, inline -------------------------------------------------- */
+
+/* The live heap whose handle is `handle`, or NULL; reads nothing that the
+ * address map does not vouch for. */
+static inline struct ph__heap* ph__heap_lookup(const void* handle) {
+  if (PH_UNLIKELY(handle == NULL ||
+                  ((uintptr_t)handle & (PH__CHUNK - 1)) != 0))
+    return NULL;
+  struct ph__region* r = ph__map_find(handle);
+  if (PH_UNLIKELY(r != handle || r->kind != PH__REGION_HEAP))
+    return NULL;
+  struct ph__heap* h = (struct ph__heap*)r;
+  if (PH_UNLIKELY(h->magic != (PH__HEAP_MAGIC ^ h->key)))
+    return NULL;
+  return h;
+}
+
+/*
+ * Enter h for one operation.  Returns whether a lock was taken (not for
+ * NO_SERIALIZE); pass that to ph__heap_leave.  A thread holding
+ * ph_heap_lock goes straight in; others wait until it lets go.
+ */
+static inline bool ph__heap_enter(struct ph__heap* h, uint32_t flags) {
+  if ((h->options | flags) & PH_HEAP_NO_SERIALIZE)
+    return false;
+  for (;;) {
+    ph__spin_lock(&h->mutex);
+    uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+    if (PH_LIKELY(owner == 0) || owner == ph__prim_thread_id())
+      return true;
+    ph__spin_unlock(&h->mutex);
+    ph__heap_wait_owner(h);
+  }
+}
+
+static inline void ph__heap_leave(struct ph__heap* h, bool locked) {
+  if (locked)
+    ph__spin_unlock(&h->mutex);
+}
+
+/*
+ * The live block of h at `data`, checked without touching memory that is
+ * not h's own, with its region; NULL if `data` is not one.
+ */
+static inline struct ph__block* ph__heap_find_block(struct ph__heap* h,
+                                                    const void* data,
+                                                    struct ph__region** region) {
+  if (PH_UNLIKELY(data == NULL || ((uintptr_t)data & (PH__GRANULE - 1)) != 0))
+    return NULL;
+  struct ph__region* r = ph__map_find(data);
+  if (PH_UNLIKELY(r == NULL || r->heap != h))
+    return NULL;
+  struct ph__block* b = ph__block_of(data);
+  if (PH_UNLIKELY((char*)b < (char*)ph__region_first(r) ||
+                  (char*)data > (char*)r + r->commit_size - PH__GRANULE ||
+                  !ph__block_sealed(h->key, b)))
+    return NULL;
+  bool large = r->kind == PH__REGION_LARGE;
+  if (PH_UNLIKELY(b->state != (large ? PH__STATE_LARGE : PH__STATE_BUSY) ||
+                  (large && b != ph__region_first(r))))
+    return NULL;
+  if (region != NULL)
+    *region = r;
+  return b;
 }
 
 #endif /* PH_ENGINE_H */

@@ -11,7 +11,7 @@
  * Requests above the fixed-heap block limit get a mapping of their own on a
  * growable heap (large.c) and fail on a fixed one.
  */
-#include "engine.h"
+#include "small.h"
 
 /* Granules for a request of `size` bytes, header included; 0 if too big. */
 uint32_t ph__size_to_granules(size_t size) {
@@ -129,8 +129,7 @@ void* ph__heap_alloc(struct ph__heap* h, size_t size) {
   return block_hand_out(h, b, size);
 }
 
-void ph__heap_free(struct ph__heap* h, void* data) {
-  struct ph__region* r = ph__map_find(data);
+void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
   if (r->kind == PH__REGION_LARGE) {
     ph__large_free(h, r);
     return;
@@ -180,37 +179,12 @@ void* ph__heap_realloc(struct ph__heap* h, void* data, size_t size,
     result = ph__heap_alloc(h, size);
     if (result != NULL) {
       memcpy(result, data, old_size < size ? old_size : size);
-      ph__heap_free(h, data);
+      ph__heap_free(h, r, data);
     }
   }
   if (result != NULL && (flags & PH_HEAP_ZERO_MEMORY) && size > old_size)
     memset((char*)result + old_size, 0, size - old_size);
   return result;
-}
-
-/*
- * The live block of h at `data`, checked without touching memory that is
- * not h's own, with its region; NULL if `data` is not one.
- */
-void* ph__heap_find_block(struct ph__heap* h, const void* data,
-                          struct ph__region** region) {
-  if (data == NULL || ((uintptr_t)data & (PH__GRANULE - 1)) != 0)
-    return NULL;
-  struct ph__region* r = ph__map_find(data);
-  if (r == NULL || r->heap != h)
-    return NULL;
-  struct ph__block* b = ph__block_of(data);
-  if ((char*)b < (char*)ph__region_first(r) ||
-      (char*)data > (char*)r + r->commit_size - PH__GRANULE ||
-      !ph__block_sealed(h->key, b))
-    return NULL;
-  bool large = r->kind == PH__REGION_LARGE;
-  if (b->state != (large ? PH__STATE_LARGE : PH__STATE_BUSY) ||
-      (large && b != ph__region_first(r)))
-    return NULL;
-  if (region != NULL)
-    *region = r;
-  return b;
 }
 
 size_t ph__heap_block_size(struct ph__region* r, const void* data) {
@@ -285,48 +259,12 @@ void ph__heap_delete(struct ph__heap* h) {
   ph__region_retire(&h->region0, exec);
 }
 
-/* The live heap whose handle is `handle`, or NULL; reads nothing that the
- * address map does not vouch for. */
-struct ph__heap* ph__heap_lookup(const void* handle) {
-  if (handle == NULL || ((uintptr_t)handle & (PH__CHUNK - 1)) != 0)
-    return NULL;
-  struct ph__region* r = ph__map_find(handle);
-  if (r != handle || r->kind != PH__REGION_HEAP)
-    return NULL;
-  struct ph__heap* h = (struct ph__heap*)r;
-  if (h->magic != (PH__HEAP_MAGIC ^ h->key))
-    return NULL;
-  return h;
-}
-
 /* ---- the heap's lock --------------------------------------------------- */
 
-static void wait_for_owner(struct ph__heap* h) {
+/* Wait until no thread holds h with ph_heap_lock; h's mutex not held. */
+void ph__heap_wait_owner(struct ph__heap* h) {
   while (atomic_load_explicit(&h->owner, memory_order_acquire) != 0)
     ph__prim_yield();
-}
-
-/*
- * Enter h for one operation.  Returns whether a lock was taken (not for
- * NO_SERIALIZE); pass that to ph__heap_leave.  A thread holding
- * ph_heap_lock goes straight in; others wait until it lets go.
- */
-bool ph__heap_enter(struct ph__heap* h, uint32_t flags) {
-  if ((h->options | flags) & PH_HEAP_NO_SERIALIZE)
-    return false;
-  for (;;) {
-    ph__spin_lock(&h->mutex);
-    uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
-    if (PH_LIKELY(owner == 0) || owner == ph__prim_thread_id())
-      return true;
-    ph__spin_unlock(&h->mutex);
-    wait_for_owner(h);
-  }
-}
-
-void ph__heap_leave(struct ph__heap* h, bool locked) {
-  if (locked)
-    ph__spin_unlock(&h->mutex);
 }
 
 bool ph__heap_user_lock(struct ph__heap* h) {
@@ -343,7 +281,7 @@ bool ph__heap_user_lock(struct ph__heap* h) {
       return true;
     }
     ph__spin_unlock(&h->mutex);
-    wait_for_owner(h);
+    ph__heap_wait_owner(h);
   }
 }
 

@@ -13,20 +13,20 @@
  */
 #include "engine.h"
 
-#define L2_BITS 20u
-#define L1_BITS 12u /* 16 + 20 + 12 = 48 bits of address space */
+#define L2_BITS PH__MAP_L2_BITS
 #define L2_SLOTS ((size_t)1 << L2_BITS)
-#define L1_SLOTS ((size_t)1 << L1_BITS)
+#define L1_SLOTS PH__MAP_L1_SLOTS
 
-typedef _Atomic(struct ph__region*) slot_t;
+typedef ph__map_slot_t slot_t;
 
-static _Atomic(slot_t*) level1[L1_SLOTS];
+_Atomic(void*) ph__map_l1[L1_SLOTS]; /* slot_t tables */
+#define level1 ph__map_l1
 
 static slot_t* map_table(uint64_t chunk, bool create) {
   uint64_t i = chunk >> L2_BITS;
   if (i >= L1_SLOTS)
     return NULL;
-  slot_t* t = atomic_load_explicit(&level1[i], memory_order_acquire);
+  slot_t* t = (slot_t*)atomic_load_explicit(&level1[i], memory_order_acquire);
   if (t != NULL || !create)
     return t;
   size_t bytes = L2_SLOTS * sizeof(slot_t);
@@ -37,10 +37,10 @@ static slot_t* map_table(uint64_t chunk, bool create) {
     ph__prim_release(fresh, bytes);
     return NULL;
   }
-  slot_t* expected = NULL;
-  if (!atomic_compare_exchange_strong(&level1[i], &expected, fresh)) {
+  void* expected = NULL;
+  if (!atomic_compare_exchange_strong(&level1[i], &expected, (void*)fresh)) {
     ph__prim_release(fresh, bytes); /* another thread won the race */
-    return expected;
+    return (slot_t*)expected;
   }
   return fresh;
 }
@@ -71,14 +71,3 @@ void ph__map_remove(struct ph__region* r) {
   map_set(r, NULL);
 }
 
-struct ph__region* ph__map_find(const void* p) {
-  uint64_t c = (uint64_t)(uintptr_t)p >> PH__CHUNK_SHIFT;
-  slot_t* t = map_table(c, false);
-  if (t == NULL)
-    return NULL;
-  struct ph__region* r =
-      atomic_load_explicit(&t[c & (L2_SLOTS - 1)], memory_order_acquire);
-  if (r == NULL || (uintptr_t)p - (uintptr_t)r >= r->reserve_size)
-    return NULL;
-  return r;
-}
