@@ -22,6 +22,16 @@ static void* fail_alloc(struct ph__heap* h, uint32_t flags, uint32_t code,
   return NULL;
 }
 
+/* A heap handle that is not a live heap: ERROR_INVALID_HANDLE, raised as
+ * STATUS_ACCESS_VIOLATION (what touching it does on Windows) with the
+ * handle the caller passed. */
+static void* fail_bad_heap(void* heap, uint32_t flags) {
+  ph__fail(PH_ERROR_INVALID_HANDLE);
+  if (flags & PH_HEAP_GENERATE_EXCEPTIONS)
+    ph__raise(PH_STATUS_ACCESS_VIOLATION, heap);
+  return NULL;
+}
+
 /* A pointer that is not a live block: a misuse, and with termination on
  * corruption enabled, the end of the process (as on Windows). */
 static void bad_block(struct ph__heap* h, const void* block) {
@@ -75,11 +85,11 @@ int ph_heap_destroy(void* heap) {
 void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   struct ph__heap* h = ph__heap_lookup(heap);
   if (PH_UNLIKELY(h == NULL))
-    return fail_alloc(NULL, flags, PH_ERROR_INVALID_HANDLE,
-                      PH_STATUS_ACCESS_VIOLATION);
-  bool locked = ph__heap_enter(h, flags);
-  void* p = ph__heap_alloc(h, size);
-  ph__heap_leave(h, locked);
+    return fail_bad_heap(heap, flags);
+  struct ph__heap* shard = ph__heap_shard(h);
+  bool locked = ph__heap_enter(shard, flags);
+  void* p = ph__heap_alloc(shard, size);
+  ph__heap_leave(shard, locked);
   if (PH_UNLIKELY(p == NULL))
     return fail_alloc(h, flags, PH_ERROR_NOT_ENOUGH_MEMORY,
                       PH_STATUS_NO_MEMORY);
@@ -91,14 +101,17 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
 void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
   struct ph__heap* h = ph__heap_lookup(heap);
   if (h == NULL)
-    return fail_alloc(NULL, flags, PH_ERROR_INVALID_HANDLE,
-                      PH_STATUS_ACCESS_VIOLATION);
-  bool locked = ph__heap_enter(h, flags);
+    return fail_bad_heap(heap, flags);
   void* p = NULL;
-  bool valid = ph__heap_find_block(h, block, NULL) != NULL;
-  if (valid)
-    p = ph__heap_realloc(h, block, size, flags);
-  ph__heap_leave(h, locked);
+  bool valid = false;
+  struct ph__heap* shard = block != NULL ? ph__heap_holder(h, block) : NULL;
+  if (shard != NULL) {
+    bool locked = ph__heap_enter(shard, flags);
+    valid = ph__heap_find_block(shard, block, NULL) != NULL;
+    if (valid)
+      p = ph__heap_realloc(shard, block, size, flags);
+    ph__heap_leave(shard, locked);
+  }
   if (!valid) {
     if (block != NULL)
       ph__corruption(h, block, "not a live block of this heap");
@@ -119,11 +132,16 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
   }
   if (block == NULL)
     return 1;
-  bool locked = ph__heap_enter(h, flags);
-  bool valid = ph__heap_find_block(h, block, NULL) != NULL;
-  if (PH_LIKELY(valid))
-    ph__heap_free(h, block);
-  ph__heap_leave(h, locked);
+  bool valid = false;
+  struct ph__heap* shard = ph__heap_holder(h, block);
+  if (PH_LIKELY(shard != NULL)) {
+    bool locked = ph__heap_enter(shard, flags);
+    struct ph__region* r;
+    valid = ph__heap_find_block(shard, block, &r) != NULL;
+    if (PH_LIKELY(valid))
+      ph__heap_free(shard, r, block);
+    ph__heap_leave(shard, locked);
+  }
   if (PH_UNLIKELY(!valid)) {
     bad_block(h, block);
     return 0;
@@ -137,12 +155,15 @@ size_t ph_heap_size(void* heap, uint32_t flags, const void* block) {
     ph__fail(PH_ERROR_INVALID_HANDLE);
     return (size_t)-1;
   }
-  bool locked = ph__heap_enter(h, flags);
-  struct ph__region* r;
   size_t size = (size_t)-1;
-  if (ph__heap_find_block(h, block, &r) != NULL)
-    size = ph__heap_block_size(r, block);
-  ph__heap_leave(h, locked);
+  struct ph__heap* shard = ph__heap_holder(h, block);
+  if (shard != NULL) {
+    bool locked = ph__heap_enter(shard, flags);
+    struct ph__region* r;
+    if (ph__heap_find_block(shard, block, &r) != NULL)
+      size = ph__heap_block_size(r, block);
+    ph__heap_leave(shard, locked);
+  }
   if (size == (size_t)-1)
     bad_block(h, block);
   return size;
@@ -152,9 +173,18 @@ int ph_heap_validate(void* heap, uint32_t flags, const void* block) {
   struct ph__heap* h = ph__heap_lookup(heap);
   if (h == NULL)
     return 0;
-  bool locked = ph__heap_enter(h, flags);
-  bool ok = block == NULL ? ph__validate_heap(h) : ph__validate_block(h, block);
-  ph__heap_leave(h, locked);
+  if (block == NULL) {
+    bool locked = ph__heap_enter_all(h, flags);
+    bool ok = ph__validate_heap(h);
+    ph__heap_leave_all(h, locked);
+    return ok;
+  }
+  struct ph__heap* shard = ph__heap_holder(h, block);
+  if (shard == NULL)
+    return 0;
+  bool locked = ph__heap_enter(shard, flags);
+  bool ok = ph__validate_block(shard, block);
+  ph__heap_leave(shard, locked);
   return ok;
 }
 
@@ -168,9 +198,9 @@ int ph_heap_walk(void* heap, ph_heap_entry_t* entry) {
     ph__fail(PH_ERROR_INVALID_PARAMETER);
     return 0;
   }
-  bool locked = ph__heap_enter(h, 0);
+  bool locked = ph__heap_enter_all(h, 0);
   uint32_t code = ph__walk_next(h, entry);
-  ph__heap_leave(h, locked);
+  ph__heap_leave_all(h, locked);
   if (code != 0) {
     ph__fail(code);
     return 0;
@@ -206,9 +236,9 @@ size_t ph_heap_compact(void* heap, uint32_t flags) {
     ph__fail(PH_ERROR_INVALID_HANDLE);
     return 0;
   }
-  bool locked = ph__heap_enter(h, flags);
-  size_t largest = ph__heap_compact(h);
-  ph__heap_leave(h, locked);
+  bool locked = ph__heap_enter_all(h, flags);
+  size_t largest = ph__heap_compact_all(h);
+  ph__heap_leave_all(h, locked);
   if (largest == 0)
     ph__fail(PH_NO_ERROR); /* documented: 0 with NO_ERROR means no space */
   return largest;
@@ -224,9 +254,9 @@ int ph_heap_summary(void* heap, uint32_t flags, ph_heap_summary_t* summary) {
     ph__fail(PH_ERROR_INVALID_PARAMETER);
     return 0;
   }
-  bool locked = ph__heap_enter(h, 0);
-  ph__heap_summarize(h, summary);
-  ph__heap_leave(h, locked);
+  bool locked = ph__heap_enter_all(h, 0);
+  ph__heap_summarize_all(h, summary);
+  ph__heap_leave_all(h, locked);
   return 1;
 }
 

@@ -43,6 +43,8 @@
 #define PH__BIN_COUNT (PH__EXACT_BINS + 26u * 8u)
 #define PH__BIN_WORDS ((PH__BIN_COUNT + 63u) / 64u)
 
+#define PH__SHARDS 4u /* thread slots of a shared heap */
+
 #define PH__REGION_MIN ((size_t)1 << 20)  /* first region of a growable heap */
 #define PH__REGION_MAX ((size_t)64 << 20) /* regions stop doubling here */
 #define PH__COMMIT_STEP ((size_t)64 << 10) /* commit at least this much */
@@ -82,9 +84,18 @@ struct ph__heap {
   size_t initial_commit;     /* bytes committed by HeapCreate */
 
   ph__spin_t mutex;          /* held for the length of one operation */
-  atomic_uintptr_t owner;    /* thread holding ph_heap_lock, or 0 */
-  uint32_t owner_depth;      /* ph_heap_lock nesting of that thread */
-  uint32_t next_index;       /* next region's iRegionIndex */
+  atomic_uintptr_t owner;    /* top: thread holding ph_heap_lock, or 0 */
+  uint32_t owner_depth;      /* top: ph_heap_lock nesting of that thread */
+  atomic_uint next_index;    /* top: next region's iRegionIndex */
+
+  /* Shards: a serialized growable heap gives each thread slot (up to
+   * PH__SHARDS) a hidden heap of its own with its own lock, so threads
+   * sharing one heap do not queue on one lock.  A block is always freed
+   * into the shard that holds it.  Walks, validation, summaries and
+   * ph_heap_lock cover every shard; only `top` is a handle. */
+  struct ph__heap* top;      /* the heap this is a shard of; else itself */
+  bool sharded;              /* top: threads get shards */
+  _Atomic(struct ph__heap*) shards[PH__SHARDS]; /* top: [0] is top */
 
   struct ph__region* last;   /* newest blocks region: growth goes here */
   struct ph__region* large;  /* large blocks, newest first */
@@ -177,10 +188,18 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data);
 size_t ph__heap_block_size(struct ph__region* r, const void* data);
 uint32_t ph__size_to_granules(size_t size);
 
-/* ---- lock of one heap (heap.c) ----------------------------------------- */
-void ph__heap_wait_owner(struct ph__heap* h);
+/* ---- lock of one heap, shards (heap.c) ----------------------------------- */
+void ph__heap_wait_owner(struct ph__heap* top);
 bool ph__heap_user_lock(struct ph__heap* h);
 bool ph__heap_user_unlock(struct ph__heap* h);
+bool ph__heap_enter_all(struct ph__heap* h, uint32_t flags);
+size_t ph__heap_compact_all(struct ph__heap* h);
+void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum);
+void ph__heap_leave_all(struct ph__heap* h, bool locked);
+struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot);
+unsigned ph__thread_slot(void);
+/* The shard after s of top s->top, in index order, or NULL. */
+struct ph__heap* ph__heap_next_shard(const struct ph__heap* s);
 
 /* ---- registry.c: every live heap --------------------------------------- */
 struct ph__heap* ph__process_heap(void);
@@ -243,7 +262,7 @@ static inline struct ph__heap* ph__heap_lookup(const void* handle) {
   if (PH_UNLIKELY(r != handle || r->kind != PH__REGION_HEAP))
     return NULL;
   struct ph__heap* h = (struct ph__heap*)r;
-  if (PH_UNLIKELY(h->magic != (PH__HEAP_MAGIC ^ h->key)))
+  if (PH_UNLIKELY(h->magic != (PH__HEAP_MAGIC ^ h->key) || h->top != h))
     return NULL;
   return h;
 }
@@ -258,12 +277,35 @@ static inline bool ph__heap_enter(struct ph__heap* h, uint32_t flags) {
     return false;
   for (;;) {
     ph__spin_lock(&h->mutex);
-    uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+    uintptr_t owner =
+        atomic_load_explicit(&h->top->owner, memory_order_relaxed);
     if (PH_LIKELY(owner == 0) || owner == ph__prim_thread_id())
       return true;
     ph__spin_unlock(&h->mutex);
-    ph__heap_wait_owner(h);
+    ph__heap_wait_owner(h->top);
   }
+}
+
+/* The shard of h that the calling thread allocates from. */
+static inline struct ph__heap* ph__heap_shard(struct ph__heap* h) {
+  if (!h->sharded)
+    return h;
+  unsigned slot = ph__thread_slot();
+  if (slot == 0)
+    return h;
+  struct ph__heap* s =
+      atomic_load_explicit(&h->shards[slot], memory_order_acquire);
+  return PH_LIKELY(s != NULL) ? s : ph__heap_shard_new(h, slot);
+}
+
+/* The shard of top heap h holding block pointer `data` (not yet checked as
+ * a block), or NULL if no region of h holds it. */
+static inline struct ph__heap* ph__heap_holder(struct ph__heap* h,
+                                               const void* data) {
+  struct ph__region* r = ph__map_find(data);
+  if (PH_UNLIKELY(r == NULL || r->heap == NULL || r->heap->top != h))
+    return NULL;
+  return r->heap;
 }
 
 static inline void ph__heap_leave(struct ph__heap* h, bool locked) {

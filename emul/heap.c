@@ -226,7 +226,10 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   r->heap = h;
   r->index = 0;
   r->data_offset = header;
-  h->next_index = 1;
+  atomic_init(&h->next_index, 1);
+  h->top = h;
+  h->sharded = (options & PH_HEAP_NO_SERIALIZE) == 0 && maximum_size == 0;
+  atomic_init(&h->shards[0], h);
   h->key = ph__prim_random();
   h->magic = PH__HEAP_MAGIC ^ h->key;
   h->options = options & (PH_HEAP_NO_SERIALIZE | PH_HEAP_GENERATE_EXCEPTIONS |
@@ -240,9 +243,9 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   return h;
 }
 
-/* Release every region of h: its large blocks, its further regions, then
- * the first, which holds h itself.  Cost follows the regions, not blocks. */
-void ph__heap_delete(struct ph__heap* h) {
+/* Release every region of one heap or shard: its large blocks, its
+ * further regions, then the first, which holds the struct itself. */
+static void heap_release(struct ph__heap* h) {
   bool exec = heap_exec(h);
   h->magic = 0;
   while (h->large != NULL) {
@@ -259,28 +262,154 @@ void ph__heap_delete(struct ph__heap* h) {
   ph__region_retire(&h->region0, exec);
 }
 
+/* Destroy h with its shards.  Cost follows the regions, not the blocks. */
+void ph__heap_delete(struct ph__heap* h) {
+  for (unsigned i = 1; i < PH__SHARDS; i++) {
+    struct ph__heap* s = atomic_load(&h->shards[i]);
+    if (s != NULL)
+      heap_release(s);
+  }
+  heap_release(h);
+}
+
+/* ---- shards ------------------------------------------------------------- */
+
+static atomic_uint slots_given;
+static _Thread_local unsigned thread_slot_plus1;
+
+/* The calling thread's slot, 0 .. PH__SHARDS-1, given in order of first
+ * use (the first thread, usually main, uses the heap itself). */
+unsigned ph__thread_slot(void) {
+  unsigned s = thread_slot_plus1;
+  if (PH_UNLIKELY(s == 0)) {
+    s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS + 1;
+    thread_slot_plus1 = s;
+  }
+  return s - 1;
+}
+
+/* Make h's shard for `slot`; h itself if that fails (no memory). */
+struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
+  ph__spin_lock(&h->mutex);
+  struct ph__heap* s = atomic_load_explicit(&h->shards[slot],
+                                            memory_order_relaxed);
+  if (s == NULL) {
+    uint32_t error;
+    s = ph__heap_new(h->options, 0, 0, &error);
+    if (s != NULL) {
+      s->top = h;
+      s->sharded = false;
+      s->region0.index = atomic_fetch_add(&h->next_index, 1);
+      atomic_store_explicit(&h->shards[slot], s, memory_order_release);
+    }
+  }
+  ph__spin_unlock(&h->mutex);
+  return s != NULL ? s : h;
+}
+
+struct ph__heap* ph__heap_next_shard(const struct ph__heap* s) {
+  struct ph__heap* top = s->top;
+  unsigned i = 0;
+  while (i < PH__SHARDS && atomic_load(&top->shards[i]) != s)
+    i++;
+  for (i++; i < PH__SHARDS; i++) {
+    struct ph__heap* next = atomic_load(&top->shards[i]);
+    if (next != NULL)
+      return next;
+  }
+  return NULL;
+}
+
+/* HeapCompact over every shard: the largest free block of any.  Caller
+ * holds every shard (ph__heap_enter_all). */
+size_t ph__heap_compact_all(struct ph__heap* h) {
+  size_t largest = 0;
+  for (struct ph__heap* s = h; s != NULL; s = ph__heap_next_shard(s)) {
+    size_t n = ph__heap_compact(s);
+    if (n > largest)
+      largest = n;
+  }
+  return largest;
+}
+
+/* HeapSummary over every shard.  Caller holds every shard. */
+void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum) {
+  ph_heap_summary_t part;
+  ph__heap_summarize(h, sum);
+  for (struct ph__heap* s = ph__heap_next_shard(h); s != NULL;
+       s = ph__heap_next_shard(s)) {
+    ph__heap_summarize(s, &part);
+    sum->cbAllocated += part.cbAllocated;
+    sum->cbCommitted += part.cbCommitted;
+    sum->cbReserved += part.cbReserved;
+    sum->cbMaxReserve += part.cbMaxReserve;
+  }
+}
+
+static void lock_all(struct ph__heap* h) {
+  for (unsigned i = 0; i < PH__SHARDS; i++) {
+    struct ph__heap* s = atomic_load(&h->shards[i]);
+    if (s != NULL)
+      ph__spin_lock(&s->mutex);
+  }
+}
+
+static void unlock_all(struct ph__heap* h) {
+  for (unsigned i = PH__SHARDS; i-- > 0;) {
+    struct ph__heap* s = atomic_load(&h->shards[i]);
+    if (s != NULL)
+      ph__spin_unlock(&s->mutex);
+  }
+}
+
+/*
+ * Enter every shard of top heap h (in index order: the lock order), for
+ * an operation that reads the whole heap.  Returns whether locks were
+ * taken; pass that to ph__heap_leave_all.
+ */
+bool ph__heap_enter_all(struct ph__heap* h, uint32_t flags) {
+  if ((h->options | flags) & PH_HEAP_NO_SERIALIZE)
+    return false;
+  for (;;) {
+    lock_all(h);
+    uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+    if (owner == 0 || owner == ph__prim_thread_id())
+      return true;
+    unlock_all(h);
+    ph__heap_wait_owner(h);
+  }
+}
+
+void ph__heap_leave_all(struct ph__heap* h, bool locked) {
+  if (locked)
+    unlock_all(h);
+}
+
 /* ---- the heap's lock --------------------------------------------------- */
 
-/* Wait until no thread holds h with ph_heap_lock; h's mutex not held. */
+/* Wait until no thread holds top heap h with ph_heap_lock; no lock held. */
 void ph__heap_wait_owner(struct ph__heap* h) {
   while (atomic_load_explicit(&h->owner, memory_order_acquire) != 0)
     ph__prim_yield();
 }
 
+/* ph_heap_lock: every shard's lock is taken at once, so no operation is
+ * half done when the calling thread becomes the owner; from then on the
+ * others wait in ph__heap_enter until ph__heap_user_unlock. */
 bool ph__heap_user_lock(struct ph__heap* h) {
   if (h->options & PH_HEAP_NO_SERIALIZE)
     return true;
   uintptr_t self = ph__prim_thread_id();
   for (;;) {
-    ph__spin_lock(&h->mutex);
+    lock_all(h);
     uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
     if (owner == 0 || owner == self) {
       atomic_store_explicit(&h->owner, self, memory_order_relaxed);
       h->owner_depth++;
-      ph__spin_unlock(&h->mutex);
+      unlock_all(h);
       return true;
     }
-    ph__spin_unlock(&h->mutex);
+    unlock_all(h);
     ph__heap_wait_owner(h);
   }
 }

@@ -50,9 +50,9 @@ static int set_compat(struct ph__heap* h, const void* info, size_t size) {
 
 static void optimize_one(struct ph__heap* h, void* arg) {
   (void)arg;
-  bool locked = ph__heap_enter(h, 0);
-  ph__heap_compact(h);
-  ph__heap_leave(h, locked);
+  bool locked = ph__heap_enter_all(h, 0);
+  ph__heap_compact_all(h);
+  ph__heap_leave_all(h, locked);
 }
 
 static int set_optimize(void* heap, const void* info, size_t size) {

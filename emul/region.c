@@ -101,7 +101,7 @@ struct ph__region* ph__region_new(struct ph__heap* h, size_t min_reserve,
     return NULL;
   }
   if (h != NULL) {
-    r->index = h->next_index++;
+    r->index = atomic_fetch_add(&h->top->next_index, 1);
     h->reserved += r->reserve_size;
     h->committed += r->commit_size;
   }

@@ -84,19 +84,23 @@ static bool serialized(const struct ph__heap* h) {
   return (h->options & PH_HEAP_NO_SERIALIZE) == 0;
 }
 
-static void fork_prepare(void) {
-  ph__spin_lock(&registry_lock);
+/* Every shard's lock of every serialized heap, in the lock order. */
+static void fork_lock_heaps(void (*op)(ph__spin_t*)) {
   for (struct ph__heap* h = first; h != NULL; h = h->reg_next)
     if (serialized(h))
-      ph__spin_lock(&h->mutex);
+      for (struct ph__heap* s = h; s != NULL; s = ph__heap_next_shard(s))
+        op(&s->mutex);
+}
+
+static void fork_prepare(void) {
+  ph__spin_lock(&registry_lock);
+  fork_lock_heaps(ph__spin_lock);
   ph__spin_lock(ph__region_cache_lock());
 }
 
 static void fork_parent(void) {
   ph__spin_unlock(ph__region_cache_lock());
-  for (struct ph__heap* h = first; h != NULL; h = h->reg_next)
-    if (serialized(h))
-      ph__spin_unlock(&h->mutex);
+  fork_lock_heaps(ph__spin_unlock);
   ph__spin_unlock(&registry_lock);
 }
 
@@ -104,14 +108,13 @@ static void fork_child(void) {
   uintptr_t self = ph__prim_thread_id();
   ph__spin_reset(ph__region_cache_lock());
   for (struct ph__heap* h = first; h != NULL; h = h->reg_next) {
-    if (!serialized(h))
-      continue;
-    if (atomic_load_explicit(&h->owner, memory_order_relaxed) != self) {
+    if (serialized(h) &&
+        atomic_load_explicit(&h->owner, memory_order_relaxed) != self) {
       atomic_store_explicit(&h->owner, 0, memory_order_relaxed);
       h->owner_depth = 0;
     }
-    ph__spin_reset(&h->mutex);
   }
+  fork_lock_heaps(ph__spin_reset);
   ph__spin_reset(&registry_lock);
 }
 

@@ -65,7 +65,7 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
 }
 
 /* Whether all of h's control data checks.  Caller holds h's lock. */
-bool ph__validate_heap(struct ph__heap* h) {
+static bool validate_shard(struct ph__heap* h) {
   size_t free_blocks = 0;
   for (struct ph__region* r = &h->region0; r != NULL; r = r->next)
     if (r->heap != h || !validate_region(h, r, &free_blocks))
@@ -75,6 +75,15 @@ bool ph__validate_heap(struct ph__heap* h) {
         !ph__heap_find_block(h, ph__block_data(ph__region_first(r)), NULL))
       return false;
   return validate_lists(h, free_blocks);
+}
+
+/* Whether all control data of h and its shards checks.  Caller holds
+ * every shard (ph__heap_enter_all). */
+bool ph__validate_heap(struct ph__heap* h) {
+  for (struct ph__heap* s = h; s != NULL; s = ph__heap_next_shard(s))
+    if (!validate_shard(s))
+      return false;
+  return true;
 }
 
 /* Whether `data` is a live, intact block of h.  Caller holds h's lock. */

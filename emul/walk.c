@@ -8,8 +8,8 @@
  *
  * Each step re-derives its position from entry->lpData and entry->wFlags
  * and checks it (the region through the address map, the block through its
- * header), so a cursor made stale by frees between steps, or forged, gives
- * ERROR_INVALID_PARAMETER, never a wild read.
+ * header and its neighbour's), so a cursor made stale by frees between
+ * steps, or forged, gives ERROR_INVALID_PARAMETER, never a wild read.
  */
 #include "engine.h"
 
@@ -60,7 +60,17 @@ static void entry_large(ph_heap_entry_t* e, struct ph__region* r) {
   e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
 }
 
-/* The entry after region r's blocks: the next region, then large blocks. */
+/* The first entry of the shard after h (its first region), or the end. */
+static uint32_t after_shard(struct ph__heap* h, ph_heap_entry_t* e) {
+  struct ph__heap* next = ph__heap_next_shard(h);
+  if (next == NULL)
+    return PH_ERROR_NO_MORE_ITEMS;
+  entry_region(e, &next->region0);
+  return 0;
+}
+
+/* The entry after region r's blocks: the next region, then large blocks,
+ * then the next shard's. */
 static uint32_t after_region(struct ph__heap* h, ph_heap_entry_t* e,
                              struct ph__region* r) {
   if (r->next != NULL) {
@@ -71,17 +81,37 @@ static uint32_t after_region(struct ph__heap* h, ph_heap_entry_t* e,
     entry_large(e, h->large);
     return 0;
   }
-  return PH_ERROR_NO_MORE_ITEMS;
+  return after_shard(h, e);
+}
+
+/*
+ * Whether b, inside r's committed blocks, is a block of h now.  A sealed
+ * header is not enough: a block merged into the free block before it keeps
+ * its old, sealed header inside that block's payload.  So the block before
+ * b must also agree on b's start (the first block has none).
+ */
+static bool block_current(struct ph__heap* h, struct ph__region* r,
+                          struct ph__block* b) {
+  struct ph__block* first = ph__region_first(r);
+  if (((uintptr_t)b & (PH__GRANULE - 1)) != 0 || (char*)b < (char*)first ||
+      (char*)b >= (char*)ph__region_sentinel(r) ||
+      !ph__block_sealed(h->key, b) || b->state == PH__STATE_SENTINEL)
+    return false;
+  if (b->prev_size == 0)
+    return b == first;
+  if ((size_t)((char*)b - (char*)first) <
+      (size_t)b->prev_size * PH__GRANULE)
+    return false;
+  struct ph__block* p = ph__block_prev(b);
+  return ph__block_sealed(h->key, p) && p->size == b->prev_size &&
+         p->state != PH__STATE_SENTINEL;
 }
 
 /* The entry after the block at e->lpData in blocks region r. */
 static uint32_t after_block(struct ph__heap* h, ph_heap_entry_t* e,
                             struct ph__region* r) {
   struct ph__block* b = ph__block_of(e->lpData);
-  if (((uintptr_t)b & (PH__GRANULE - 1)) != 0 ||
-      (char*)b < (char*)ph__region_first(r) ||
-      (char*)b >= (char*)ph__region_sentinel(r) ||
-      !ph__block_sealed(h->key, b) || b->state == PH__STATE_SENTINEL)
+  if (!block_current(h, r, b))
     return PH_ERROR_INVALID_PARAMETER;
   struct ph__block* n = ph__block_next(b);
   if (!ph__block_sealed(h->key, n))
@@ -109,13 +139,14 @@ uint32_t ph__walk_next(struct ph__heap* h, ph_heap_entry_t* e) {
     return 0;
   }
   struct ph__region* r = ph__map_find(e->lpData);
-  if (r == NULL || r->heap != h)
+  if (r == NULL || r->heap == NULL || r->heap->top != h)
     return PH_ERROR_INVALID_PARAMETER;
+  h = r->heap; /* the shard holding the cursor */
   if (r->kind == PH__REGION_LARGE) {
     if (e->lpData != ph__block_data(ph__region_first(r)))
       return PH_ERROR_INVALID_PARAMETER;
     if (r->next == NULL)
-      return PH_ERROR_NO_MORE_ITEMS;
+      return after_shard(h, e);
     entry_large(e, r->next);
     return 0;
   }
