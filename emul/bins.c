@@ -80,8 +80,16 @@ static struct ph__links* links_of(struct ph__block* b) {
   return (struct ph__links*)ph__block_data(b);
 }
 
+/* Set the prev_size of the block after b to b's size. */
+static void fix_next(struct ph__heap* h, struct ph__block* b) {
+  struct ph__block* n = ph__block_next(b);
+  n->prev_size = b->size;
+  ph__block_seal(h->key, n);
+}
+
 static void bin_abandon(struct ph__heap* h, unsigned bin, const void* at) {
   h->bins[bin] = NULL;
+  h->victim = NULL;
   h->bin_map[bin / 64u] &= ~((uint64_t)1 << (bin % 64u));
   ph__corruption(h, at, "free list link overwritten");
 }
@@ -113,6 +121,8 @@ bool ph__bins_remove(struct ph__heap* h, struct ph__block* b) {
     bin_abandon(h, bin, b);
     return false;
   }
+  if (b == h->victim)
+    h->victim = NULL;
   if (prev != NULL)
     links_of(prev)->next = ph__encode(h, next);
   else
@@ -122,13 +132,6 @@ bool ph__bins_remove(struct ph__heap* h, struct ph__block* b) {
   else if (prev == NULL)
     h->bin_map[bin / 64u] &= ~((uint64_t)1 << (bin % 64u));
   return true;
-}
-
-/* Set the prev_size of the block after b to b's size. */
-static void fix_next(struct ph__heap* h, struct ph__block* b) {
-  struct ph__block* n = ph__block_next(b);
-  n->prev_size = b->size;
-  ph__block_seal(h->key, n);
 }
 
 /*
@@ -144,6 +147,45 @@ void ph__block_trim(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   ph__block_seal(h->key, b);
   fix_next(h, tail);
   ph__block_release(h, tail);
+}
+
+/* Put `to` where FREE block `from` is in its bin list (same bin). */
+static bool bins_replace(struct ph__heap* h, struct ph__block* from,
+                         struct ph__block* to) {
+  unsigned bin = bin_floor(from->size);
+  struct ph__links* l = links_of(from);
+  struct ph__block* next = ph__decode(h, l->next);
+  struct ph__block* prev = ph__decode(h, l->prev);
+  if (prev != NULL || next != NULL || h->bins[bin] != from)
+    return false; /* not alone in its bin: the general path */
+  *links_of(to) = *l;
+  h->bins[bin] = to;
+  return true;
+}
+
+/*
+ * Take g granules from the front of FREE block b (in a bin): b keeps them,
+ * the rest becomes a FREE block in b's place.  When b is alone in its bin
+ * and the rest stays in that bin (the common case of carving blocks out of
+ * a large free area), no list is searched or relinked.  Returns false (and
+ * abandons the bin) if b's links do not check.
+ */
+static bool bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
+  uint32_t rest = b->size - g;
+  if (rest < PH__MIN_BLOCK)
+    return ph__bins_remove(h, b);
+  struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
+  bool same_bin = bin_floor(rest) == bin_floor(b->size);
+  ph__block_set(h->key, tail, rest, g, PH__STATE_FREE, 0);
+  if (!(same_bin && bins_replace(h, b, tail))) {
+    if (!ph__bins_remove(h, b))
+      return false;
+    ph__bins_insert(h, tail);
+  }
+  fix_next(h, tail);
+  b->size = g;
+  h->victim = tail;
+  return true;
 }
 
 /* The first of up to `limit` blocks of bin_floor(g) with >= g granules:
@@ -162,12 +204,20 @@ static struct ph__block* bin_scan(struct ph__heap* h, uint32_t g,
 
 /*
  * A block of at least g granules out of the bins, marked BUSY (the caller
- * sets slack and seals), or NULL if no bin holds one.  First the good fit
+ * sets slack and seals), or NULL if no bin holds one.  First the remainder
+ * of the last split (the victim: successive requests are carved from one
+ * free area, in address order, without a search), then the good fit
  * (a bin whose every block fits), then a short look through the bin of
  * g itself, which may hold a block just big enough (a freshly grown one is
  * at its head).
  */
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
+  struct ph__block* v = h->victim;
+  if (v != NULL && v->size >= g + PH__MIN_BLOCK && v->state == PH__STATE_FREE &&
+      ph__block_sealed(h->key, v) && bins_take(h, v, g)) {
+    v->state = PH__STATE_BUSY;
+    return v;
+  }
   for (;;) {
     unsigned bin = bin_search(h, bin_ceil(g));
     struct ph__block* b;
@@ -181,10 +231,9 @@ struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
     } else if ((b = bin_scan(h, g, 16)) == NULL) {
       return NULL;
     }
-    if (!ph__bins_remove(h, b))
+    if (!bins_take(h, b, g))
       continue;
     b->state = PH__STATE_BUSY;
-    ph__block_trim(h, b, g);
     return b;
   }
 }

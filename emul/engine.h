@@ -109,6 +109,8 @@ struct ph__heap {
   struct ph__heap* reg_prev;
 
   struct ph__block* quick[PH__QUICK_MAX + 1]; /* heads, index = granules */
+  struct ph__block* victim;           /* remainder of the last split, a
+                                         FREE block in a bin, or NULL */
   uint64_t bin_map[PH__BIN_WORDS];    /* bit set <=> bin non-empty */
   struct ph__block* bins[PH__BIN_COUNT];
 };
@@ -230,6 +232,13 @@ static inline uintptr_t ph__encode(const struct ph__heap* h, const void* p) {
 static inline struct ph__block* ph__decode(const struct ph__heap* h,
                                            uintptr_t v) {
   return (struct ph__block*)(v ^ (uintptr_t)h->key);
+}
+
+/* What a region adds to its heap's reserved total: a blocks region its
+ * whole reservation; a large block only its committed pages (the rest of
+ * its reservation is room to grow, not heap). */
+static inline size_t ph__region_reserved(const struct ph__region* r) {
+  return r->kind == PH__REGION_LARGE ? r->commit_size : r->reserve_size;
 }
 
 static inline struct ph__block* ph__region_first(const struct ph__region* r) {

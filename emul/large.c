@@ -1,11 +1,13 @@
 /*
  * large.c - blocks above the fixed-heap block limit in a growable heap.
  *
- * Each gets a region of its own, mapped for it and unmapped when it is
- * freed, laid out as [region header][block header][data].  Such blocks
- * still belong to their heap: they are on its `large` list, so walks,
- * summaries and ph_heap_destroy see them.  They never enter the region
- * cache: a freed large block goes straight back to the OS.
+ * Each gets a region of its own, laid out as [region header][block
+ * header][data], with twice its size reserved (address space only) so that
+ * it can grow in place.  Such blocks still belong to their heap: they are on
+ * its `large` list, so walks, summaries and ph_heap_destroy see them.  A
+ * freed large block leaves its heap at once: its region goes back to the OS,
+ * or to the bounded region cache (region.c), from which the next large
+ * block or heap region of a fitting size is served without page faults.
  */
 #include "engine.h"
 
@@ -17,11 +19,12 @@ void* ph__large_alloc(struct ph__heap* h, size_t size) {
   size_t head = sizeof(struct ph__region) + PH__GRANULE;
   if (size > SIZE_MAX - head - PH__CHUNK)
     return NULL;
-  unsigned flags = PH__REGION_EXACT;
+  unsigned flags = 0;
   if (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE)
     flags |= PH__REGION_EXEC;
+  size_t reserve = head + size <= SIZE_MAX / 2 ? 2 * (head + size) : head + size;
   struct ph__region* r =
-      ph__region_new(h, head + size, head + size, PH__REGION_LARGE, flags);
+      ph__region_new(h, reserve, head + size, PH__REGION_LARGE, flags);
   if (r == NULL)
     return NULL;
   r->large_size = size;
@@ -43,7 +46,7 @@ void ph__large_free(struct ph__heap* h, struct ph__region* r) {
   if (r->next != NULL)
     r->next->prev = r->prev;
   h->allocated -= r->large_size;
-  h->reserved -= r->reserve_size;
+  h->reserved -= ph__region_reserved(r);
   h->committed -= r->commit_size;
   ph__region_retire(r, (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0);
 }
@@ -53,6 +56,13 @@ void ph__large_free(struct ph__heap* h, struct ph__region* r) {
 void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
                         bool in_place_only) {
   void* data = ph__block_data(ph__region_first(r));
+  size_t head = r->data_offset + PH__GRANULE;
+  if (size > large_capacity(r) && size <= r->reserve_size - head) {
+    size_t commit = ph__page_up(head + size);
+    if (commit != 0 && commit <= r->reserve_size)
+      ph__region_commit(r, commit,
+                        (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0);
+  }
   if (size <= large_capacity(r)) {
     h->allocated += size - r->large_size;
     r->large_size = size;

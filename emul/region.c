@@ -7,7 +7,8 @@
  * a bound on committed bytes (ph_region_cache_limit), for the next heap
  * that needs a region of at least their size.  No system call and no page
  * fault is spent on them again.  What exceeds the bound goes back to the
- * OS at once.  Executable regions and large blocks are never cached.
+ * OS at once.  Executable regions are never cached; regions of freed large
+ * blocks are, like those of destroyed heaps.
  */
 #include "engine.h"
 
@@ -91,6 +92,12 @@ struct ph__region* ph__region_new(struct ph__heap* h, size_t min_reserve,
     r = region_from_os(reserve, commit, exec);
   if (r == NULL)
     return NULL;
+  /* A large block keeps no more pages than it needs, even from the cache
+   * (a heap region's spare pages are its own free space; a large block's
+   * would be invisible). */
+  if (kind == PH__REGION_LARGE && r->commit_size > commit &&
+      ph__prim_decommit((char*)r + commit, r->commit_size - commit) == 0)
+    r->commit_size = commit;
   r->heap = h;
   r->next = r->prev = NULL;
   r->kind = kind;
@@ -102,7 +109,7 @@ struct ph__region* ph__region_new(struct ph__heap* h, size_t min_reserve,
   }
   if (h != NULL) {
     r->index = atomic_fetch_add(&h->top->next_index, 1);
-    h->reserved += r->reserve_size;
+    h->reserved += ph__region_reserved(r);
     h->committed += r->commit_size;
   }
   return r;
@@ -117,6 +124,8 @@ bool ph__region_commit(struct ph__region* r, size_t commit_size, bool exec) {
                       exec) != 0)
     return false;
   r->heap->committed += commit_size - r->commit_size;
+  if (r->kind == PH__REGION_LARGE)
+    r->heap->reserved += commit_size - r->commit_size;
   r->commit_size = commit_size;
   return true;
 }
@@ -136,7 +145,7 @@ void ph__region_decommit(struct ph__region* r, size_t commit_size) {
 void ph__region_retire(struct ph__region* r, bool exec) {
   ph__map_remove(r);
   r->heap = NULL;
-  if (!exec && r->kind != PH__REGION_LARGE) {
+  if (!exec) {
     ph__spin_lock(&cache_lock);
     if (cache_bytes + r->commit_size <= cache_limit) {
       r->next = cache_head;
