@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test-all.sh - every test, the way CI runs it:
-#   1. Linux, emulated engine: make check, then make distcheck
-#   2. mingw-w64 build, native backend (kernel32), under Wine: make check
-#   3. mingw-w64 build, emulated engine, under Wine: make check
+#   1. Linux, emulated engine: make check, make install + programs built
+#      with pkg-config (tests/installcheck.sh), then make distcheck
+#   2. mingw-w64 build, native backend (kernel32), under Wine: make check,
+#      and a program linked against libportheap-0.dll
+#   3. mingw-w64 build, emulated engine, under Wine: the same
 # The same Check suite runs in each; the backend-specific tests say why
 # they skip.  Installs what it needs first (Debian/Ubuntu, as root).
 #
@@ -49,6 +51,8 @@ run_tree() { # name, configure args...
 
 status=0
 run_tree linux || status=1
+echo "==== linux: install, then build outside programs with pkg-config"
+sh "$top/tests/installcheck.sh" "$build/linux" || status=1
 if [ $status = 0 ]; then
   echo "==== linux: make distcheck"
   make -C "$build/linux" -j"$jobs" distcheck >"$build/distcheck.out" 2>&1 ||
@@ -64,8 +68,11 @@ wine reg add "$aedebug" /v Auto /t REG_SZ /d 1 /f >/dev/null 2>&1 || true
 wine reg add "$aedebug" /v Debugger /t REG_SZ /d false /f >/dev/null 2>&1 || true
 
 cross=(--host=$host "PKG_CONFIG_LIBDIR=$check_prefix/lib/pkgconfig")
-run_tree mingw-native "${cross[@]}" --with-backend=native || status=1
-run_tree mingw-emul "${cross[@]}" --with-backend=emul || status=1
+for backend in native emul; do
+  run_tree mingw-$backend "${cross[@]}" --with-backend=$backend || status=1
+  echo "==== mingw-$backend: a program linked to the DLL, under Wine"
+  sh "$top/tests/installcheck.sh" "$build/mingw-$backend" || status=1
+done
 
 echo "==== summary"
 for s in "${summaries[@]}"; do echo "$s"; done

@@ -7,6 +7,7 @@
  * ph__fail.  This file and error.c are the only writers of the last error.
  */
 #include "engine.h"
+#include "track.h"
 
 const char* ph_backend(void) {
   return "emul";
@@ -95,6 +96,7 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
                       PH_STATUS_NO_MEMORY);
   if (flags & PH_HEAP_ZERO_MEMORY)
     memset(p, 0, size);
+  PH_TRACK_ALLOC(p, size, (flags & PH_HEAP_ZERO_MEMORY) != 0);
   return p;
 }
 
@@ -104,12 +106,19 @@ void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
     return fail_bad_heap(heap, flags);
   void* p = NULL;
   bool valid = false;
+  size_t old_size = 0; /* for track.h */
   struct ph__heap* shard = block != NULL ? ph__heap_holder(h, block) : NULL;
   if (shard != NULL) {
     bool locked = ph__heap_enter(shard, flags);
-    valid = ph__heap_find_block(shard, block, NULL) != NULL;
+    struct ph__region* r;
+    valid = ph__heap_find_block(shard, block, &r) != NULL;
+    if (valid && PH_TRACK)
+      old_size = ph__heap_block_size(r, block);
     if (valid)
       p = ph__heap_realloc(shard, block, size, flags);
+    if (p != NULL) /* under the lock: before another thread reuses block */
+      PH_TRACK_REALLOC(block, old_size, p, size,
+                       (flags & PH_HEAP_ZERO_MEMORY) != 0);
     ph__heap_leave(shard, locked);
   }
   if (!valid) {
@@ -133,13 +142,18 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
   if (block == NULL)
     return 1;
   bool valid = false;
+  size_t old_size = 0; /* for track.h; 0 for a large block, unmapped */
   struct ph__heap* shard = ph__heap_holder(h, block);
   if (PH_LIKELY(shard != NULL)) {
     bool locked = ph__heap_enter(shard, flags);
     struct ph__region* r;
     valid = ph__heap_find_block(shard, block, &r) != NULL;
-    if (PH_LIKELY(valid))
+    if (PH_TRACK && valid && r->kind != PH__REGION_LARGE)
+      old_size = ph__heap_block_size(r, block);
+    if (PH_LIKELY(valid)) {
+      PH_TRACK_FREE(block, old_size); /* before another thread reuses it */
       ph__heap_free(shard, r, block);
+    }
     ph__heap_leave(shard, locked);
   }
   if (PH_UNLIKELY(!valid)) {

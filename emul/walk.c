@@ -29,8 +29,9 @@ static void entry_clear(ph_heap_entry_t* e, struct ph__region* r) {
 static void entry_region(ph_heap_entry_t* e, struct ph__region* r) {
   entry_clear(e, r);
   e->lpData = r;
-  e->cbData = clamp32(r->reserve_size);
-  e->cbOverhead = clamp8(r->data_offset);
+  e->cbData = clamp32(r->data_offset); /* the region's header, as Windows
+                                          reports it; sizes are below */
+  e->cbOverhead = 0;
   e->wFlags = PH_PROCESS_HEAP_REGION;
   e->Region.dwCommittedSize = clamp32(r->commit_size);
   e->Region.dwUnCommittedSize = clamp32(r->reserve_size - r->commit_size);

@@ -16,6 +16,12 @@ int main(void) {
   srunner_add_suite(sr, test_alloc());
   srunner_add_suite(sr, test_realloc());
   srunner_add_suite(sr, test_lasterror());
+  srunner_add_suite(sr, test_misuse());
+  srunner_add_suite(sr, test_walk());
+  srunner_add_suite(sr, test_validate());
+  srunner_add_suite(sr, test_lock());
+  srunner_add_suite(sr, test_info());
+  srunner_add_suite(sr, test_exceptions());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);

@@ -21,6 +21,12 @@ Suite* test_create(void);
 Suite* test_alloc(void);
 Suite* test_realloc(void);
 Suite* test_lasterror(void);
+Suite* test_misuse(void);
+Suite* test_walk(void);
+Suite* test_validate(void);
+Suite* test_lock(void);
+Suite* test_info(void);
+Suite* test_exceptions(void);
 
 /* ---- platform.c ------------------------------------------------------------ */
 

@@ -1,0 +1,438 @@
+/*
+ * bench.c - portheap's benchmark: runs the workloads of bench-*.c on every
+ * allocator of allocators.c in one process, interleaved (each repetition
+ * runs every allocator once, in an order rotated from the last) and
+ * repeated, then prints the medians, each allocator's ratio to glibc, and
+ * whether issue 4's targets are met.  Thresholds are printed, never
+ * enforced: the exit status says only whether the runs were sound.
+ *
+ *   bench [--quick] [--only NAME]... [--alloc NAME]... [--reps N]
+ *         [--seed N] [--list]
+ */
+#include "config.h"
+
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef PH_BENCH_CFLAGS
+#  define PH_BENCH_CFLAGS "unknown"
+#endif
+#if defined(__clang__)
+#  define BENCH_CC "clang " __clang_version__
+#elif defined(__GNUC__)
+#  define BENCH_CC "gcc " __VERSION__
+#else
+#  define BENCH_CC "unknown compiler"
+#endif
+
+#define MAX_REPS 51
+#define MAX_ONLY 16
+
+struct workload {
+  const char* name;
+  bench_fn fn;
+  const char* op; /* what one op is */
+};
+
+static const struct workload workloads[] = {
+    {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B"},
+    {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB"},
+    {"realloc", bench_realloc_growth, "realloc, doubling 16 B..1 MiB"},
+    {"destroy", bench_destroy, "block ended by destroy (glibc: free)"},
+    {"destroy-nocache", bench_destroy_nocache, "same, ph region cache off"},
+    {"per-request", bench_per_request, "block, create+fill+destroy x10"},
+    {"threads-shared", bench_threads_shared, "pair, 2 threads, one heap"},
+    {"threads-each", bench_threads_each, "pair, 2 threads, heap each"},
+    {"prod-cons", bench_producer_consumer, "block, alloc in A, free in B"},
+};
+#define WORKLOADS (sizeof workloads / sizeof workloads[0])
+
+/* Medians of one workload, ns per op; < 0: not run, n/a or absent. */
+struct row {
+  bool run;
+  uint64_t ops;
+  double ns_per_op[BENCH_ALLOCATORS];
+  double ms[BENCH_ALLOCATORS];
+  double spread[BENCH_ALLOCATORS]; /* (max - min) / median */
+};
+
+static struct bench_allocator all[BENCH_ALLOCATORS];
+static struct row rows[WORKLOADS];
+static struct bench_run overhead[BENCH_ALLOCATORS];
+static bool overhead_run;
+static uint64_t total_errors;
+
+_Noreturn void bench_oom(const struct bench_allocator* a, const char* where,
+                         size_t size) {
+  fprintf(stderr,
+          "bench: %s failed in %s (size %zu); ph last error %s\n", a->name,
+          where, size, ph_error_name(ph_get_last_error()));
+  exit(1);
+}
+
+size_t bench_scaled(const struct bench_params* p, size_t n) {
+  n /= p->scale_div;
+  return n > 0 ? n : 1;
+}
+
+static int cmp_double(const void* x, const void* y) {
+  double a = *(const double*)x, b = *(const double*)y;
+  return (a > b) - (a < b);
+}
+
+static double median(double* v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* A number in 8 columns, with precision fitting its size. */
+static void put_num(double x) {
+  if (x < 0)
+    printf(" %8s", "n/a");
+  else if (x < 10)
+    printf(" %8.2f", x);
+  else if (x < 10000)
+    printf(" %8.1f", x);
+  else
+    printf(" %8.0f", x);
+}
+
+/* What an absent allocator's cells say. */
+static const char* absent_cell(const struct bench_allocator* a) {
+  return strncmp(a->absent, "skipped", 7) == 0 ? "skipped" : "absent";
+}
+
+static void check_errors(const struct bench_allocator* a, const char* what,
+                         uint64_t errors) {
+  if (errors == 0)
+    return;
+  printf("!! %s %s: %llu blocks came back with a wrong tag\n", a->name, what,
+         (unsigned long long)errors);
+  fprintf(stderr, "bench: %s %s: %llu blocks came back with a wrong tag\n",
+          a->name, what, (unsigned long long)errors);
+  total_errors += errors;
+}
+
+static void print_header(const struct bench_params* p, int reps) {
+  char when[64], cpu[256];
+  time_t now = time(NULL);
+  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+  bench_cpu_model(cpu, sizeof cpu);
+#if defined(PH_DEBUG)
+  const char* debug = "yes (--enable-debug: slow)";
+#else
+  const char* debug = "no";
+#endif
+  printf("# portheap bench, %s\n", when);
+  printf("# compiler: %s; CFLAGS: %s (library and bench); engine asserts: "
+         "%s\n",
+         BENCH_CC, PH_BENCH_CFLAGS, debug);
+  printf("# cpu: %s; cores: %u\n", cpu, bench_cpu_count());
+  printf("# seed: %llu; reps: %d, interleaved, median; sizes: %s\n",
+         (unsigned long long)p->seed, reps,
+         p->scale_div == 1 ? "full" : "--quick (1/10)");
+  printf("# portheap %s, backend %s\n", ph_version(), ph_backend());
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    if (all[i].absent == NULL)
+      printf("# %-5s %s\n", all[i].name, all[i].about);
+    else if (strcmp(all[i].absent, all[i].about) == 0)
+      printf("# %-5s absent: %s\n", all[i].name, all[i].absent);
+    else
+      printf("# %-5s %s: %s\n", all[i].name, all[i].absent, all[i].about);
+  }
+  printf("\n");
+}
+
+/* ---- timed workloads -------------------------------------------------- */
+
+static void run_workload(size_t w, const struct bench_params* p, int reps) {
+  double ns[BENCH_ALLOCATORS][MAX_REPS];
+  int got[BENCH_ALLOCATORS] = {0};
+  bool na[BENCH_ALLOCATORS] = {false};
+  struct row* row = &rows[w];
+  row->run = true;
+  for (int rep = 0; rep < reps; rep++) {
+    for (int k = 0; k < BENCH_ALLOCATORS; k++) {
+      int i = (k + rep) % BENCH_ALLOCATORS;
+      if (all[i].absent != NULL || na[i])
+        continue;
+      struct bench_run r = workloads[w].fn(&all[i], p);
+      check_errors(&all[i], workloads[w].name, r.errors);
+      if (r.na) {
+        na[i] = true;
+        continue;
+      }
+      row->ops = r.ops;
+      ns[i][got[i]++] = r.ns;
+    }
+  }
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    row->ns_per_op[i] = row->ms[i] = row->spread[i] = -1;
+    if (got[i] == 0)
+      continue;
+    double mid = median(ns[i], got[i]);
+    row->ms[i] = mid / 1e6;
+    row->ns_per_op[i] = mid / (double)row->ops;
+    row->spread[i] = (ns[i][got[i] - 1] - ns[i][0]) / mid;
+  }
+
+  printf("%-16s %8llu", workloads[w].name, (unsigned long long)row->ops);
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    if (all[i].absent != NULL)
+      printf(" %8s", absent_cell(&all[i]));
+    else
+      put_num(row->ns_per_op[i]);
+  }
+  double base = row->ns_per_op[BENCH_LIBC];
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    if (i == BENCH_LIBC)
+      continue;
+    double x = row->ns_per_op[i];
+    put_num(base > 0 && x > 0 ? base / x : -1);
+  }
+  put_num(row->ms[BENCH_PH]);
+  printf(" %5.0f%%   %s\n",
+         row->spread[BENCH_PH] >= 0 ? row->spread[BENCH_PH] * 100 : 0.0,
+         workloads[w].op);
+  fflush(stdout);
+}
+
+static void print_table_head(void) {
+  const char* libc = all[BENCH_LIBC].name;
+  printf("Time: median ns per op (lower is better); ratio %s/x = %s time / "
+         "x time: >1 means x is faster than %s\n",
+         libc, libc, libc);
+  printf("%-16s %8s", "workload", "ops");
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    char head[16];
+    snprintf(head, sizeof head, "%s_ns", all[i].name);
+    printf(" %8s", head);
+  }
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    char head[16];
+    if (i == BENCH_LIBC)
+      continue;
+    snprintf(head, sizeof head, "%s/%s", libc, all[i].name);
+    printf(" %8s", head);
+  }
+  printf(" %8s %6s   %s\n", "ph_ms", "spread", "one op is");
+}
+
+/* ---- overhead ------------------------------------------------------------ */
+
+static void run_overhead(const struct bench_params* p) {
+  overhead_run = true;
+  for (int i = 0; i < BENCH_ALLOCATORS; i++)
+    if (all[i].absent == NULL)
+      all[i].trim();
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    if (all[i].absent != NULL)
+      continue;
+    overhead[i] = bench_overhead(&all[i], p);
+    check_errors(&all[i], "overhead", overhead[i].errors);
+  }
+}
+
+static void print_overhead(void) {
+  printf("\nMemory: %llu live blocks of 32 B on a fresh heap, measured once "
+         "per allocator before the timed workloads\n",
+         (unsigned long long)overhead[BENCH_PH].ops);
+  printf("(resident: %s delta / blocks; overhead = resident - 32)\n",
+         bench_rss_source());
+  printf("%-16s %10s %10s %10s %10s\n", "allocator", "resident", "overhead",
+         "committed", "fill_ns");
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    const struct bench_run* r = &overhead[i];
+    printf("%-16s", all[i].name);
+    if (all[i].absent != NULL) {
+      printf(" %10s\n", absent_cell(&all[i]));
+      continue;
+    }
+    if (r->resident > 0)
+      printf(" %10.1f %10.1f", r->resident, r->resident - 32);
+    else
+      printf(" %10s %10s", "n/a", "n/a");
+    if (r->committed > 0)
+      printf(" %10.1f", r->committed);
+    else
+      printf(" %10s", i == BENCH_PH ? "n/a" : "-");
+    printf(" %10.1f\n", r->ns / (double)r->ops);
+  }
+}
+
+/* ---- targets ---------------------------------------------------------------- */
+
+static const struct row* row_named(const char* name) {
+  for (size_t w = 0; w < WORKLOADS; w++)
+    if (strcmp(workloads[w].name, name) == 0)
+      return rows[w].run ? &rows[w] : NULL;
+  return NULL;
+}
+
+/* ph time / other time for a workload; < 0 if unknown. */
+static double ph_over(const char* name, int other) {
+  const struct row* r = row_named(name);
+  if (r == NULL || r->ns_per_op[BENCH_PH] <= 0 || r->ns_per_op[other] <= 0)
+    return -1;
+  return r->ns_per_op[BENCH_PH] / r->ns_per_op[other];
+}
+
+static void target(const char* what, double value, bool at_most,
+                   double goal) {
+  printf("%-52s", what);
+  if (value < 0) {
+    printf(" %8s %s %-6.2f %s\n", "n/a", at_most ? "<=" : ">=", goal,
+           "not measured");
+    return;
+  }
+  bool met = at_most ? value <= goal : value >= goal;
+  printf(" %8.2f %s %-6.2f %s\n", value, at_most ? "<=" : ">=", goal,
+         met ? "met" : "NOT MET");
+}
+
+static double inverse(double x) {
+  return x > 0 ? 1 / x : -1;
+}
+
+static void print_targets(void) {
+  const char* libc = all[BENCH_LIBC].name;
+  char what[96];
+  printf("\nTargets (issue 4)%36s %8s    %-6s %s\n", "", "value", "goal",
+         "");
+  snprintf(what, sizeof what, "small-churn: ph time / %s time", libc);
+  target(what, ph_over("small-churn", BENCH_LIBC), true, 0.8);
+  snprintf(what, sizeof what, "medium-churn: ph time / %s time", libc);
+  target(what, ph_over("medium-churn", BENCH_LIBC), true, 1.0);
+  snprintf(what, sizeof what, "realloc: ph time / %s time", libc);
+  target(what, ph_over("realloc", BENCH_LIBC), true, 1.0);
+  snprintf(what, sizeof what, "destroy: %s per-block free / ph destroy", libc);
+  target(what, inverse(ph_over("destroy", BENCH_LIBC)), false, 40);
+  snprintf(what, sizeof what, "  (region cache off: %s free / ph destroy)",
+           libc);
+  target(what, inverse(ph_over("destroy-nocache", BENCH_LIBC)), false, 40);
+  snprintf(what, sizeof what, "per-request: ph time / %s time", libc);
+  target(what, ph_over("per-request", BENCH_LIBC), true, 0.25);
+  double over = overhead_run && overhead[BENCH_PH].resident > 0
+                    ? overhead[BENCH_PH].resident - 32
+                    : -1;
+  target("overhead: ph resident B per 32-B block beyond 32", over, true, 16);
+  snprintf(what, sizeof what, "threads-shared: ph throughput / %s", libc);
+  target(what, inverse(ph_over("threads-shared", BENCH_LIBC)), false, 1.0);
+
+  /* No workload more than 2x slower than mimalloc. */
+  double worst = -1;
+  const char* worst_name = "";
+  printf("ph time / mi time:");
+  for (size_t w = 0; w < WORKLOADS; w++) {
+    double x = ph_over(workloads[w].name, BENCH_MI);
+    if (x < 0)
+      continue;
+    printf(" %s %.2f;", workloads[w].name, x);
+    if (x > worst) {
+      worst = x;
+      worst_name = workloads[w].name;
+    }
+  }
+  printf("\n");
+  snprintf(what, sizeof what, "vs mimalloc: worst ph time / mi time (%s)",
+           worst_name);
+  target(what, worst, true, 2.0);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void usage(FILE* f) {
+  fprintf(f,
+          "usage: bench [--quick] [--only NAME]... [--alloc NAME]... "
+          "[--reps N] [--seed N] [--list]\n"
+          "  --quick    sizes 1/10 (a smoke run)\n"
+          "  --only     run workloads whose name is or starts with NAME\n"
+          "             (overhead, small-churn, ..., threads, destroy)\n"
+          "  --alloc    run only these allocators (ph, glibc, mi, je), e.g.\n"
+          "             under perf; the others print as \"skipped\"\n"
+          "  --reps     repetitions per allocator, median printed "
+          "(default 5)\n"
+          "  --seed     generator seed (default 42)\n");
+}
+
+static bool selected(const char* name, const char* const* only, int n) {
+  if (n == 0)
+    return true;
+  for (int i = 0; i < n; i++)
+    if (strncmp(name, only[i], strlen(only[i])) == 0)
+      return true;
+  return false;
+}
+
+int main(int argc, char** argv) {
+  struct bench_params p = {.seed = 42, .scale_div = 1};
+  int reps = 5, n_only = 0, n_alloc = 0;
+  const char *only[MAX_ONLY], *alloc_only[MAX_ONLY];
+  for (int i = 1; i < argc; i++) {
+    const char* arg = argv[i];
+    bool has_value = i + 1 < argc;
+    if (strcmp(arg, "--quick") == 0) {
+      p.scale_div = 10;
+    } else if (strcmp(arg, "--only") == 0 && has_value && n_only < MAX_ONLY) {
+      only[n_only++] = argv[++i];
+    } else if (strcmp(arg, "--alloc") == 0 && has_value &&
+               n_alloc < MAX_ONLY) {
+      alloc_only[n_alloc++] = argv[++i];
+    } else if (strcmp(arg, "--reps") == 0 && has_value) {
+      reps = atoi(argv[++i]);
+      if (reps < 1 || reps > MAX_REPS) {
+        fprintf(stderr, "bench: --reps must be 1..%d\n", MAX_REPS);
+        return 2;
+      }
+    } else if (strcmp(arg, "--seed") == 0 && has_value) {
+      p.seed = strtoull(argv[++i], NULL, 0);
+    } else if (strcmp(arg, "--list") == 0) {
+      printf("overhead\n");
+      for (size_t w = 0; w < WORKLOADS; w++)
+        printf("%s\n", workloads[w].name);
+      return 0;
+    } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else {
+      usage(stderr);
+      return 2;
+    }
+  }
+
+  bench_allocators_init(all, argv);
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    bool wanted = n_alloc == 0;
+    for (int k = 0; k < n_alloc; k++)
+      wanted |= strcmp(all[i].name, alloc_only[k]) == 0;
+    if (!wanted && all[i].absent == NULL)
+      all[i].absent = "skipped (--alloc)";
+  }
+  print_header(&p, reps);
+
+  if (selected("overhead", only, n_only))
+    run_overhead(&p);
+  bool any = false;
+  for (size_t w = 0; w < WORKLOADS; w++) {
+    if (!selected(workloads[w].name, only, n_only))
+      continue;
+    if (!any)
+      print_table_head();
+    any = true;
+    run_workload(w, &p, reps);
+  }
+  if (overhead_run)
+    print_overhead();
+  print_targets();
+  if (total_errors != 0) {
+    printf("\n!! %llu blocks came back with a wrong tag: an allocator "
+           "broke a block (see the lines starting with !!)\n",
+           (unsigned long long)total_errors);
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,175 @@
+/*
+ * bench.h - the benchmark's pieces: allocators behind one interface, the
+ * workloads, the seeded generator, and the few platform calls (platform.c,
+ * the only file that includes OS headers).
+ *
+ * One program times every allocator in one process, interleaved (each
+ * repetition runs all allocators, in a rotated order) and repeated; bench.c
+ * prints medians.  Not a test: nothing here fails a build.
+ */
+#ifndef PH_BENCH_H
+#define PH_BENCH_H
+
+#if defined(_WIN32) && !defined(__USE_MINGW_ANSI_STDIO)
+#  define __USE_MINGW_ANSI_STDIO 1 /* %zu and %llu in printf */
+#endif
+
+#include <portheap.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- allocators (allocators.c) ------------------------------------------ */
+
+/* How a heap will be used; some allocators cannot do every mode. */
+enum bench_mode {
+  BENCH_PRIVATE, /* one thread allocates and frees */
+  BENCH_SHARED,  /* several threads allocate and free */
+  BENCH_XFREE    /* one thread allocates, another frees */
+};
+
+struct bench_allocator {
+  int id;             /* BENCH_PH, ... */
+  const char* name;   /* column label: ph, glibc (crt on Windows), mi, je */
+  const char* absent; /* NULL if usable, else why not ("not installed") */
+  const char* about;  /* what it is: library and version, one line */
+  /* A new heap used as `mode` says, created in the thread that allocates
+   * from it; NULL if the allocator cannot serve that mode. */
+  void* (*heap_new)(enum bench_mode mode);
+  /* Free every block and the heap in one call; NULL: no such call (the
+   * workload frees block by block, then calls heap_end). */
+  void (*heap_destroy)(void* heap);
+  void (*heap_end)(void* heap); /* after every block was freed */
+  void* (*alloc)(void* heap, size_t size);
+  void* (*resize)(void* heap, void* block, size_t size);
+  void (*release)(void* heap, void* block);
+  void (*trim)(void); /* give free memory back before measuring RSS */
+  /* ph_region_cache_limit for ph; NULL for the others. */
+  size_t (*cache_limit)(size_t limit);
+};
+
+enum { BENCH_PH, BENCH_LIBC, BENCH_MI, BENCH_JE, BENCH_ALLOCATORS };
+
+/* Fill `all` (indexed by the enum above), loading mimalloc and jemalloc
+ * if they are installed.  Prints nothing; may re-run the program once
+ * (bench_retry_with_static_tls), so call it before printing. */
+void bench_allocators_init(struct bench_allocator all[BENCH_ALLOCATORS],
+                           char** argv);
+
+/* Block-by-block end of a heap holding `count` blocks (NULL entries
+ * skipped): destroy in one call if the allocator can, else free each. */
+void bench_heap_drop(const struct bench_allocator* a, void* heap,
+                     void** blocks, size_t count);
+
+/* ---- workloads ----------------------------------------------------------- */
+
+struct bench_params {
+  uint64_t seed;
+  unsigned scale_div; /* 1 full, 10 --quick */
+};
+
+/* What one run of one workload on one allocator measured. */
+struct bench_run {
+  bool na;           /* allocator cannot run this workload */
+  double ns;         /* wall time of the timed part */
+  uint64_t ops;      /* operations in the timed part */
+  double resident;   /* overhead: resident bytes per block (0: unknown) */
+  double committed;  /* overhead, ph: cbCommitted per block (0: unknown) */
+  uint64_t errors;   /* blocks found with a wrong tag: engine bug */
+};
+
+typedef struct bench_run (*bench_fn)(const struct bench_allocator* a,
+                                     const struct bench_params* p);
+
+/* bench-churn.c */
+struct bench_run bench_small_churn(const struct bench_allocator* a,
+                                   const struct bench_params* p);
+struct bench_run bench_medium_churn(const struct bench_allocator* a,
+                                    const struct bench_params* p);
+struct bench_run bench_realloc_growth(const struct bench_allocator* a,
+                                      const struct bench_params* p);
+/* bench-destroy.c */
+struct bench_run bench_destroy(const struct bench_allocator* a,
+                               const struct bench_params* p);
+struct bench_run bench_destroy_nocache(const struct bench_allocator* a,
+                                       const struct bench_params* p);
+struct bench_run bench_per_request(const struct bench_allocator* a,
+                                   const struct bench_params* p);
+/* bench-threads.c */
+struct bench_run bench_threads_shared(const struct bench_allocator* a,
+                                      const struct bench_params* p);
+struct bench_run bench_threads_each(const struct bench_allocator* a,
+                                    const struct bench_params* p);
+struct bench_run bench_producer_consumer(const struct bench_allocator* a,
+                                         const struct bench_params* p);
+/* bench-overhead.c */
+struct bench_run bench_overhead(const struct bench_allocator* a,
+                                const struct bench_params* p);
+
+/* ---- helpers shared by the workloads (bench.c) -------------------------- */
+
+/* splitmix64: a fast generator; the same seed gives every allocator the
+ * same sequence of sizes and slots. */
+static inline uint64_t bench_rand(uint64_t* state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* r's high 32 bits scaled to [0, n) without a division (n < 2^32). */
+static inline size_t bench_below(uint64_t r, size_t n) {
+  return (size_t)(((r >> 32) * (uint64_t)n) >> 32);
+}
+
+/* A value in [lo, hi]. */
+static inline size_t bench_between(uint64_t* state, size_t lo, size_t hi) {
+  return lo + bench_below(bench_rand(state), hi - lo + 1);
+}
+
+/* The tag written at the start of every block (8 bytes, all blocks are at
+ * least that big) and checked when it is freed or resized. */
+static inline uint64_t bench_tag(const void* block) {
+  return (uint64_t)(uintptr_t)block * 0x9E3779B97F4A7C15ull ^ 0x5A5A5A5Aull;
+}
+static inline void bench_tag_set(void* block) {
+  *(volatile uint64_t*)block = bench_tag(block);
+}
+/* 1 if the tag is wrong (the block was overwritten or moved badly). */
+static inline unsigned bench_tag_bad(const void* block, const void* was) {
+  return *(const volatile uint64_t*)block != bench_tag(was);
+}
+
+/* Allocation failed: print which and exit (an engine bug at these sizes). */
+_Noreturn void bench_oom(const struct bench_allocator* a, const char* where,
+                         size_t size);
+
+/* Scaled count: n / p->scale_div, at least 1. */
+size_t bench_scaled(const struct bench_params* p, size_t n);
+
+/* ---- platform.c ----------------------------------------------------------- */
+
+uint64_t bench_now_ns(void);      /* monotonic clock */
+void bench_yield(void);           /* let the other thread run */
+typedef struct bench_thread bench_thread_t;
+bench_thread_t* bench_thread_start(void (*fn)(void*), void* arg);
+void bench_thread_join(bench_thread_t* t);
+size_t bench_rss(void);           /* resident bytes; 0 if unknown */
+const char* bench_rss_source(void); /* how bench_rss measures, or "n/a" */
+void bench_cpu_model(char* buf, size_t size);
+unsigned bench_cpu_count(void);
+const char* bench_libc_name(void); /* "glibc 2.36", "msvcrt", ... */
+void bench_libc_trim(void);       /* malloc_trim(0), _heapmin() */
+bool bench_on_wine(void);         /* a Windows build running under Wine */
+/* The first of `names` that loads (RTLD_NOW|RTLD_LOCAL, so it cannot
+ * replace the process's malloc); NULL if none.  *why gets the error. */
+void* bench_lib_open(const char* const* names, const char** loaded,
+                     const char** why);
+void* bench_lib_sym(void* lib, const char* name);
+/* If `why` says a library needs more static TLS than glibc reserves for
+ * dlopen (jemalloc), re-run this program with GLIBC_TUNABLES raised, once.
+ * Returns only if it did not re-run. */
+void bench_retry_with_static_tls(const char* why, char** argv);
+
+#endif /* PH_BENCH_H */

@@ -1,0 +1,255 @@
+/*
+ * platform.c - the benchmark's only contact with the OS: clock, threads,
+ * resident memory, CPU description, loading mimalloc and jemalloc.
+ * POSIX (Linux first) or Windows; everything else lives in portable C.
+ */
+#include "config.h"
+
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(_WIN32)
+#  define PSAPI_VERSION 2 /* GetProcessMemoryInfo from kernel32 */
+#  include <windows.h>
+#  include <malloc.h>
+#  include <psapi.h>
+#else
+#  include <dlfcn.h>
+#  include <pthread.h>
+#  include <sched.h>
+#  include <time.h>
+#  include <unistd.h>
+#  if defined(__GLIBC__)
+#    include <gnu/libc-version.h>
+#    include <malloc.h>
+#  endif
+#endif
+
+uint64_t bench_now_ns(void) {
+#if defined(_WIN32)
+  static LARGE_INTEGER freq;
+  LARGE_INTEGER now;
+  if (freq.QuadPart == 0)
+    QueryPerformanceFrequency(&freq);
+  QueryPerformanceCounter(&now);
+  return (uint64_t)((double)now.QuadPart * 1e9 / (double)freq.QuadPart);
+#else
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+void bench_yield(void) {
+#if defined(_WIN32)
+  SwitchToThread();
+#else
+  sched_yield();
+#endif
+}
+
+struct bench_thread {
+  void (*fn)(void*);
+  void* arg;
+#if defined(_WIN32)
+  HANDLE handle;
+#else
+  pthread_t handle;
+#endif
+};
+
+#if defined(_WIN32)
+static DWORD WINAPI thread_main(LPVOID p) {
+  struct bench_thread* t = p;
+  t->fn(t->arg);
+  return 0;
+}
+#else
+static void* thread_main(void* p) {
+  struct bench_thread* t = p;
+  t->fn(t->arg);
+  return NULL;
+}
+#endif
+
+bench_thread_t* bench_thread_start(void (*fn)(void*), void* arg) {
+  struct bench_thread* t = malloc(sizeof *t);
+  if (t == NULL)
+    return NULL;
+  t->fn = fn;
+  t->arg = arg;
+#if defined(_WIN32)
+  t->handle = CreateThread(NULL, 0, thread_main, t, 0, NULL);
+  if (t->handle == NULL) {
+#else
+  if (pthread_create(&t->handle, NULL, thread_main, t) != 0) {
+#endif
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void bench_thread_join(bench_thread_t* t) {
+#if defined(_WIN32)
+  WaitForSingleObject(t->handle, INFINITE);
+  CloseHandle(t->handle);
+#else
+  pthread_join(t->handle, NULL);
+#endif
+  free(t);
+}
+
+size_t bench_rss(void) {
+#if defined(_WIN32)
+  PROCESS_MEMORY_COUNTERS pmc;
+  if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc))
+    return 0;
+  return pmc.WorkingSetSize;
+#elif defined(__linux__)
+  FILE* f = fopen("/proc/self/statm", "r");
+  unsigned long size = 0, resident = 0;
+  if (f == NULL)
+    return 0;
+  int got = fscanf(f, "%lu %lu", &size, &resident);
+  fclose(f);
+  return got == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+#else
+  return 0;
+#endif
+}
+
+const char* bench_rss_source(void) {
+#if defined(_WIN32)
+  return "GetProcessMemoryInfo WorkingSetSize";
+#elif defined(__linux__)
+  return "/proc/self/statm resident";
+#else
+  return "n/a";
+#endif
+}
+
+void bench_cpu_model(char* buf, size_t size) {
+  snprintf(buf, size, "unknown");
+#if defined(__linux__)
+  FILE* f = fopen("/proc/cpuinfo", "r");
+  char line[512];
+  while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+    char* colon = strchr(line, ':');
+    if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+      colon += 1 + (colon[1] == ' ');
+      colon[strcspn(colon, "\n")] = '\0';
+      snprintf(buf, size, "%s", colon);
+      break;
+    }
+  }
+  if (f != NULL)
+    fclose(f);
+#elif defined(_WIN32)
+  const char* id = getenv("PROCESSOR_IDENTIFIER");
+  if (id != NULL)
+    snprintf(buf, size, "%s", id);
+#endif
+}
+
+unsigned bench_cpu_count(void) {
+#if defined(_WIN32)
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  return (unsigned)si.dwNumberOfProcessors;
+#else
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (unsigned)n : 1;
+#endif
+}
+
+const char* bench_libc_name(void) {
+#if defined(_WIN32)
+  return "msvcrt (mingw-w64)";
+#elif defined(__GLIBC__)
+  static char name[32];
+  snprintf(name, sizeof name, "glibc %s", gnu_get_libc_version());
+  return name;
+#else
+  return "libc";
+#endif
+}
+
+bool bench_on_wine(void) {
+#if defined(_WIN32)
+  HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+  return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+#else
+  return false;
+#endif
+}
+
+void bench_libc_trim(void) {
+#if defined(_WIN32)
+  _heapmin();
+#elif defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
+void* bench_lib_open(const char* const* names, const char** loaded,
+                     const char** why) {
+  *why = "not installed";
+#if defined(_WIN32)
+  (void)names;
+  (void)loaded;
+  *why = "n/a on Windows";
+  return NULL;
+#else
+  for (; *names != NULL; names++) {
+    void* lib = dlopen(*names, RTLD_NOW | RTLD_LOCAL);
+    if (lib != NULL) {
+      *loaded = *names;
+      return lib;
+    }
+    const char* err = dlerror();
+    if (err != NULL && strstr(err, "No such file") == NULL) {
+      static char last[512];
+      snprintf(last, sizeof last, "%s", err);
+      *why = last;
+    }
+  }
+  return NULL;
+#endif
+}
+
+void* bench_lib_sym(void* lib, const char* name) {
+#if defined(_WIN32)
+  (void)lib;
+  (void)name;
+  return NULL;
+#else
+  return dlsym(lib, name);
+#endif
+}
+
+#define BENCH_TLS_TUNABLE "glibc.rtld.optional_static_tls=65536"
+
+void bench_retry_with_static_tls(const char* why, char** argv) {
+#if defined(__linux__) && defined(__GLIBC__)
+  const char* tunables = getenv("GLIBC_TUNABLES");
+  if (strstr(why, "static TLS") == NULL ||
+      (tunables != NULL && strstr(tunables, "optional_static_tls") != NULL))
+    return;
+  static char value[1024];
+  if (tunables != NULL && tunables[0] != '\0')
+    snprintf(value, sizeof value, "%s:%s", tunables, BENCH_TLS_TUNABLE);
+  else
+    snprintf(value, sizeof value, "%s", BENCH_TLS_TUNABLE);
+  setenv("GLIBC_TUNABLES", value, 1);
+  fflush(stdout);
+  execv("/proc/self/exe", argv);
+  /* If exec failed, carry on without jemalloc. */
+#else
+  (void)why;
+  (void)argv;
+#endif
+}

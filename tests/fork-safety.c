@@ -1,0 +1,210 @@
+/*
+ * fork-safety.c - fork() while other threads hold or use heaps.
+ *
+ * One thread holds HeapLock on heap A for the whole run; another allocates
+ * and frees without pause on the process heap and on heap C, so forks land
+ * in the middle of operations; the main thread holds HeapLock on heap D
+ * itself.  The main thread forks several times.  Each child, where only
+ * the forking thread exists, allocates, resizes, walks, validates and
+ * frees on every heap GetProcessHeaps lists (A, whose holder is gone, and
+ * the process heap included), unlocks D, creates and destroys a heap, and
+ * exits 0.  The parent waits for each child with a time limit: a child
+ * stuck on a lock copied in the held state fails the test.
+ *
+ * POSIX only (the engine's pthread_atfork handlers, emul/registry.c);
+ * elsewhere it exits 77 (skipped).
+ */
+#include <portheap/win32.h>
+
+#include <stdio.h>
+
+#if defined(_WIN32)
+
+int main(void) {
+  puts("fork-safety: no fork() on Windows: skipped");
+  return 77;
+}
+
+#else
+
+#  include <pthread.h>
+#  include <signal.h>
+#  include <stdbool.h>
+#  include <stdatomic.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <sys/wait.h>
+#  include <time.h>
+#  include <unistd.h>
+
+enum { FORKS = 20, CHILD_LIMIT_MS = 10000 };
+
+static HANDLE heap_a, heap_b, heap_c, heap_d;
+static atomic_bool a_locked, stop;
+
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {ms / 1000u, (long)(ms % 1000u) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Holds HeapLock on A until the end, then lets go. */
+static void* hold_a(void* arg) {
+  (void)arg;
+  if (!HeapLock(heap_a))
+    abort();
+  atomic_store(&a_locked, true);
+  while (!atomic_load(&stop))
+    sleep_ms(1);
+  HeapUnlock(heap_a);
+  return NULL;
+}
+
+/* Allocates and frees on the process heap and C without pause. */
+static void* churn(void* arg) {
+  (void)arg;
+  void* keep[64] = {0};
+  HANDLE from[64] = {0};
+  for (unsigned i = 0; !atomic_load(&stop); i++) {
+    unsigned k = (i * 7u) % 64u;
+    if (keep[k] != NULL && !HeapFree(from[k], 0, keep[k]))
+      abort();
+    from[k] = i % 2 ? GetProcessHeap() : heap_c;
+    keep[k] = HeapAlloc(from[k], 0, 16 + (i * 37u) % 3000u);
+    if (keep[k] != NULL)
+      memset(keep[k], 0x3C, 16);
+  }
+  for (unsigned k = 0; k < 64; k++)
+    if (keep[k] != NULL)
+      HeapFree(from[k], 0, keep[k]);
+  return NULL;
+}
+
+/* In the child: use heap h in every way; false at the first failure. */
+static int child_uses(HANDLE h, const char** what) {
+  unsigned char* p[8];
+  for (int i = 0; i < 8; i++) {
+    SIZE_T n = (SIZE_T)1 << (4 + 2 * i); /* 16 B .. 256 KiB */
+    p[i] = HeapAlloc(h, 0, n);
+    if (p[i] == NULL)
+      return *what = "HeapAlloc", 0;
+    memset(p[i], i, n);
+  }
+  void* q = HeapReAlloc(h, 0, p[0], 5000);
+  if (q == NULL || ((unsigned char*)q)[15] != 0)
+    return *what = "HeapReAlloc", 0;
+  p[0] = q;
+  if (!HeapValidate(h, 0, NULL))
+    return *what = "HeapValidate", 0;
+  if (!HeapLock(h))
+    return *what = "HeapLock", 0;
+  PROCESS_HEAP_ENTRY e;
+  memset(&e, 0, sizeof e);
+  while (HeapWalk(h, &e))
+    ;
+  if (GetLastError() != ERROR_NO_MORE_ITEMS)
+    return *what = "HeapWalk", 0;
+  if (!HeapUnlock(h))
+    return *what = "HeapUnlock", 0;
+  for (int i = 0; i < 8; i++)
+    if (!HeapFree(h, 0, p[i]))
+      return *what = "HeapFree", 0;
+  HeapCompact(h, 0);
+  return 1;
+}
+
+static _Noreturn void child(void) {
+  const char* what = "";
+  HANDLE list[64];
+  DWORD n = GetProcessHeaps(64, list);
+  if (n < 5 || n > 64 || list[0] != GetProcessHeap()) {
+    fprintf(stderr, "child: GetProcessHeaps gave %u\n", (unsigned)n);
+    _exit(2);
+  }
+  for (DWORD i = 0; i < n; i++) {
+    if (!child_uses(list[i], &what)) {
+      fprintf(stderr, "child: %s failed on heap %u (%p), error %u\n", what,
+              (unsigned)i, list[i], (unsigned)GetLastError());
+      _exit(3);
+    }
+  }
+  if (!HeapUnlock(heap_d)) { /* the forking thread's hold came along */
+    fputs("child: HeapUnlock of D failed\n", stderr);
+    _exit(4);
+  }
+  HANDLE h = HeapCreate(0, 0, 0);
+  if (h == NULL || !child_uses(h, &what) || !HeapDestroy(h)) {
+    fputs("child: a new heap failed\n", stderr);
+    _exit(5);
+  }
+  _exit(0);
+}
+
+/* Wait for pid with a time limit; returns its exit status, or -1 if it had
+ * to be killed. */
+static int wait_child(pid_t pid) {
+  for (unsigned waited = 0; waited < CHILD_LIMIT_MS; waited += 5) {
+    int status;
+    pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    sleep_ms(5);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return -1;
+}
+
+int main(void) {
+  heap_a = HeapCreate(0, 0, 0);
+  heap_b = HeapCreate(HEAP_NO_SERIALIZE, 0, 0);
+  heap_c = HeapCreate(0, 0, (SIZE_T)16 << 20);
+  heap_d = HeapCreate(0, 0, 0);
+  if (!heap_a || !heap_b || !heap_c || !heap_d) {
+    fputs("fork-safety: HeapCreate failed\n", stderr);
+    return 1;
+  }
+  pthread_t holder, churner;
+  if (pthread_create(&holder, NULL, hold_a, NULL) != 0 ||
+      pthread_create(&churner, NULL, churn, NULL) != 0)
+    return 1;
+  while (!atomic_load(&a_locked))
+    sleep_ms(1);
+  if (!HeapLock(heap_d))
+    return 1;
+  int failures = 0;
+  for (int i = 0; i < FORKS; i++) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+      perror("fork");
+      failures++;
+      break;
+    }
+    if (pid == 0)
+      child();
+    int status = wait_child(pid);
+    if (status != 0) {
+      fprintf(stderr, "fork-safety: child %d %s (%d)\n", i,
+              status < 0 ? "hung: killed" : "failed", status);
+      failures++;
+    }
+    sleep_ms(2);
+  }
+  if (!HeapUnlock(heap_d))
+    failures++;
+  atomic_store(&stop, true);
+  pthread_join(holder, NULL);
+  pthread_join(churner, NULL);
+  /* The parent's heaps came through too. */
+  HANDLE mine[] = {heap_a, heap_b, heap_c, heap_d, GetProcessHeap()};
+  for (int i = 0; i < 5; i++)
+    if (!HeapValidate(mine[i], 0, NULL))
+      failures++;
+  for (int i = 0; i < 4; i++)
+    HeapDestroy(mine[i]);
+  printf("fork-safety: %d forks, %d failures\n", FORKS, failures);
+  return failures == 0 ? 0 : 1;
+}
+
+#endif

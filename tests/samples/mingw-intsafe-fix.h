@@ -1,0 +1,18 @@
+/*
+ * mingw-intsafe-fix.h - forced in front of each sample (gcc -include) when
+ * building for Windows with mingw-w64, and only there.
+ *
+ * mingw-w64 before version 13 has SizeTMult but not SIZETMult, Microsoft's
+ * name for the same SIZE_T multiplication (SEMANTICS.md, section 7).  The
+ * samples stay as Microsoft would write them; this supplies the name when
+ * the headers lack it.  (Both types are the pointer-sized unsigned integer
+ * on Windows.)
+ */
+#ifndef PORTHEAP_MINGW_INTSAFE_FIX_H
+#define PORTHEAP_MINGW_INTSAFE_FIX_H
+#include <intsafe.h>
+#if defined(__MINGW64_VERSION_MAJOR) && __MINGW64_VERSION_MAJOR < 13 &&     \
+    !defined(SIZETMult)
+#  define SIZETMult SizeTMult
+#endif
+#endif

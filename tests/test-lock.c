@@ -1,0 +1,213 @@
+/*
+ * test-lock.c - HeapLock and HeapUnlock: recursion for the owner, the
+ * owner's own calls while it holds the lock, other threads kept out until
+ * it lets go (a flag handshake, no timing), NO_SERIALIZE heaps.
+ */
+#include "suites.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+START_TEST(lock_is_recursive_for_its_owner) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(owner_uses_its_locked_heap) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  char* p = HeapAlloc(h, HEAP_ZERO_MEMORY, 100);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(HeapSize(h, 0, p), 100);
+  p = HeapReAlloc(h, 0, p, 5000);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_int_ne(HeapValidate(h, 0, p), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  PROCESS_HEAP_ENTRY e;
+  memset(&e, 0, sizeof e);
+  int entries = 0;
+  while (HeapWalk(h, &e))
+    entries++;
+  ck_assert_int_ge(entries, 2);
+  HeapCompact(h, 0);
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* ---- another thread waits for the lock --------------------------------- */
+
+struct rival {
+  HANDLE heap;
+  atomic_int started; /* the thread runs and is about to call */
+  atomic_int done;    /* its calls returned */
+  void* block;
+  BOOL freed;
+};
+
+static void rival_alloc(void* arg) {
+  struct rival* r = arg;
+  atomic_store(&r->started, 1);
+  r->block = HeapAlloc(r->heap, 0, 32);
+  r->freed = HeapFree(r->heap, 0, r->block);
+  atomic_store(&r->done, 1);
+}
+
+static void rival_start(struct rival* r, HANDLE heap) {
+  r->heap = heap;
+  atomic_store(&r->started, 0);
+  atomic_store(&r->done, 0);
+  r->block = NULL;
+  r->freed = FALSE;
+}
+
+START_TEST(other_threads_wait_until_unlock) {
+  static struct rival r;
+  HANDLE h = HeapCreate(0, 0, 0);
+  rival_start(&r, h);
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  ph_test_thread_t* t = ph_test_thread_start(rival_alloc, &r);
+  while (!atomic_load(&r.started))
+    ; /* it is on its way into HeapAlloc */
+  /* Work on the heap meanwhile; the rival cannot finish whatever the
+   * scheduler does, since it needs the lock we hold. */
+  for (int i = 0; i < 200; i++)
+    HeapFree(h, 0, HeapAlloc(h, 0, (SIZE_T)i * 10));
+  int done_while_locked = atomic_load(&r.done);
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  ph_test_thread_join(t);
+  ck_assert_int_eq(done_while_locked, 0);
+  ck_assert_int_eq(atomic_load(&r.done), 1);
+  ck_assert_ptr_nonnull(r.block);
+  ck_assert_int_ne(r.freed, FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(nested_lock_keeps_others_out_until_the_last_unlock) {
+  static struct rival r;
+  HANDLE h = HeapCreate(0, 0, 0);
+  rival_start(&r, h);
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  ph_test_thread_t* t = ph_test_thread_start(rival_alloc, &r);
+  while (!atomic_load(&r.started))
+    ;
+  ck_assert_int_ne(HeapUnlock(h), FALSE); /* still held once */
+  for (int i = 0; i < 200; i++)
+    HeapFree(h, 0, HeapAlloc(h, 0, 64));
+  int done_while_locked = atomic_load(&r.done);
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  ph_test_thread_join(t);
+  ck_assert_int_eq(done_while_locked, 0);
+  ck_assert_int_eq(atomic_load(&r.done), 1);
+  ck_assert_int_ne(r.freed, FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(no_serialize_heap_locks_and_unlocks) {
+  HANDLE h = HeapCreate(HEAP_NO_SERIALIZE, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  void* p = HeapAlloc(h, 0, 10);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(process_heap_locks_and_unlocks) {
+  HANDLE h = GetProcessHeap();
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  void* p = HeapAlloc(h, 0, 10);
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+}
+END_TEST
+
+/* ---- emulated engine: unlocking what one does not hold ----------------- */
+
+START_TEST(unlock_without_lock_fails) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapUnlock(h)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapUnlock(h)), FALSE); /* one too many */
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  ck_assert_ptr_nonnull(HeapAlloc(h, 0, 10)); /* nothing was broken */
+  HeapDestroy(h);
+}
+END_TEST
+
+struct thief {
+  HANDLE heap;
+  BOOL unlocked;
+  DWORD error;
+};
+
+static void thief_unlock(void* arg) {
+  struct thief* t = arg;
+  SetLastError(0);
+  t->unlocked = (BOOL)ph_le_uint(HeapUnlock(t->heap));
+  t->error = ph_test_error;
+}
+
+START_TEST(unlock_by_another_thread_fails) {
+  static struct thief th;
+  th.heap = HeapCreate(0, 0, 0);
+  ck_assert_int_ne(HeapLock(th.heap), FALSE);
+  ph_test_thread_join(ph_test_thread_start(thief_unlock, &th));
+  ck_assert_int_eq(th.unlocked, FALSE);
+  ck_assert_uint_eq(th.error, ERROR_INVALID_PARAMETER);
+  ck_assert_int_ne(HeapUnlock(th.heap), FALSE); /* still ours */
+  HeapDestroy(th.heap);
+}
+END_TEST
+
+START_TEST(lock_of_a_bad_heap_fails_with_invalid_handle) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  HeapDestroy(h);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapLock(h)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapUnlock(NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+}
+END_TEST
+
+Suite* test_lock(void) {
+  Suite* s = suite_create("lock");
+  TCase* tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, lock_is_recursive_for_its_owner);
+  tcase_add_test(tc, owner_uses_its_locked_heap);
+  tcase_add_test(tc, other_threads_wait_until_unlock);
+  tcase_add_test(tc, nested_lock_keeps_others_out_until_the_last_unlock);
+  tcase_add_test(tc, no_serialize_heap_locks_and_unlocks);
+  tcase_add_test(tc, process_heap_locks_and_unlocks);
+  suite_add_tcase(s, tc);
+  TCase* bad = tcase_create("misuse");
+  ph_test_add_emul(bad, unlock_without_lock_fails,
+                   "undefined on Windows; Wine returns TRUE");
+  ph_test_add_emul(bad, unlock_by_another_thread_fails,
+                   "undefined on Windows");
+  ph_test_add_emul(bad, lock_of_a_bad_heap_fails_with_invalid_handle,
+                   "a destroyed heap handle is undefined on Windows");
+  suite_add_tcase(s, bad);
+  return s;
+}

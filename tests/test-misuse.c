@@ -1,0 +1,741 @@
+/*
+ * test-misuse.c - the misuse catalogue: every way a caller can get a heap
+ * call wrong, and the defined failure portheap gives for it (SEMANTICS.md
+ * section 3, "Misuse").  After each one, every other live block, in the
+ * heap misused, in another heap and in the process heap, still holds its
+ * bytes and frees fine, and HeapValidate tells the truth.
+ *
+ * Windows leaves misuse undefined, so most of these run only on the
+ * emulated engine; the few that Windows documents run everywhere.
+ *
+ * Covered elsewhere too (kept there, extended here):
+ *   NULL and garbage handles        test-create.c garbage_handles_are_refused
+ *   destroyed handle                test-create.c destroyed_handle_is_refused
+ *   double free, HeapSize of freed  test-alloc.c double_free_fails_...
+ *   foreign and interior pointers   test-alloc.c foreign_and_interior_...
+ *   HeapReAlloc of a freed block    test-realloc.c realloc_of_a_freed_block_fails
+ *   sizes near SIZE_MAX             test-alloc.c huge_requests_fail_...,
+ *                                   test-realloc.c realloc_of_huge_size_...
+ *   fixed heap over its maximum     test-create.c fixed_heap_refuses_...,
+ *                                   fixed_heap_never_grows_past_its_maximum
+ *   in-place grow that cannot       test-realloc.c in_place_grow_that_cannot_...
+ *   HeapDestroy(GetProcessHeap())   test-registry.c process_heap_cannot_be_...
+ */
+#include "suites.h"
+
+#include <string.h>
+
+/* ---- bystanders: live blocks the misuse must not touch ----------------- */
+
+static HANDLE heap;  /* the heap misused */
+static HANDLE other; /* another heap */
+
+/* Small (quick lists), medium (bins) and large (own mapping) blocks. */
+static const SIZE_T bystander_sizes[] = {24, 700, 1100000};
+enum { SIZES = sizeof bystander_sizes / sizeof bystander_sizes[0] };
+
+struct bystander {
+  HANDLE heap;
+  unsigned char* p;
+  SIZE_T size;
+  unsigned char fill;
+};
+static struct bystander by[3 * SIZES];
+enum { BYSTANDERS = sizeof by / sizeof by[0] };
+
+/* by[MINE + i], by[OTHER + i], by[PROCESS + i] for size i. */
+enum { MINE = 0, OTHER = SIZES, PROCESS = 2 * SIZES };
+
+static void fill_bytes(void* p, SIZE_T n, unsigned char value) {
+  memset(p, value, n);
+}
+
+/* Index of the first byte of p[0..n) that is not value, or n. */
+static SIZE_T first_bad_byte(const void* p, SIZE_T n, unsigned char value) {
+  const unsigned char* b = p;
+  for (SIZE_T i = 0; i < n; i++)
+    if (b[i] != value)
+      return i;
+  return n;
+}
+
+static void setup(void) {
+  heap = HeapCreate(0, 0, 0);
+  other = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(heap);
+  ck_assert_ptr_nonnull(other);
+  HANDLE owners[3] = {heap, other, GetProcessHeap()};
+  for (int i = 0; i < BYSTANDERS; i++) {
+    struct bystander* b = &by[i];
+    b->heap = owners[i / SIZES];
+    b->size = bystander_sizes[i % SIZES];
+    b->fill = (unsigned char)(0xA1 + i);
+    b->p = HeapAlloc(b->heap, 0, b->size);
+    ck_assert_ptr_nonnull(b->p);
+    fill_bytes(b->p, b->size, b->fill);
+  }
+}
+
+static void teardown(void) {
+  for (int i = 0; i < BYSTANDERS; i++)
+    if (by[i].p != NULL && by[i].heap != heap && by[i].heap != other)
+      HeapFree(by[i].heap, 0, by[i].p);
+  HeapDestroy(heap);
+  HeapDestroy(other);
+  memset(by, 0, sizeof by);
+}
+
+/*
+ * Every bystander still holds its bytes, reports its size, validates and
+ * frees; `heap` validates as a whole exactly when heap_intact says so.
+ */
+static void bystanders_survive(bool heap_intact) {
+  for (int i = 0; i < BYSTANDERS; i++) {
+    struct bystander* b = &by[i];
+    ck_assert_uint_eq(HeapSize(b->heap, 0, b->p), b->size);
+    ck_assert_uint_eq(first_bad_byte(b->p, b->size, b->fill), b->size);
+    ck_assert_int_ne(HeapValidate(b->heap, 0, b->p), FALSE);
+  }
+  ck_assert_int_eq(HeapValidate(heap, 0, NULL) != FALSE, heap_intact);
+  ck_assert_int_ne(HeapValidate(other, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapValidate(GetProcessHeap(), 0, NULL), FALSE);
+  for (int i = 0; i < BYSTANDERS; i++) {
+    ck_assert_int_ne(HeapFree(by[i].heap, 0, by[i].p), FALSE);
+    by[i].p = NULL;
+  }
+  ck_assert_int_eq(HeapValidate(heap, 0, NULL) != FALSE, heap_intact);
+  ck_assert_int_ne(HeapValidate(other, 0, NULL), FALSE);
+}
+
+/* ---- bad handles ---------------------------------------------------------- */
+
+/*
+ * Every call given handle h fails as documented for a bad heap:
+ * ERROR_INVALID_HANDLE, HeapValidate FALSE without touching the last error.
+ * `block` is a live block of some heap (passed where a block is wanted).
+ */
+static void handle_is_refused(HANDLE h, void* block) {
+  PROCESS_HEAP_ENTRY e;
+  SIZE_T len = 0;
+  ULONG compat = 0;
+  HEAP_SUMMARY s;
+
+  SetLastError(0);
+  ck_assert_ptr_null(ph_le_ptr(HeapAlloc(h, 0, 16)));
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_ptr_null(ph_le_ptr(HeapAlloc(h, HEAP_ZERO_MEMORY, 0)));
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(h, 0, block, 32)));
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, block)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_uint_eq(ph_le_uint(HeapSize(h, 0, block)), (SIZE_T)-1);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(1234);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 1234);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, block)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 1234);
+  memset(&e, 0, sizeof e);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapWalk(h, &e)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapLock(h)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapUnlock(h)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_uint_eq(ph_le_uint(HeapCompact(h, 0)), 0);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapQueryInformation(
+                       h, HeapCompatibilityInformation, &compat,
+                       sizeof compat, &len)),
+                   FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  compat = 2;
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapSetInformation(
+                       h, HeapCompatibilityInformation, &compat,
+                       sizeof compat)),
+                   FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  memset(&s, 0, sizeof s);
+  s.cb = sizeof s;
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapSummary(h, 0, &s)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapDestroy(h)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+}
+
+START_TEST(null_handle_is_refused_everywhere) {
+  handle_is_refused(NULL, by[MINE + 1].p);
+  bystanders_survive(true);
+}
+END_TEST
+
+START_TEST(random_pointers_as_handles_are_refused) {
+  static char not_a_heap[4096];
+  char on_stack[64];
+  HANDLE bad[] = {
+      not_a_heap,
+      on_stack,
+      by[MINE].p,                               /* a block, not a heap */
+      by[MINE + 2].p,                           /* a large block */
+      (char*)heap + 16,                         /* inside the heap header */
+      (char*)heap + 0x10000,                    /* aligned, inside a region */
+      (HANDLE)((uintptr_t)by[MINE + 2].p &      /* a large block's region */
+               ~(uintptr_t)0xFFFF),
+      (HANDLE)(uintptr_t)1,
+      (HANDLE)(uintptr_t)0x10000,
+      (HANDLE)(uintptr_t)0x7FFF00000000ull,     /* aligned, unmapped */
+      (HANDLE)~(uintptr_t)0,
+      (HANDLE)(~(uintptr_t)0 << 16),
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    handle_is_refused(bad[i], by[OTHER + 1].p);
+  bystanders_survive(true);
+}
+END_TEST
+
+START_TEST(destroyed_handle_is_refused_everywhere) {
+  for (int round = 0; round < 2; round++) {
+    HANDLE h = HeapCreate(round ? HEAP_NO_SERIALIZE : 0, 0,
+                          round ? 0 : (SIZE_T)1 << 20);
+    ck_assert_ptr_nonnull(h);
+    void* p = HeapAlloc(h, 0, 100);
+    void* big = HeapAlloc(h, 0, round ? 2000000 : 1000);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(big);
+    ck_assert_int_ne(HeapDestroy(h), FALSE);
+    handle_is_refused(h, p);
+    handle_is_refused(h, big);
+  }
+  bystanders_survive(true);
+}
+END_TEST
+
+START_TEST(process_heap_cannot_be_destroyed_and_keeps_blocks) {
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapDestroy(GetProcessHeap())), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  bystanders_survive(true);
+}
+END_TEST
+
+/* ---- bad blocks ----------------------------------------------------------- */
+
+/*
+ * Every block call on `heap` given p fails with ERROR_INVALID_PARAMETER
+ * (HeapValidate: FALSE, last error untouched).
+ */
+static void block_is_refused(HANDLE h, void* p) {
+  static const DWORD realloc_flags[] = {
+      0, HEAP_ZERO_MEMORY, HEAP_REALLOC_IN_PLACE_ONLY, HEAP_NO_SERIALIZE};
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, p)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  SetLastError(0);
+  ck_assert_uint_eq(ph_le_uint(HeapSize(h, 0, p)), (SIZE_T)-1);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  for (size_t i = 0; i < sizeof realloc_flags / sizeof realloc_flags[0]; i++) {
+    SetLastError(0);
+    ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(h, realloc_flags[i], p, 10)));
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(h, realloc_flags[i], p, 5000000)));
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  }
+  SetLastError(1234);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, p)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 1234);
+}
+
+START_TEST(block_of_another_heap_is_refused) {
+  for (int i = 0; i < SIZES; i++) {
+    block_is_refused(heap, by[OTHER + i].p);
+    block_is_refused(heap, by[PROCESS + i].p);
+    block_is_refused(other, by[MINE + i].p);
+    block_is_refused(GetProcessHeap(), by[MINE + i].p);
+  }
+  bystanders_survive(true);
+}
+END_TEST
+
+START_TEST(interior_pointers_are_refused) {
+  static const SIZE_T offsets[] = {1, 8, 15, 16, 17, 32, 48, 64, 4096, 65536};
+  for (int i = 0; i < SIZES; i++) {
+    unsigned char* p = by[MINE + i].p;
+    SIZE_T n = by[MINE + i].size;
+    for (size_t k = 0; k < sizeof offsets / sizeof offsets[0]; k++)
+      if (offsets[k] < n)
+        block_is_refused(heap, p + offsets[k]);
+    block_is_refused(heap, p - 16); /* the header */
+    block_is_refused(heap, p - 8);
+    block_is_refused(heap, p + n);  /* one past the end */
+  }
+  block_is_refused(heap, heap);     /* the handle as a block */
+  block_is_refused(heap, (char*)heap + 0x10000);
+  bystanders_survive(true);
+}
+END_TEST
+
+START_TEST(random_pointers_as_blocks_are_refused) {
+  static char not_a_block[256];
+  char on_stack[64];
+  void* bad[] = {not_a_block + 16, on_stack, (void*)(uintptr_t)16,
+                 (void*)(uintptr_t)0x10010, (void*)(~(uintptr_t)0 << 4),
+                 (void*)(uintptr_t)0x7FFF00000010ull};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    block_is_refused(heap, bad[i]);
+  bystanders_survive(true);
+}
+END_TEST
+
+/* Free a block of each kind, then misuse it: double free, HeapReAlloc,
+ * HeapSize, HeapValidate. */
+START_TEST(freed_blocks_are_refused) {
+  static const SIZE_T sizes[] = {0, 24, 512, 513, 700, 40000, 1100000, 3000000};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    void* p = HeapAlloc(heap, 0, sizes[i]);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+    block_is_refused(heap, p); /* double free first of all */
+    block_is_refused(heap, p);
+  }
+  /* The same after the freed block has been merged into the bins. */
+  void* a = HeapAlloc(heap, 0, 100);
+  void* b = HeapAlloc(heap, 0, 100);
+  ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, b), FALSE);
+  SetLastError(0);
+  HeapCompact(heap, 0);
+  block_is_refused(heap, a);
+  block_is_refused(heap, b);
+  bystanders_survive(true);
+}
+END_TEST
+
+/* A freed block handed out again is a live block once more: freeing the
+ * stale pointer then frees the new owner's block (as on Windows); what PH
+ * promises is that the heap never hands one block out twice. */
+START_TEST(double_free_never_hands_out_a_block_twice) {
+  void* p = HeapAlloc(heap, 0, 40);
+  ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+  ck_assert_int_eq(HeapFree(heap, 0, p), FALSE);
+  ck_assert_int_eq(HeapFree(heap, 0, p), FALSE);
+  void* x = HeapAlloc(heap, 0, 40);
+  void* y = HeapAlloc(heap, 0, 40);
+  ck_assert_ptr_nonnull(x);
+  ck_assert_ptr_nonnull(y);
+  ck_assert_ptr_ne(x, y);
+  HeapFree(heap, 0, x);
+  HeapFree(heap, 0, y);
+  bystanders_survive(true);
+}
+END_TEST
+
+/* ---- overruns ------------------------------------------------------------- */
+
+/*
+ * Allocate `count` blocks of `size` bytes with distinct fills and check that
+ * none overlaps another: the heap still hands out sound memory.
+ */
+static void heap_still_serves(HANDLE h, SIZE_T size) {
+  enum { COUNT = 40 };
+  unsigned char* p[COUNT];
+  for (int i = 0; i < COUNT; i++) {
+    p[i] = HeapAlloc(h, 0, size);
+    ck_assert_ptr_nonnull(p[i]);
+    fill_bytes(p[i], size, (unsigned char)(0x30 + i));
+  }
+  for (int i = 0; i < COUNT; i++) {
+    ck_assert_uint_eq(first_bad_byte(p[i], size, (unsigned char)(0x30 + i)),
+                      size);
+    ck_assert_int_ne(HeapFree(h, 0, p[i]), FALSE);
+  }
+}
+
+/* A walk of h ends (FALSE) within a bound and never faults. */
+static void walk_ends(HANDLE h) {
+  PROCESS_HEAP_ENTRY e;
+  memset(&e, 0, sizeof e);
+  int steps = 0;
+  while (HeapWalk(h, &e))
+    ck_assert_int_lt(++steps, 100000);
+}
+
+/* Write past the end of a over the header of the busy block b after it. */
+START_TEST(overrun_into_a_busy_header_is_contained) {
+  static const SIZE_T sizes[] = {100, 1000};
+  for (size_t k = 0; k < 2; k++) {
+    SIZE_T n = sizes[k];
+    unsigned char* a = HeapAlloc(heap, 0, n);
+    unsigned char* b = HeapAlloc(heap, 0, n);
+    unsigned char* c = HeapAlloc(heap, 0, n);
+    ck_assert(a < b && b < c);
+    SIZE_T gap = (SIZE_T)(b - a);
+    ck_assert_uint_le(gap, n + 64);
+    fill_bytes(c, n, 0xCC);
+    memset(a, 0xEE, gap + 16); /* a's bytes, its slack, b's header */
+
+    SetLastError(0);
+    ck_assert_int_eq(ph_le_uint(HeapFree(heap, 0, b)), FALSE);
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    ck_assert_uint_eq(ph_le_uint(HeapSize(heap, 0, b)), (SIZE_T)-1);
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(heap, 0, b, n * 2)));
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+    ck_assert_int_eq(HeapValidate(heap, 0, b), FALSE);
+    ck_assert_int_eq(HeapValidate(heap, 0, a), FALSE); /* its neighbour */
+    ck_assert_int_ne(HeapValidate(heap, 0, c), FALSE);
+    ck_assert_int_eq(HeapValidate(heap, 0, NULL), FALSE);
+    walk_ends(heap);
+
+    ck_assert_uint_eq(HeapSize(heap, 0, a), n); /* the writer's own block */
+    ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
+    ck_assert_uint_eq(first_bad_byte(c, n, 0xCC), n);
+    ck_assert_int_ne(HeapFree(heap, 0, c), FALSE);
+    heap_still_serves(heap, n);
+    HeapCompact(heap, 0);
+    heap_still_serves(heap, n);
+    ck_assert_int_eq(HeapValidate(heap, 0, NULL), FALSE);
+  }
+  bystanders_survive(false);
+}
+END_TEST
+
+/* Write past the end of a over a freed block b: its header and the list
+ * links in its payload. */
+START_TEST(overrun_into_a_free_block_is_contained) {
+  static const SIZE_T sizes[] = {100, 1000}; /* quick list, bins */
+  for (size_t k = 0; k < 2; k++) {
+    SIZE_T n = sizes[k];
+    unsigned char* a = HeapAlloc(heap, 0, n);
+    unsigned char* b = HeapAlloc(heap, 0, n);
+    unsigned char* c = HeapAlloc(heap, 0, n);
+    ck_assert(a < b && b < c);
+    SIZE_T gap = (SIZE_T)(b - a);
+    fill_bytes(c, n, 0xCC);
+    ck_assert_int_ne(HeapFree(heap, 0, b), FALSE);
+    memset(a, 0xEE, gap + 48); /* b's header and links */
+
+    ck_assert_int_eq(HeapValidate(heap, 0, NULL), FALSE);
+    ck_assert_int_eq(HeapFree(heap, 0, b), FALSE);
+    heap_still_serves(heap, n);
+    heap_still_serves(heap, 24);
+    heap_still_serves(heap, 5000);
+    walk_ends(heap);
+    ck_assert_uint_eq(HeapSize(heap, 0, a), n);
+    ck_assert_uint_eq(first_bad_byte(c, n, 0xCC), n);
+    ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
+    ck_assert_int_ne(HeapFree(heap, 0, c), FALSE);
+    HeapCompact(heap, 0);
+    heap_still_serves(heap, n);
+    ck_assert_int_eq(HeapValidate(heap, 0, NULL), FALSE);
+  }
+  bystanders_survive(false);
+}
+END_TEST
+
+/* ---- sizes ---------------------------------------------------------------- */
+
+static const SIZE_T huge_sizes[] = {
+    ~(SIZE_T)0,          ~(SIZE_T)0 - 1,       ~(SIZE_T)0 - 15,
+    ~(SIZE_T)0 - 16,     ~(SIZE_T)0 - 31,      ~(SIZE_T)0 - 0x1000,
+    ~(SIZE_T)0 - 0x10000, ~(SIZE_T)0 - 0x20000, ~(SIZE_T)0 / 2 + 1,
+    ~(SIZE_T)0 / 2,      ~(SIZE_T)0 / 16 + 1,  ~(SIZE_T)0 / 16 * 15,
+};
+enum { HUGE_SIZES = sizeof huge_sizes / sizeof huge_sizes[0] };
+
+START_TEST(sizes_near_size_max_fail_without_wrapping) {
+  HANDLE fixed = HeapCreate(0, 0, (SIZE_T)1 << 20);
+  ck_assert_ptr_nonnull(fixed);
+  HANDLE heaps[] = {heap, fixed, GetProcessHeap()};
+  for (size_t k = 0; k < 3; k++) {
+    for (size_t i = 0; i < HUGE_SIZES; i++) {
+      SetLastError(0);
+      ck_assert_ptr_null(ph_le_ptr(HeapAlloc(heaps[k], 0, huge_sizes[i])));
+      ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+      SetLastError(0);
+      ck_assert_ptr_null(
+          ph_le_ptr(HeapAlloc(heaps[k], HEAP_ZERO_MEMORY, huge_sizes[i])));
+      ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+    }
+  }
+  /* Each kind of block, resized to a huge size, stays as it was. */
+  static const DWORD flags[] = {0, HEAP_ZERO_MEMORY,
+                                HEAP_REALLOC_IN_PLACE_ONLY};
+  for (int b = 0; b < BYSTANDERS; b++) {
+    for (size_t i = 0; i < HUGE_SIZES; i++) {
+      for (size_t f = 0; f < 3; f++) {
+        SetLastError(0);
+        ck_assert_ptr_null(ph_le_ptr(
+            HeapReAlloc(by[b].heap, flags[f], by[b].p, huge_sizes[i])));
+        ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+      }
+    }
+  }
+  void* p = HeapAlloc(fixed, 0, 1000);
+  ck_assert_ptr_nonnull(p);
+  for (size_t i = 0; i < HUGE_SIZES; i++)
+    ck_assert_ptr_null(HeapReAlloc(fixed, 0, p, huge_sizes[i]));
+  ck_assert_uint_eq(HeapSize(fixed, 0, p), 1000);
+  ck_assert_int_ne(HeapFree(fixed, 0, p), FALSE);
+  ck_assert_int_ne(HeapDestroy(fixed), FALSE);
+  bystanders_survive(true);
+}
+END_TEST
+
+/* The biggest request that can be met is never confused with a huge one:
+ * sizes just past the 32-bit granule count and the fixed-heap limit. */
+START_TEST(sizes_at_engine_limits_are_exact) {
+  static const SIZE_T sizes[] = {0xFEFD8 - 1, 0xFEFD8, 0xFEFD8 + 1,
+                                 0xFEFD8 + 16, (SIZE_T)1 << 21};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    unsigned char* p = HeapAlloc(heap, 0, sizes[i]);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(HeapSize(heap, 0, p), sizes[i]);
+    p[0] = 1;
+    p[sizes[i] - 1] = 2;
+    ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+  }
+  bystanders_survive(true);
+}
+END_TEST
+
+/* A fixed heap refuses what exceeds its maximum, whole or in growth. */
+START_TEST(fixed_heap_refuses_more_than_its_maximum) {
+  SIZE_T max = (SIZE_T)256 << 10;
+  HANDLE fixed = HeapCreate(0, 0, max);
+  ck_assert_ptr_nonnull(fixed);
+  SetLastError(0);
+  ck_assert_ptr_null(ph_le_ptr(HeapAlloc(fixed, 0, max * 2)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+  unsigned char* p = HeapAlloc(fixed, 0, 1000);
+  ck_assert_ptr_nonnull(p);
+  fill_bytes(p, 1000, 0x42);
+  SetLastError(0);
+  ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(fixed, 0, p, max * 2)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_uint_eq(HeapSize(fixed, 0, p), 1000);
+  ck_assert_uint_eq(first_bad_byte(p, 1000, 0x42), 1000);
+  /* Fill it, then one more block fails and the others are intact. */
+  enum { MAXB = 256 };
+  unsigned char* blocks[MAXB];
+  int count = 0;
+  while (count < MAXB &&
+         (blocks[count] = ph_le_ptr(HeapAlloc(fixed, 0, 4000))) != NULL) {
+    fill_bytes(blocks[count], 4000, (unsigned char)count);
+    count++;
+  }
+  ck_assert_int_lt(count, MAXB);
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+  for (int i = 0; i < count; i++) {
+    ck_assert_uint_eq(first_bad_byte(blocks[i], 4000, (unsigned char)i), 4000);
+    ck_assert_int_ne(HeapFree(fixed, 0, blocks[i]), FALSE);
+  }
+  ck_assert_uint_eq(first_bad_byte(p, 1000, 0x42), 1000);
+  ck_assert_int_ne(HeapValidate(fixed, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapFree(fixed, 0, p), FALSE);
+  ck_assert_int_ne(HeapDestroy(fixed), FALSE);
+  bystanders_survive(true);
+}
+END_TEST
+
+/* HEAP_REALLOC_IN_PLACE_ONLY that cannot grow: a busy neighbour, a large
+ * block past its pages, a fixed heap at its end.  The block stays put. */
+START_TEST(in_place_only_that_cannot_grow_keeps_the_block) {
+  unsigned char* a = HeapAlloc(heap, 0, 200);
+  unsigned char* wall = HeapAlloc(heap, 0, 200);
+  fill_bytes(a, 200, 0x61);
+  struct {
+    HANDLE h;
+    unsigned char* p;
+    SIZE_T size, to;
+  } cases[] = {
+      {heap, a, 200, 100000},
+      {heap, by[MINE + 2].p, by[MINE + 2].size, by[MINE + 2].size * 4},
+      {other, by[OTHER + 0].p, by[OTHER + 0].size, 3000000},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    SetLastError(0);
+    ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(
+        cases[i].h, HEAP_REALLOC_IN_PLACE_ONLY, cases[i].p, cases[i].to)));
+    ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+    ck_assert_uint_eq(HeapSize(cases[i].h, 0, cases[i].p), cases[i].size);
+  }
+  ck_assert_uint_eq(first_bad_byte(a, 200, 0x61), 200);
+  ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, wall), FALSE);
+  bystanders_survive(true);
+}
+END_TEST
+
+/* ---- locks ---------------------------------------------------------------- */
+
+struct unlock_try {
+  HANDLE h;
+  BOOL result;
+  DWORD error;
+};
+
+static void unlock_elsewhere(void* arg) {
+  struct unlock_try* t = arg;
+  SetLastError(0);
+  t->result = HeapUnlock(t->h);
+  t->error = GetLastError();
+}
+
+START_TEST(unlock_without_lock_fails) {
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapUnlock(heap)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  /* One lock, two unlocks. */
+  ck_assert_int_ne(HeapLock(heap), FALSE);
+  ck_assert_int_ne(HeapUnlock(heap), FALSE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapUnlock(heap)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  /* Another thread cannot unlock what this one holds. */
+  ck_assert_int_ne(HeapLock(heap), FALSE);
+  struct unlock_try t = {heap, TRUE, 0};
+  ph_test_thread_join(ph_test_thread_start(unlock_elsewhere, &t));
+  ck_assert_int_eq(t.result, FALSE);
+  ck_assert_uint_eq(t.error, ERROR_INVALID_PARAMETER);
+  void* p = HeapAlloc(heap, 0, 10); /* still ours: no deadlock */
+  ck_assert_ptr_nonnull(p);
+  ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+  ck_assert_int_ne(HeapUnlock(heap), FALSE);
+  /* The process heap too. */
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapUnlock(GetProcessHeap())), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  bystanders_survive(true);
+}
+END_TEST
+
+/* ---- walk cursors --------------------------------------------------------- */
+
+START_TEST(stale_and_forged_walk_cursors_are_refused) {
+  void* p = HeapAlloc(heap, 0, 3000);
+  PROCESS_HEAP_ENTRY e;
+  memset(&e, 0, sizeof e);
+  while (HeapWalk(heap, &e))
+    if (e.lpData == p)
+      break;
+  ck_assert_ptr_eq(e.lpData, p);
+  ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+  void* q = HeapAlloc(heap, 0, 100); /* splits what p was */
+  SetLastError(0);
+  BOOL ok = (BOOL)ph_le_uint(HeapWalk(heap, &e)); /* may still make sense */
+  if (!ok)
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  PROCESS_HEAP_ENTRY forged[4];
+  memset(forged, 0, sizeof forged);
+  forged[0].lpData = (char*)q + 8;
+  forged[0].wFlags = PROCESS_HEAP_ENTRY_BUSY;
+  forged[1].lpData = by[OTHER + 1].p;
+  forged[1].wFlags = PROCESS_HEAP_ENTRY_BUSY;
+  forged[2].lpData = (char*)heap + 16;
+  forged[2].wFlags = PROCESS_HEAP_REGION;
+  forged[3].lpData = q;
+  forged[3].wFlags = 0x8000;
+  for (int i = 0; i < 4; i++) {
+    SetLastError(0);
+    ck_assert_int_eq(ph_le_uint(HeapWalk(heap, &forged[i])), FALSE);
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  }
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapWalk(heap, NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  ck_assert_int_ne(HeapFree(heap, 0, q), FALSE);
+  bystanders_survive(true);
+}
+END_TEST
+
+/* ---- flags ---------------------------------------------------------------- */
+
+/* Bits no HEAP_* constant names. */
+#define UNKNOWN_FLAGS 0xFFF8FF00u
+
+START_TEST(unknown_flag_bits_are_ignored) {
+  HANDLE h = HeapCreate(UNKNOWN_FLAGS, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  HANDLE targets[] = {h, heap};
+  for (int k = 0; k < 2; k++) {
+    unsigned char* p = HeapAlloc(targets[k], UNKNOWN_FLAGS, 300);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(HeapSize(targets[k], UNKNOWN_FLAGS, p), 300);
+    fill_bytes(p, 300, 0x5E);
+    unsigned char* q = HeapReAlloc(targets[k], UNKNOWN_FLAGS, p, 100000);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_uint_eq(first_bad_byte(q, 300, 0x5E), 300);
+    ck_assert_int_ne(HeapValidate(targets[k], UNKNOWN_FLAGS, q), FALSE);
+    ck_assert_int_ne(HeapValidate(targets[k], UNKNOWN_FLAGS, NULL), FALSE);
+    SetLastError(0);
+    HeapCompact(targets[k], UNKNOWN_FLAGS);
+    ck_assert_int_ne(HeapFree(targets[k], UNKNOWN_FLAGS, q), FALSE);
+  }
+  ck_assert_int_ne(HeapLock(h), FALSE); /* h is serialized */
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+  bystanders_survive(true);
+}
+END_TEST
+
+Suite* test_misuse(void) {
+  Suite* s = suite_create("misuse");
+  TCase* tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  /* Documented on Windows. */
+  tcase_add_test(tc, sizes_near_size_max_fail_without_wrapping);
+  tcase_add_test(tc, fixed_heap_refuses_more_than_its_maximum);
+  tcase_add_test(tc, in_place_only_that_cannot_grow_keeps_the_block);
+  tcase_add_test(tc, process_heap_cannot_be_destroyed_and_keeps_blocks);
+  /* Undefined on Windows: portheap's promise. */
+  ph_test_add_emul(tc, null_handle_is_refused_everywhere,
+                   "a NULL heap is undefined on Windows");
+  ph_test_add_emul(tc, random_pointers_as_handles_are_refused,
+                   "a bad heap handle is undefined on Windows");
+  ph_test_add_emul(tc, destroyed_handle_is_refused_everywhere,
+                   "a destroyed heap is undefined on Windows");
+  ph_test_add_emul(tc, block_of_another_heap_is_refused,
+                   "a foreign block is undefined on Windows");
+  ph_test_add_emul(tc, interior_pointers_are_refused,
+                   "an interior pointer is undefined on Windows");
+  ph_test_add_emul(tc, random_pointers_as_blocks_are_refused,
+                   "a pointer that is no block is undefined on Windows");
+  ph_test_add_emul(tc, freed_blocks_are_refused,
+                   "a freed block is undefined on Windows");
+  ph_test_add_emul(tc, double_free_never_hands_out_a_block_twice,
+                   "a double free is undefined on Windows");
+  ph_test_add_emul(tc, overrun_into_a_busy_header_is_contained,
+                   "heap corruption is undefined on Windows");
+  ph_test_add_emul(tc, overrun_into_a_free_block_is_contained,
+                   "heap corruption is undefined on Windows");
+  ph_test_add_emul(tc, sizes_at_engine_limits_are_exact,
+                   "the limits are the engine's");
+  ph_test_add_emul(tc, unlock_without_lock_fails,
+                   "Wine 8.0 unlocks an unlocked heap with TRUE");
+  ph_test_add_emul(tc, stale_and_forged_walk_cursors_are_refused,
+                   "a forged walk cursor is undefined on Windows");
+  ph_test_add_emul(tc, unknown_flag_bits_are_ignored,
+                   "unknown flags are unverified on Windows");
+  suite_add_tcase(s, tc);
+  return s;
+}

@@ -1,0 +1,168 @@
+/*
+ * test-validate.c - HeapValidate: whole heaps and single blocks, freed
+ * blocks, pointers outside every heap, and (on the emulated engine) a
+ * header trampled by a write past the end of the block before it.
+ * HeapValidate never touches the last error.
+ */
+#include "suites.h"
+
+#include <string.h>
+
+/* Address comparisons that print both sides. */
+#define ck_assert_addr_ge(a, b) ck_assert_uint_ge((uintptr_t)(a), (uintptr_t)(b))
+#define ck_assert_addr_gt(a, b) ck_assert_uint_gt((uintptr_t)(a), (uintptr_t)(b))
+#define ck_assert_addr_le(a, b) ck_assert_uint_le((uintptr_t)(a), (uintptr_t)(b))
+
+START_TEST(fresh_and_used_heaps_are_valid) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  void* blocks[200];
+  for (int i = 0; i < 200; i++)
+    blocks[i] = HeapAlloc(h, 0, (SIZE_T)(i * 53 % 3000));
+  blocks[0] = HeapAlloc(h, 0, (SIZE_T)2 << 20); /* and a large one */
+  for (int i = 1; i < 200; i += 3)
+    HeapFree(h, 0, blocks[i]);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapValidate(GetProcessHeap(), 0, NULL), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(live_block_is_valid) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  SIZE_T sizes[] = {0, 1, 100, 600, 5000, 100000, (SIZE_T)2 << 20};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    void* p = HeapAlloc(h, 0, sizes[i]);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_ne(HeapValidate(h, 0, p), FALSE);
+  }
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(freed_block_is_not_valid) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  void* keep = HeapAlloc(h, 0, 5000);
+  void* p = HeapAlloc(h, 0, 5000);
+  void* after = HeapAlloc(h, 0, 5000);
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  ck_assert_int_eq(HeapValidate(h, 0, p), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, keep), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapFree(h, 0, keep);
+  HeapFree(h, 0, after);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(pointer_outside_every_heap_is_not_valid) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  static char outside[256];
+  void* p = HeapAlloc(h, 0, 64);
+  ck_assert_int_eq(HeapValidate(h, 0, outside + 32), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, p), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(validate_never_touches_the_last_error) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  void* p = HeapAlloc(h, 0, 5000);
+  void* q = HeapAlloc(h, 0, 5000);
+  HeapFree(h, 0, p);
+  SetLastError(1234);
+  ck_assert_int_ne(ph_le_uint(HeapValidate(h, 0, NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 1234);
+  SetLastError(4321);
+  ck_assert_int_ne(ph_le_uint(HeapValidate(h, 0, q)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 4321);
+  SetLastError(5678);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, p)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 5678);
+  HeapFree(h, 0, q);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* ---- emulated engine: defined answers for misuse ---------------------- */
+
+START_TEST(bad_heap_is_not_valid_and_keeps_the_last_error) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  HeapDestroy(h);
+  static char outside[64];
+  SetLastError(1234);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 1234);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(NULL, 0, NULL)), FALSE);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(outside, 0, NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 1234);
+}
+END_TEST
+
+START_TEST(interior_pointer_is_not_valid) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  char* p = HeapAlloc(h, 0, 4000);
+  ck_assert_int_eq(HeapValidate(h, 0, p + 16), FALSE);
+  ck_assert_int_eq(HeapValidate(h, 0, p + 1), FALSE);
+  ck_assert_int_eq(HeapValidate(h, 0, p + 4000), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, p), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* A write past the end of `a` over the header of the block after it: the
+ * heap and that block no longer validate; the other blocks still read and
+ * free. */
+START_TEST(overrun_into_the_next_header_is_detected) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  enum { N = 8, SIZE = 1000 };
+  unsigned char* b[N];
+  for (int i = 0; i < N; i++) {
+    b[i] = HeapAlloc(h, 0, SIZE);
+    ck_assert_ptr_nonnull(b[i]);
+    memset(b[i], 0x40 + i, SIZE);
+  }
+  /* the blocks are laid out in order, b[3] right after b[2] */
+  ck_assert_addr_gt(b[3], b[2]);
+  ck_assert_uint_le((SIZE_T)(b[3] - b[2]), SIZE + 64);
+  memset(b[2] + SIZE, 0xEE, (size_t)(b[3] - (b[2] + SIZE)));
+  SetLastError(1234);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 1234);
+  ck_assert_int_eq(HeapValidate(h, 0, b[3]), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, b[5]), FALSE);
+  for (int i = 0; i < N; i++) {
+    if (i == 2 || i == 3)
+      continue;
+    ck_assert_uint_eq(b[i][SIZE - 1], 0x40u + (unsigned)i);
+    ck_assert_uint_eq(HeapSize(h, 0, b[i]), SIZE);
+    ck_assert_int_ne(HeapFree(h, 0, b[i]), FALSE);
+  }
+  void* fresh = HeapAlloc(h, 0, SIZE); /* the heap still serves */
+  ck_assert_ptr_nonnull(fresh);
+  ck_assert_int_ne(HeapFree(h, 0, fresh), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+Suite* test_validate(void) {
+  Suite* s = suite_create("validate");
+  TCase* tc = tcase_create("core");
+  tcase_add_test(tc, fresh_and_used_heaps_are_valid);
+  tcase_add_test(tc, live_block_is_valid);
+  tcase_add_test(tc, freed_block_is_not_valid);
+  tcase_add_test(tc, pointer_outside_every_heap_is_not_valid);
+  tcase_add_test(tc, validate_never_touches_the_last_error);
+  suite_add_tcase(s, tc);
+  TCase* bad = tcase_create("misuse");
+  ph_test_add_emul(bad, bad_heap_is_not_valid_and_keeps_the_last_error,
+                   "a destroyed heap handle is undefined on Windows");
+  ph_test_add_emul(bad, interior_pointer_is_not_valid,
+                   "an interior pointer is undefined on Windows");
+  ph_test_add_emul(bad, overrun_into_the_next_header_is_detected,
+                   "heap corruption is undefined on Windows");
+  suite_add_tcase(s, bad);
+  return s;
+}

@@ -1,0 +1,443 @@
+/*
+ * test-walk.c - HeapWalk: the protocol (start with lpData NULL, pass the
+ * same struct back, end with ERROR_NO_MORE_ITEMS), the REGION entries and
+ * what they bracket, and that busy entries are exactly the live blocks.
+ */
+#include "suites.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+/* Address comparisons that print both sides. */
+#define ck_assert_addr_ge(a, b) ck_assert_uint_ge((uintptr_t)(a), (uintptr_t)(b))
+#define ck_assert_addr_gt(a, b) ck_assert_uint_gt((uintptr_t)(a), (uintptr_t)(b))
+#define ck_assert_addr_le(a, b) ck_assert_uint_le((uintptr_t)(a), (uintptr_t)(b))
+
+/* A whole walk, kept: up to MAX_ENTRIES entries, and how it ended. */
+enum { MAX_ENTRIES = 4096 };
+struct walk {
+  PROCESS_HEAP_ENTRY entry[MAX_ENTRIES];
+  size_t count;
+  DWORD end_error; /* last error of the final FALSE */
+};
+static struct walk walk;
+
+static void walk_heap(HANDLE h) {
+  PROCESS_HEAP_ENTRY e;
+  memset(&e, 0, sizeof e);
+  e.lpData = NULL;
+  walk.count = 0;
+  for (;;) {
+    SetLastError(0);
+    BOOL more = (BOOL)ph_le_uint(HeapWalk(h, &e));
+    if (!more)
+      break;
+    ck_assert_uint_lt(walk.count, MAX_ENTRIES);
+    walk.entry[walk.count++] = e;
+  }
+  walk.end_error = ph_test_error;
+}
+
+/* Whether p is one of blocks[0..n); returns its index or -1. */
+static int find_block(void* const* blocks, int n, const void* p) {
+  for (int i = 0; i < n; i++)
+    if (blocks[i] != NULL && blocks[i] == p)
+      return i;
+  return -1;
+}
+
+static int busy_count(void) {
+  int n = 0;
+  for (size_t i = 0; i < walk.count; i++)
+    n += (walk.entry[i].wFlags & PROCESS_HEAP_ENTRY_BUSY) != 0;
+  return n;
+}
+
+START_TEST(walk_starts_with_a_region_entry) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  walk_heap(h);
+  ck_assert_uint_ge(walk.count, 1);
+  PROCESS_HEAP_ENTRY* r = &walk.entry[0];
+  ck_assert_uint_eq(r->wFlags & PROCESS_HEAP_REGION, PROCESS_HEAP_REGION);
+  ck_assert_ptr_eq(r->lpData, h);
+  ck_assert_uint_gt(r->cbData, 0);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(walk_ends_with_no_more_items) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  void* p = HeapAlloc(h, 0, 100);
+  walk_heap(h);
+  ck_assert_uint_eq(walk.end_error, ERROR_NO_MORE_ITEMS);
+  ck_assert_uint_ge(walk.count, 2);
+  HeapFree(h, 0, p);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* Every REGION entry: its blocks start after its base and end at
+ * lpLastBlock, within committed + uncommitted bytes of the base; the
+ * entries that follow it, up to the next REGION, lie between lpFirstBlock
+ * and lpLastBlock, in address order. */
+START_TEST(region_entries_bracket_their_blocks) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  void* blocks[300];
+  for (int i = 0; i < 300; i++)
+    blocks[i] = HeapAlloc(h, 0, (SIZE_T)(i * 37 % 5000) + 1);
+  for (int i = 0; i < 300; i += 4)
+    HeapFree(h, 0, blocks[i]);
+  walk_heap(h);
+  ck_assert_uint_eq(walk.end_error, ERROR_NO_MORE_ITEMS);
+  int regions = 0;
+  const PROCESS_HEAP_ENTRY* region = NULL;
+  const char* last_end = NULL;
+  for (size_t i = 0; i < walk.count; i++) {
+    const PROCESS_HEAP_ENTRY* e = &walk.entry[i];
+    if (e->wFlags & PROCESS_HEAP_REGION) {
+      regions++;
+      region = e;
+      const char* base = e->lpData;
+      SIZE_T span = (SIZE_T)e->Region.dwCommittedSize +
+                    e->Region.dwUnCommittedSize;
+      ck_assert_uint_gt(e->Region.dwCommittedSize, 0);
+      ck_assert_addr_gt(e->Region.lpFirstBlock, base);
+      ck_assert_addr_gt(e->Region.lpLastBlock, e->Region.lpFirstBlock);
+      ck_assert_addr_le(e->Region.lpLastBlock, base + span);
+      last_end = e->Region.lpFirstBlock;
+      continue;
+    }
+    if (region == NULL || (e->wFlags & PROCESS_HEAP_ENTRY_BUSY &&
+                           e->cbData > (1u << 20)))
+      continue; /* large blocks may sit outside any region */
+    const char* p = e->lpData;
+    ck_assert_addr_gt(p, region->Region.lpFirstBlock);
+    ck_assert_addr_le(p + e->cbData, (const char*)region->Region.lpLastBlock);
+    ck_assert_addr_ge(p, last_end);
+    last_end = p + e->cbData;
+  }
+  ck_assert_int_ge(regions, 1);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* A known pattern of allocations and frees: the busy entries are exactly
+ * the live blocks, each with its requested size. */
+START_TEST(busy_entries_are_exactly_the_live_blocks) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  enum { N = 400 };
+  static void* blocks[N];
+  static SIZE_T sizes[N];
+  static bool seen[N];
+  uint32_t state = ph_test_seed();
+  SIZE_T live_bytes = 0;
+  int live = 0;
+  for (int i = 0; i < N; i++) {
+    sizes[i] = ph_test_rand(&state) % (i % 10 == 0 ? 70000 : 900);
+    blocks[i] = HeapAlloc(h, 0, sizes[i]);
+    ck_assert_ptr_nonnull(blocks[i]);
+    seen[i] = false;
+  }
+  for (int i = 0; i < N; i++) {
+    if (i % 3 == 1 || i % 7 == 0) {
+      ck_assert_int_ne(HeapFree(h, 0, blocks[i]), FALSE);
+      blocks[i] = NULL;
+    } else {
+      live_bytes += sizes[i];
+      live++;
+    }
+  }
+  walk_heap(h);
+  ck_assert_uint_eq(walk.end_error, ERROR_NO_MORE_ITEMS);
+  SIZE_T busy_bytes = 0;
+  for (size_t i = 0; i < walk.count; i++) {
+    const PROCESS_HEAP_ENTRY* e = &walk.entry[i];
+    if (!(e->wFlags & PROCESS_HEAP_ENTRY_BUSY))
+      continue;
+    int k = find_block(blocks, N, e->lpData);
+    ck_assert_msg(k >= 0, "busy entry %p is not a live block", e->lpData);
+    ck_assert_msg(!seen[k], "block %d listed twice", k);
+    seen[k] = true;
+    ck_assert_uint_eq(e->cbData, sizes[k]);
+    busy_bytes += e->cbData;
+  }
+  ck_assert_int_eq(busy_count(), live);
+  ck_assert_uint_eq(busy_bytes, live_bytes);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(free_entries_have_no_flags) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  void* blocks[64];
+  for (int i = 0; i < 64; i++)
+    blocks[i] = HeapAlloc(h, 0, 2000);
+  for (int i = 0; i < 64; i += 2)
+    HeapFree(h, 0, blocks[i]);
+  walk_heap(h);
+  int free_entries = 0;
+  const WORD known = PROCESS_HEAP_REGION | PROCESS_HEAP_UNCOMMITTED_RANGE |
+                     PROCESS_HEAP_ENTRY_BUSY;
+  for (size_t i = 0; i < walk.count; i++) {
+    WORD f = walk.entry[i].wFlags;
+    if ((f & known) == 0) {
+      ck_assert_uint_eq(f, 0);
+      free_entries++;
+    }
+  }
+  ck_assert_int_ge(free_entries, 1);
+  for (int i = 1; i < 64; i += 2)
+    HeapFree(h, 0, blocks[i]);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* A block above 1 MiB in a growable heap is listed, busy, with its size. */
+START_TEST(large_blocks_are_listed) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  SIZE_T big = (SIZE_T)3 << 20;
+  void* small = HeapAlloc(h, 0, 100);
+  void* p = HeapAlloc(h, 0, big);
+  ck_assert_ptr_nonnull(p);
+  walk_heap(h);
+  ck_assert_uint_eq(walk.end_error, ERROR_NO_MORE_ITEMS);
+  int found = 0;
+  for (size_t i = 0; i < walk.count; i++) {
+    const PROCESS_HEAP_ENTRY* e = &walk.entry[i];
+    if (e->lpData == p) {
+      found++;
+      ck_assert_uint_eq(e->wFlags & PROCESS_HEAP_ENTRY_BUSY,
+                        PROCESS_HEAP_ENTRY_BUSY);
+      ck_assert_uint_eq(e->cbData, big);
+    }
+  }
+  ck_assert_int_eq(found, 1);
+  HeapFree(h, 0, p);
+  HeapFree(h, 0, small);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* An uncommitted range entry, where there is one, starts where its
+ * region's committed part ends and stops at the region's end. */
+START_TEST(uncommitted_ranges_lie_in_their_region) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  walk_heap(h);
+  const PROCESS_HEAP_ENTRY* region = NULL;
+  int uncommitted = 0;
+  for (size_t i = 0; i < walk.count; i++) {
+    const PROCESS_HEAP_ENTRY* e = &walk.entry[i];
+    if (e->wFlags & PROCESS_HEAP_REGION)
+      region = e;
+    if (!(e->wFlags & PROCESS_HEAP_UNCOMMITTED_RANGE))
+      continue;
+    ck_assert_ptr_nonnull(region);
+    ck_assert_uint_eq(e->wFlags & PROCESS_HEAP_ENTRY_BUSY, 0);
+    const char* p = e->lpData;
+    const char* base = region->lpData;
+    ck_assert_ptr_eq(p, base + region->Region.dwCommittedSize);
+    ck_assert_ptr_eq(p + e->cbData, region->Region.lpLastBlock);
+    uncommitted++;
+  }
+  /* (a new heap may have none: the engine may reuse a committed region) */
+  ck_assert_uint_le((size_t)uncommitted, walk.count);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* ---- a walk under HeapLock while another thread wants the heap -------- */
+
+struct waiter {
+  HANDLE heap;
+  atomic_int started;
+  atomic_int done;
+  void* block;
+};
+
+static void waiter_main(void* arg) {
+  struct waiter* w = arg;
+  atomic_store(&w->started, 1);
+  w->block = HeapAlloc(w->heap, 0, 48);
+  atomic_store(&w->done, 1);
+}
+
+START_TEST(walk_under_lock_while_another_thread_waits) {
+  static struct waiter w;
+  w.heap = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(w.heap);
+  atomic_store(&w.started, 0);
+  atomic_store(&w.done, 0);
+  w.block = NULL;
+  void* mine = HeapAlloc(w.heap, 0, 200);
+  ck_assert_int_ne(HeapLock(w.heap), FALSE);
+  ph_test_thread_t* t = ph_test_thread_start(waiter_main, &w);
+  while (!atomic_load(&w.started))
+    ; /* the thread is about to ask for the heap */
+  walk_heap(w.heap);
+  walk_heap(w.heap); /* twice: the thread still cannot get in */
+  int done_while_locked = atomic_load(&w.done);
+  ck_assert_uint_eq(walk.end_error, ERROR_NO_MORE_ITEMS);
+  bool mine_listed = false;
+  for (size_t i = 0; i < walk.count; i++)
+    mine_listed |= walk.entry[i].lpData == mine;
+  ck_assert_int_ne(HeapUnlock(w.heap), FALSE);
+  ph_test_thread_join(t);
+  ck_assert_int_eq(done_while_locked, 0);
+  ck_assert(mine_listed);
+  ck_assert_ptr_nonnull(w.block);
+  ck_assert_uint_eq(HeapSize(w.heap, 0, w.block), 48);
+  HeapDestroy(w.heap);
+}
+END_TEST
+
+/* The documented REGION cbData: the address space reserved for the region
+ * (MS:PROCESS_HEAP_ENTRY).  Windows (Wine's tests) and Wine 8 give the
+ * size of the heap's control structure instead (at most 4 KiB). */
+/* Windows reports the region's control data in cbData (Wine's heap tests
+ * assert at most 0x1000 on Windows) and no overhead; the region's size is
+ * in Region.dwCommittedSize + dwUnCommittedSize. */
+START_TEST(region_entry_describes_its_header_and_sizes) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  walk_heap(h);
+  const PROCESS_HEAP_ENTRY* r = &walk.entry[0];
+  ck_assert_uint_eq(r->wFlags, PROCESS_HEAP_REGION);
+  ck_assert_uint_le(r->cbData, 0x1000);
+  ck_assert_uint_eq(r->cbOverhead, 0);
+  ck_assert_uint_ge((SIZE_T)r->Region.dwCommittedSize +
+                        r->Region.dwUnCommittedSize,
+                    (SIZE_T)((char*)r->Region.lpLastBlock - (char*)r->lpData));
+  HeapDestroy(h);
+}
+END_TEST
+
+/* ---- emulated engine: cursors that are not (or no longer) valid ------- */
+
+/* Walk h until the entry for block p; returns false if never found. */
+static bool walk_to(HANDLE h, PROCESS_HEAP_ENTRY* e, const void* p) {
+  memset(e, 0, sizeof *e);
+  while (HeapWalk(h, e))
+    if (e->lpData == p)
+      return true;
+  return false;
+}
+
+START_TEST(forged_cursor_fails_with_invalid_parameter) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  char* p = HeapAlloc(h, 0, 256);
+  static char outside[64];
+  PROCESS_HEAP_ENTRY e;
+  void* bad[] = {p + 16, p + 8, outside, (char*)h + 1};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    memset(&e, 0, sizeof e);
+    e.lpData = bad[i];
+    e.wFlags = PROCESS_HEAP_ENTRY_BUSY;
+    SetLastError(0);
+    ck_assert_int_eq(ph_le_uint(HeapWalk(h, &e)), FALSE);
+    ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  }
+  /* a real block, but flagged as a region */
+  memset(&e, 0, sizeof e);
+  e.lpData = p;
+  e.wFlags = PROCESS_HEAP_REGION;
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapWalk(h, &e)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* A cursor on a block that was freed and merged into its free neighbour
+ * no longer names a block. */
+START_TEST(stale_cursor_fails_with_invalid_parameter) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  void* before = HeapAlloc(h, 0, 3000);
+  void* p = HeapAlloc(h, 0, 3000);
+  void* after = HeapAlloc(h, 0, 3000);
+  ck_assert_int_ne(HeapFree(h, 0, before), FALSE);
+  PROCESS_HEAP_ENTRY e;
+  ck_assert(walk_to(h, &e, p));
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE); /* merges into `before` */
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapWalk(h, &e)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  HeapFree(h, 0, after);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(cursor_on_a_freed_large_block_fails) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  void* p = HeapAlloc(h, 0, (SIZE_T)3 << 20);
+  PROCESS_HEAP_ENTRY e;
+  ck_assert(walk_to(h, &e, p));
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapWalk(h, &e)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(cursor_of_another_heap_fails) {
+  HANDLE a = HeapCreate(0, 0, 0);
+  HANDLE b = HeapCreate(0, 0, 0);
+  void* p = HeapAlloc(a, 0, 64);
+  PROCESS_HEAP_ENTRY e;
+  ck_assert(walk_to(a, &e, p));
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapWalk(b, &e)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  HeapDestroy(a);
+  HeapDestroy(b);
+}
+END_TEST
+
+START_TEST(walk_of_a_bad_heap_fails_with_invalid_handle) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  HeapDestroy(h);
+  PROCESS_HEAP_ENTRY e;
+  memset(&e, 0, sizeof e);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapWalk(h, &e)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapWalk(GetProcessHeap(), NULL)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+}
+END_TEST
+
+Suite* test_walk(void) {
+  Suite* s = suite_create("walk");
+  TCase* tc = tcase_create("protocol");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, walk_starts_with_a_region_entry);
+  tcase_add_test(tc, walk_ends_with_no_more_items);
+  tcase_add_test(tc, region_entries_bracket_their_blocks);
+  tcase_add_test(tc, busy_entries_are_exactly_the_live_blocks);
+  tcase_add_test(tc, free_entries_have_no_flags);
+  tcase_add_test(tc, large_blocks_are_listed);
+  tcase_add_test(tc, uncommitted_ranges_lie_in_their_region);
+  tcase_add_test(tc, walk_under_lock_while_another_thread_waits);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, region_entry_describes_its_header_and_sizes);
+  TCase* bad = tcase_create("misuse");
+  ph_test_add_emul(bad, forged_cursor_fails_with_invalid_parameter,
+                   "a forged cursor is undefined on Windows");
+  ph_test_add_emul(bad, stale_cursor_fails_with_invalid_parameter,
+                   "a stale cursor is undefined on Windows");
+  ph_test_add_emul(bad, cursor_on_a_freed_large_block_fails,
+                   "a stale cursor is undefined on Windows");
+  ph_test_add_emul(bad, cursor_of_another_heap_fails,
+                   "a foreign cursor is undefined on Windows");
+  ph_test_add_emul(bad, walk_of_a_bad_heap_fails_with_invalid_handle,
+                   "a destroyed heap handle is undefined on Windows");
+  suite_add_tcase(s, bad);
+  return s;
+}
