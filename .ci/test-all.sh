@@ -5,6 +5,8 @@
 #   2. mingw-w64 build, native backend (kernel32), under Wine: make check,
 #      and a program linked against libportheap-0.dll
 #   3. mingw-w64 build, emulated engine, under Wine: the same
+#   4. .ci/harden.sh: ASan+UBSan, TSan, Valgrind memcheck, libFuzzer
+#      (PH_HARDEN=0 leaves it out)
 # The same Check suite runs in each; the backend-specific tests say why
 # they skip.  Installs what it needs first (Debian/Ubuntu, as root).
 #
@@ -45,6 +47,7 @@ run_tree() { # name, configure args...
   local line
   line=$(tr -d '\r' <"$build/$name/tests/run-tests.log" 2>/dev/null | grep -E '^[0-9]+%: Checks' || true)
   [ -n "$line" ] || { line="no Check summary: the suite did not finish"; rc=1; }
+  line="$line; $(tr -d '\r' <"$build/$name/tests/run-tests.log" 2>/dev/null | grep -E '^portheap suite:' || true)"
   summaries+=("$name: $line")
   return $rc
 }
@@ -73,6 +76,14 @@ for backend in native emul; do
   echo "==== mingw-$backend: a program linked to the DLL, under Wine"
   sh "$top/tests/installcheck.sh" "$build/mingw-$backend" || status=1
 done
+
+# 4. The suite under ASan+UBSan, TSan and Valgrind, and a minute of fuzzing.
+if [ "${PH_HARDEN:-1}" = 1 ]; then
+  echo "==== hardening: sanitizers, memcheck, fuzzing"
+  harden=$(PH_BUILD_DIR=$build PH_JOBS=$jobs bash "$top/.ci/harden.sh") || status=1
+  printf '%s\n' "$harden"
+  while IFS= read -r line; do summaries+=("harden $line"); done <<<"$harden"
+fi
 
 echo "==== summary"
 for s in "${summaries[@]}"; do echo "$s"; done

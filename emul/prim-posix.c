@@ -109,11 +109,7 @@ uint64_t ph__prim_random(void) {
   x ^= (uint64_t)(uintptr_t)&ts ^ ((uint64_t)getpid() << 17);
   x ^= (uint64_t)(uintptr_t)&ph__prim_random << 7;
   x ^= ++calls * 0xD1B54A32D192ED03ull;
-  /* splitmix64 finaliser */
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+  return ph__prim_mix64(x);
 }
 
 const char* ph__prim_getenv(const char* name) {

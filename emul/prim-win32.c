@@ -89,10 +89,7 @@ uint64_t ph__prim_random(void) {
   uint64_t x = (uint64_t)t.QuadPart ^ ((uint64_t)GetCurrentProcessId() << 32);
   x ^= (uint64_t)(uintptr_t)&t ^ (uint64_t)InterlockedIncrement64(&calls) *
                                       0xD1B54A32D192ED03ull;
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+  return ph__prim_mix64(x);
 }
 
 const char* ph__prim_getenv(const char* name) {

@@ -51,6 +51,15 @@ void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
 /* 64 unpredictable bits (for check values and link keys). */
 uint64_t ph__prim_random(void);
 
+/* splitmix64's finaliser: spreads the entropy of x over all 64 bits; each
+ * prim-*.c feeds it what the system offers (clock, addresses, ids). */
+static inline uint64_t ph__prim_mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
 /* The value of an environment variable, or NULL. */
 const char* ph__prim_getenv(const char* name);
 

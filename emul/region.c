@@ -42,8 +42,6 @@ static struct ph__region* cache_take(size_t reserve) {
 }
 
 static struct ph__region* region_from_cache(size_t reserve) {
-  if (cache_head == NULL) /* racy peek; the locked look is authoritative */
-    return NULL;
   ph__spin_lock(&cache_lock);
   struct ph__region* r = cache_take(reserve);
   ph__spin_unlock(&cache_lock);

@@ -67,9 +67,13 @@
 #  define PH_TRACK_ACTIVE() (RUNNING_ON_VALGRIND != 0)
 #else
 #  define PH_TRACK 0
-#  define PH_TRACK_ALLOC(p, size, zeroed) ((void)0)
-#  define PH_TRACK_FREE(p, size) ((void)0)
-#  define PH_TRACK_REALLOC(old, old_size, p, size, zeroed) ((void)0)
+/* Arguments are still evaluated (as void), so what is computed only for
+ * the tracker does not count as unused. */
+#  define PH_TRACK_ALLOC(p, size, zeroed)                                      \
+    ((void)(p), (void)(size), (void)(zeroed))
+#  define PH_TRACK_FREE(p, size) ((void)(p), (void)(size))
+#  define PH_TRACK_REALLOC(old, old_size, p, size, zeroed)                     \
+    ((void)(old), (void)(old_size), (void)(p), (void)(size), (void)(zeroed))
 #  define PH_TRACK_QUIET_BEGIN() ((void)0)
 #  define PH_TRACK_QUIET_END() ((void)0)
 #  define PH_TRACK_ACTIVE() 0

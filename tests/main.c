@@ -24,6 +24,11 @@ int main(void) {
   srunner_add_suite(sr, test_exceptions());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
+  int run = srunner_ntests_run(sr);
+  /* The same tests are defined on every backend: this line compares. */
+  printf("portheap suite: %u tests defined, %d run, %u skipped on the %s "
+         "backend\n",
+         (unsigned)run + ph_test_skipped, run, ph_test_skipped, ph_backend());
   srunner_free(sr);
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -31,12 +31,16 @@ bool ph_test_emul(void) {
   return strcmp(ph_backend(), "emul") == 0;
 }
 
+unsigned ph_test_skipped;
+
 void ph_test_add_if(TCase* tc, const TTest* test, const char* name, bool run,
                     const char* why) {
-  if (run)
+  if (run) {
     tcase_add_test(tc, test);
-  else
+  } else {
+    ph_test_skipped++;
     printf("SKIP %s on the %s backend: %s\n", name, ph_backend(), why);
+  }
 }
 
 struct ph_test_thread {

@@ -42,6 +42,8 @@ bool ph_test_emul(void);
   ph_test_add_if(tc, fn, #fn, ph_test_emul(), why)
 void ph_test_add_if(TCase* tc, const TTest* test, const char* name,
                     bool run, const char* why);
+/* How many tests registration left out (each printed its reason). */
+extern unsigned ph_test_skipped;
 
 /* A thread running fn(arg); join returns when it has finished. */
 typedef struct ph_test_thread ph_test_thread_t;
