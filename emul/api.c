@@ -4,7 +4,9 @@
  * Each one: checks its arguments (the heap handle through the address map,
  * a block through its sealed header), enters the heap (lock unless
  * NO_SERIALIZE), calls the engine, leaves, and reports a failure through
- * ph__fail.  This file and error.c are the only writers of the last error.
+ * ph__fail.  The entry points here and in information.c (the heap
+ * information calls) are the only callers of ph__fail, which error.c
+ * defines: the only writer of the last error.
  */
 #include "engine.h"
 #include "track.h"
