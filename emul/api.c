@@ -109,7 +109,7 @@ void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
   void* p = NULL;
   bool valid = false;
   size_t old_size = 0; /* for track.h */
-  struct ph__heap* shard = block != NULL ? ph__heap_holder(h, block) : NULL;
+  struct ph__heap* shard = block != NULL ? ph__heap_holder(h, block, NULL) : NULL;
   if (shard != NULL) {
     bool locked = ph__heap_enter(shard, flags);
     struct ph__region* r;
@@ -145,11 +145,11 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
     return 1;
   bool valid = false;
   size_t old_size = 0; /* for track.h; 0 for a large block, unmapped */
-  struct ph__heap* shard = ph__heap_holder(h, block);
+  struct ph__region* r;
+  struct ph__heap* shard = ph__heap_holder(h, block, &r);
   if (PH_LIKELY(shard != NULL)) {
     bool locked = ph__heap_enter(shard, flags);
-    struct ph__region* r;
-    valid = ph__heap_find_block(shard, block, &r) != NULL;
+    valid = ph__region_block(shard, r, block) != NULL;
     if (PH_TRACK && valid && r->kind != PH__REGION_LARGE)
       old_size = ph__heap_block_size(r, block);
     if (PH_LIKELY(valid)) {
@@ -172,7 +172,7 @@ size_t ph_heap_size(void* heap, uint32_t flags, const void* block) {
     return (size_t)-1;
   }
   size_t size = (size_t)-1;
-  struct ph__heap* shard = ph__heap_holder(h, block);
+  struct ph__heap* shard = ph__heap_holder(h, block, NULL);
   if (shard != NULL) {
     bool locked = ph__heap_enter(shard, flags);
     struct ph__region* r;
@@ -195,7 +195,7 @@ int ph_heap_validate(void* heap, uint32_t flags, const void* block) {
     ph__heap_leave_all(h, locked);
     return ok;
   }
-  struct ph__heap* shard = ph__heap_holder(h, block);
+  struct ph__heap* shard = ph__heap_holder(h, block, NULL);
   if (shard == NULL)
     return 0;
   bool locked = ph__heap_enter(shard, flags);

@@ -74,6 +74,13 @@ struct ph__region {
 
 _Static_assert(sizeof(struct ph__region) % PH__GRANULE == 0, "region hdr");
 
+/*
+ * A heap.  The fields up to `mutex` are read by every thread that uses the
+ * heap and written rarely (create, HeapLock, new shards); the rest are the
+ * allocator's state, changed under `mutex`.  They start on a cache line of
+ * their own, so a thread working in one shard does not keep pulling the
+ * line that another shard's lookups read.
+ */
 struct ph__heap {
   struct ph__region region0; /* first: the handle is the region base */
   uint64_t magic;            /* PH__HEAP_MAGIC ^ key while alive */
@@ -83,7 +90,6 @@ struct ph__heap {
   size_t maximum_size;       /* 0: growable; else the reserved bytes */
   size_t initial_commit;     /* bytes committed by HeapCreate */
 
-  ph__spin_t mutex;          /* held for the length of one operation */
   atomic_uintptr_t owner;    /* top: thread holding ph_heap_lock, or 0 */
   uint32_t owner_depth;      /* top: ph_heap_lock nesting of that thread */
   atomic_uint next_index;    /* top: next region's iRegionIndex */
@@ -97,6 +103,11 @@ struct ph__heap {
   bool sharded;              /* top: threads get shards */
   _Atomic(struct ph__heap*) shards[PH__SHARDS]; /* top: [0] is top */
 
+  struct ph__heap* reg_next; /* registry list (registry.c) */
+  struct ph__heap* reg_prev;
+
+  _Alignas(64) ph__spin_t mutex; /* held for the length of one operation */
+
   struct ph__region* last;   /* newest blocks region: growth goes here */
   struct ph__region* large;  /* large blocks, newest first */
 
@@ -104,9 +115,6 @@ struct ph__heap {
   size_t committed;          /* sum of regions' commit_size */
   size_t reserved;           /* sum of regions' reserve_size */
   size_t quick_count;        /* blocks on quick lists */
-
-  struct ph__heap* reg_next; /* registry list (registry.c) */
-  struct ph__heap* reg_prev;
 
   struct ph__block* quick[PH__QUICK_MAX + 1]; /* heads, index = granules */
   struct ph__block* victim;           /* remainder of the last split, a
@@ -308,12 +316,16 @@ static inline struct ph__heap* ph__heap_shard(struct ph__heap* h) {
 }
 
 /* The shard of top heap h holding block pointer `data` (not yet checked as
- * a block), or NULL if no region of h holds it. */
+ * a block) and, if `region` is not NULL, the region; NULL if no region of
+ * h holds it. */
 static inline struct ph__heap* ph__heap_holder(struct ph__heap* h,
-                                               const void* data) {
+                                               const void* data,
+                                               struct ph__region** region) {
   struct ph__region* r = ph__map_find(data);
   if (PH_UNLIKELY(r == NULL || r->heap == NULL || r->heap->top != h))
     return NULL;
+  if (region != NULL)
+    *region = r;
   return r->heap;
 }
 
@@ -323,19 +335,15 @@ static inline void ph__heap_leave(struct ph__heap* h, bool locked) {
 }
 
 /*
- * The live block of h at `data`, checked without touching memory that is
- * not h's own, with its region; NULL if `data` is not one.
+ * The live block at `data` in region r of h, checked without touching
+ * memory that is not r's own; NULL if `data` is not one.
  */
-static inline struct ph__block* ph__heap_find_block(struct ph__heap* h,
-                                                    const void* data,
-                                                    struct ph__region** region) {
-  if (PH_UNLIKELY(data == NULL || ((uintptr_t)data & (PH__GRANULE - 1)) != 0))
-    return NULL;
-  struct ph__region* r = ph__map_find(data);
-  if (PH_UNLIKELY(r == NULL || r->heap != h))
-    return NULL;
+static inline struct ph__block* ph__region_block(struct ph__heap* h,
+                                                 struct ph__region* r,
+                                                 const void* data) {
   struct ph__block* b = ph__block_of(data);
-  if (PH_UNLIKELY((char*)b < (char*)ph__region_first(r) ||
+  if (PH_UNLIKELY(((uintptr_t)data & (PH__GRANULE - 1)) != 0 ||
+                  (char*)b < (char*)ph__region_first(r) ||
                   (char*)data > (char*)r + r->commit_size - PH__GRANULE ||
                   !ph__block_sealed(h->key, b)))
     return NULL;
@@ -343,7 +351,23 @@ static inline struct ph__block* ph__heap_find_block(struct ph__heap* h,
   if (PH_UNLIKELY(b->state != (large ? PH__STATE_LARGE : PH__STATE_BUSY) ||
                   (large && b != ph__region_first(r))))
     return NULL;
-  if (region != NULL)
+  return b;
+}
+
+/*
+ * The live block of h at `data`, with its region; NULL if `data` is not
+ * one.  Reads nothing the address map does not vouch for.
+ */
+static inline struct ph__block* ph__heap_find_block(struct ph__heap* h,
+                                                    const void* data,
+                                                    struct ph__region** region) {
+  if (PH_UNLIKELY(data == NULL))
+    return NULL;
+  struct ph__region* r = ph__map_find(data);
+  if (PH_UNLIKELY(r == NULL || r->heap != h))
+    return NULL;
+  struct ph__block* b = ph__region_block(h, r, data);
+  if (b != NULL && region != NULL)
     *region = r;
   return b;
 }

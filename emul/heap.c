@@ -275,7 +275,7 @@ void ph__heap_delete(struct ph__heap* h) {
 /* ---- shards ------------------------------------------------------------- */
 
 static atomic_uint slots_given;
-static _Thread_local unsigned thread_slot_plus1;
+static _Thread_local unsigned thread_slot_plus1 PH_TLS_FAST;
 
 /* The calling thread's slot, 0 .. PH__SHARDS-1, given in order of first
  * use (the first thread, usually main, uses the heap itself). */

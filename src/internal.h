@@ -35,6 +35,15 @@ static const bool ph__debug = false;
 
 #define PH_STATIC_ASSERT(c, msg) _Static_assert(c, msg)
 
+/* Thread-local variables read on hot paths: the initial-exec model avoids
+ * a __tls_get_addr call per access in the shared library (a few bytes of
+ * the static TLS that the C library keeps for this). */
+#if defined(__GNUC__) && defined(__ELF__)
+#  define PH_TLS_FAST __attribute__((tls_model("initial-exec")))
+#else
+#  define PH_TLS_FAST
+#endif
+
 /* Fixed-heap block limit (SEMANTICS.md, HeapCreate): requests above it fail
  * on a heap created with a maximum size. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
