@@ -87,5 +87,9 @@ fi
 
 echo "==== summary"
 for s in "${summaries[@]}"; do echo "$s"; done
+# One plain closing line over every Check run above.
+printf '%s\n' "${summaries[@]}" |
+  sed -n 's/.*Checks: \([0-9]*\), Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2 \3/p' |
+  awk '{ n += $1; bad += $2 + $3 } END { printf "checks: %d passed, %d failed\n", n - bad, bad }'
 [ $status = 0 ] && echo "all test runs passed" || echo "SOME TEST RUNS FAILED"
 exit $status
