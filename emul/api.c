@@ -90,9 +90,9 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   if (PH_UNLIKELY(h == NULL))
     return fail_bad_heap(heap, flags);
   struct ph__heap* shard = ph__heap_shard(h);
-  bool locked = ph__heap_enter(shard, flags);
+  enum ph__entry how = ph__heap_enter(shard, flags);
   void* p = ph__heap_alloc(shard, size);
-  ph__heap_leave(shard, locked);
+  ph__heap_leave(shard, how);
   if (PH_UNLIKELY(p == NULL))
     return fail_alloc(h, flags, PH_ERROR_NOT_ENOUGH_MEMORY,
                       PH_STATUS_NO_MEMORY);
@@ -111,7 +111,7 @@ void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
   size_t old_size = 0; /* for track.h */
   struct ph__heap* shard = block != NULL ? ph__heap_holder(h, block, NULL) : NULL;
   if (shard != NULL) {
-    bool locked = ph__heap_enter(shard, flags);
+    enum ph__entry how = ph__heap_enter(shard, flags);
     struct ph__region* r;
     valid = ph__heap_find_block(shard, block, &r) != NULL;
     if (valid && PH_TRACK)
@@ -121,7 +121,7 @@ void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
     if (p != NULL) /* under the lock: before another thread reuses block */
       PH_TRACK_REALLOC(block, old_size, p, size,
                        (flags & PH_HEAP_ZERO_MEMORY) != 0);
-    ph__heap_leave(shard, locked);
+    ph__heap_leave(shard, how);
   }
   if (!valid) {
     if (block != NULL)
@@ -148,7 +148,7 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
   struct ph__region* r;
   struct ph__heap* shard = ph__heap_holder(h, block, &r);
   if (PH_LIKELY(shard != NULL)) {
-    bool locked = ph__heap_enter(shard, flags);
+    enum ph__entry how = ph__heap_enter(shard, flags);
     valid = ph__region_block(shard, r, block) != NULL;
     if (PH_TRACK && valid && r->kind != PH__REGION_LARGE)
       old_size = ph__heap_block_size(r, block);
@@ -156,7 +156,7 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
       PH_TRACK_FREE(block, old_size); /* before another thread reuses it */
       ph__heap_free(shard, r, block);
     }
-    ph__heap_leave(shard, locked);
+    ph__heap_leave(shard, how);
   }
   if (PH_UNLIKELY(!valid)) {
     bad_block(h, block);
@@ -174,11 +174,11 @@ size_t ph_heap_size(void* heap, uint32_t flags, const void* block) {
   size_t size = (size_t)-1;
   struct ph__heap* shard = ph__heap_holder(h, block, NULL);
   if (shard != NULL) {
-    bool locked = ph__heap_enter(shard, flags);
+    enum ph__entry how = ph__heap_enter(shard, flags);
     struct ph__region* r;
     if (ph__heap_find_block(shard, block, &r) != NULL)
       size = ph__heap_block_size(r, block);
-    ph__heap_leave(shard, locked);
+    ph__heap_leave(shard, how);
   }
   if (size == (size_t)-1)
     bad_block(h, block);
@@ -198,9 +198,9 @@ int ph_heap_validate(void* heap, uint32_t flags, const void* block) {
   struct ph__heap* shard = ph__heap_holder(h, block, NULL);
   if (shard == NULL)
     return 0;
-  bool locked = ph__heap_enter(shard, flags);
+  enum ph__entry how = ph__heap_enter(shard, flags);
   bool ok = ph__validate_block(shard, block);
-  ph__heap_leave(shard, locked);
+  ph__heap_leave(shard, how);
   return ok;
 }
 

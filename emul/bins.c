@@ -238,10 +238,18 @@ struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
   }
 }
 
+/* Wipe the header of a block just merged into its neighbour: left as it
+ * was, it would still check (sealed, BUSY for a block freed straight into
+ * the bins), and a second free of its pointer would be taken for a live
+ * block inside the merged free one.  Zeroes never check. */
+static void header_wipe(struct ph__block* b) {
+  memset(b, 0, sizeof *b);
+}
+
 /*
  * Give a block (BUSY or QUICK, header sealed) back to the bins, merged with
  * its FREE neighbours.  A neighbour whose header does not check is left
- * alone and reported.
+ * alone and reported.  A header merged away is wiped (header_wipe).
  */
 void ph__block_release(struct ph__heap* h, struct ph__block* b) {
   uint64_t key = h->key;
@@ -253,19 +261,20 @@ void ph__block_release(struct ph__heap* h, struct ph__block* b) {
     ph__bins_insert(h, b);
     return;
   }
-  if (n->state == PH__STATE_FREE && ph__bins_remove(h, n))
+  if (n->state == PH__STATE_FREE && ph__bins_remove(h, n)) {
     b->size += n->size;
+    header_wipe(n);
+  }
   if (b->prev_size != 0) {
     struct ph__block* p = ph__block_prev(b);
     if (ph__block_sealed(key, p) && p->state == PH__STATE_FREE &&
         p->size == b->prev_size && ph__bins_remove(h, p)) {
       p->size += b->size;
+      header_wipe(b);
       b = p;
     }
   }
-  b->state = PH__STATE_FREE;
-  b->slack = 0;
-  ph__block_seal(key, b);
+  ph__block_restate(key, b, 0, PH__STATE_FREE);
   fix_next(h, b);
   ph__bins_insert(h, b);
 }

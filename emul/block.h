@@ -79,16 +79,23 @@ static inline size_t ph__block_capacity(const struct ph__block* b) {
 
 /* The check value of a header: keyed by the heap's secret, so a header
  * cannot be forged without it, and by the address, so a header copied
- * elsewhere does not check. */
+ * elsewhere does not check.  w0 holds prev_size and size, w1 slack, state
+ * and flags, as they lie in memory. */
+static inline uint32_t ph__block_seal_words(uint64_t key,
+                                            const struct ph__block* b,
+                                            uint64_t w0, uint32_t w1) {
+  uint64_t a = (uint64_t)(uintptr_t)b ^ w1;
+  uint64_t x = (w0 ^ key ^ ((a << 32) | (a >> 32))) * 0x9E3779B97F4A7C15ull;
+  return (uint32_t)(x >> 32) | 1u; /* never 0: zeroed memory never checks */
+}
+
 static inline uint32_t ph__block_seal_of(uint64_t key,
                                          const struct ph__block* b) {
   uint64_t w0;
   uint32_t w1;
   memcpy(&w0, b, 8);
   memcpy(&w1, (const char*)b + 8, 4);
-  uint64_t a = (uint64_t)(uintptr_t)b ^ w1;
-  uint64_t x = (w0 ^ key ^ ((a << 32) | (a >> 32))) * 0x9E3779B97F4A7C15ull;
-  return (uint32_t)(x >> 32) | 1u; /* never 0: zeroed memory never checks */
+  return ph__block_seal_words(key, b, w0, w1);
 }
 
 static inline void ph__block_seal(uint64_t key, struct ph__block* b) {
@@ -97,6 +104,20 @@ static inline void ph__block_seal(uint64_t key, struct ph__block* b) {
 
 static inline int ph__block_sealed(uint64_t key, const struct ph__block* b) {
   return b->check == ph__block_seal_of(key, b);
+}
+
+/* Set slack and state of a sealed header (flags 0) and reseal it, in one
+ * 8-byte store: no byte store followed by a wider reload, which would stall
+ * store-to-load forwarding on the hot paths. */
+static inline void ph__block_restate(uint64_t key, struct ph__block* b,
+                                     uint16_t slack, uint8_t state) {
+  uint64_t w0;
+  memcpy(&w0, b, 8);
+  struct ph__block tail = {.slack = slack, .state = state};
+  uint32_t w1;
+  memcpy(&w1, (const char*)&tail + 8, 4);
+  tail.check = ph__block_seal_words(key, b, w0, w1);
+  memcpy((char*)b + 8, (const char*)&tail + 8, 8);
 }
 
 /* Write a whole header and seal it. */

@@ -75,9 +75,9 @@ struct ph__region {
 _Static_assert(sizeof(struct ph__region) % PH__GRANULE == 0, "region hdr");
 
 /*
- * A heap.  The fields up to `mutex` are read by every thread that uses the
+ * A heap.  The fields up to `lock` are read by every thread that uses the
  * heap and written rarely (create, HeapLock, new shards); the rest are the
- * allocator's state, changed under `mutex`.  They start on a cache line of
+ * allocator's state, changed under `lock`.  They start on a cache line of
  * their own, so a thread working in one shard does not keep pulling the
  * line that another shard's lookups read.
  */
@@ -106,7 +106,7 @@ struct ph__heap {
   struct ph__heap* reg_next; /* registry list (registry.c) */
   struct ph__heap* reg_prev;
 
-  _Alignas(64) ph__spin_t mutex; /* held for the length of one operation */
+  _Alignas(64) ph__biased_t lock; /* held for the length of one operation */
 
   struct ph__region* last;   /* newest blocks region: growth goes here */
   struct ph__region* large;  /* large blocks, newest first */
@@ -199,6 +199,18 @@ size_t ph__heap_block_size(struct ph__region* r, const void* data);
 uint32_t ph__size_to_granules(size_t size);
 
 /* ---- lock of one heap, shards (heap.c) ----------------------------------- */
+/* The calling thread as the engine knows it: its slot (ph__thread_slot),
+ * and its address is the thread's id (unique among live threads, not 0). */
+struct ph__thread {
+  unsigned slot_plus1; /* 0 until the first call of ph__thread_slot */
+};
+extern _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
+
+static inline uintptr_t ph__thread_self(void) {
+  return (uintptr_t)&ph__thread;
+}
+
+enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self);
 void ph__heap_wait_owner(struct ph__heap* top);
 bool ph__heap_user_lock(struct ph__heap* h);
 bool ph__heap_user_unlock(struct ph__heap* h);
@@ -285,29 +297,28 @@ static inline struct ph__heap* ph__heap_lookup(const void* handle) {
 }
 
 /*
- * Enter h for one operation.  Returns whether a lock was taken (not for
- * NO_SERIALIZE); pass that to ph__heap_leave.  A thread holding
- * ph_heap_lock goes straight in; others wait until it lets go.
+ * Enter h for one operation; pass the result to ph__heap_leave.  No lock
+ * for NO_SERIALIZE; the thread holding h's bias goes in without an atomic
+ * instruction (lock.h); others take the mutex (ph__heap_enter_slow), and
+ * wait there while another thread holds ph_heap_lock.  A thread that holds
+ * the bias knows no other thread holds ph_heap_lock: that revokes it.
  */
-static inline bool ph__heap_enter(struct ph__heap* h, uint32_t flags) {
+static inline enum ph__entry ph__heap_enter(struct ph__heap* h,
+                                            uint32_t flags) {
   if ((h->options | flags) & PH_HEAP_NO_SERIALIZE)
-    return false;
-  for (;;) {
-    ph__spin_lock(&h->mutex);
-    uintptr_t owner =
-        atomic_load_explicit(&h->top->owner, memory_order_relaxed);
-    if (PH_LIKELY(owner == 0) || owner == ph__prim_thread_id())
-      return true;
-    ph__spin_unlock(&h->mutex);
-    ph__heap_wait_owner(h->top);
-  }
+    return PH__ENTRY_NONE;
+  uintptr_t self = ph__thread_self();
+  if (PH_LIKELY(ph__biased_try_bias(&h->lock, self)))
+    return PH__ENTRY_BIAS;
+  return ph__heap_enter_slow(h, self);
 }
 
 /* The shard of h that the calling thread allocates from. */
 static inline struct ph__heap* ph__heap_shard(struct ph__heap* h) {
   if (!h->sharded)
     return h;
-  unsigned slot = ph__thread_slot();
+  unsigned slot = ph__thread.slot_plus1 != 0 ? ph__thread.slot_plus1 - 1
+                                             : ph__thread_slot();
   if (slot == 0)
     return h;
   struct ph__heap* s =
@@ -329,9 +340,8 @@ static inline struct ph__heap* ph__heap_holder(struct ph__heap* h,
   return r->heap;
 }
 
-static inline void ph__heap_leave(struct ph__heap* h, bool locked) {
-  if (locked)
-    ph__spin_unlock(&h->mutex);
+static inline void ph__heap_leave(struct ph__heap* h, enum ph__entry how) {
+  ph__biased_leave(&h->lock, how);
 }
 
 /*

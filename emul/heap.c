@@ -102,9 +102,8 @@ static bool heap_grow(struct ph__heap* h, uint32_t g) {
 /* Hand out block b for a request of `size` bytes. */
 static void* block_hand_out(struct ph__heap* h, struct ph__block* b,
                             size_t size) {
-  b->state = PH__STATE_BUSY;
-  b->slack = (uint16_t)(ph__block_capacity(b) - size);
-  ph__block_seal(h->key, b);
+  ph__block_restate(h->key, b, (uint16_t)(ph__block_capacity(b) - size),
+                    PH__STATE_BUSY);
   h->allocated += size;
   return ph__block_data(b);
 }
@@ -227,6 +226,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   r->index = 0;
   r->data_offset = header;
   atomic_init(&h->next_index, 1);
+  ph__biased_init(&h->lock);
   h->top = h;
   h->sharded = (options & PH_HEAP_NO_SERIALIZE) == 0 && maximum_size == 0;
   atomic_init(&h->shards[0], h);
@@ -275,22 +275,22 @@ void ph__heap_delete(struct ph__heap* h) {
 /* ---- shards ------------------------------------------------------------- */
 
 static atomic_uint slots_given;
-static _Thread_local unsigned thread_slot_plus1 PH_TLS_FAST;
+_Thread_local struct ph__thread ph__thread PH_TLS_FAST;
 
 /* The calling thread's slot, 0 .. PH__SHARDS-1, given in order of first
  * use (the first thread, usually main, uses the heap itself). */
 unsigned ph__thread_slot(void) {
-  unsigned s = thread_slot_plus1;
+  unsigned s = ph__thread.slot_plus1;
   if (PH_UNLIKELY(s == 0)) {
     s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS + 1;
-    thread_slot_plus1 = s;
+    ph__thread.slot_plus1 = s;
   }
   return s - 1;
 }
 
 /* Make h's shard for `slot`; h itself if that fails (no memory). */
 struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
-  ph__spin_lock(&h->mutex);
+  ph__biased_lock(&h->lock, ph__thread_self());
   struct ph__heap* s = atomic_load_explicit(&h->shards[slot],
                                             memory_order_relaxed);
   if (s == NULL) {
@@ -303,7 +303,7 @@ struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
       atomic_store_explicit(&h->shards[slot], s, memory_order_release);
     }
   }
-  ph__spin_unlock(&h->mutex);
+  ph__biased_unlock(&h->lock);
   return s != NULL ? s : h;
 }
 
@@ -346,11 +346,13 @@ void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum) {
   }
 }
 
-static void lock_all(struct ph__heap* h) {
+/* Take every shard's mutex in index order (the lock order), revoking
+ * other threads' biases. */
+static void lock_all(struct ph__heap* h, uintptr_t self) {
   for (unsigned i = 0; i < PH__SHARDS; i++) {
     struct ph__heap* s = atomic_load(&h->shards[i]);
     if (s != NULL)
-      ph__spin_lock(&s->mutex);
+      ph__biased_lock(&s->lock, self);
   }
 }
 
@@ -358,7 +360,7 @@ static void unlock_all(struct ph__heap* h) {
   for (unsigned i = PH__SHARDS; i-- > 0;) {
     struct ph__heap* s = atomic_load(&h->shards[i]);
     if (s != NULL)
-      ph__spin_unlock(&s->mutex);
+      ph__biased_unlock(&s->lock);
   }
 }
 
@@ -370,10 +372,11 @@ static void unlock_all(struct ph__heap* h) {
 bool ph__heap_enter_all(struct ph__heap* h, uint32_t flags) {
   if ((h->options | flags) & PH_HEAP_NO_SERIALIZE)
     return false;
+  uintptr_t self = ph__thread_self();
   for (;;) {
-    lock_all(h);
+    lock_all(h, self);
     uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
-    if (owner == 0 || owner == ph__prim_thread_id())
+    if (owner == 0 || owner == self)
       return true;
     unlock_all(h);
     ph__heap_wait_owner(h);
@@ -387,6 +390,24 @@ void ph__heap_leave_all(struct ph__heap* h, bool locked) {
 
 /* ---- the heap's lock --------------------------------------------------- */
 
+/* ph__heap_enter for a thread without h's bias: the mutex, then the wait
+ * for a ph_heap_lock held by another thread.  Only with no such holder
+ * does the entry count towards a bias (so a bias never lets a thread past
+ * a ph_heap_lock: taking one revokes every bias). */
+enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self) {
+  for (;;) {
+    ph__biased_lock(&h->lock, self);
+    uintptr_t owner =
+        atomic_load_explicit(&h->top->owner, memory_order_relaxed);
+    if (owner == 0)
+      ph__biased_note(&h->lock, self);
+    if (owner == 0 || owner == self)
+      return PH__ENTRY_MUTEX;
+    ph__biased_unlock(&h->lock);
+    ph__heap_wait_owner(h->top);
+  }
+}
+
 /* Wait until no thread holds top heap h with ph_heap_lock; no lock held. */
 void ph__heap_wait_owner(struct ph__heap* h) {
   while (atomic_load_explicit(&h->owner, memory_order_acquire) != 0)
@@ -399,9 +420,9 @@ void ph__heap_wait_owner(struct ph__heap* h) {
 bool ph__heap_user_lock(struct ph__heap* h) {
   if (h->options & PH_HEAP_NO_SERIALIZE)
     return true;
-  uintptr_t self = ph__prim_thread_id();
+  uintptr_t self = ph__thread_self();
   for (;;) {
-    lock_all(h);
+    lock_all(h, self);
     uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
     if (owner == 0 || owner == self) {
       atomic_store_explicit(&h->owner, self, memory_order_relaxed);
@@ -418,13 +439,13 @@ bool ph__heap_user_unlock(struct ph__heap* h) {
   if (h->options & PH_HEAP_NO_SERIALIZE)
     return true;
   bool ok = false;
-  ph__spin_lock(&h->mutex);
-  if (atomic_load_explicit(&h->owner, memory_order_relaxed) ==
-      ph__prim_thread_id()) {
+  uintptr_t self = ph__thread_self();
+  ph__biased_lock(&h->lock, self);
+  if (atomic_load_explicit(&h->owner, memory_order_relaxed) == self) {
     ok = true;
     if (--h->owner_depth == 0)
       atomic_store_explicit(&h->owner, 0, memory_order_release);
   }
-  ph__spin_unlock(&h->mutex);
+  ph__biased_unlock(&h->lock);
   return ok;
 }

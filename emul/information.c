@@ -82,9 +82,9 @@ int ph_heap_set_information(void* heap, int info_class, void* info,
     struct ph__heap* h = ph__heap_lookup(heap);
     if (h == NULL)
       return fail(PH_ERROR_INVALID_HANDLE);
-    bool locked = ph__heap_enter(h, 0);
+    enum ph__entry how = ph__heap_enter(h, 0);
     int ok = set_compat(h, info, info_size);
-    ph__heap_leave(h, locked);
+    ph__heap_leave(h, how);
     return ok;
   }
   case PH_HEAP_ENABLE_TERMINATION_ON_CORRUPTION:

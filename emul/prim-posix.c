@@ -12,11 +12,17 @@
 #  include <errno.h>
 #  include <pthread.h>
 #  include <sched.h>
+#  include <stdatomic.h>
 #  include <stdlib.h>
 #  include <string.h>
 #  include <sys/mman.h>
 #  include <time.h>
 #  include <unistd.h>
+
+#  if defined(__linux__)
+#    include <linux/membarrier.h>
+#    include <sys/syscall.h>
+#  endif
 
 #  ifndef MAP_ANONYMOUS
 #    define MAP_ANONYMOUS MAP_ANON
@@ -86,15 +92,48 @@ void ph__prim_release(void* addr, size_t size) {
   munmap(addr, size);
 }
 
-static _Thread_local char thread_marker;
-
-uintptr_t ph__prim_thread_id(void) {
-  return (uintptr_t)&thread_marker;
-}
-
 void ph__prim_yield(void) {
   sched_yield();
 }
+
+#  if defined(__SANITIZE_THREAD__)
+#    define PH_TSAN 1
+#  elif defined(__has_feature)
+#    if __has_feature(thread_sanitizer)
+#      define PH_TSAN 1
+#    endif
+#  endif
+
+#  if defined(__linux__) && defined(SYS_membarrier) && !defined(PH_TSAN)
+static long membarrier(int cmd) {
+  return syscall(SYS_membarrier, cmd, 0u, 0);
+}
+
+bool ph__prim_fence_all_init(void) {
+  static atomic_int state; /* 0 unknown, 1 available, -1 not */
+  int known = atomic_load_explicit(&state, memory_order_acquire);
+  if (known == 0) { /* registering twice does no harm */
+    long cmds = membarrier(MEMBARRIER_CMD_QUERY);
+    bool ok = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+              membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+    known = ok ? 1 : -1;
+    atomic_store_explicit(&state, known, memory_order_release);
+  }
+  return known > 0;
+}
+
+void ph__prim_fence_all(void) {
+  while (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 && errno == EINTR)
+    ;
+}
+#  else
+bool ph__prim_fence_all_init(void) {
+  return false;
+}
+
+void ph__prim_fence_all(void) {
+}
+#  endif
 
 void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
                      void (*child)(void)) {

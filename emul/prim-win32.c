@@ -67,12 +67,19 @@ void ph__prim_release(void* addr, size_t size) {
   VirtualFree(addr, 0, MEM_RELEASE);
 }
 
-uintptr_t ph__prim_thread_id(void) {
-  return (uintptr_t)GetCurrentThreadId() + 1;
-}
-
 void ph__prim_yield(void) {
   SwitchToThread();
+}
+
+/* Not under Wine: up to Wine 8 its NtFlushProcessWriteBuffers is a stub
+ * that fences nothing (wine-devel patches of 2022-2024 implement it). */
+bool ph__prim_fence_all_init(void) {
+  HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+  return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") == NULL;
+}
+
+void ph__prim_fence_all(void) {
+  FlushProcessWriteBuffers();
 }
 
 void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),

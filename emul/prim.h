@@ -37,11 +37,18 @@ uint32_t ph__prim_decommit(void* addr, size_t size);
 /* Unmap a whole reservation made by ph__prim_reserve. */
 void ph__prim_release(void* addr, size_t size);
 
-/* An identifier of the calling thread, never 0, unique among live threads. */
-uintptr_t ph__prim_thread_id(void);
-
 /* Let another thread run (used while waiting for a heap lock). */
 void ph__prim_yield(void);
+
+/* Whether ph__prim_fence_all works here (Linux membarrier with
+ * PRIVATE_EXPEDITED, Windows FlushProcessWriteBuffers); the first call
+ * registers the process for it.  False under ThreadSanitizer, which cannot
+ * see such a fence, and on systems without one. */
+bool ph__prim_fence_all_init(void);
+
+/* Make every running thread of the process execute a full memory barrier
+ * before this returns.  Only after ph__prim_fence_all_init returned true. */
+void ph__prim_fence_all(void);
 
 /* Run `prepare` before fork() and `parent`/`child` after it, in both
  * processes.  A no-op where there is no fork(). */

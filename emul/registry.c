@@ -13,6 +13,9 @@
  * where that thread does not exist, its hold is dropped.
  */
 #include "engine.h"
+#include "track.h"
+
+#include <string.h>
 
 #include <stdlib.h>
 
@@ -84,28 +87,32 @@ static bool serialized(const struct ph__heap* h) {
   return (h->options & PH_HEAP_NO_SERIALIZE) == 0;
 }
 
+static void lock_for_fork(ph__biased_t* lock) {
+  ph__biased_lock(lock, ph__thread_self()); /* and no thread inside */
+}
+
 /* Every shard's lock of every serialized heap, in the lock order. */
-static void fork_lock_heaps(void (*op)(ph__spin_t*)) {
+static void fork_lock_heaps(void (*op)(ph__biased_t*)) {
   for (struct ph__heap* h = first; h != NULL; h = h->reg_next)
     if (serialized(h))
       for (struct ph__heap* s = h; s != NULL; s = ph__heap_next_shard(s))
-        op(&s->mutex);
+        op(&s->lock);
 }
 
 static void fork_prepare(void) {
   ph__spin_lock(&registry_lock);
-  fork_lock_heaps(ph__spin_lock);
+  fork_lock_heaps(lock_for_fork);
   ph__spin_lock(ph__region_cache_lock());
 }
 
 static void fork_parent(void) {
   ph__spin_unlock(ph__region_cache_lock());
-  fork_lock_heaps(ph__spin_unlock);
+  fork_lock_heaps(ph__biased_unlock);
   ph__spin_unlock(&registry_lock);
 }
 
 static void fork_child(void) {
-  uintptr_t self = ph__prim_thread_id();
+  uintptr_t self = ph__thread_self();
   ph__spin_reset(ph__region_cache_lock());
   for (struct ph__heap* h = first; h != NULL; h = h->reg_next) {
     if (serialized(h) &&
@@ -114,7 +121,7 @@ static void fork_child(void) {
       h->owner_depth = 0;
     }
   }
-  fork_lock_heaps(ph__spin_reset);
+  fork_lock_heaps(ph__biased_reset);
   ph__spin_reset(&registry_lock);
 }
 
@@ -136,10 +143,20 @@ static size_t parse_size(const char* text) {
   return (size_t)n << shift;
 }
 
+#if PH_TRACK_BUILT
+bool ph__tracking;
+#endif
+
 static void init_once(void) {
+#if PH_TRACK_BUILT
+  ph__tracking = RUNNING_ON_VALGRIND != 0;
+#endif
   const char* cache = ph__prim_getenv("PORTHEAP_REGION_CACHE");
   if (cache != NULL && parse_size(cache) != (size_t)-1)
     ph__region_cache_set(parse_size(cache));
+  const char* biased = ph__prim_getenv("PORTHEAP_BIASED_LOCKS");
+  if (biased != NULL && strcmp(biased, "0") == 0)
+    ph__biased_disable();
   ph__prim_atfork(fork_prepare, fork_parent, fork_child);
   uint32_t error;
   struct ph__heap* h = ph__heap_new(0, 0, 0, &error);

@@ -34,8 +34,7 @@ static inline uintptr_t ph__quick_check(uint64_t key, const void* b,
 static inline void ph__quick_push(struct ph__heap* h, struct ph__block* b) {
   uint32_t g = b->size;
   PH_ASSERT(g <= PH__QUICK_MAX);
-  b->state = PH__STATE_QUICK;
-  ph__block_seal(h->key, b);
+  ph__block_restate(h->key, b, 0, PH__STATE_QUICK);
   struct ph__quick_link* link = (struct ph__quick_link*)ph__block_data(b);
   link->next = ph__encode(h, h->quick[g]);
   link->check = ph__quick_check(h->key, b, link->next);

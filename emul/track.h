@@ -5,8 +5,9 @@
  * <valgrind/memcheck.h> (and PH_NO_TRACK is not defined).  With them, the
  * entry points in api.c, after the engine has done its work, report each
  * block handed out as malloc-like (its bytes undefined unless zeroed) and
- * each block given back as free-like; outside Valgrind each request is a
- * few no-op instructions.
+ * each block given back as free-like.  Outside Valgrind the requests are
+ * skipped: PH_TRACK is then 0, read from ph__tracking, which ph__init sets
+ * once (RUNNING_ON_VALGRIND) before any heap exists.
  *
  * The engine keeps using memory that memcheck has been told is freed (the
  * list links in a freed block's payload, headers written when blocks split
@@ -28,17 +29,25 @@
     !defined(PH_NO_TRACK)
 #  include <valgrind/memcheck.h>
 #  include <valgrind/valgrind.h>
-#  define PH_TRACK 1
+#  include <stdbool.h>
+extern bool ph__tracking; /* registry.c: running under Valgrind */
+#  define PH_TRACK_BUILT 1
+#  define PH_TRACK ph__tracking
 
 /* p: size bytes handed out; zeroed: all of them are 0. */
 #  define PH_TRACK_ALLOC(p, size, zeroed)                                      \
-    VALGRIND_MALLOCLIKE_BLOCK((p), (size), 0, (zeroed))
+    do {                                                                       \
+      if (ph__tracking)                                                        \
+        VALGRIND_MALLOCLIKE_BLOCK((p), (size), 0, (zeroed));                   \
+    } while (0)
 
 /* p, which held size bytes, was given back (and stays the engine's). */
 #  define PH_TRACK_FREE(p, size)                                               \
     do {                                                                       \
-      VALGRIND_FREELIKE_BLOCK((p), 0);                                         \
-      VALGRIND_MAKE_MEM_DEFINED((p), (size));                                  \
+      if (ph__tracking) {                                                      \
+        VALGRIND_FREELIKE_BLOCK((p), 0);                                       \
+        VALGRIND_MAKE_MEM_DEFINED((p), (size));                                \
+      }                                                                        \
     } while (0)
 
 /* Block old (old_size bytes) is now block p of size bytes: moved, or
@@ -46,6 +55,8 @@
  * rest are new (zeroed: 0).  Kept bytes count as defined. */
 #  define PH_TRACK_REALLOC(old, old_size, p, size, zeroed)                     \
     do {                                                                       \
+      if (!ph__tracking)                                                       \
+        break;                                                                 \
       if ((void*)(p) != (void*)(old))                                          \
         PH_TRACK_FREE((old), (old_size));                                      \
       else                                                                     \
@@ -66,6 +77,7 @@
 /* Whether the process runs under Valgrind (0 elsewhere). */
 #  define PH_TRACK_ACTIVE() (RUNNING_ON_VALGRIND != 0)
 #else
+#  define PH_TRACK_BUILT 0
 #  define PH_TRACK 0
 /* Arguments are still evaluated (as void), so what is computed only for
  * the tracker does not count as unused. */
