@@ -11,6 +11,7 @@
 #  include <windows.h>
 #else
 #  include <pthread.h>
+#  include <sched.h>
 #endif
 
 bool ph_test_on_wine(void) {
@@ -89,6 +90,14 @@ void ph_test_thread_join(ph_test_thread_t* t) {
   pthread_join(t->handle, NULL);
 #endif
   free(t);
+}
+
+void ph_test_yield(void) {
+#if defined(_WIN32)
+  SwitchToThread();
+#else
+  sched_yield();
+#endif
 }
 
 unsigned ph_test_seed(void) {

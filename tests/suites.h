@@ -49,6 +49,8 @@ extern unsigned ph_test_skipped;
 typedef struct ph_test_thread ph_test_thread_t;
 ph_test_thread_t* ph_test_thread_start(void (*fn)(void*), void* arg);
 void ph_test_thread_join(ph_test_thread_t* t);
+/* Let another thread run. */
+void ph_test_yield(void);
 
 /* The seed for randomised tests: PH_TEST_SEED, or a fixed default. */
 unsigned ph_test_seed(void);

@@ -115,6 +115,72 @@ START_TEST(nested_lock_keeps_others_out_until_the_last_unlock) {
 }
 END_TEST
 
+/* ---- a thread that had the heap to itself is stopped too ---------------- */
+
+struct churner {
+  HANDLE heap;
+  atomic_int stop;
+  atomic_long ops; /* alloc+free pairs completed */
+  atomic_int failed;
+};
+
+static void churn_alone(void* arg) {
+  struct churner* c = arg;
+  while (!atomic_load(&c->stop)) {
+    char* p = HeapAlloc(c->heap, 0, 48);
+    if (p == NULL) {
+      atomic_store(&c->failed, 1);
+      return;
+    }
+    memset(p, 0x5A, 48);
+    if (!HeapFree(c->heap, 0, p))
+      atomic_store(&c->failed, 1);
+    atomic_fetch_add(&c->ops, 1);
+  }
+}
+
+/* The emulation lets a thread that uses a heap alone enter it without an
+ * atomic instruction (a biased lock); HeapLock from another thread must
+ * still stop it between two calls, and let it go on after HeapUnlock. */
+START_TEST(lock_stops_a_thread_that_had_the_heap_alone) {
+  static struct churner c;
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  c.heap = h;
+  atomic_store(&c.stop, 0);
+  atomic_store(&c.ops, 0);
+  atomic_store(&c.failed, 0);
+  ph_test_thread_t* t = ph_test_thread_start(churn_alone, &c);
+  while (atomic_load(&c.ops) < 5000 && !atomic_load(&c.failed))
+    ; /* long enough alone for any bias to form */
+  for (int round = 0; round < 3; round++) {
+    ck_assert_int_ne(HeapLock(h), FALSE);
+    long before = atomic_load(&c.ops);
+    /* Give it every chance to run: our own work, a walk, yields. */
+    for (int i = 0; i < 500; i++)
+      HeapFree(h, 0, HeapAlloc(h, 0, (SIZE_T)(i % 64) * 8 + 1));
+    PROCESS_HEAP_ENTRY e;
+    memset(&e, 0, sizeof e);
+    while (HeapWalk(h, &e))
+      ;
+    for (int i = 0; i < 200; i++)
+      ph_test_yield();
+    long after = atomic_load(&c.ops);
+    ck_assert_int_ne(HeapUnlock(h), FALSE);
+    /* One pair may have ended just as HeapLock returned (its count is
+     * bumped after HeapFree). */
+    ck_assert_int_le(after - before, 1);
+    while (atomic_load(&c.ops) < after + 1000 && !atomic_load(&c.failed))
+      ; /* it runs again, and long enough to take the heap alone again */
+  }
+  atomic_store(&c.stop, 1);
+  ph_test_thread_join(t);
+  ck_assert_int_eq(atomic_load(&c.failed), 0);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
 START_TEST(no_serialize_heap_locks_and_unlocks) {
   HANDLE h = HeapCreate(HEAP_NO_SERIALIZE, 0, 0);
   ck_assert_ptr_nonnull(h);
@@ -198,6 +264,7 @@ Suite* test_lock(void) {
   tcase_add_test(tc, owner_uses_its_locked_heap);
   tcase_add_test(tc, other_threads_wait_until_unlock);
   tcase_add_test(tc, nested_lock_keeps_others_out_until_the_last_unlock);
+  tcase_add_test(tc, lock_stops_a_thread_that_had_the_heap_alone);
   tcase_add_test(tc, no_serialize_heap_locks_and_unlocks);
   tcase_add_test(tc, process_heap_locks_and_unlocks);
   suite_add_tcase(s, tc);
