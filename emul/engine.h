@@ -202,9 +202,14 @@ uint32_t ph__size_to_granules(size_t size);
 /* The calling thread as the engine knows it: its slot (ph__thread_slot),
  * and its address is the thread's id (unique among live threads, not 0). */
 struct ph__thread {
-  unsigned slot_plus1; /* 0 until the first call of ph__thread_slot */
+  unsigned slot_plus1;   /* 0 until the first call of ph__thread_slot */
+  uintptr_t epoch;       /* ph__heap_epoch when `handle` was looked up */
+  const void* handle;    /* the last handle looked up, and its heap */
+  struct ph__heap* heap;
 };
 extern _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
+extern atomic_uintptr_t ph__heap_epoch; /* +1 at every heap destruction */
+struct ph__heap* ph__heap_lookup_slow(const void* handle);
 
 static inline uintptr_t ph__thread_self(void) {
   return (uintptr_t)&ph__thread;
@@ -283,7 +288,7 @@ static inline bool ph__block_owned(const struct ph__heap* h,
 
 /* The live heap whose handle is `handle`, or NULL; reads nothing that the
  * address map does not vouch for. */
-static inline struct ph__heap* ph__heap_lookup(const void* handle) {
+static inline struct ph__heap* ph__heap_lookup_map(const void* handle) {
   if (PH_UNLIKELY(handle == NULL ||
                   ((uintptr_t)handle & (PH__CHUNK - 1)) != 0))
     return NULL;
@@ -294,6 +299,18 @@ static inline struct ph__heap* ph__heap_lookup(const void* handle) {
   if (PH_UNLIKELY(h->magic != (PH__HEAP_MAGIC ^ h->key) || h->top != h))
     return NULL;
   return h;
+}
+
+/* ph__heap_lookup_map, remembering the last answer per thread: it stays
+ * right until a heap is destroyed, which bumps ph__heap_epoch first (a
+ * caller that uses a handle after its HeapDestroy has synchronised with
+ * that call, so it reads the new epoch). */
+static inline struct ph__heap* ph__heap_lookup(const void* handle) {
+  if (PH_LIKELY(handle == ph__thread.handle &&
+                ph__thread.epoch == atomic_load_explicit(
+                                        &ph__heap_epoch, memory_order_relaxed)))
+    return ph__thread.heap;
+  return ph__heap_lookup_slow(handle);
 }
 
 /*

@@ -264,6 +264,7 @@ static void heap_release(struct ph__heap* h) {
 
 /* Destroy h with its shards.  Cost follows the regions, not the blocks. */
 void ph__heap_delete(struct ph__heap* h) {
+  atomic_fetch_add(&ph__heap_epoch, 1); /* forget cached lookups first */
   for (unsigned i = 1; i < PH__SHARDS; i++) {
     struct ph__heap* s = atomic_load(&h->shards[i]);
     if (s != NULL)
@@ -276,6 +277,18 @@ void ph__heap_delete(struct ph__heap* h) {
 
 static atomic_uint slots_given;
 _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
+atomic_uintptr_t ph__heap_epoch = 1; /* 1: a zeroed thread cache is stale */
+
+struct ph__heap* ph__heap_lookup_slow(const void* handle) {
+  uintptr_t epoch = atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
+  struct ph__heap* h = ph__heap_lookup_map(handle);
+  if (h != NULL) {
+    ph__thread.handle = handle;
+    ph__thread.heap = h;
+    ph__thread.epoch = epoch; /* read before the check: stale, never wrong */
+  }
+  return h;
+}
 
 /* The calling thread's slot, 0 .. PH__SHARDS-1, given in order of first
  * use (the first thread, usually main, uses the heap itself). */
