@@ -15,19 +15,9 @@
  */
 #include "engine.h"
 
-static unsigned msb32(uint32_t x) {
-#if defined(__GNUC__)
-  return 31u - (unsigned)__builtin_clz(x);
-#else
-  unsigned n = 0;
-  while (x >>= 1)
-    n++;
-  return n;
-#endif
-}
-
 static unsigned msb64(uint64_t x) {
-  return (x >> 32) ? 32u + msb32((uint32_t)(x >> 32)) : msb32((uint32_t)x);
+  return (x >> 32) ? 32u + ph__msb32((uint32_t)(x >> 32))
+                   : ph__msb32((uint32_t)x);
 }
 
 static unsigned ctz64(uint64_t x) {
@@ -47,7 +37,7 @@ static unsigned ctz64(uint64_t x) {
 static unsigned bin_floor(uint32_t g) {
   if (g < PH__EXACT_BINS)
     return g;
-  unsigned fl = msb32(g);
+  unsigned fl = ph__msb32(g);
   return PH__EXACT_BINS + (fl - 6u) * 8u + ((g >> (fl - 3u)) & 7u);
 }
 
@@ -55,7 +45,7 @@ static unsigned bin_floor(uint32_t g) {
 static unsigned bin_ceil(uint32_t g) {
   if (g < PH__EXACT_BINS)
     return g;
-  unsigned fl = msb32(g);
+  unsigned fl = ph__msb32(g);
   uint64_t up = (uint64_t)g + ((1u << (fl - 3u)) - 1u);
   if (up > UINT32_MAX)
     return PH__BIN_COUNT;

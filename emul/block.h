@@ -55,6 +55,18 @@ struct ph__links {
   uintptr_t prev;
 };
 
+/* The index of the highest set bit of x (x != 0). */
+static inline unsigned ph__msb32(uint32_t x) {
+#if defined(__GNUC__)
+  return 31u - (unsigned)__builtin_clz(x);
+#else
+  unsigned n = 0;
+  while (x >>= 1)
+    n++;
+  return n;
+#endif
+}
+
 static inline void* ph__block_data(const struct ph__block* b) {
   return (char*)b + PH__GRANULE;
 }

@@ -11,9 +11,10 @@
  * before anything behind it is read.
  *
  * Free space is kept two ways:
- *   quick lists  freed blocks of up to PH__QUICK_MAX granules, one LIFO list
- *                per exact size, not coalesced: constant-time alloc and free
- *                (the role of Windows' low-fragmentation front end)
+ *   quick lists  freed blocks of a size class (up to 128 KiB, small.h),
+ *                one LIFO list per class, not coalesced: constant-time
+ *                alloc and free (the role of Windows' low-fragmentation
+ *                front end)
  *   bins         coalesced free blocks, segregated by size with a bitmap
  *                (exact bins below 1 KiB, 8 per power of two above), so a
  *                good fit is found without a search
@@ -38,7 +39,9 @@
 #define PH__CHUNK_SHIFT 16
 #define PH__CHUNK ((size_t)1 << PH__CHUNK_SHIFT) /* region alignment */
 
-#define PH__QUICK_MAX 33u /* granules: payloads up to 512 bytes */
+#define PH__QUICK_EXACT 33u  /* granules: a quick list per size up to here */
+#define PH__QUICK_LIMIT 8192u /* granules: quick lists per class up to here */
+#define PH__QUICK_LISTS (PH__QUICK_EXACT + 1u + 8u * 8u) /* 2^5 .. 2^13 */
 #define PH__EXACT_BINS 64u
 #define PH__BIN_COUNT (PH__EXACT_BINS + 26u * 8u)
 #define PH__BIN_WORDS ((PH__BIN_COUNT + 63u) / 64u)
@@ -115,8 +118,9 @@ struct ph__heap {
   size_t committed;          /* sum of regions' commit_size */
   size_t reserved;           /* sum of regions' reserve_size */
   size_t quick_count;        /* blocks on quick lists */
+  size_t quick_granules;     /* their sizes, summed */
 
-  struct ph__block* quick[PH__QUICK_MAX + 1]; /* heads, index = granules */
+  struct ph__block* quick[PH__QUICK_LISTS]; /* heads (ph__quick_index) */
   struct ph__block* victim;           /* remainder of the last split, a
                                          FREE block in a bin, or NULL */
   uint64_t bin_map[PH__BIN_WORDS];    /* bit set <=> bin non-empty */
@@ -178,6 +182,7 @@ size_t ph__bins_largest(const struct ph__heap* h);
 
 /* ---- small.c, small.h: quick lists --------------------------------------- */
 void ph__quick_flush(struct ph__heap* h);
+void ph__quick_flush_list(struct ph__heap* h, unsigned i);
 
 /* ---- large.c: blocks with a mapping of their own ---------------------- */
 void* ph__large_alloc(struct ph__heap* h, size_t size);

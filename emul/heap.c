@@ -2,12 +2,15 @@
  * heap.c - one heap: create and destroy, allocate, resize and free blocks,
  * grow by committing pages or adding regions, and the heap's lock.
  *
- * Allocation order for a request of g granules:
- *   1. the quick list of exactly g (small blocks)
+ * Allocation order for a request of g granules (rounded up to its size
+ * class on a growable heap, small.h):
+ *   1. the quick list of its class
  *   2. the bins (good fit, split)
- *   3. flush the quick lists into the bins and try again
+ *   3. if the quick lists hold an eighth of the heap or more, merge them
+ *      into the bins and try again
  *   4. grow: commit more of the newest region, else add a region (growable
  *      heaps only; regions double from 1 MiB up to 64 MiB)
+ *   5. failing that, merge the quick lists and try again
  * Requests above the fixed-heap block limit get a mapping of their own on a
  * growable heap (large.c) and fail on a fixed one.
  */
@@ -108,21 +111,43 @@ static void* block_hand_out(struct ph__heap* h, struct ph__block* b,
   return ph__block_data(b);
 }
 
+/* The block size to allocate for a request of g granules: its size class
+ * where it has one, so that the block can be reused from a quick list
+ * once freed.  A fixed heap rounds nothing (its space is counted). */
+static uint32_t alloc_granules(const struct ph__heap* h, uint32_t g) {
+  if (g > PH__QUICK_LIMIT || (h->maximum_size != 0 && g > PH__QUICK_EXACT))
+    return g;
+  return ph__quick_round(g);
+}
+
+/* Whether to merge the quick lists into the bins rather than grow: when
+ * they hold an eighth of the committed bytes or more.  Below that, their
+ * blocks are the stock that makes the next requests of their classes
+ * cheap, and growing bounds the heap at about 8/7 of what it needs. */
+static bool quick_worth_flushing(const struct ph__heap* h) {
+  return h->quick_count != 0 &&
+         ((size_t)h->quick_granules << PH__GRANULE_SHIFT) >= h->committed / 8;
+}
+
 void* ph__heap_alloc(struct ph__heap* h, size_t size) {
   if (size > PH_FIXED_BLOCK_MAX)
     return h->maximum_size != 0 ? NULL : ph__large_alloc(h, size);
-  uint32_t g = ph__size_to_granules(size);
+  uint32_t g = alloc_granules(h, ph__size_to_granules(size));
   struct ph__block* b = NULL;
-  if (g <= PH__QUICK_MAX)
-    b = ph__quick_pop(h, g);
+  if (ph__quick_class(g))
+    b = ph__quick_pop_near(h, g);
   if (b == NULL)
     b = ph__bins_alloc(h, g);
-  if (b == NULL && h->quick_count != 0) {
+  if (b == NULL && quick_worth_flushing(h)) {
     ph__quick_flush(h);
     b = ph__bins_alloc(h, g);
   }
   if (b == NULL && heap_grow(h, g))
     b = ph__bins_alloc(h, g);
+  if (b == NULL && h->quick_count != 0) { /* cannot grow: last resort */
+    ph__quick_flush(h);
+    b = ph__bins_alloc(h, g);
+  }
   if (b == NULL)
     return NULL;
   return block_hand_out(h, b, size);
@@ -135,14 +160,15 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
   }
   struct ph__block* b = ph__block_of(data);
   h->allocated -= ph__block_capacity(b) - b->slack;
-  if (b->size <= PH__QUICK_MAX)
+  if (ph__quick_class(b->size))
     ph__quick_push(h, b);
   else
     ph__block_release(h, b);
 }
 
 /* Resize BUSY block b to hold `size` bytes without moving it: shrink and
- * release the tail, or grow into a FREE next block.  Returns false if the
+ * release the tail, or grow into a free next block (a QUICK one is first
+ * merged into the bins with the rest of its list).  Returns false if the
  * block cannot stay where it is.  Slack and accounting are the caller's. */
 static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
   uint32_t g = ph__size_to_granules(size);
@@ -150,6 +176,9 @@ static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
     return false;
   if (g > b->size) {
     struct ph__block* n = ph__block_next(b);
+    if (n->state == PH__STATE_QUICK && ph__block_sealed(h->key, n) &&
+        (uint64_t)b->size + n->size >= g) /* free, but not in a bin yet */
+      ph__quick_flush_list(h, ph__quick_index(n->size));
     if (n->state != PH__STATE_FREE || !ph__block_sealed(h->key, n) ||
         (uint64_t)b->size + n->size < g || !ph__bins_remove(h, n))
       return false;

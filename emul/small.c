@@ -6,17 +6,22 @@
 
 /* A list whose head does not check: drop it (its blocks leak, none is
  * handed out twice or at a forged address) and report corruption. */
-void ph__quick_abandon(struct ph__heap* h, uint32_t g, struct ph__block* b) {
-  h->quick[g] = NULL;
+void ph__quick_abandon(struct ph__heap* h, unsigned i, struct ph__block* b) {
+  h->quick[i] = NULL;
   ph__corruption(h, b, "quick list link overwritten");
+}
+
+/* Merge the blocks of quick list i into the bins. */
+void ph__quick_flush_list(struct ph__heap* h, unsigned i) {
+  struct ph__block* b;
+  while ((b = ph__quick_pop(h, ph__quick_size(i))) != NULL)
+    ph__block_release(h, b);
 }
 
 /* Merge every quick block into the bins. */
 void ph__quick_flush(struct ph__heap* h) {
-  for (uint32_t g = PH__MIN_BLOCK; g <= PH__QUICK_MAX && h->quick_count; g++) {
-    struct ph__block* b;
-    while ((b = ph__quick_pop(h, g)) != NULL)
-      ph__block_release(h, b);
-  }
-  h->quick_count = 0;
+  for (unsigned i = PH__MIN_BLOCK; i < PH__QUICK_LISTS && h->quick_count; i++)
+    ph__quick_flush_list(h, i);
+  h->quick_count = 0; /* and blocks of abandoned lists are forgotten */
+  h->quick_granules = 0;
 }

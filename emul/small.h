@@ -1,12 +1,17 @@
 /*
- * small.h - quick lists: the constant-time front end for small blocks.
+ * small.h - quick lists: the constant-time front end for small and medium
+ * blocks.
  *
- * A freed block of at most PH__QUICK_MAX granules (512-byte payloads) goes
- * onto the LIFO list for its exact size, still marked not-free (QUICK), and
- * the next request of that size takes it back: no coalescing, no search.
- * This is the job of Windows' low-fragmentation front end.  Quick blocks
- * are merged into the bins (ph__quick_flush) before the heap grows and on
- * ph_heap_compact, which bounds the fragmentation they can cause.
+ * A freed block whose size is a size class goes onto the LIFO list of its
+ * class, still marked not-free (QUICK), and the next request of that class
+ * takes it back: no coalescing, no search, no neighbour touched.  This is
+ * the job of Windows' low-fragmentation front end.  Classes:
+ *   2 .. 33 granules      every size (payloads up to 512 bytes)
+ *   34 .. 8192 granules   8 per power of two (payloads up to 128 KiB),
+ *                         so a growable heap rounds such a request up by
+ *                         at most 12.5 % to make its block reusable
+ * Quick blocks are merged into the bins (ph__quick_flush) before the heap
+ * grows and on ph_heap_compact, which bounds the fragmentation they cause.
  *
  * The link to the next block lives in the freed block's payload, where a
  * use-after-free write can reach it, so it is stored encoded with the heap
@@ -24,6 +29,40 @@ struct ph__quick_link {
   uintptr_t check; /* ph__quick_check(key, block, next) */
 };
 
+/* The size class of a block of g granules (g <= PH__QUICK_LIMIT): g
+ * itself up to PH__QUICK_EXACT, else g rounded up to the next multiple of
+ * an eighth of the power of two below it. */
+static inline uint32_t ph__quick_round(uint32_t g) {
+  if (g <= PH__QUICK_EXACT)
+    return g;
+  uint32_t step = (uint32_t)1 << (ph__msb32(g - 1) - 3);
+  return (g + step - 1) & ~(step - 1);
+}
+
+/* Whether a block of g granules belongs on a quick list. */
+static inline bool ph__quick_class(uint32_t g) {
+  return g <= PH__QUICK_LIMIT && ph__quick_round(g) == g;
+}
+
+/* The list of class size c (ph__quick_class(c)): c itself for exact
+ * classes, then 8 lists per power of two. */
+static inline unsigned ph__quick_index(uint32_t c) {
+  if (c <= PH__QUICK_EXACT)
+    return c;
+  unsigned k = ph__msb32(c - 1); /* c in (2^k, 2^(k+1)] */
+  unsigned j = (c - ((uint32_t)1 << k)) >> (k - 3); /* 1 .. 8 */
+  return PH__QUICK_EXACT + 1 + (k - 5) * 8 + (j - 1);
+}
+
+/* The class size of list i (inverse of ph__quick_index). */
+static inline uint32_t ph__quick_size(unsigned i) {
+  if (i <= PH__QUICK_EXACT)
+    return i;
+  unsigned k = 5 + (i - PH__QUICK_EXACT - 1) / 8;
+  unsigned j = (i - PH__QUICK_EXACT - 1) % 8 + 1;
+  return ((uint32_t)1 << k) + (j << (k - 3));
+}
+
 static inline uintptr_t ph__quick_check(uint64_t key, const void* b,
                                         uintptr_t next) {
   uint64_t x = ((uint64_t)next ^ key) * 0x9E3779B97F4A7C15ull;
@@ -31,36 +70,55 @@ static inline uintptr_t ph__quick_check(uint64_t key, const void* b,
   return (uintptr_t)(x ^ (x >> 31));
 }
 
+/* Put block b (BUSY, sealed, ph__quick_class(b->size)) on its list. */
 static inline void ph__quick_push(struct ph__heap* h, struct ph__block* b) {
-  uint32_t g = b->size;
-  PH_ASSERT(g <= PH__QUICK_MAX);
+  unsigned i = ph__quick_index(b->size);
   ph__block_restate(h->key, b, 0, PH__STATE_QUICK);
   struct ph__quick_link* link = (struct ph__quick_link*)ph__block_data(b);
-  link->next = ph__encode(h, h->quick[g]);
+  link->next = ph__encode(h, h->quick[i]);
   link->check = ph__quick_check(h->key, b, link->next);
-  h->quick[g] = b;
+  h->quick[i] = b;
   h->quick_count++;
+  h->quick_granules += b->size;
 }
 
-void ph__quick_abandon(struct ph__heap* h, uint32_t g, struct ph__block* b);
+void ph__quick_abandon(struct ph__heap* h, unsigned i, struct ph__block* b);
 
-/* A block of exactly g granules from its quick list, or NULL.  The head is
+/* A block of class size c from its quick list, or NULL.  The head is
  * trusted (checked when it became the head); its header and link are
  * checked before use. */
-static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t g) {
-  struct ph__block* b = h->quick[g];
+static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t c) {
+  unsigned i = ph__quick_index(c);
+  struct ph__block* b = h->quick[i];
   if (b == NULL)
     return NULL;
   struct ph__quick_link* link = (struct ph__quick_link*)ph__block_data(b);
   if (PH_UNLIKELY(!ph__block_sealed(h->key, b) ||
-                  b->state != PH__STATE_QUICK || b->size != g ||
+                  b->state != PH__STATE_QUICK || b->size != c ||
                   link->check != ph__quick_check(h->key, b, link->next))) {
-    ph__quick_abandon(h, g, b);
+    ph__quick_abandon(h, i, b);
     return NULL;
   }
-  h->quick[g] = ph__decode(h, link->next);
+  h->quick[i] = ph__decode(h, link->next);
   h->quick_count--;
+  h->quick_granules -= c;
   return b;
+}
+
+/* A block of class size c, or for a medium class on a growable heap, of
+ * one of the next two classes (at most 25 % more, handed out whole and
+ * back on its own list when freed): fewer misses that go to the bins when
+ * requests of neighbouring sizes alternate. */
+static inline struct ph__block* ph__quick_pop_near(struct ph__heap* h,
+                                                   uint32_t c) {
+  struct ph__block* b = ph__quick_pop(h, c);
+  if (b != NULL || c <= PH__QUICK_EXACT || h->maximum_size != 0)
+    return b;
+  unsigned i = ph__quick_index(c);
+  for (unsigned j = i + 1; j <= i + 2 && j < PH__QUICK_LISTS; j++)
+    if (h->quick[j] != NULL)
+      return ph__quick_pop(h, ph__quick_size(j));
+  return NULL;
 }
 
 #endif /* PH_SMALL_H */

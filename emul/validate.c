@@ -6,7 +6,7 @@
  * large block, every quick list and every bin.  A step count bounds each
  * list, so a trampled link that makes a cycle cannot hang it.
  */
-#include "engine.h"
+#include "small.h"
 
 static bool state_ok(uint8_t s) {
   return s == PH__STATE_FREE || s == PH__STATE_QUICK || s == PH__STATE_BUSY;
@@ -37,12 +37,12 @@ static bool validate_region(struct ph__heap* h, struct ph__region* r,
 
 static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
   size_t seen = 0;
-  for (uint32_t g = PH__MIN_BLOCK; g <= PH__QUICK_MAX; g++) {
-    for (struct ph__block* b = h->quick[g]; b != NULL;
+  for (unsigned i = PH__MIN_BLOCK; i < PH__QUICK_LISTS; i++) {
+    for (struct ph__block* b = h->quick[i]; b != NULL;
          b = ph__decode(h, *(uintptr_t*)ph__block_data(b))) {
       if (++seen > h->quick_count || !ph__block_owned(h, b) ||
           !ph__block_sealed(h->key, b) || b->state != PH__STATE_QUICK ||
-          b->size != g)
+          b->size != ph__quick_size(i))
         return false;
     }
   }

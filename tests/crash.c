@@ -6,7 +6,8 @@
  *   crash bad-heap  the same on a destroyed heap (STATUS_ACCESS_VIOLATION)
  *   crash double-free   HeapEnableTerminationOnCorruption, then a double free
  *   crash overrun       HeapEnableTerminationOnCorruption, then a write past a
- *                       block over the next header, then freeing the first
+ *                       block over the next block's header, then freeing
+ *                       that next block (its header no longer checks)
  *
  * Before the fatal call it prints "heap <hex>" and "at <hex>" (the address
  * the message must name) on stdout, flushed.  If it survives it prints
@@ -66,8 +67,8 @@ int main(int argc, char** argv) {
       return 2; /* not laid out as expected: cannot test */
     memset(a + 1000, 0xEE, (size_t)(b - (a + 1000))); /* b's header */
     show("heap", h);
-    show("at", b - 16); /* the engine's 16-byte header before b */
-    ph_heap_free(h, 0, a);
+    show("at", b);
+    ph_heap_free(h, 0, b);
   } else {
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;

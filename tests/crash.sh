@@ -55,6 +55,6 @@ run bad-heap 'unhandled heap exception' 'c0000005' 'status_access_violation' \
 run double-free 'heap corruption' "in heap @HEAP@" "at @AT@" \
     'not a live block' 'c0000374'
 run overrun 'heap corruption' "in heap @HEAP@" "at @AT@" \
-    'header overwritten' 'c0000374'
+    'not a live block' 'c0000374'
 rm -f "$tmp".out "$tmp".err
 [ "$failures" -eq 0 ]
