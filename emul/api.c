@@ -102,33 +102,47 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   return p;
 }
 
+/*
+ * Enter the shard of top heap h that holds `block` and check that `block`
+ * is a live block there.  Returns that shard, entered (*how, for
+ * ph__heap_leave) with the block's region in *region; NULL, entered
+ * nowhere, if `block` is not a live block of h.
+ */
+static inline struct ph__heap* enter_block(struct ph__heap* h,
+                                           const void* block, uint32_t flags,
+                                           struct ph__region** region,
+                                           enum ph__entry* how) {
+  struct ph__heap* shard =
+      block != NULL ? ph__heap_holder(h, block, region) : NULL;
+  if (PH_UNLIKELY(shard == NULL))
+    return NULL;
+  *how = ph__heap_enter(shard, flags);
+  if (PH_UNLIKELY(ph__region_block(shard, *region, block) == NULL)) {
+    ph__heap_leave(shard, *how);
+    return NULL;
+  }
+  return shard;
+}
+
 void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
   struct ph__heap* h = ph__heap_lookup(heap);
   if (h == NULL)
     return fail_bad_heap(heap, flags);
-  void* p = NULL;
-  bool valid = false;
-  size_t old_size = 0; /* for track.h */
-  struct ph__heap* shard = block != NULL ? ph__heap_holder(h, block, NULL) : NULL;
-  if (shard != NULL) {
-    enum ph__entry how = ph__heap_enter(shard, flags);
-    struct ph__region* r;
-    valid = ph__heap_find_block(shard, block, &r) != NULL;
-    if (valid && PH_TRACK)
-      old_size = ph__heap_block_size(r, block);
-    if (valid)
-      p = ph__heap_realloc(shard, block, size, flags);
-    if (p != NULL) /* under the lock: before another thread reuses block */
-      PH_TRACK_REALLOC(block, old_size, p, size,
-                       (flags & PH_HEAP_ZERO_MEMORY) != 0);
-    ph__heap_leave(shard, how);
-  }
-  if (!valid) {
+  struct ph__region* r;
+  enum ph__entry how;
+  struct ph__heap* shard = enter_block(h, block, flags, &r, &how);
+  if (shard == NULL) {
     if (block != NULL)
       ph__corruption(h, block, "not a live block of this heap");
     return fail_alloc(h, flags, PH_ERROR_INVALID_PARAMETER,
                       PH_STATUS_ACCESS_VIOLATION);
   }
+  size_t old_size = PH_TRACK ? ph__heap_block_size(r, block) : 0;
+  void* p = ph__heap_realloc(shard, r, block, size, flags);
+  if (p != NULL) /* under the lock: before another thread reuses block */
+    PH_TRACK_REALLOC(block, old_size, p, size,
+                     (flags & PH_HEAP_ZERO_MEMORY) != 0);
+  ph__heap_leave(shard, how);
   if (p == NULL)
     return fail_alloc(h, flags, PH_ERROR_NOT_ENOUGH_MEMORY,
                       PH_STATUS_NO_MEMORY);
@@ -143,25 +157,19 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
   }
   if (block == NULL)
     return 1;
-  bool valid = false;
-  size_t old_size = 0; /* for track.h; 0 for a large block, unmapped */
   struct ph__region* r;
-  struct ph__heap* shard = ph__heap_holder(h, block, &r);
-  if (PH_LIKELY(shard != NULL)) {
-    enum ph__entry how = ph__heap_enter(shard, flags);
-    valid = ph__region_block(shard, r, block) != NULL;
-    if (PH_TRACK && valid && r->kind != PH__REGION_LARGE)
-      old_size = ph__heap_block_size(r, block);
-    if (PH_LIKELY(valid)) {
-      PH_TRACK_FREE(block, old_size); /* before another thread reuses it */
-      ph__heap_free(shard, r, block);
-    }
-    ph__heap_leave(shard, how);
-  }
-  if (PH_UNLIKELY(!valid)) {
+  enum ph__entry how;
+  struct ph__heap* shard = enter_block(h, block, flags, &r, &how);
+  if (PH_UNLIKELY(shard == NULL)) {
     bad_block(h, block);
     return 0;
   }
+  if (PH_TRACK) /* before another thread reuses it; a large one is unmapped */
+    PH_TRACK_FREE(block, r->kind != PH__REGION_LARGE
+                             ? ph__heap_block_size(r, block)
+                             : 0);
+  ph__heap_free(shard, r, block);
+  ph__heap_leave(shard, how);
   return 1;
 }
 
@@ -171,17 +179,15 @@ size_t ph_heap_size(void* heap, uint32_t flags, const void* block) {
     ph__fail(PH_ERROR_INVALID_HANDLE);
     return (size_t)-1;
   }
-  size_t size = (size_t)-1;
-  struct ph__heap* shard = ph__heap_holder(h, block, NULL);
-  if (shard != NULL) {
-    enum ph__entry how = ph__heap_enter(shard, flags);
-    struct ph__region* r;
-    if (ph__heap_find_block(shard, block, &r) != NULL)
-      size = ph__heap_block_size(r, block);
-    ph__heap_leave(shard, how);
-  }
-  if (size == (size_t)-1)
+  struct ph__region* r;
+  enum ph__entry how;
+  struct ph__heap* shard = enter_block(h, block, flags, &r, &how);
+  if (shard == NULL) {
     bad_block(h, block);
+    return (size_t)-1;
+  }
+  size_t size = ph__heap_block_size(r, block);
+  ph__heap_leave(shard, how);
   return size;
 }
 
@@ -195,11 +201,12 @@ int ph_heap_validate(void* heap, uint32_t flags, const void* block) {
     ph__heap_leave_all(h, locked);
     return ok;
   }
-  struct ph__heap* shard = ph__heap_holder(h, block, NULL);
+  struct ph__region* r;
+  enum ph__entry how;
+  struct ph__heap* shard = enter_block(h, block, flags, &r, &how);
   if (shard == NULL)
     return 0;
-  enum ph__entry how = ph__heap_enter(shard, flags);
-  bool ok = ph__validate_block(shard, block);
+  bool ok = ph__validate_block(shard, r, block);
   ph__heap_leave(shard, how);
   return ok;
 }

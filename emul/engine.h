@@ -197,8 +197,8 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
                               size_t maximum_size, uint32_t* error);
 void ph__heap_delete(struct ph__heap* h);
 void* ph__heap_alloc(struct ph__heap* h, size_t size);
-void* ph__heap_realloc(struct ph__heap* h, void* data, size_t size,
-                       uint32_t flags);
+void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
+                       size_t size, uint32_t flags);
 void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data);
 size_t ph__heap_block_size(struct ph__region* r, const void* data);
 uint32_t ph__size_to_granules(size_t size);
@@ -244,7 +244,10 @@ void ph__init(void);
 /* ---- walk.c, validate.c, info.c ---------------------------------------- */
 uint32_t ph__walk_next(struct ph__heap* h, ph_heap_entry_t* e);
 bool ph__validate_heap(struct ph__heap* h);
-bool ph__validate_block(struct ph__heap* h, const void* data);
+/* Whether live block `data` of region r of h (ph__region_block checked
+ * it) still has an intact successor. */
+bool ph__validate_block(struct ph__heap* h, struct ph__region* r,
+                        const void* data);
 size_t ph__heap_compact(struct ph__heap* h);
 void ph__heap_summarize(struct ph__heap* h, ph_heap_summary_t* s);
 
@@ -262,6 +265,11 @@ static inline uintptr_t ph__encode(const struct ph__heap* h, const void* p) {
 static inline struct ph__block* ph__decode(const struct ph__heap* h,
                                            uintptr_t v) {
   return (struct ph__block*)(v ^ (uintptr_t)h->key);
+}
+
+/* Whether h's memory is executable (HEAP_CREATE_ENABLE_EXECUTE). */
+static inline bool ph__heap_exec(const struct ph__heap* h) {
+  return (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0;
 }
 
 /* What a region adds to its heap's reserved total: a blocks region its

@@ -28,14 +28,6 @@ static size_t round16(size_t n) {
   return (n + PH__GRANULE - 1) & ~(size_t)(PH__GRANULE - 1);
 }
 
-static bool heap_exec(const struct ph__heap* h) {
-  return (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0;
-}
-
-static unsigned exec_flag(uint32_t options) {
-  return (options & PH_HEAP_CREATE_ENABLE_EXECUTE) ? PH__REGION_EXEC : 0;
-}
-
 /* Lay out a region's committed part as one free block and the sentinel. */
 static void region_format(struct ph__heap* h, struct ph__region* r) {
   struct ph__block* first = ph__region_first(r);
@@ -58,7 +50,7 @@ static bool region_extend(struct ph__heap* h, struct ph__region* r,
     return false;
   struct ph__block* old_end = ph__region_sentinel(r);
   uint32_t before = old_end->prev_size;
-  if (!ph__region_commit(r, want, heap_exec(h)))
+  if (!ph__region_commit(r, want, ph__heap_exec(h)))
     return false;
   struct ph__block* end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)end - (char*)old_end) >> PH__GRANULE_SHIFT);
@@ -77,8 +69,9 @@ static bool heap_add_region(struct ph__heap* h, uint32_t g) {
   if (reserve < need)
     reserve = need;
   size_t commit = need > PH__COMMIT_STEP ? need : PH__COMMIT_STEP;
-  struct ph__region* r = ph__region_new(h, reserve, commit,
-                                        PH__REGION_BLOCKS, exec_flag(h->options));
+  unsigned flags = ph__heap_exec(h) ? PH__REGION_EXEC : 0u;
+  struct ph__region* r =
+      ph__region_new(h, reserve, commit, PH__REGION_BLOCKS, flags);
   if (r == NULL)
     return false;
   r->prev = h->last;
@@ -192,9 +185,8 @@ static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
   return true;
 }
 
-void* ph__heap_realloc(struct ph__heap* h, void* data, size_t size,
-                       uint32_t flags) {
-  struct ph__region* r = ph__map_find(data);
+void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
+                       size_t size, uint32_t flags) {
   bool in_place = (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY) != 0;
   size_t old_size = ph__heap_block_size(r, data);
   void* result = NULL;
@@ -243,7 +235,9 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
     reserve = maximum_size ? commit : PH__REGION_MIN;
   if (reserve < commit)
     reserve = commit;
-  unsigned flags = exec_flag(options) | (maximum_size ? PH__REGION_EXACT : 0);
+  unsigned flags =
+      ((options & PH_HEAP_CREATE_ENABLE_EXECUTE) ? PH__REGION_EXEC : 0u) |
+      (maximum_size ? PH__REGION_EXACT : 0u);
   struct ph__region* r =
       ph__region_new(NULL, reserve, commit, PH__REGION_HEAP, flags);
   if (r == NULL)
@@ -275,7 +269,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
 /* Release every region of one heap or shard: its large blocks, its
  * further regions, then the first, which holds the struct itself. */
 static void heap_release(struct ph__heap* h) {
-  bool exec = heap_exec(h);
+  bool exec = ph__heap_exec(h);
   h->magic = 0;
   while (h->large != NULL) {
     struct ph__region* r = h->large;

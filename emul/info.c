@@ -25,7 +25,7 @@ static void region_drop(struct ph__heap* h, struct ph__region* r) {
     h->last = r->prev;
   h->reserved -= r->reserve_size;
   h->committed -= r->commit_size;
-  ph__region_retire(r, (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0);
+  ph__region_retire(r, ph__heap_exec(h));
 }
 
 /* Decommit the pages of r past its last block (and past what `keep`

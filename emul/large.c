@@ -20,7 +20,7 @@ void* ph__large_alloc(struct ph__heap* h, size_t size) {
   if (size > SIZE_MAX - head - PH__CHUNK)
     return NULL;
   unsigned flags = 0;
-  if (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE)
+  if (ph__heap_exec(h))
     flags |= PH__REGION_EXEC;
   size_t reserve = head + size <= SIZE_MAX / 2 ? 2 * (head + size) : head + size;
   struct ph__region* r =
@@ -48,7 +48,7 @@ void ph__large_free(struct ph__heap* h, struct ph__region* r) {
   h->allocated -= r->large_size;
   h->reserved -= ph__region_reserved(r);
   h->committed -= r->commit_size;
-  ph__region_retire(r, (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0);
+  ph__region_retire(r, ph__heap_exec(h));
 }
 
 /* Resize a large block: in its own pages when they suffice (shrinking
@@ -60,8 +60,7 @@ void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
   if (size > large_capacity(r) && size <= r->reserve_size - head) {
     size_t commit = ph__page_up(head + size);
     if (commit != 0 && commit <= r->reserve_size)
-      ph__region_commit(r, commit,
-                        (h->options & PH_HEAP_CREATE_ENABLE_EXECUTE) != 0);
+      ph__region_commit(r, commit, ph__heap_exec(h));
   }
   if (size <= large_capacity(r)) {
     h->allocated += size - r->large_size;
