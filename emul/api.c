@@ -8,7 +8,7 @@
  * information calls) are the only callers of ph__fail, which error.c
  * defines: the only writer of the last error.
  */
-#include "engine.h"
+#include "small.h"
 #include "track.h"
 
 const char* ph_backend(void) {
@@ -91,7 +91,7 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
     return fail_bad_heap(heap, flags);
   struct ph__heap* shard = ph__heap_shard(h);
   enum ph__entry how = ph__heap_enter(shard, flags);
-  void* p = ph__heap_alloc(shard, size);
+  void* p = ph__heap_alloc_quick(shard, size);
   ph__heap_leave(shard, how);
   if (PH_UNLIKELY(p == NULL))
     return fail_alloc(h, flags, PH_ERROR_NOT_ENOUGH_MEMORY,
@@ -168,7 +168,7 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
     PH_TRACK_FREE(block, r->kind != PH__REGION_LARGE
                              ? ph__heap_block_size(r, block)
                              : 0);
-  ph__heap_free(shard, r, block);
+  ph__heap_free_quick(shard, r, block);
   ph__heap_leave(shard, how);
   return 1;
 }

@@ -201,7 +201,6 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags);
 void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data);
 size_t ph__heap_block_size(struct ph__region* r, const void* data);
-uint32_t ph__size_to_granules(size_t size);
 
 /* ---- lock of one heap, shards (heap.c) ----------------------------------- */
 /* The calling thread as the engine knows it: its slot (ph__thread_slot),
@@ -265,6 +264,14 @@ static inline uintptr_t ph__encode(const struct ph__heap* h, const void* p) {
 static inline struct ph__block* ph__decode(const struct ph__heap* h,
                                            uintptr_t v) {
   return (struct ph__block*)(v ^ (uintptr_t)h->key);
+}
+
+/* Granules for a request of `size` bytes, header included; 0 if too big. */
+static inline uint32_t ph__size_to_granules(size_t size) {
+  if (size > ((size_t)UINT32_MAX - 2) * PH__GRANULE)
+    return 0;
+  size_t g = (size + 2 * PH__GRANULE - 1) >> PH__GRANULE_SHIFT;
+  return g < PH__MIN_BLOCK ? PH__MIN_BLOCK : (uint32_t)g;
 }
 
 /* Whether h's memory is executable (HEAP_CREATE_ENABLE_EXECUTE). */

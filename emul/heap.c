@@ -16,14 +16,6 @@
  */
 #include "small.h"
 
-/* Granules for a request of `size` bytes, header included; 0 if too big. */
-uint32_t ph__size_to_granules(size_t size) {
-  if (size > ((size_t)UINT32_MAX - 2) * PH__GRANULE)
-    return 0;
-  size_t g = (size + 2 * PH__GRANULE - 1) >> PH__GRANULE_SHIFT;
-  return g < PH__MIN_BLOCK ? PH__MIN_BLOCK : (uint32_t)g;
-}
-
 static size_t round16(size_t n) {
   return (n + PH__GRANULE - 1) & ~(size_t)(PH__GRANULE - 1);
 }

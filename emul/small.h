@@ -105,6 +105,34 @@ static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t c) {
   return b;
 }
 
+/* ph__heap_alloc and ph__heap_free for a small block on its quick list,
+ * inline in the entry points; anything else goes the general way. */
+static inline void* ph__heap_alloc_quick(struct ph__heap* h, size_t size) {
+  if (PH_LIKELY(size <= (PH__QUICK_EXACT - 1) * PH__GRANULE)) {
+    uint32_t g = ph__size_to_granules(size);
+    struct ph__block* b = ph__quick_pop(h, g);
+    if (PH_LIKELY(b != NULL)) {
+      ph__block_restate(h->key, b,
+                        (uint16_t)(ph__block_capacity(b) - size),
+                        PH__STATE_BUSY);
+      h->allocated += size;
+      return ph__block_data(b);
+    }
+  }
+  return ph__heap_alloc(h, size);
+}
+
+static inline void ph__heap_free_quick(struct ph__heap* h,
+                                       struct ph__region* r, void* data) {
+  struct ph__block* b = ph__block_of(data);
+  if (PH_LIKELY(r->kind != PH__REGION_LARGE && b->size <= PH__QUICK_EXACT)) {
+    h->allocated -= ph__block_capacity(b) - b->slack;
+    ph__quick_push(h, b);
+    return;
+  }
+  ph__heap_free(h, r, data);
+}
+
 /* A block of class size c, or for a medium class on a growable heap, of
  * one of the next two classes (at most 25 % more, handed out whole and
  * back on its own list when freed): fewer misses that go to the bins when
