@@ -76,6 +76,37 @@ START_TEST(zero_memory_flag_zeroes_reused_memory) {
 }
 END_TEST
 
+/* Sizes of every kind the emulation recycles whole (its size classes up
+ * to 128 KiB round a request up): HeapSize stays the size asked for, a
+ * reused block is zeroed on request, and HeapReAlloc's new bytes too. */
+START_TEST(recycled_blocks_keep_exact_sizes_and_zeroing) {
+  for (SIZE_T n = 500; n <= 140000; n = n * 9 / 8 + 13) {
+    unsigned char* p = HeapAlloc(heap, 0, n);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(HeapSize(heap, 0, p), n);
+    memset(p, 0xAB, n);
+    ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+    SIZE_T m = n - n / 20; /* likely the same block again */
+    p = HeapAlloc(heap, HEAP_ZERO_MEMORY, m);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(HeapSize(heap, 0, p), m);
+    for (SIZE_T i = 0; i < m; i++)
+      ck_assert_uint_eq(p[i], 0);
+    memset(p, 0xCD, m);
+    SIZE_T grown = m + m / 16 + 1;
+    unsigned char* q = HeapReAlloc(heap, HEAP_ZERO_MEMORY, p, grown);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_uint_eq(HeapSize(heap, 0, q), grown);
+    for (SIZE_T i = 0; i < m; i++)
+      ck_assert_uint_eq(q[i], 0xCD);
+    for (SIZE_T i = m; i < grown; i++)
+      ck_assert_uint_eq(q[i], 0);
+    ck_assert_int_ne(HeapFree(heap, 0, q), FALSE);
+  }
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+}
+END_TEST
+
 START_TEST(live_blocks_do_not_overlap) {
   enum { N = 2000 };
   static unsigned char* blocks[N];
@@ -197,6 +228,7 @@ Suite* test_alloc(void) {
   tcase_add_test(tc, blocks_are_aligned);
   tcase_add_test(tc, zero_bytes_gives_distinct_empty_blocks);
   tcase_add_test(tc, zero_memory_flag_zeroes_reused_memory);
+  tcase_add_test(tc, recycled_blocks_keep_exact_sizes_and_zeroing);
   tcase_add_test(tc, live_blocks_do_not_overlap);
   tcase_add_test(tc, free_null_succeeds_and_keeps_last_error);
   tcase_add_test(tc, huge_requests_fail_without_wrapping);

@@ -375,6 +375,44 @@ START_TEST(summary_of_a_fixed_heap_reports_its_maximum) {
 }
 END_TEST
 
+/* Churn of mixed sizes (the emulation's quick lists keep freed blocks
+ * unmerged, up to an eighth of the heap) must not grow a heap without
+ * bound: committed stays within a small multiple of the live peak. */
+START_TEST(mixed_churn_stays_within_a_bound_of_the_live_peak) {
+  enum { SLOTS = 200, ROUNDS = 40000 };
+  static void* slot[SLOTS];
+  static SIZE_T len[SLOTS];
+  HANDLE h = HeapCreate(0, 0, 0);
+  uint32_t state = ph_test_seed();
+  SIZE_T live = 0, peak = 0;
+  for (int r = 0; r < ROUNDS; r++) {
+    uint32_t i = ph_test_rand(&state) % SLOTS;
+    if (slot[i] != NULL) {
+      ck_assert_int_ne(HeapFree(h, 0, slot[i]), FALSE);
+      live -= len[i];
+      slot[i] = NULL;
+    }
+    /* mostly small, some medium, a few beyond the quick classes */
+    uint32_t kind = ph_test_rand(&state) % 16;
+    SIZE_T top = kind < 10 ? 600 : kind < 15 ? 70000 : 300000;
+    len[i] = 1 + ph_test_rand(&state) % top;
+    slot[i] = HeapAlloc(h, 0, len[i]);
+    ck_assert_ptr_nonnull(slot[i]);
+    live += len[i];
+    if (live > peak)
+      peak = live;
+  }
+  HEAP_SUMMARY s;
+  s.cb = sizeof s;
+  ck_assert_int_ne(HeapSummary(h, 0, &s), FALSE);
+  ck_assert_uint_eq(s.cbAllocated, live);
+  ck_assert_uint_le(s.cbCommitted, 3 * peak + ((SIZE_T)2 << 20));
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+  memset(slot, 0, sizeof slot);
+}
+END_TEST
+
 Suite* test_info(void) {
   Suite* s = suite_create("info");
   TCase* compact = tcase_create("compact");
@@ -405,6 +443,8 @@ Suite* test_info(void) {
   ph_test_add_emul(summary, summary_agrees_with_the_blocks_and_the_walk,
                    "HeapSummary kills a Wine 8.0 process (stub)");
   ph_test_add_emul(summary, summary_of_a_fixed_heap_reports_its_maximum,
+                   "HeapSummary kills a Wine 8.0 process (stub)");
+  ph_test_add_emul(summary, mixed_churn_stays_within_a_bound_of_the_live_peak,
                    "HeapSummary kills a Wine 8.0 process (stub)");
   suite_add_tcase(s, summary);
   return s;
