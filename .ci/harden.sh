@@ -74,18 +74,10 @@ for step in $steps; do
     PH_FUZZ_BUILD="$build/fuzz" bash "$top/fuzz/run.sh" "$fuzz_seconds" >"$build/fuzz.out" 2>&1; rc=$?
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/fuzz.out" | grep -o '[0-9]*$' || echo 0)
     detail="${runs:-0} inputs in ${fuzz_seconds}s; log: $build/fuzz.out"
-    # Open finding (issue 7): now and then, across many inputs, the model
-    # sees a free of a pointer it thinks bad succeed ("free of bad pointer
-    # ... succeeded"); the saved input does not reproduce on its own, so
-    # state carried between inputs (the process heap) is involved.  Until
-    # it is understood, a finding is printed but does not fail the run;
-    # PH_FUZZ_GATING=1 makes it fail.
-    if [ $rc != 0 ] && [ "${PH_FUZZ_GATING:-0}" != 1 ]; then
-      printf '%-9s %s  %4ss  %s\n' libfuzzer FINDING $((SECONDS - start)) \
-        "$detail; $(grep -m1 'model mismatch' "$build/fuzz.out" || echo 'see log') (not gating)"
-    else
-      report libfuzzer $rc $((SECONDS - start)) "$detail"
+    if [ $rc != 0 ]; then
+      detail="$detail; $(grep -m1 'model mismatch' "$build/fuzz.out" || echo 'see log')"
     fi
+    report libfuzzer $rc $((SECONDS - start)) "$detail"
     ;;
   *) echo "harden.sh: unknown step $step" >&2; status=1 ;;
   esac

@@ -7,8 +7,9 @@
  * fill pattern), the heap-lock depth, handles of destroyed heaps and
  * pointers of freed blocks.  Operations: create, alloc, realloc (plain,
  * zeroing, in place only, raising), free, size, validate, locked walk,
- * compact, summary, lock/unlock, destroy, and misuse: freed, interior,
- * foreign and random pointers, destroyed and random handles.
+ * compact, summary, lock/unlock, destroy, and misuse: bad block pointers
+ * (freed, interior, foreign, wild, near a handle: enum bad_kind) and
+ * destroyed and random handles.
  *
  * Checked: success where the contract promises it, the documented failure
  * and last error otherwise (SEMANTICS.md, PH rules, misuse included); a
@@ -17,7 +18,12 @@
  * HeapSummary's cbAllocated is the model's sum; HEAP_GENERATE_EXCEPTIONS
  * raises exactly when a call fails.  A mismatch aborts (a crash to
  * libFuzzer).  Every input ends with all its heaps destroyed and its
- * process-heap blocks freed, so inputs do not leak into one another.
+ * process-heap blocks freed, so no block, heap or pointer of the model
+ * outlives its input.  The engine's layout does: the process heap's free
+ * and quick blocks, and the region cache that later heaps are carved
+ * from.  An engine bug that depends on layout can then need the inputs
+ * run before it; replay them in order in one process (fuzz-heap IN1 IN2
+ * ... CRASH) to reproduce it.
  *
  * Build: fuzz/build.sh; run: fuzz/run.sh SECONDS.
  */
@@ -562,26 +568,62 @@ static void op_destroy(struct input* in) {
   heap_destroy(hi);
 }
 
-/* A pointer that is no live block of heap hi (NULL if none can be had). */
-static void* bad_pointer(struct input* in, int hi) {
-  uint8_t kind = u8(in) % 5;
-  void* p = NULL;
+/*
+ * Bad pointers for heap hi.  Each is refused by the engine (FALSE, NULL or
+ * (SIZE_T)-1 with ERROR_INVALID_PARAMETER) because none is the start of a
+ * live block of hi: bad_pointer drops a candidate that is one.  Only hi's
+ * blocks are excluded; a live block of another heap is a bad pointer for
+ * hi (BAD_FOREIGN).  Every live block of every heap, the process heap's
+ * included, is in blocks[]: nothing else allocates from these heaps.
+ */
+enum bad_kind {
+  /* A block freed (or left behind by a moving realloc) earlier in this
+   * input, including one merged into a free neighbour since and one of a
+   * destroyed heap.  If its address has been handed out again it is a
+   * live block once more: of hi (dropped) or of another heap (foreign). */
+  BAD_FREED,
+  /* Inside a live block, from its second byte up to 64 bytes past its end
+   * (over the next block's header).  Dropped if it meets the start of the
+   * next block of hi. */
+  BAD_INTERIOR,
+  /* A live block of another heap (the process heap included). */
+  BAD_FOREIGN,
+  /* Any 64-bit value: mostly unmapped, now and then a real address that
+   * libFuzzer's comparison tracing has fed back into the input. */
+  BAD_WILD,
+  /* 16-byte aligned, within 64 KiB of hi's handle: the heap's control
+   * structure, its first region's headers and blocks. */
+  BAD_NEAR_HANDLE,
+  BAD_KINDS
+};
+
+static const char* const bad_kind_name[BAD_KINDS] = {
+    "freed", "interior", "foreign", "wild", "near handle"};
+
+/* A bad pointer for heap hi and its kind; NULL if none can be had. */
+static void* bad_pointer(struct input* in, int hi, enum bad_kind* kind) {
   struct block* b;
-  switch (kind) {
-  case 0:
-    p = stale_ptrs[u8(in) % MAX_STALE];
+  void* p = NULL;
+  *kind = (enum bad_kind)(u8(in) % BAD_KINDS);
+  switch (*kind) {
+  case BAD_FREED: {
+    unsigned n = stale_next < MAX_STALE ? stale_next : MAX_STALE;
+    uint8_t i = u8(in);
+    if (n > 0)
+      p = stale_ptrs[i % n];
     break;
-  case 1:
+  }
+  case BAD_INTERIOR:
     b = block_at(in);
     if (b != NULL)
       p = b->p + 1 + u16(in) % (b->size + 64);
     break;
-  case 2:
+  case BAD_FOREIGN:
     b = block_at(in);
     if (b != NULL && b->heap != hi)
       p = b->p;
     break;
-  case 3:
+  case BAD_WILD:
     p = (void*)(uintptr_t)u64(in);
     break;
   default:
@@ -592,36 +634,43 @@ static void* bad_pointer(struct input* in, int hi) {
     return NULL;
   for (unsigned k = 0; k < MAX_BLOCKS; k++)
     if (blocks[k].heap == hi && blocks[k].p == p)
-      return NULL;
+      return NULL; /* a live block of hi: not bad */
   return p;
 }
 
 static void op_bad_block(struct input* in) {
   int hi;
   struct heap* hp = heap_at(in, &hi);
-  void* p = bad_pointer(in, hi);
+  enum bad_kind kind;
+  void* p = bad_pointer(in, hi, &kind);
+  const char* what = bad_kind_name[kind];
   uint8_t call = u8(in) % 4;
   if (p == NULL)
     return;
+  if (trace)
+    fprintf(stderr, "  bad %s pointer %p for heap %d, call %u\n", what, p,
+            hi, call);
   ph_set_last_error(SENTINEL_ERROR);
   switch (call) {
   case 0:
-    EXPECT(!ph_heap_free(hp->h, 0, p), "free of bad pointer %p succeeded", p);
+    EXPECT(!ph_heap_free(hp->h, 0, p),
+           "free of bad pointer %p (%s) succeeded on heap %d", p, what, hi);
     break;
   case 1:
-    EXPECT(ph_heap_size(hp->h, 0, p) == (size_t)-1, "size of bad pointer %p",
-           p);
+    EXPECT(ph_heap_size(hp->h, 0, p) == (size_t)-1,
+           "size of bad pointer %p (%s) on heap %d", p, what, hi);
     break;
   case 2: {
     uint32_t flags = u8(in) & 1 ? PH_HEAP_GENERATE_EXCEPTIONS : 0;
     bool raising = ((flags | hp->options) & PH_HEAP_GENERATE_EXCEPTIONS) != 0;
     EXPECT(ph_heap_realloc(hp->h, flags, p, decode_size(in)) == NULL,
-           "realloc of bad pointer %p", p);
+           "realloc of bad pointer %p (%s) on heap %d", p, what, hi);
     expect_raise(raising, PH_STATUS_ACCESS_VIOLATION, "bad realloc");
     break;
   }
   default:
-    EXPECT(!ph_heap_validate(hp->h, 0, p), "validate of bad pointer %p", p);
+    EXPECT(!ph_heap_validate(hp->h, 0, p),
+           "validate of bad pointer %p (%s) on heap %d", p, what, hi);
     expect_untouched("validate of bad pointer");
     return;
   }
