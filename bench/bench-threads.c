@@ -6,6 +6,9 @@
  *                   one je arena without tcache; mi n/a (its heaps are
  *                   thread-bound); glibc is plain malloc/free from both
  *   threads-each    the same, each thread on a heap of its own
+ *   threads-alone   the work of threads-shared done by ONE thread: both
+ *                   live sets on one heap, their pairs interleaved (the
+ *                   baseline of "two threads are not slower than one")
  *   prod-cons       one thread allocates 2000 batches of 256 blocks
  *                   (32-512 B), the other frees them: every free is
  *                   cross-thread
@@ -54,33 +57,46 @@ struct worker {
   uint64_t errors;  /* out */
 };
 
-static void worker_main(void* arg) {
-  struct worker* w = arg;
-  const struct bench_allocator* a = w->a;
-  void* heap = w->shared != NULL ? w->shared : a->heap_new(BENCH_PRIVATE);
+/* LIVE blocks of 8-512 B from heap, in a new array. */
+static void** live_fill(const struct bench_allocator* a, void* heap,
+                        uint64_t* rng) {
   void** live = calloc(LIVE, sizeof *live);
   if (heap == NULL || live == NULL)
     bench_oom(a, "thread setup", LIVE);
-  uint64_t rng = w->seed;
   for (size_t i = 0; i < LIVE; i++) {
-    live[i] = a->alloc(heap, bench_between(&rng, 8, 512));
+    live[i] = a->alloc(heap, bench_between(rng, 8, 512));
     if (live[i] == NULL)
       bench_oom(a, "thread fill", 512);
     bench_tag_set(live[i]);
   }
-  gate_wait(w->gate);
+  return live;
+}
 
-  for (size_t n = 0; n < w->pairs; n++) {
-    uint64_t x = bench_rand(&rng);
-    size_t slot = bench_below(x, LIVE);
-    size_t size = 8 + bench_below(x << 32, 512 - 8 + 1);
-    w->errors += bench_tag_bad(live[slot], live[slot]);
-    a->release(heap, live[slot]);
-    live[slot] = a->alloc(heap, size);
-    if (live[slot] == NULL)
-      bench_oom(a, "thread churn", size);
-    bench_tag_set(live[slot]);
-  }
+/* One pair: free a random live block, allocate 8-512 B in its slot.
+ * Returns 1 if the freed block's tag was wrong. */
+static unsigned live_pair(const struct bench_allocator* a, void* heap,
+                          void** live, uint64_t* rng) {
+  uint64_t x = bench_rand(rng);
+  size_t slot = bench_below(x, LIVE);
+  size_t size = 8 + bench_below(x << 32, 512 - 8 + 1);
+  unsigned bad = bench_tag_bad(live[slot], live[slot]);
+  a->release(heap, live[slot]);
+  live[slot] = a->alloc(heap, size);
+  if (live[slot] == NULL)
+    bench_oom(a, "thread churn", size);
+  bench_tag_set(live[slot]);
+  return bad;
+}
+
+static void worker_main(void* arg) {
+  struct worker* w = arg;
+  const struct bench_allocator* a = w->a;
+  void* heap = w->shared != NULL ? w->shared : a->heap_new(BENCH_PRIVATE);
+  uint64_t rng = w->seed;
+  void** live = live_fill(a, heap, &rng);
+  gate_wait(w->gate);
+  for (size_t n = 0; n < w->pairs; n++)
+    w->errors += live_pair(a, heap, live, &rng);
   w->end_ns = bench_now_ns();
 
   if (w->shared != NULL) {
@@ -133,6 +149,30 @@ struct bench_run bench_threads_shared(const struct bench_allocator* a,
 struct bench_run bench_threads_each(const struct bench_allocator* a,
                                     const struct bench_params* p) {
   return two_threads(a, p, false);
+}
+
+struct bench_run bench_threads_alone(const struct bench_allocator* a,
+                                     const struct bench_params* p) {
+  struct bench_run r = {0};
+  void* heap = a->heap_new(BENCH_SHARED);
+  if (heap == NULL)
+    return (struct bench_run){.na = true};
+  uint64_t rng[2] = {p->seed, p->seed + 1}; /* the two workers' seeds */
+  void** live[2] = {live_fill(a, heap, &rng[0]), live_fill(a, heap, &rng[1])};
+  size_t pairs = bench_scaled(p, 500000);
+  uint64_t start = bench_now_ns();
+  for (size_t n = 0; n < pairs; n++)
+    for (int k = 0; k < 2; k++)
+      r.errors += live_pair(a, heap, live[k], &rng[k]);
+  r.ns = (double)(bench_now_ns() - start);
+  r.ops = 2 * pairs;
+  for (int k = 0; k < 2; k++) {
+    for (size_t i = 0; i < LIVE; i++)
+      a->release(heap, live[k][i]);
+    free(live[k]);
+  }
+  a->heap_end(heap);
+  return r;
 }
 
 /* ---- producer and consumer -------------------------------------------------- */

@@ -47,6 +47,7 @@ static const struct workload workloads[] = {
     {"per-request", bench_per_request, "block, create+fill+destroy x10"},
     {"threads-shared", bench_threads_shared, "pair, 2 threads, one heap"},
     {"threads-each", bench_threads_each, "pair, 2 threads, heap each"},
+    {"threads-alone", bench_threads_alone, "pair, threads-shared's, 1 thread"},
     {"prod-cons", bench_producer_consumer, "block, alloc in A, free in B"},
 };
 #define WORKLOADS (sizeof workloads / sizeof workloads[0])
@@ -281,6 +282,16 @@ static double ph_over(const char* name, int other) {
   return r->ns_per_op[BENCH_PH] / r->ns_per_op[other];
 }
 
+/* ph's time for workload a / its time for workload b; < 0 if unknown. */
+static double ph_ratio(const char* a, const char* b) {
+  const struct row* ra = row_named(a);
+  const struct row* rb = row_named(b);
+  if (ra == NULL || rb == NULL || ra->ns_per_op[BENCH_PH] <= 0 ||
+      rb->ns_per_op[BENCH_PH] <= 0)
+    return -1;
+  return ra->ns_per_op[BENCH_PH] / rb->ns_per_op[BENCH_PH];
+}
+
 static void target(const char* what, double value, bool at_most,
                    double goal) {
   printf("%-52s", what);
@@ -322,6 +333,8 @@ static void print_targets(void) {
   target("overhead: ph resident B per 32-B block beyond 32", over, true, 16);
   snprintf(what, sizeof what, "threads-shared: ph throughput / %s", libc);
   target(what, inverse(ph_over("threads-shared", BENCH_LIBC)), false, 1.0);
+  target("threads-shared: ph 2-thread time / ph 1-thread time",
+         ph_ratio("threads-shared", "threads-alone"), true, 1.0);
 
   /* No workload more than 2x slower than mimalloc. */
   double worst = -1;

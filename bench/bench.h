@@ -99,6 +99,8 @@ struct bench_run bench_per_request(const struct bench_allocator* a,
 /* bench-threads.c */
 struct bench_run bench_threads_shared(const struct bench_allocator* a,
                                       const struct bench_params* p);
+struct bench_run bench_threads_alone(const struct bench_allocator* a,
+                                     const struct bench_params* p);
 struct bench_run bench_threads_each(const struct bench_allocator* a,
                                     const struct bench_params* p);
 struct bench_run bench_producer_consumer(const struct bench_allocator* a,
