@@ -23,17 +23,10 @@
 
 #include <portheap/win32.h> /* SIZE_T, ULONG, DWORD */
 
+#include "portheap-hresult.h" /* HRESULT, S_OK, SUCCEEDED, FAILED */
+
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-/* HRESULT and its tests (winerror.h); shared with the compat <windows.h>. */
-#ifndef PORTHEAP_COMPAT_HRESULT
-#  define PORTHEAP_COMPAT_HRESULT
-typedef int32_t HRESULT;
-#  define S_OK ((HRESULT)0)
-#  define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
-#  define FAILED(hr) (((HRESULT)(hr)) < 0)
 #endif
 
 #define INTSAFE_E_ARITHMETIC_OVERFLOW ((HRESULT)0x80070216)

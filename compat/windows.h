@@ -27,17 +27,10 @@
 
 #include <portheap/win32.h>
 
+#include "portheap-hresult.h" /* HRESULT, S_OK, SUCCEEDED, FAILED */
+
 #ifndef __cdecl
 #  define __cdecl
-#endif
-
-/* HRESULT and its tests (winerror.h); shared with the compat <intsafe.h>. */
-#ifndef PORTHEAP_COMPAT_HRESULT
-#  define PORTHEAP_COMPAT_HRESULT
-typedef int32_t HRESULT;
-#  define S_OK ((HRESULT)0)
-#  define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
-#  define FAILED(hr) (((HRESULT)(hr)) < 0)
 #endif
 
 /* Character types, ANSI only (winnt.h). */

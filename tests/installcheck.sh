@@ -122,7 +122,7 @@ if [ $windows = no ]; then
     { echo "FAIL: pkg-config portheap-compat"; exit 1; }
   cclibs=$($pkg_config --libs portheap-compat)
   echo "pkg-config portheap-compat: $ccflags $cclibs"
-  for f in windows.h tchar.h intsafe.h; do
+  for f in windows.h tchar.h intsafe.h portheap-hresult.h; do
     [ -f "$top/include/portheap/compat/$f" ] || fail "compat/$f was not installed"
   done
   for s in heap-list heap-walk private-heap; do

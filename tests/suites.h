@@ -68,6 +68,47 @@ extern DWORD ph_test_error;
 void* ph_le_ptr(void* result);
 uintmax_t ph_le_uint(uintmax_t result);
 
+/* ---- fixtures.c ------------------------------------------------------------ */
+
+/*
+ * A fresh growable heap for each test of a TCase:
+ *   tcase_add_checked_fixture(tc, ph_test_heap_setup, ph_test_heap_teardown);
+ * The setup asserts that HeapCreate(0, 0, 0) succeeded; the teardown
+ * destroys the heap with whatever blocks the test left in it.
+ */
+extern HANDLE ph_test_heap;
+void ph_test_heap_setup(void);
+void ph_test_heap_teardown(void);
+
+/* Set p[0..n) to value. */
+void ph_test_fill(void* p, SIZE_T n, unsigned char value);
+/* Index of the first byte of p[0..n) that is not value, or n. */
+SIZE_T ph_test_first_bad_byte(const void* p, SIZE_T n, unsigned char value);
+
+/*
+ * Blocks with a known content: up to n blocks of `size` bytes from h into
+ * blocks[], block i filled with the byte (fill + i).  Stops at the first
+ * HeapAlloc that fails (ph_test_error holds its last error); returns how
+ * many blocks it allocated.
+ */
+int ph_test_alloc_filled(HANDLE h, unsigned char** blocks, int n, SIZE_T size,
+                         unsigned char fill);
+/* Assert that each of those n blocks still holds its fill, then that it
+ * frees: block by block, in order. */
+void ph_test_check_and_free_filled(HANDLE h, unsigned char* const* blocks,
+                                   int n, SIZE_T size, unsigned char fill);
+
+/* Walk h from the start until the entry for block p, left in *e; false if
+ * the walk ends without one. */
+bool ph_test_walk_to(HANDLE h, PROCESS_HEAP_ENTRY* e, const void* p);
+/* The entries a walk of h from the start gives before HeapWalk returns
+ * FALSE, counting (and walking) at most `limit`. */
+int ph_test_walk_entries(HANDLE h, int limit);
+
+/* HeapUnlock(h) called on a thread of its own: its result, and in *error
+ * the last error that thread had after it (SetLastError(0) before). */
+BOOL ph_test_unlock_elsewhere(HANDLE h, DWORD* error);
+
 /*
  * Assert a documented behaviour that Wine 8.0 departs from (SEMANTICS.md,
  * "Where Wine departs").  Elsewhere it is a plain assertion.  On Wine a

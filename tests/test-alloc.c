@@ -6,16 +6,8 @@
 
 #include <string.h>
 
-static HANDLE heap;
-
-static void setup(void) {
-  heap = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(heap);
-}
-
-static void teardown(void) {
-  HeapDestroy(heap);
-}
+/* Each test's heap: a fresh growable one (ph_test_heap_setup). */
+#define heap ph_test_heap
 
 START_TEST(size_is_exactly_what_was_asked) {
   for (SIZE_T n = 1; n <= 600; n++) {
@@ -223,7 +215,7 @@ Suite* test_alloc(void) {
   Suite* s = suite_create("alloc");
   TCase* tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, ph_test_heap_setup, ph_test_heap_teardown);
   tcase_add_test(tc, size_is_exactly_what_was_asked);
   tcase_add_test(tc, blocks_are_aligned);
   tcase_add_test(tc, zero_bytes_gives_distinct_empty_blocks);

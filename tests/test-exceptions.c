@@ -45,7 +45,7 @@ static void teardown(void) {
 #define IMPOSSIBLE (~(SIZE_T)0 - 4096)
 
 START_TEST(alloc_flag_raises_no_memory) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   void* volatile p = (void*)1;
   if (setjmp(escape) == 0)
     p = HeapAlloc(h, HEAP_GENERATE_EXCEPTIONS, IMPOSSIBLE);
@@ -59,17 +59,15 @@ START_TEST(alloc_flag_raises_no_memory) {
   ck_assert_ptr_nonnull(q);
   ck_assert_int_eq(raised_count, 1);
   ck_assert_int_ne(HeapFree(h, 0, q), FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(without_the_flag_nothing_is_raised) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   SetLastError(0);
   ck_assert_ptr_null(ph_le_ptr(HeapAlloc(h, 0, IMPOSSIBLE)));
   ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
   ck_assert_int_eq(raised_count, 0);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -108,7 +106,7 @@ START_TEST(heap_created_with_the_flag_raises_on_every_failure) {
 END_TEST
 
 START_TEST(realloc_flag_raises_no_memory) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   char* volatile block = HeapAlloc(h, 0, 100);
   memset(block, 0x5C, 100);
   if (setjmp(escape) == 0)
@@ -117,7 +115,6 @@ START_TEST(realloc_flag_raises_no_memory) {
   ck_assert_uint_eq(raised_status, STATUS_NO_MEMORY);
   ck_assert_uint_eq((unsigned char)block[99], 0x5C);
   ck_assert_int_ne(HeapFree(h, 0, block), FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -143,14 +140,13 @@ END_TEST
 START_TEST(handler_that_returns_lets_the_call_fail) {
   int calls = 0;
   ph_set_exception_handler(record_handler, &calls);
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   SetLastError(0);
   ck_assert_ptr_null(ph_le_ptr(HeapAlloc(h, HEAP_GENERATE_EXCEPTIONS,
                                          IMPOSSIBLE)));
   ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
   ck_assert_int_eq(calls, 1);
   ck_assert_uint_eq(raised_status, STATUS_NO_MEMORY);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -165,6 +161,7 @@ Suite* test_exceptions(void) {
   Suite* s = suite_create("exceptions");
   TCase* tc = tcase_create("handler");
   tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, ph_test_heap_setup, ph_test_heap_teardown);
   const char* why = "Windows raises structured exceptions, not handler calls";
   ph_test_add_emul(tc, alloc_flag_raises_no_memory, why);
   ph_test_add_emul(tc, without_the_flag_nothing_is_raised, why);

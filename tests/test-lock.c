@@ -5,24 +5,23 @@
  */
 #include "suites.h"
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <string.h>
 
 START_TEST(lock_is_recursive_for_its_owner) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   ck_assert_int_ne(HeapLock(h), FALSE);
   ck_assert_int_ne(HeapLock(h), FALSE);
   ck_assert_int_ne(HeapLock(h), FALSE);
   ck_assert_int_ne(HeapUnlock(h), FALSE);
   ck_assert_int_ne(HeapUnlock(h), FALSE);
   ck_assert_int_ne(HeapUnlock(h), FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(owner_uses_its_locked_heap) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   ck_assert_int_ne(HeapLock(h), FALSE);
   char* p = HeapAlloc(h, HEAP_ZERO_MEMORY, 100);
   ck_assert_ptr_nonnull(p);
@@ -31,16 +30,10 @@ START_TEST(owner_uses_its_locked_heap) {
   ck_assert_ptr_nonnull(p);
   ck_assert_int_ne(HeapValidate(h, 0, p), FALSE);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
-  PROCESS_HEAP_ENTRY e;
-  memset(&e, 0, sizeof e);
-  int entries = 0;
-  while (HeapWalk(h, &e))
-    entries++;
-  ck_assert_int_ge(entries, 2);
+  ck_assert_int_ge(ph_test_walk_entries(h, INT_MAX), 2);
   HeapCompact(h, 0);
   ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
   ck_assert_int_ne(HeapUnlock(h), FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -72,7 +65,7 @@ static void rival_start(struct rival* r, HANDLE heap) {
 
 START_TEST(other_threads_wait_until_unlock) {
   static struct rival r;
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   rival_start(&r, h);
   ck_assert_int_ne(HeapLock(h), FALSE);
   ph_test_thread_t* t = ph_test_thread_start(rival_alloc, &r);
@@ -89,13 +82,12 @@ START_TEST(other_threads_wait_until_unlock) {
   ck_assert_int_eq(atomic_load(&r.done), 1);
   ck_assert_ptr_nonnull(r.block);
   ck_assert_int_ne(r.freed, FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(nested_lock_keeps_others_out_until_the_last_unlock) {
   static struct rival r;
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   rival_start(&r, h);
   ck_assert_int_ne(HeapLock(h), FALSE);
   ck_assert_int_ne(HeapLock(h), FALSE);
@@ -111,7 +103,6 @@ START_TEST(nested_lock_keeps_others_out_until_the_last_unlock) {
   ck_assert_int_eq(done_while_locked, 0);
   ck_assert_int_eq(atomic_load(&r.done), 1);
   ck_assert_int_ne(r.freed, FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -144,8 +135,7 @@ static void churn_alone(void* arg) {
  * still stop it between two calls, and let it go on after HeapUnlock. */
 START_TEST(lock_stops_a_thread_that_had_the_heap_alone) {
   static struct churner c;
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   c.heap = h;
   atomic_store(&c.stop, 0);
   atomic_store(&c.ops, 0);
@@ -159,10 +149,7 @@ START_TEST(lock_stops_a_thread_that_had_the_heap_alone) {
     /* Give it every chance to run: our own work, a walk, yields. */
     for (int i = 0; i < 500; i++)
       HeapFree(h, 0, HeapAlloc(h, 0, (SIZE_T)(i % 64) * 8 + 1));
-    PROCESS_HEAP_ENTRY e;
-    memset(&e, 0, sizeof e);
-    while (HeapWalk(h, &e))
-      ;
+    ph_test_walk_entries(h, INT_MAX);
     for (int i = 0; i < 200; i++)
       ph_test_yield();
     long after = atomic_load(&c.ops);
@@ -177,7 +164,6 @@ START_TEST(lock_stops_a_thread_that_had_the_heap_alone) {
   ph_test_thread_join(t);
   ck_assert_int_eq(atomic_load(&c.failed), 0);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -205,7 +191,7 @@ END_TEST
 /* ---- emulated engine: unlocking what one does not hold ----------------- */
 
 START_TEST(unlock_without_lock_fails) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   SetLastError(0);
   ck_assert_int_eq(ph_le_uint(HeapUnlock(h)), FALSE);
   ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
@@ -215,32 +201,17 @@ START_TEST(unlock_without_lock_fails) {
   ck_assert_int_eq(ph_le_uint(HeapUnlock(h)), FALSE); /* one too many */
   ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
   ck_assert_ptr_nonnull(HeapAlloc(h, 0, 10)); /* nothing was broken */
-  HeapDestroy(h);
 }
 END_TEST
 
-struct thief {
-  HANDLE heap;
-  BOOL unlocked;
-  DWORD error;
-};
-
-static void thief_unlock(void* arg) {
-  struct thief* t = arg;
-  SetLastError(0);
-  t->unlocked = (BOOL)ph_le_uint(HeapUnlock(t->heap));
-  t->error = ph_test_error;
-}
-
 START_TEST(unlock_by_another_thread_fails) {
-  static struct thief th;
-  th.heap = HeapCreate(0, 0, 0);
-  ck_assert_int_ne(HeapLock(th.heap), FALSE);
-  ph_test_thread_join(ph_test_thread_start(thief_unlock, &th));
-  ck_assert_int_eq(th.unlocked, FALSE);
-  ck_assert_uint_eq(th.error, ERROR_INVALID_PARAMETER);
-  ck_assert_int_ne(HeapUnlock(th.heap), FALSE); /* still ours */
-  HeapDestroy(th.heap);
+  HANDLE h = ph_test_heap;
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  DWORD error;
+  BOOL unlocked = ph_test_unlock_elsewhere(h, &error);
+  ck_assert_int_eq(unlocked, FALSE);
+  ck_assert_uint_eq(error, ERROR_INVALID_PARAMETER);
+  ck_assert_int_ne(HeapUnlock(h), FALSE); /* still ours */
 }
 END_TEST
 
@@ -260,6 +231,7 @@ Suite* test_lock(void) {
   Suite* s = suite_create("lock");
   TCase* tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, ph_test_heap_setup, ph_test_heap_teardown);
   tcase_add_test(tc, lock_is_recursive_for_its_owner);
   tcase_add_test(tc, owner_uses_its_locked_heap);
   tcase_add_test(tc, other_threads_wait_until_unlock);
@@ -269,6 +241,7 @@ Suite* test_lock(void) {
   tcase_add_test(tc, process_heap_locks_and_unlocks);
   suite_add_tcase(s, tc);
   TCase* bad = tcase_create("misuse");
+  tcase_add_checked_fixture(bad, ph_test_heap_setup, ph_test_heap_teardown);
   ph_test_add_emul(bad, unlock_without_lock_fails,
                    "undefined on Windows; Wine returns TRUE");
   ph_test_add_emul(bad, unlock_by_another_thread_fails,

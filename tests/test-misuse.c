@@ -46,19 +46,6 @@ enum { BYSTANDERS = sizeof by / sizeof by[0] };
 /* by[MINE + i], by[OTHER + i], by[PROCESS + i] for size i. */
 enum { MINE = 0, OTHER = SIZES, PROCESS = 2 * SIZES };
 
-static void fill_bytes(void* p, SIZE_T n, unsigned char value) {
-  memset(p, value, n);
-}
-
-/* Index of the first byte of p[0..n) that is not value, or n. */
-static SIZE_T first_bad_byte(const void* p, SIZE_T n, unsigned char value) {
-  const unsigned char* b = p;
-  for (SIZE_T i = 0; i < n; i++)
-    if (b[i] != value)
-      return i;
-  return n;
-}
-
 static void setup(void) {
   heap = HeapCreate(0, 0, 0);
   other = HeapCreate(0, 0, 0);
@@ -72,7 +59,7 @@ static void setup(void) {
     b->fill = (unsigned char)(0xA1 + i);
     b->p = HeapAlloc(b->heap, 0, b->size);
     ck_assert_ptr_nonnull(b->p);
-    fill_bytes(b->p, b->size, b->fill);
+    ph_test_fill(b->p, b->size, b->fill);
   }
 }
 
@@ -93,7 +80,7 @@ static void bystanders_survive(bool heap_intact) {
   for (int i = 0; i < BYSTANDERS; i++) {
     struct bystander* b = &by[i];
     ck_assert_uint_eq(HeapSize(b->heap, 0, b->p), b->size);
-    ck_assert_uint_eq(first_bad_byte(b->p, b->size, b->fill), b->size);
+    ck_assert_uint_eq(ph_test_first_bad_byte(b->p, b->size, b->fill), b->size);
     ck_assert_int_ne(HeapValidate(b->heap, 0, b->p), FALSE);
   }
   ck_assert_int_eq(HeapValidate(heap, 0, NULL) != FALSE, heap_intact);
@@ -314,6 +301,19 @@ START_TEST(freed_blocks_are_refused) {
     block_is_refused(heap, p); /* double free first of all */
     block_is_refused(heap, p);
   }
+  /* A block freed straight into the bins (above the quick-list classes)
+   * while the block before it is free and the one after it busy merges
+   * into the one before: its pointer is still refused (a fuzzer finding:
+   * the merged-away header used to stay sealed and live). */
+  void* c = HeapAlloc(heap, 0, 200000);
+  void* d = HeapAlloc(heap, 0, 200000);
+  void* e = HeapAlloc(heap, 0, 200000);
+  ck_assert_ptr_nonnull(e);
+  ck_assert_int_ne(HeapFree(heap, 0, c), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, d), FALSE);
+  block_is_refused(heap, d);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, e), FALSE);
   /* The same after the freed block has been merged into the bins. */
   void* a = HeapAlloc(heap, 0, 100);
   void* b = HeapAlloc(heap, 0, 100);
@@ -355,25 +355,28 @@ END_TEST
 static void heap_still_serves(HANDLE h, SIZE_T size) {
   enum { COUNT = 40 };
   unsigned char* p[COUNT];
-  for (int i = 0; i < COUNT; i++) {
-    p[i] = HeapAlloc(h, 0, size);
-    ck_assert_ptr_nonnull(p[i]);
-    fill_bytes(p[i], size, (unsigned char)(0x30 + i));
-  }
-  for (int i = 0; i < COUNT; i++) {
-    ck_assert_uint_eq(first_bad_byte(p[i], size, (unsigned char)(0x30 + i)),
-                      size);
-    ck_assert_int_ne(HeapFree(h, 0, p[i]), FALSE);
-  }
+  ck_assert_int_eq(ph_test_alloc_filled(h, p, COUNT, size, 0x30), COUNT);
+  ph_test_check_and_free_filled(h, p, COUNT, size, 0x30);
 }
 
 /* A walk of h ends (FALSE) within a bound and never faults. */
 static void walk_ends(HANDLE h) {
-  PROCESS_HEAP_ENTRY e;
-  memset(&e, 0, sizeof e);
-  int steps = 0;
-  while (HeapWalk(h, &e))
-    ck_assert_int_lt(++steps, 100000);
+  ck_assert_int_lt(ph_test_walk_entries(h, 100000), 100000);
+}
+
+/*
+ * Blocks *a, *b, *c of n bytes each from `heap`, in address order
+ * (asserted), c filled with 0xCC: an overrun from a into b must leave c
+ * alone.  Returns b - a.
+ */
+static SIZE_T three_in_a_row(SIZE_T n, unsigned char** a, unsigned char** b,
+                             unsigned char** c) {
+  *a = HeapAlloc(heap, 0, n);
+  *b = HeapAlloc(heap, 0, n);
+  *c = HeapAlloc(heap, 0, n);
+  ck_assert(*a < *b && *b < *c);
+  ph_test_fill(*c, n, 0xCC);
+  return (SIZE_T)(*b - *a);
 }
 
 /* Write past the end of a over the header of the busy block b after it. */
@@ -381,13 +384,9 @@ START_TEST(overrun_into_a_busy_header_is_contained) {
   static const SIZE_T sizes[] = {100, 1000};
   for (size_t k = 0; k < 2; k++) {
     SIZE_T n = sizes[k];
-    unsigned char* a = HeapAlloc(heap, 0, n);
-    unsigned char* b = HeapAlloc(heap, 0, n);
-    unsigned char* c = HeapAlloc(heap, 0, n);
-    ck_assert(a < b && b < c);
-    SIZE_T gap = (SIZE_T)(b - a);
+    unsigned char *a, *b, *c;
+    SIZE_T gap = three_in_a_row(n, &a, &b, &c);
     ck_assert_uint_le(gap, n + 64);
-    fill_bytes(c, n, 0xCC);
     memset(a, 0xEE, gap + 16); /* a's bytes, its slack, b's header */
 
     SetLastError(0);
@@ -407,7 +406,7 @@ START_TEST(overrun_into_a_busy_header_is_contained) {
 
     ck_assert_uint_eq(HeapSize(heap, 0, a), n); /* the writer's own block */
     ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
-    ck_assert_uint_eq(first_bad_byte(c, n, 0xCC), n);
+    ck_assert_uint_eq(ph_test_first_bad_byte(c, n, 0xCC), n);
     ck_assert_int_ne(HeapFree(heap, 0, c), FALSE);
     heap_still_serves(heap, n);
     HeapCompact(heap, 0);
@@ -424,12 +423,8 @@ START_TEST(overrun_into_a_free_block_is_contained) {
   static const SIZE_T sizes[] = {100, 1000}; /* quick list, bins */
   for (size_t k = 0; k < 2; k++) {
     SIZE_T n = sizes[k];
-    unsigned char* a = HeapAlloc(heap, 0, n);
-    unsigned char* b = HeapAlloc(heap, 0, n);
-    unsigned char* c = HeapAlloc(heap, 0, n);
-    ck_assert(a < b && b < c);
-    SIZE_T gap = (SIZE_T)(b - a);
-    fill_bytes(c, n, 0xCC);
+    unsigned char *a, *b, *c;
+    SIZE_T gap = three_in_a_row(n, &a, &b, &c);
     ck_assert_int_ne(HeapFree(heap, 0, b), FALSE);
     memset(a, 0xEE, gap + 48); /* b's header and links */
 
@@ -440,7 +435,7 @@ START_TEST(overrun_into_a_free_block_is_contained) {
     heap_still_serves(heap, 5000);
     walk_ends(heap);
     ck_assert_uint_eq(HeapSize(heap, 0, a), n);
-    ck_assert_uint_eq(first_bad_byte(c, n, 0xCC), n);
+    ck_assert_uint_eq(ph_test_first_bad_byte(c, n, 0xCC), n);
     ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
     ck_assert_int_ne(HeapFree(heap, 0, c), FALSE);
     HeapCompact(heap, 0);
@@ -527,28 +522,20 @@ START_TEST(fixed_heap_refuses_more_than_its_maximum) {
   ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
   unsigned char* p = HeapAlloc(fixed, 0, 1000);
   ck_assert_ptr_nonnull(p);
-  fill_bytes(p, 1000, 0x42);
+  ph_test_fill(p, 1000, 0x42);
   SetLastError(0);
   ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(fixed, 0, p, max * 2)));
   ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
   ck_assert_uint_eq(HeapSize(fixed, 0, p), 1000);
-  ck_assert_uint_eq(first_bad_byte(p, 1000, 0x42), 1000);
+  ck_assert_uint_eq(ph_test_first_bad_byte(p, 1000, 0x42), 1000);
   /* Fill it, then one more block fails and the others are intact. */
   enum { MAXB = 256 };
   unsigned char* blocks[MAXB];
-  int count = 0;
-  while (count < MAXB &&
-         (blocks[count] = ph_le_ptr(HeapAlloc(fixed, 0, 4000))) != NULL) {
-    fill_bytes(blocks[count], 4000, (unsigned char)count);
-    count++;
-  }
+  int count = ph_test_alloc_filled(fixed, blocks, MAXB, 4000, 0);
   ck_assert_int_lt(count, MAXB);
   ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
-  for (int i = 0; i < count; i++) {
-    ck_assert_uint_eq(first_bad_byte(blocks[i], 4000, (unsigned char)i), 4000);
-    ck_assert_int_ne(HeapFree(fixed, 0, blocks[i]), FALSE);
-  }
-  ck_assert_uint_eq(first_bad_byte(p, 1000, 0x42), 1000);
+  ph_test_check_and_free_filled(fixed, blocks, count, 4000, 0);
+  ck_assert_uint_eq(ph_test_first_bad_byte(p, 1000, 0x42), 1000);
   ck_assert_int_ne(HeapValidate(fixed, 0, NULL), FALSE);
   ck_assert_int_ne(HeapFree(fixed, 0, p), FALSE);
   ck_assert_int_ne(HeapDestroy(fixed), FALSE);
@@ -561,7 +548,7 @@ END_TEST
 START_TEST(in_place_only_that_cannot_grow_keeps_the_block) {
   unsigned char* a = HeapAlloc(heap, 0, 200);
   unsigned char* wall = HeapAlloc(heap, 0, 200);
-  fill_bytes(a, 200, 0x61);
+  ph_test_fill(a, 200, 0x61);
   struct {
     HANDLE h;
     unsigned char* p;
@@ -578,7 +565,7 @@ START_TEST(in_place_only_that_cannot_grow_keeps_the_block) {
     ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
     ck_assert_uint_eq(HeapSize(cases[i].h, 0, cases[i].p), cases[i].size);
   }
-  ck_assert_uint_eq(first_bad_byte(a, 200, 0x61), 200);
+  ck_assert_uint_eq(ph_test_first_bad_byte(a, 200, 0x61), 200);
   ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
   ck_assert_int_ne(HeapFree(heap, 0, wall), FALSE);
   bystanders_survive(true);
@@ -586,19 +573,6 @@ START_TEST(in_place_only_that_cannot_grow_keeps_the_block) {
 END_TEST
 
 /* ---- locks ---------------------------------------------------------------- */
-
-struct unlock_try {
-  HANDLE h;
-  BOOL result;
-  DWORD error;
-};
-
-static void unlock_elsewhere(void* arg) {
-  struct unlock_try* t = arg;
-  SetLastError(0);
-  t->result = HeapUnlock(t->h);
-  t->error = GetLastError();
-}
 
 START_TEST(unlock_without_lock_fails) {
   SetLastError(0);
@@ -612,10 +586,10 @@ START_TEST(unlock_without_lock_fails) {
   ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
   /* Another thread cannot unlock what this one holds. */
   ck_assert_int_ne(HeapLock(heap), FALSE);
-  struct unlock_try t = {heap, TRUE, 0};
-  ph_test_thread_join(ph_test_thread_start(unlock_elsewhere, &t));
-  ck_assert_int_eq(t.result, FALSE);
-  ck_assert_uint_eq(t.error, ERROR_INVALID_PARAMETER);
+  DWORD error;
+  BOOL unlocked = ph_test_unlock_elsewhere(heap, &error);
+  ck_assert_int_eq(unlocked, FALSE);
+  ck_assert_uint_eq(error, ERROR_INVALID_PARAMETER);
   void* p = HeapAlloc(heap, 0, 10); /* still ours: no deadlock */
   ck_assert_ptr_nonnull(p);
   ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
@@ -633,11 +607,7 @@ END_TEST
 START_TEST(stale_and_forged_walk_cursors_are_refused) {
   void* p = HeapAlloc(heap, 0, 3000);
   PROCESS_HEAP_ENTRY e;
-  memset(&e, 0, sizeof e);
-  while (HeapWalk(heap, &e))
-    if (e.lpData == p)
-      break;
-  ck_assert_ptr_eq(e.lpData, p);
+  ck_assert(ph_test_walk_to(heap, &e, p));
   ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
   void* q = HeapAlloc(heap, 0, 100); /* splits what p was */
   SetLastError(0);
@@ -680,10 +650,10 @@ START_TEST(unknown_flag_bits_are_ignored) {
     unsigned char* p = HeapAlloc(targets[k], UNKNOWN_FLAGS, 300);
     ck_assert_ptr_nonnull(p);
     ck_assert_uint_eq(HeapSize(targets[k], UNKNOWN_FLAGS, p), 300);
-    fill_bytes(p, 300, 0x5E);
+    ph_test_fill(p, 300, 0x5E);
     unsigned char* q = HeapReAlloc(targets[k], UNKNOWN_FLAGS, p, 100000);
     ck_assert_ptr_nonnull(q);
-    ck_assert_uint_eq(first_bad_byte(q, 300, 0x5E), 300);
+    ck_assert_uint_eq(ph_test_first_bad_byte(q, 300, 0x5E), 300);
     ck_assert_int_ne(HeapValidate(targets[k], UNKNOWN_FLAGS, q), FALSE);
     ck_assert_int_ne(HeapValidate(targets[k], UNKNOWN_FLAGS, NULL), FALSE);
     SetLastError(0);

@@ -6,16 +6,8 @@
 
 #include <string.h>
 
-static HANDLE heap;
-
-static void setup(void) {
-  heap = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(heap);
-}
-
-static void teardown(void) {
-  HeapDestroy(heap);
-}
+/* Each test's heap: a fresh growable one (ph_test_heap_setup). */
+#define heap ph_test_heap
 
 static void fill(void* p, SIZE_T n) {
   for (SIZE_T i = 0; i < n; i++)
@@ -179,7 +171,7 @@ Suite* test_realloc(void) {
   Suite* s = suite_create("realloc");
   TCase* tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, ph_test_heap_setup, ph_test_heap_teardown);
   tcase_add_test(tc, growing_keeps_contents);
   tcase_add_test(tc, shrinking_keeps_the_prefix);
   tcase_add_test(tc, zero_memory_zeroes_only_the_new_bytes);

@@ -14,8 +14,7 @@
 #define ck_assert_addr_le(a, b) ck_assert_uint_le((uintptr_t)(a), (uintptr_t)(b))
 
 START_TEST(fresh_and_used_heaps_are_valid) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   void* blocks[200];
   for (int i = 0; i < 200; i++)
@@ -25,24 +24,22 @@ START_TEST(fresh_and_used_heaps_are_valid) {
     HeapFree(h, 0, blocks[i]);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapValidate(GetProcessHeap(), 0, NULL), FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(live_block_is_valid) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   SIZE_T sizes[] = {0, 1, 100, 600, 5000, 100000, (SIZE_T)2 << 20};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     void* p = HeapAlloc(h, 0, sizes[i]);
     ck_assert_ptr_nonnull(p);
     ck_assert_int_ne(HeapValidate(h, 0, p), FALSE);
   }
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(freed_block_is_not_valid) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   void* keep = HeapAlloc(h, 0, 5000);
   void* p = HeapAlloc(h, 0, 5000);
   void* after = HeapAlloc(h, 0, 5000);
@@ -52,23 +49,21 @@ START_TEST(freed_block_is_not_valid) {
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   HeapFree(h, 0, keep);
   HeapFree(h, 0, after);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(pointer_outside_every_heap_is_not_valid) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   static char outside[256];
   void* p = HeapAlloc(h, 0, 64);
   ck_assert_int_eq(HeapValidate(h, 0, outside + 32), FALSE);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapValidate(h, 0, p), FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(validate_never_touches_the_last_error) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   void* p = HeapAlloc(h, 0, 5000);
   void* q = HeapAlloc(h, 0, 5000);
   HeapFree(h, 0, p);
@@ -82,7 +77,6 @@ START_TEST(validate_never_touches_the_last_error) {
   ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, p)), FALSE);
   ck_assert_uint_eq(ph_test_error, 5678);
   HeapFree(h, 0, q);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -102,13 +96,12 @@ START_TEST(bad_heap_is_not_valid_and_keeps_the_last_error) {
 END_TEST
 
 START_TEST(interior_pointer_is_not_valid) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   char* p = HeapAlloc(h, 0, 4000);
   ck_assert_int_eq(HeapValidate(h, 0, p + 16), FALSE);
   ck_assert_int_eq(HeapValidate(h, 0, p + 1), FALSE);
   ck_assert_int_eq(HeapValidate(h, 0, p + 4000), FALSE);
   ck_assert_int_ne(HeapValidate(h, 0, p), FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -116,14 +109,10 @@ END_TEST
  * heap and that block no longer validate; the other blocks still read and
  * free. */
 START_TEST(overrun_into_the_next_header_is_detected) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   enum { N = 8, SIZE = 1000 };
   unsigned char* b[N];
-  for (int i = 0; i < N; i++) {
-    b[i] = HeapAlloc(h, 0, SIZE);
-    ck_assert_ptr_nonnull(b[i]);
-    memset(b[i], 0x40 + i, SIZE);
-  }
+  ck_assert_int_eq(ph_test_alloc_filled(h, b, N, SIZE, 0x40), N);
   /* the blocks are laid out in order, b[3] right after b[2] */
   ck_assert_addr_gt(b[3], b[2]);
   ck_assert_uint_le((SIZE_T)(b[3] - b[2]), SIZE + 64);
@@ -143,13 +132,13 @@ START_TEST(overrun_into_the_next_header_is_detected) {
   void* fresh = HeapAlloc(h, 0, SIZE); /* the heap still serves */
   ck_assert_ptr_nonnull(fresh);
   ck_assert_int_ne(HeapFree(h, 0, fresh), FALSE);
-  HeapDestroy(h);
 }
 END_TEST
 
 Suite* test_validate(void) {
   Suite* s = suite_create("validate");
   TCase* tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, ph_test_heap_setup, ph_test_heap_teardown);
   tcase_add_test(tc, fresh_and_used_heaps_are_valid);
   tcase_add_test(tc, live_block_is_valid);
   tcase_add_test(tc, freed_block_is_not_valid);
@@ -157,6 +146,7 @@ Suite* test_validate(void) {
   tcase_add_test(tc, validate_never_touches_the_last_error);
   suite_add_tcase(s, tc);
   TCase* bad = tcase_create("misuse");
+  tcase_add_checked_fixture(bad, ph_test_heap_setup, ph_test_heap_teardown);
   ph_test_add_emul(bad, bad_heap_is_not_valid_and_keeps_the_last_error,
                    "a destroyed heap handle is undefined on Windows");
   ph_test_add_emul(bad, interior_pointer_is_not_valid,

@@ -54,27 +54,23 @@ static int busy_count(void) {
 }
 
 START_TEST(walk_starts_with_a_region_entry) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   walk_heap(h);
   ck_assert_uint_ge(walk.count, 1);
   PROCESS_HEAP_ENTRY* r = &walk.entry[0];
   ck_assert_uint_eq(r->wFlags & PROCESS_HEAP_REGION, PROCESS_HEAP_REGION);
   ck_assert_ptr_eq(r->lpData, h);
   ck_assert_uint_gt(r->cbData, 0);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(walk_ends_with_no_more_items) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   void* p = HeapAlloc(h, 0, 100);
   walk_heap(h);
   ck_assert_uint_eq(walk.end_error, ERROR_NO_MORE_ITEMS);
   ck_assert_uint_ge(walk.count, 2);
   HeapFree(h, 0, p);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -83,8 +79,7 @@ END_TEST
  * entries that follow it, up to the next REGION, lie between lpFirstBlock
  * and lpLastBlock, in address order. */
 START_TEST(region_entries_bracket_their_blocks) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   void* blocks[300];
   for (int i = 0; i < 300; i++)
     blocks[i] = HeapAlloc(h, 0, (SIZE_T)(i * 37 % 5000) + 1);
@@ -120,15 +115,13 @@ START_TEST(region_entries_bracket_their_blocks) {
     last_end = p + e->cbData;
   }
   ck_assert_int_ge(regions, 1);
-  HeapDestroy(h);
 }
 END_TEST
 
 /* A known pattern of allocations and frees: the busy entries are exactly
  * the live blocks, each with its requested size. */
 START_TEST(busy_entries_are_exactly_the_live_blocks) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   enum { N = 400 };
   static void* blocks[N];
   static SIZE_T sizes[N];
@@ -167,13 +160,11 @@ START_TEST(busy_entries_are_exactly_the_live_blocks) {
   }
   ck_assert_int_eq(busy_count(), live);
   ck_assert_uint_eq(busy_bytes, live_bytes);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(free_entries_have_no_flags) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   void* blocks[64];
   for (int i = 0; i < 64; i++)
     blocks[i] = HeapAlloc(h, 0, 2000);
@@ -193,14 +184,12 @@ START_TEST(free_entries_have_no_flags) {
   ck_assert_int_ge(free_entries, 1);
   for (int i = 1; i < 64; i += 2)
     HeapFree(h, 0, blocks[i]);
-  HeapDestroy(h);
 }
 END_TEST
 
 /* A block above 1 MiB in a growable heap is listed, busy, with its size. */
 START_TEST(large_blocks_are_listed) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   SIZE_T big = (SIZE_T)3 << 20;
   void* small = HeapAlloc(h, 0, 100);
   void* p = HeapAlloc(h, 0, big);
@@ -220,15 +209,13 @@ START_TEST(large_blocks_are_listed) {
   ck_assert_int_eq(found, 1);
   HeapFree(h, 0, p);
   HeapFree(h, 0, small);
-  HeapDestroy(h);
 }
 END_TEST
 
 /* An uncommitted range entry, where there is one, starts where its
  * region's committed part ends and stops at the region's end. */
 START_TEST(uncommitted_ranges_lie_in_their_region) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
+  HANDLE h = ph_test_heap;
   walk_heap(h);
   const PROCESS_HEAP_ENTRY* region = NULL;
   int uncommitted = 0;
@@ -248,7 +235,6 @@ START_TEST(uncommitted_ranges_lie_in_their_region) {
   }
   /* (a new heap may have none: the engine may reuse a committed region) */
   ck_assert_uint_le((size_t)uncommitted, walk.count);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -270,8 +256,7 @@ static void waiter_main(void* arg) {
 
 START_TEST(walk_under_lock_while_another_thread_waits) {
   static struct waiter w;
-  w.heap = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(w.heap);
+  w.heap = ph_test_heap;
   atomic_store(&w.started, 0);
   atomic_store(&w.done, 0);
   w.block = NULL;
@@ -293,7 +278,6 @@ START_TEST(walk_under_lock_while_another_thread_waits) {
   ck_assert(mine_listed);
   ck_assert_ptr_nonnull(w.block);
   ck_assert_uint_eq(HeapSize(w.heap, 0, w.block), 48);
-  HeapDestroy(w.heap);
 }
 END_TEST
 
@@ -304,7 +288,7 @@ END_TEST
  * assert at most 0x1000 on Windows) and no overhead; the region's size is
  * in Region.dwCommittedSize + dwUnCommittedSize. */
 START_TEST(region_entry_describes_its_header_and_sizes) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   walk_heap(h);
   const PROCESS_HEAP_ENTRY* r = &walk.entry[0];
   ck_assert_uint_eq(r->wFlags, PROCESS_HEAP_REGION);
@@ -313,23 +297,13 @@ START_TEST(region_entry_describes_its_header_and_sizes) {
   ck_assert_uint_ge((SIZE_T)r->Region.dwCommittedSize +
                         r->Region.dwUnCommittedSize,
                     (SIZE_T)((char*)r->Region.lpLastBlock - (char*)r->lpData));
-  HeapDestroy(h);
 }
 END_TEST
 
 /* ---- emulated engine: cursors that are not (or no longer) valid ------- */
 
-/* Walk h until the entry for block p; returns false if never found. */
-static bool walk_to(HANDLE h, PROCESS_HEAP_ENTRY* e, const void* p) {
-  memset(e, 0, sizeof *e);
-  while (HeapWalk(h, e))
-    if (e->lpData == p)
-      return true;
-  return false;
-}
-
 START_TEST(forged_cursor_fails_with_invalid_parameter) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   char* p = HeapAlloc(h, 0, 256);
   static char outside[64];
   PROCESS_HEAP_ENTRY e;
@@ -349,7 +323,6 @@ START_TEST(forged_cursor_fails_with_invalid_parameter) {
   SetLastError(0);
   ck_assert_int_eq(ph_le_uint(HeapWalk(h, &e)), FALSE);
   ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
-  HeapDestroy(h);
 }
 END_TEST
 
@@ -357,45 +330,42 @@ END_TEST
  * no longer names a block.  The blocks are above the sizes the emulation
  * keeps on quick lists (128 KiB), which are freed without merging. */
 START_TEST(stale_cursor_fails_with_invalid_parameter) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   void* before = HeapAlloc(h, 0, 150000);
   void* p = HeapAlloc(h, 0, 150000);
   void* after = HeapAlloc(h, 0, 150000);
   ck_assert_int_ne(HeapFree(h, 0, before), FALSE);
   PROCESS_HEAP_ENTRY e;
-  ck_assert(walk_to(h, &e, p));
+  ck_assert(ph_test_walk_to(h, &e, p));
   ck_assert_int_ne(HeapFree(h, 0, p), FALSE); /* merges into `before` */
   SetLastError(0);
   ck_assert_int_eq(ph_le_uint(HeapWalk(h, &e)), FALSE);
   ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
   HeapFree(h, 0, after);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(cursor_on_a_freed_large_block_fails) {
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = ph_test_heap;
   void* p = HeapAlloc(h, 0, (SIZE_T)3 << 20);
   PROCESS_HEAP_ENTRY e;
-  ck_assert(walk_to(h, &e, p));
+  ck_assert(ph_test_walk_to(h, &e, p));
   ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
   SetLastError(0);
   ck_assert_int_eq(ph_le_uint(HeapWalk(h, &e)), FALSE);
   ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
-  HeapDestroy(h);
 }
 END_TEST
 
 START_TEST(cursor_of_another_heap_fails) {
-  HANDLE a = HeapCreate(0, 0, 0);
+  HANDLE a = ph_test_heap;
   HANDLE b = HeapCreate(0, 0, 0);
   void* p = HeapAlloc(a, 0, 64);
   PROCESS_HEAP_ENTRY e;
-  ck_assert(walk_to(a, &e, p));
+  ck_assert(ph_test_walk_to(a, &e, p));
   SetLastError(0);
   ck_assert_int_eq(ph_le_uint(HeapWalk(b, &e)), FALSE);
   ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
-  HeapDestroy(a);
   HeapDestroy(b);
 }
 END_TEST
@@ -418,6 +388,7 @@ Suite* test_walk(void) {
   Suite* s = suite_create("walk");
   TCase* tc = tcase_create("protocol");
   tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, ph_test_heap_setup, ph_test_heap_teardown);
   tcase_add_test(tc, walk_starts_with_a_region_entry);
   tcase_add_test(tc, walk_ends_with_no_more_items);
   tcase_add_test(tc, region_entries_bracket_their_blocks);
@@ -429,6 +400,7 @@ Suite* test_walk(void) {
   suite_add_tcase(s, tc);
   tcase_add_test(tc, region_entry_describes_its_header_and_sizes);
   TCase* bad = tcase_create("misuse");
+  tcase_add_checked_fixture(bad, ph_test_heap_setup, ph_test_heap_teardown);
   ph_test_add_emul(bad, forged_cursor_fails_with_invalid_parameter,
                    "a forged cursor is undefined on Windows");
   ph_test_add_emul(bad, stale_cursor_fails_with_invalid_parameter,
