@@ -139,10 +139,10 @@ void ph__block_trim(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   ph__block_release(h, tail);
 }
 
-/* Put `to` where FREE block `from` is in its bin list (same bin). */
+/* Put `to` where FREE block `from` is in bin list `bin` (from's and
+ * to's), if `from` is alone there. */
 static bool bins_replace(struct ph__heap* h, struct ph__block* from,
-                         struct ph__block* to) {
-  unsigned bin = bin_floor(from->size);
+                         struct ph__block* to, unsigned bin) {
   struct ph__links* l = links_of(from);
   struct ph__block* next = ph__decode(h, l->next);
   struct ph__block* prev = ph__decode(h, l->prev);
@@ -165,9 +165,10 @@ static bool bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   if (rest < PH__MIN_BLOCK)
     return ph__bins_remove(h, b);
   struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
-  bool same_bin = bin_floor(rest) == bin_floor(b->size);
+  unsigned bin = bin_floor(b->size);
+  bool same_bin = bin_floor(rest) == bin;
   ph__block_set(h->key, tail, rest, g, PH__STATE_FREE, 0);
-  if (!(same_bin && bins_replace(h, b, tail))) {
+  if (!(same_bin && bins_replace(h, b, tail, bin))) {
     if (!ph__bins_remove(h, b))
       return false;
     ph__bins_insert(h, tail);

@@ -197,6 +197,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
                               size_t maximum_size, uint32_t* error);
 void ph__heap_delete(struct ph__heap* h);
 void* ph__heap_alloc(struct ph__heap* h, size_t size);
+void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g);
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags);
 void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data);

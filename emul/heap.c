@@ -121,8 +121,14 @@ void* ph__heap_alloc(struct ph__heap* h, size_t size) {
   struct ph__block* b = NULL;
   if (ph__quick_class(g))
     b = ph__quick_pop_near(h, g);
-  if (b == NULL)
-    b = ph__bins_alloc(h, g);
+  return b != NULL ? block_hand_out(h, b, size)
+                   : ph__heap_alloc_unquick(h, size, g);
+}
+
+/* ph__heap_alloc of g granules (already rounded) for `size` bytes once
+ * the quick lists had none: the bins, merging the quick lists, growing. */
+void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g) {
+  struct ph__block* b = ph__bins_alloc(h, g);
   if (b == NULL && quick_worth_flushing(h)) {
     ph__quick_flush(h);
     b = ph__bins_alloc(h, g);

@@ -111,13 +111,12 @@ static inline void* ph__heap_alloc_quick(struct ph__heap* h, size_t size) {
   if (PH_LIKELY(size <= (PH__QUICK_EXACT - 1) * PH__GRANULE)) {
     uint32_t g = ph__size_to_granules(size);
     struct ph__block* b = ph__quick_pop(h, g);
-    if (PH_LIKELY(b != NULL)) {
-      ph__block_restate(h->key, b,
-                        (uint16_t)(ph__block_capacity(b) - size),
-                        PH__STATE_BUSY);
-      h->allocated += size;
-      return ph__block_data(b);
-    }
+    if (PH_UNLIKELY(b == NULL))
+      return ph__heap_alloc_unquick(h, size, g);
+    ph__block_restate(h->key, b, (uint16_t)(ph__block_capacity(b) - size),
+                      PH__STATE_BUSY);
+    h->allocated += size;
+    return ph__block_data(b);
   }
   return ph__heap_alloc(h, size);
 }
