@@ -167,6 +167,80 @@ START_TEST(lock_stops_a_thread_that_had_the_heap_alone) {
 }
 END_TEST
 
+/* Two threads churn blocks of their own on a fresh heap (each alone in its
+ * part of it: the emulation biases both locks), checking their bytes;
+ * another thread's locked walks and validations revoke those biases again
+ * and again and must always find a whole, valid heap. */
+struct slot_churner {
+  HANDLE heap;
+  atomic_int stop;
+  atomic_long ops;
+  atomic_int failed;
+};
+
+static void churn_slots(void* arg) {
+  struct slot_churner* c = arg;
+  enum { SLOTS = 64 };
+  unsigned char* live[SLOTS] = {0};
+  uint32_t state = ph_test_seed() ^ (uint32_t)(uintptr_t)&live;
+  while (!atomic_load(&c->stop) && !atomic_load(&c->failed)) {
+    uint32_t r = ph_test_rand(&state);
+    uint32_t i = r % SLOTS;
+    if (live[i] != NULL) {
+      if (live[i][0] != (unsigned char)i || !HeapFree(c->heap, 0, live[i]))
+        atomic_store(&c->failed, 1);
+      live[i] = NULL;
+    } else {
+      SIZE_T n = 1 + (r >> 8) % 700;
+      live[i] = HeapAlloc(c->heap, 0, n);
+      if (live[i] == NULL)
+        atomic_store(&c->failed, 1);
+      else
+        memset(live[i], (int)i, n);
+    }
+    atomic_fetch_add(&c->ops, 1);
+  }
+  for (int i = 0; i < SLOTS; i++)
+    if (live[i] != NULL && !HeapFree(c->heap, 0, live[i]))
+      atomic_store(&c->failed, 1);
+}
+
+START_TEST(locked_walks_find_a_whole_heap_while_threads_churn_alone) {
+  static struct slot_churner c[2];
+  for (int round = 0; round < 40; round++) {
+    HANDLE h = HeapCreate(0, 0, 0);
+    ck_assert_ptr_nonnull(h);
+    ph_test_thread_t* t[2];
+    for (int k = 0; k < 2; k++) {
+      c[k].heap = h;
+      atomic_store(&c[k].stop, 0);
+      atomic_store(&c[k].ops, 0);
+      atomic_store(&c[k].failed, 0);
+      t[k] = ph_test_thread_start(churn_slots, &c[k]);
+    }
+    for (int w = 0; w < 4; w++) {
+      for (int k = 0; k < 2; k++) {
+        long seen = atomic_load(&c[k].ops);
+        while (atomic_load(&c[k].ops) < seen + 100 &&
+               !atomic_load(&c[k].failed))
+          ; /* alone long enough to be biased again */
+      }
+      ck_assert_int_ne(HeapLock(h), FALSE);
+      ck_assert_int_gt(ph_test_walk_entries(h, INT_MAX), 2);
+      ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+      ck_assert_int_ne(HeapUnlock(h), FALSE);
+    }
+    for (int k = 0; k < 2; k++) {
+      atomic_store(&c[k].stop, 1);
+      ph_test_thread_join(t[k]);
+      ck_assert_int_eq(atomic_load(&c[k].failed), 0);
+    }
+    ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+    ck_assert_int_ne(HeapDestroy(h), FALSE);
+  }
+}
+END_TEST
+
 START_TEST(no_serialize_heap_locks_and_unlocks) {
   HANDLE h = HeapCreate(HEAP_NO_SERIALIZE, 0, 0);
   ck_assert_ptr_nonnull(h);
@@ -237,6 +311,7 @@ Suite* test_lock(void) {
   tcase_add_test(tc, other_threads_wait_until_unlock);
   tcase_add_test(tc, nested_lock_keeps_others_out_until_the_last_unlock);
   tcase_add_test(tc, lock_stops_a_thread_that_had_the_heap_alone);
+  tcase_add_test(tc, locked_walks_find_a_whole_heap_while_threads_churn_alone);
   tcase_add_test(tc, no_serialize_heap_locks_and_unlocks);
   tcase_add_test(tc, process_heap_locks_and_unlocks);
   suite_add_tcase(s, tc);
