@@ -70,11 +70,9 @@ static struct ph__links* links_of(struct ph__block* b) {
   return (struct ph__links*)ph__block_data(b);
 }
 
-/* Set the prev_size of the block after b to b's size. */
-static void fix_next(struct ph__heap* h, struct ph__block* b) {
-  struct ph__block* n = ph__block_next(b);
-  n->prev_size = b->size;
-  ph__block_seal(h->key, n);
+/* Set the prev_size of the block after b to b's size (outside the seal). */
+static void fix_next(struct ph__block* b) {
+  ph__block_next(b)->prev_size = b->size;
 }
 
 static void bin_abandon(struct ph__heap* h, unsigned bin, const void* at) {
@@ -135,7 +133,7 @@ void ph__block_trim(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   ph__block_set(h->key, tail, b->size - g, g, PH__STATE_BUSY, 0);
   b->size = g;
   ph__block_seal(h->key, b);
-  fix_next(h, tail);
+  fix_next(tail);
   ph__block_release(h, tail);
 }
 
@@ -173,7 +171,7 @@ static bool bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
       return false;
     ph__bins_insert(h, tail);
   }
-  fix_next(h, tail);
+  fix_next(tail);
   b->size = g;
   h->victim = tail;
   return true;
@@ -256,9 +254,10 @@ void ph__block_release(struct ph__heap* h, struct ph__block* b) {
     b->size += n->size;
     header_wipe(n);
   }
-  if (b->prev_size != 0) {
+  if (b->prev_size != 0) { /* outside the seal: checked before use */
     struct ph__block* p = ph__block_prev(b);
-    if (ph__block_sealed(key, p) && p->state == PH__STATE_FREE &&
+    if (ph__block_owned(h, p) && ph__block_sealed(key, p) &&
+        p->state == PH__STATE_FREE &&
         p->size == b->prev_size && ph__bins_remove(h, p)) {
       p->size += b->size;
       header_wipe(b);
@@ -266,7 +265,7 @@ void ph__block_release(struct ph__heap* h, struct ph__block* b) {
     }
   }
   ph__block_restate(key, b, 0, PH__STATE_FREE);
-  fix_next(h, b);
+  fix_next(b);
   ph__bins_insert(h, b);
 }
 

@@ -14,6 +14,8 @@
  * Invariants (ph_heap_validate checks them, the engine relies on them):
  *   check == ph__block_seal_of(heap, block) for every header; anything else
  *     is a trampled header or a pointer that is not a block of this heap
+ *     (prev_size is outside the seal: it is checked against the block
+ *     before wherever it is used)
  *   size >= 1 granule (sentinel) or >= 2 (block); prev_size == size of the
  *     block before, 0 for the first block of a region
  *   state FREE   => on exactly one bin list, never next to another FREE
@@ -39,12 +41,14 @@ enum ph__block_state {
 };
 
 struct ph__block {
-  uint32_t prev_size; /* granules of the block before; 0 if first */
+  uint32_t check;     /* seal over size .. flags, the address, the heap;
+                         first, so that an overrun of the block before,
+                         however short, breaks it */
   uint32_t size;      /* granules, header included */
   uint16_t slack;     /* payload bytes past the requested size */
   uint8_t state;      /* enum ph__block_state */
   uint8_t flags;      /* reserved, 0 */
-  uint32_t check;     /* seal over the fields above, the address, the heap */
+  uint32_t prev_size; /* granules of the block before; 0 if first */
 };
 
 _Static_assert(sizeof(struct ph__block) == PH__GRANULE, "header size");
@@ -91,23 +95,25 @@ static inline size_t ph__block_capacity(const struct ph__block* b) {
 
 /* The check value of a header: keyed by the heap's secret, so a header
  * cannot be forged without it, and by the address, so a header copied
- * elsewhere does not check.  w0 holds prev_size and size, w1 slack, state
- * and flags, as they lie in memory. */
-static inline uint32_t ph__block_seal_words(uint64_t key,
-                                            const struct ph__block* b,
-                                            uint64_t w0, uint32_t w1) {
-  uint64_t a = (uint64_t)(uintptr_t)b ^ w1;
-  uint64_t x = (w0 ^ key ^ ((a << 32) | (a >> 32))) * 0x9E3779B97F4A7C15ull;
+ * elsewhere does not check.  It covers size, slack, state and flags (w1:
+ * the second word's first 4 bytes as they lie in memory), not prev_size:
+ * that one is checked against the block before wherever it is used (that
+ * block's size must equal it and its header must check), so writing it
+ * needs no new seal. */
+static inline uint32_t ph__block_seal_fields(uint64_t key,
+                                             const struct ph__block* b,
+                                             uint32_t size, uint32_t w1) {
+  uint64_t a = (uint64_t)(uintptr_t)b;
+  uint64_t v = ((uint64_t)size << 32) | w1;
+  uint64_t x = (v ^ key ^ ((a << 32) | (a >> 32))) * 0x9E3779B97F4A7C15ull;
   return (uint32_t)(x >> 32) | 1u; /* never 0: zeroed memory never checks */
 }
 
 static inline uint32_t ph__block_seal_of(uint64_t key,
                                          const struct ph__block* b) {
-  uint64_t w0;
   uint32_t w1;
-  memcpy(&w0, b, 8);
   memcpy(&w1, (const char*)b + 8, 4);
-  return ph__block_seal_words(key, b, w0, w1);
+  return ph__block_seal_fields(key, b, b->size, w1);
 }
 
 static inline void ph__block_seal(uint64_t key, struct ph__block* b) {
@@ -118,18 +124,16 @@ static inline int ph__block_sealed(uint64_t key, const struct ph__block* b) {
   return b->check == ph__block_seal_of(key, b);
 }
 
-/* Set slack and state of a sealed header (flags 0) and reseal it, in one
- * 8-byte store: no byte store followed by a wider reload, which would stall
- * store-to-load forwarding on the hot paths. */
+/* Set slack and state of a sealed header (flags 0) and reseal it with the
+ * value computed from registers: no byte store followed by a wider reload,
+ * which would stall store-to-load forwarding on the hot paths. */
 static inline void ph__block_restate(uint64_t key, struct ph__block* b,
                                      uint16_t slack, uint8_t state) {
-  uint64_t w0;
-  memcpy(&w0, b, 8);
-  struct ph__block tail = {.slack = slack, .state = state};
+  struct ph__block h = {.slack = slack, .state = state};
   uint32_t w1;
-  memcpy(&w1, (const char*)&tail + 8, 4);
-  tail.check = ph__block_seal_words(key, b, w0, w1);
-  memcpy((char*)b + 8, (const char*)&tail + 8, 8);
+  memcpy(&w1, (const char*)&h + 8, 4);
+  b->check = ph__block_seal_fields(key, b, b->size, w1);
+  memcpy((char*)b + 8, &w1, 4);
 }
 
 /* Write a whole header and seal it. */

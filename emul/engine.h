@@ -294,6 +294,20 @@ static inline struct ph__block* ph__region_sentinel(const struct ph__region* r) 
   return (struct ph__block*)((char*)r + r->commit_size - PH__GRANULE);
 }
 
+/* The last block of region r (the one before its sentinel), if the
+ * sentinel's prev_size names a block that checks and has that size; NULL
+ * otherwise (prev_size is outside the seal, so it is checked here). */
+static inline struct ph__block* ph__region_last(const struct ph__heap* h,
+                                                const struct ph__region* r) {
+  struct ph__block* end = ph__region_sentinel(r);
+  size_t back = (size_t)end->prev_size << PH__GRANULE_SHIFT;
+  if (back == 0 ||
+      back > (size_t)((char*)end - (char*)ph__region_first(r)))
+    return NULL;
+  struct ph__block* b = (struct ph__block*)((char*)end - back);
+  return ph__block_sealed(h->key, b) && b->size == end->prev_size ? b : NULL;
+}
+
 /* Whether b lies in one of h's blocks regions: checked before reading a
  * header reached through a link stored in freed (caller-writable) memory. */
 static inline bool ph__block_owned(const struct ph__heap* h,

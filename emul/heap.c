@@ -75,10 +75,9 @@ static bool heap_add_region(struct ph__heap* h, uint32_t g) {
 
 static bool heap_grow(struct ph__heap* h, uint32_t g) {
   struct ph__region* r = h->last;
-  struct ph__block* end = ph__region_sentinel(r);
-  struct ph__block* before = ph__block_prev(end);
+  struct ph__block* before = ph__region_last(h, r);
   size_t bytes = ((size_t)g + 1) * PH__GRANULE;
-  if (before->state == PH__STATE_FREE && before->size < g)
+  if (before != NULL && before->state == PH__STATE_FREE && before->size < g)
     bytes -= (size_t)before->size * PH__GRANULE; /* it merges with the new */
   if (r->commit_size < r->reserve_size && region_extend(h, r, bytes))
     return true;
@@ -175,9 +174,7 @@ static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
       return false;
     b->size += n->size;
     ph__block_seal(h->key, b);
-    n = ph__block_next(b);
-    n->prev_size = b->size;
-    ph__block_seal(h->key, n);
+    ph__block_next(b)->prev_size = b->size; /* outside the seal */
   }
   ph__block_trim(h, b, g);
   return true;

@@ -31,9 +31,8 @@ static void region_drop(struct ph__heap* h, struct ph__region* r) {
 /* Decommit the pages of r past its last block (and past what `keep`
  * bytes from the base must stay committed). */
 static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
-  struct ph__block* end = ph__region_sentinel(r);
-  struct ph__block* tail = ph__block_prev(end);
-  if (tail->state != PH__STATE_FREE || !ph__block_sealed(h->key, tail))
+  struct ph__block* tail = ph__region_last(h, r);
+  if (tail == NULL || tail->state != PH__STATE_FREE)
     return;
   size_t used = (size_t)((char*)tail - (char*)r) +
                 (PH__MIN_BLOCK + 1) * PH__GRANULE;

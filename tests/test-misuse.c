@@ -417,6 +417,41 @@ START_TEST(overrun_into_a_busy_header_is_contained) {
 }
 END_TEST
 
+/* The shortest overrun: one to four bytes past a block that has no slack,
+ * onto the first bytes of the next block's header.  Noticed when that
+ * block is freed, sized or validated. */
+START_TEST(off_by_one_overrun_is_noticed_at_the_next_free) {
+  static const SIZE_T sizes[] = {96, 496, 1008}; /* whole granules */
+  int tested = 0;
+  for (size_t k = 0; k < 3; k++) {
+    for (SIZE_T len = 1; len <= 4; len *= 2) {
+      SIZE_T n = sizes[k];
+      HANDLE h = HeapCreate(0, 0, 0); /* fresh: blocks in address order */
+      unsigned char* a = HeapAlloc(h, 0, n);
+      unsigned char* b = HeapAlloc(h, 0, n);
+      unsigned char* c = HeapAlloc(h, 0, n);
+      ph_test_fill(c, n, 0xCC);
+      if (b == a + n + 16) { /* no slack between a's bytes and b */
+        tested++;
+        for (SIZE_T i = 0; i < len; i++)
+          a[n + i] ^= 0x5A; /* b's header starts at a + n */
+        ck_assert_int_eq(HeapValidate(h, 0, b), FALSE);
+        SetLastError(0);
+        ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, b)), FALSE);
+        ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+        ck_assert_uint_eq(HeapSize(h, 0, a), n);
+        ck_assert_int_ne(HeapFree(h, 0, a), FALSE);
+        ck_assert_uint_eq(ph_test_first_bad_byte(c, n, 0xCC), n);
+        ck_assert_int_ne(HeapFree(h, 0, c), FALSE);
+        heap_still_serves(h, n);
+      }
+      HeapDestroy(h);
+    }
+  }
+  ck_assert_int_gt(tested, 0); /* the layout this test needs did occur */
+}
+END_TEST
+
 /* Write past the end of a over a freed block b: its header and the list
  * links in its payload. */
 START_TEST(overrun_into_a_free_block_is_contained) {
@@ -696,6 +731,8 @@ Suite* test_misuse(void) {
                    "a double free is undefined on Windows");
   ph_test_add_emul(tc, overrun_into_a_busy_header_is_contained,
                    "heap corruption is undefined on Windows");
+  ph_test_add_emul(tc, off_by_one_overrun_is_noticed_at_the_next_free,
+                   "a heap overrun is undefined on Windows");
   ph_test_add_emul(tc, overrun_into_a_free_block_is_contained,
                    "heap corruption is undefined on Windows");
   ph_test_add_emul(tc, sizes_at_engine_limits_are_exact,
