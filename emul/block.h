@@ -136,16 +136,16 @@ static inline void ph__block_restate(uint64_t key, struct ph__block* b,
   memcpy((char*)b + 8, &w1, 4);
 }
 
-/* Write a whole header and seal it. */
+/* Write a whole header and seal it (built in registers, stored once). */
 static inline void ph__block_set(uint64_t key, struct ph__block* b,
                                  uint32_t size, uint32_t prev_size,
                                  uint8_t state, uint16_t slack) {
-  b->prev_size = prev_size;
-  b->size = size;
-  b->slack = slack;
-  b->state = state;
-  b->flags = 0;
-  ph__block_seal(key, b);
+  struct ph__block h = {
+      .size = size, .slack = slack, .state = state, .prev_size = prev_size};
+  uint32_t w1;
+  memcpy(&w1, (const char*)&h + 8, 4);
+  h.check = ph__block_seal_fields(key, b, size, w1);
+  memcpy(b, &h, sizeof h);
 }
 
 #endif /* PH_BLOCK_H */
