@@ -99,7 +99,9 @@ static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t c) {
     ph__quick_abandon(h, i, b);
     return NULL;
   }
-  h->quick[i] = ph__decode(h, link->next);
+  struct ph__block* next = ph__decode(h, link->next);
+  h->quick[i] = next;
+  PH_PREFETCH(next); /* the next request of this class reads its header */
   h->quick_count--;
   h->quick_granules -= c;
   return b;
