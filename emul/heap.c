@@ -86,15 +86,6 @@ static bool heap_grow(struct ph__heap* h, uint32_t g) {
   return heap_add_region(h, g);
 }
 
-/* Hand out block b for a request of `size` bytes. */
-static void* block_hand_out(struct ph__heap* h, struct ph__block* b,
-                            size_t size) {
-  ph__block_restate(h->key, b, (uint16_t)(ph__block_capacity(b) - size),
-                    PH__STATE_BUSY);
-  h->allocated += size;
-  return ph__block_data(b);
-}
-
 /* The block size to allocate for a request of g granules: its size class
  * where it has one, so that the block can be reused from a quick list
  * once freed.  A fixed heap rounds nothing (its space is counted). */
@@ -120,7 +111,7 @@ void* ph__heap_alloc(struct ph__heap* h, size_t size) {
   struct ph__block* b = NULL;
   if (ph__quick_class(g))
     b = ph__quick_pop_near(h, g);
-  return b != NULL ? block_hand_out(h, b, size)
+  return b != NULL ? ph__block_hand_out(h, b, size)
                    : ph__heap_alloc_unquick(h, size, g);
 }
 
@@ -140,7 +131,7 @@ void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g) {
   }
   if (b == NULL)
     return NULL;
-  return block_hand_out(h, b, size);
+  return ph__block_hand_out(h, b, size);
 }
 
 void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
@@ -189,7 +180,7 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
     result = ph__large_realloc(h, r, size, in_place);
   } else if (block_resize(h, ph__block_of(data), size)) {
     h->allocated -= old_size;
-    result = block_hand_out(h, ph__block_of(data), size);
+    result = ph__block_hand_out(h, ph__block_of(data), size);
   } else if (!in_place) {
     result = ph__heap_alloc(h, size);
     if (result != NULL) {

@@ -10,8 +10,9 @@
  *   34 .. 8192 granules   8 per power of two (payloads up to 128 KiB),
  *                         so a growable heap rounds such a request up by
  *                         at most 12.5 % to make its block reusable
- * Quick blocks are merged into the bins (ph__quick_flush) before the heap
- * grows and on ph_heap_compact, which bounds the fragmentation they cause.
+ * Quick blocks are merged into the bins (ph__quick_flush) when they hold
+ * an eighth of the heap and it would otherwise grow, when it cannot grow,
+ * and on ph_heap_compact, which bounds the fragmentation they cause.
  *
  * The link to the next block lives in the freed block's payload, where a
  * use-after-free write can reach it, so it is stored encoded with the heap
@@ -107,6 +108,15 @@ static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t c) {
   return b;
 }
 
+/* Hand out block b (taken from a list or the bins) for `size` bytes. */
+static inline void* ph__block_hand_out(struct ph__heap* h,
+                                       struct ph__block* b, size_t size) {
+  ph__block_restate(h->key, b, (uint16_t)(ph__block_capacity(b) - size),
+                    PH__STATE_BUSY);
+  h->allocated += size;
+  return ph__block_data(b);
+}
+
 /* ph__heap_alloc and ph__heap_free for a small block on its quick list,
  * inline in the entry points; anything else goes the general way. */
 static inline void* ph__heap_alloc_quick(struct ph__heap* h, size_t size) {
@@ -115,10 +125,7 @@ static inline void* ph__heap_alloc_quick(struct ph__heap* h, size_t size) {
     struct ph__block* b = ph__quick_pop(h, g);
     if (PH_UNLIKELY(b == NULL))
       return ph__heap_alloc_unquick(h, size, g);
-    ph__block_restate(h->key, b, (uint16_t)(ph__block_capacity(b) - size),
-                      PH__STATE_BUSY);
-    h->allocated += size;
-    return ph__block_data(b);
+    return ph__block_hand_out(h, b, size);
   }
   return ph__heap_alloc(h, size);
 }
