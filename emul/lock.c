@@ -45,13 +45,16 @@ void ph__biased_disable(void) {
   atomic_store(&bias_usable, -1);
 }
 
+/* Whether locks may be biased: the process-wide fence works here and
+ * ph__biased_disable was not called.  Decided once. */
 static bool biasing(void) {
   int usable = atomic_load_explicit(&bias_usable, memory_order_relaxed);
   if (usable == 0) {
     int now = ph__prim_fence_all_init() ? 1 : -1;
-    atomic_compare_exchange_strong(&bias_usable, &usable, now);
+    if (atomic_compare_exchange_strong(&bias_usable, &usable, now))
+      usable = now; /* else usable holds what another thread decided */
   }
-  return usable > 0 || atomic_load(&bias_usable) > 0;
+  return usable > 0;
 }
 
 void ph__biased_note(ph__biased_t* lock, uintptr_t self) {
