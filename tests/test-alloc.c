@@ -61,8 +61,7 @@ START_TEST(zero_memory_flag_zeroes_reused_memory) {
     HeapFree(heap, 0, p);
     p = HeapAlloc(heap, HEAP_ZERO_MEMORY, n);
     ck_assert_ptr_nonnull(p);
-    for (SIZE_T i = 0; i < n; i++)
-      ck_assert_uint_eq(p[i], 0);
+    ck_assert_uint_eq(ph_test_first_bad_byte(p, n, 0), n);
     HeapFree(heap, 0, p);
   }
 }
@@ -82,17 +81,14 @@ START_TEST(recycled_blocks_keep_exact_sizes_and_zeroing) {
     p = HeapAlloc(heap, HEAP_ZERO_MEMORY, m);
     ck_assert_ptr_nonnull(p);
     ck_assert_uint_eq(HeapSize(heap, 0, p), m);
-    for (SIZE_T i = 0; i < m; i++)
-      ck_assert_uint_eq(p[i], 0);
+    ck_assert_uint_eq(ph_test_first_bad_byte(p, m, 0), m);
     memset(p, 0xCD, m);
     SIZE_T grown = m + m / 16 + 1;
     unsigned char* q = HeapReAlloc(heap, HEAP_ZERO_MEMORY, p, grown);
     ck_assert_ptr_nonnull(q);
     ck_assert_uint_eq(HeapSize(heap, 0, q), grown);
-    for (SIZE_T i = 0; i < m; i++)
-      ck_assert_uint_eq(q[i], 0xCD);
-    for (SIZE_T i = m; i < grown; i++)
-      ck_assert_uint_eq(q[i], 0);
+    ck_assert_uint_eq(ph_test_first_bad_byte(q, m, 0xCD), m);
+    ck_assert_uint_eq(ph_test_first_bad_byte(q + m, grown - m, 0), grown - m);
     ck_assert_int_ne(HeapFree(heap, 0, q), FALSE);
   }
   ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
@@ -117,8 +113,7 @@ START_TEST(live_blocks_do_not_overlap) {
     if (blocks[i] == NULL)
       continue;
     SIZE_T n = HeapSize(heap, 0, blocks[i]);
-    for (SIZE_T j = 0; j < n; j++)
-      ck_assert_uint_eq(blocks[i][j], (unsigned)(i & 0xFF));
+    ck_assert_uint_eq(ph_test_first_bad_byte(blocks[i], n, i & 0xFF), n);
   }
 }
 END_TEST
