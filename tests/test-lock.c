@@ -126,7 +126,8 @@ static void churn_alone(void* arg) {
     memset(p, 0x5A, 48);
     if (!HeapFree(c->heap, 0, p))
       atomic_store(&c->failed, 1);
-    atomic_fetch_add(&c->ops, 1);
+    if (atomic_fetch_add(&c->ops, 1) % 64 == 63)
+      ph_test_yield(); /* let the others run (2 cores; valgrind's one) */
   }
 }
 
@@ -142,7 +143,7 @@ START_TEST(lock_stops_a_thread_that_had_the_heap_alone) {
   atomic_store(&c.failed, 0);
   ph_test_thread_t* t = ph_test_thread_start(churn_alone, &c);
   while (atomic_load(&c.ops) < 5000 && !atomic_load(&c.failed))
-    ; /* long enough alone for any bias to form */
+    ph_test_yield(); /* long enough alone for any bias to form */
   for (int round = 0; round < 3; round++) {
     ck_assert_int_ne(HeapLock(h), FALSE);
     long before = atomic_load(&c.ops);
@@ -158,7 +159,7 @@ START_TEST(lock_stops_a_thread_that_had_the_heap_alone) {
      * bumped after HeapFree). */
     ck_assert_int_le(after - before, 1);
     while (atomic_load(&c.ops) < after + 1000 && !atomic_load(&c.failed))
-      ; /* it runs again, and long enough to take the heap alone again */
+      ph_test_yield(); /* it runs again, long enough to be biased again */
   }
   atomic_store(&c.stop, 1);
   ph_test_thread_join(t);
@@ -198,7 +199,8 @@ static void churn_slots(void* arg) {
       else
         memset(live[i], (int)i, n);
     }
-    atomic_fetch_add(&c->ops, 1);
+    if (atomic_fetch_add(&c->ops, 1) % 64 == 63)
+      ph_test_yield(); /* let the others run (2 cores; valgrind's one) */
   }
   for (int i = 0; i < SLOTS; i++)
     if (live[i] != NULL && !HeapFree(c->heap, 0, live[i]))
@@ -223,7 +225,7 @@ START_TEST(locked_walks_find_a_whole_heap_while_threads_churn_alone) {
         long seen = atomic_load(&c[k].ops);
         while (atomic_load(&c[k].ops) < seen + 100 &&
                !atomic_load(&c[k].failed))
-          ; /* alone long enough to be biased again */
+          ph_test_yield(); /* alone long enough to be biased again */
       }
       ck_assert_int_ne(HeapLock(h), FALSE);
       ck_assert_int_gt(ph_test_walk_entries(h, INT_MAX), 2);
