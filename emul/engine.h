@@ -233,7 +233,13 @@ size_t ph__heap_compact_all(struct ph__heap* h);
 void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum);
 void ph__heap_leave_all(struct ph__heap* h, bool locked);
 struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot);
-unsigned ph__thread_slot(void);
+unsigned ph__thread_slot_assign(void);
+
+/* The calling thread's slot, 0 .. PH__SHARDS-1. */
+static inline unsigned ph__thread_slot(void) {
+  unsigned s = ph__thread.slot_plus1;
+  return PH_LIKELY(s != 0) ? s - 1 : ph__thread_slot_assign();
+}
 /* The shard after s of top s->top, in index order, or NULL. */
 struct ph__heap* ph__heap_next_shard(const struct ph__heap* s);
 
@@ -373,8 +379,7 @@ static inline enum ph__entry ph__heap_enter(struct ph__heap* h,
 static inline struct ph__heap* ph__heap_shard(struct ph__heap* h) {
   if (!h->sharded)
     return h;
-  unsigned slot = ph__thread.slot_plus1 != 0 ? ph__thread.slot_plus1 - 1
-                                             : ph__thread_slot();
+  unsigned slot = ph__thread_slot();
   if (slot == 0)
     return h;
   struct ph__heap* s =

@@ -299,14 +299,11 @@ struct ph__heap* ph__heap_lookup_slow(const void* handle) {
   return h;
 }
 
-/* The calling thread's slot, 0 .. PH__SHARDS-1, given in order of first
- * use (the first thread, usually main, uses the heap itself). */
-unsigned ph__thread_slot(void) {
-  unsigned s = ph__thread.slot_plus1;
-  if (PH_UNLIKELY(s == 0)) {
-    s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS + 1;
-    ph__thread.slot_plus1 = s;
-  }
+/* Give the calling thread its slot, in order of first use (the first
+ * thread, usually main, uses the heap itself). */
+unsigned ph__thread_slot_assign(void) {
+  unsigned s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS + 1;
+  ph__thread.slot_plus1 = s;
   return s - 1;
 }
 
