@@ -8,7 +8,7 @@
  * information calls) are the only callers of ph__fail, which error.c
  * defines: the only writer of the last error.
  */
-#include "small.h"
+#include "fast.h"
 #include "track.h"
 
 const char* ph_backend(void) {
@@ -85,7 +85,9 @@ int ph_heap_destroy(void* heap) {
   return 1;
 }
 
-void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
+/* HeapAlloc, any case (the entry point below tries fast.h first). */
+static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
+                                       size_t size) {
   struct ph__heap* h = ph__heap_lookup(heap);
   if (PH_UNLIKELY(h == NULL))
     return fail_bad_heap(heap, flags);
@@ -100,6 +102,12 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
     memset(p, 0, size);
   PH_TRACK_ALLOC(p, size, (flags & PH_HEAP_ZERO_MEMORY) != 0);
   return p;
+}
+
+void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
+  struct ph__heap* s = ph__fast_shard(heap, flags);
+  void* p = s != NULL ? ph__fast_alloc(s, size) : NULL;
+  return PH_LIKELY(p != NULL) ? p : alloc_general(heap, flags, size);
 }
 
 /*
@@ -149,7 +157,8 @@ void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
   return p;
 }
 
-int ph_heap_free(void* heap, uint32_t flags, void* block) {
+/* HeapFree, any case (the entry point below tries fast.h first). */
+static PH_NOINLINE int free_general(void* heap, uint32_t flags, void* block) {
   struct ph__heap* h = ph__heap_lookup(heap);
   if (PH_UNLIKELY(h == NULL)) {
     ph__fail(PH_ERROR_INVALID_HANDLE);
@@ -171,6 +180,13 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
   ph__heap_free_quick(shard, r, block);
   ph__heap_leave(shard, how);
   return 1;
+}
+
+int ph_heap_free(void* heap, uint32_t flags, void* block) {
+  struct ph__heap* s = ph__fast_shard(heap, flags);
+  if (PH_LIKELY(s != NULL && ph__fast_free(s, block)))
+    return 1;
+  return free_general(heap, flags, block);
 }
 
 size_t ph_heap_size(void* heap, uint32_t flags, const void* block) {

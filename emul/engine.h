@@ -215,6 +215,8 @@ struct ph__thread {
   uintptr_t epoch;       /* ph__heap_epoch when `handle` was looked up */
   const void* handle;    /* the last handle looked up, and its heap */
   struct ph__heap* heap;
+  struct ph__heap* fast; /* that heap's shard of this thread, if fast.h may
+                            use it; else NULL */
 };
 extern _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
 extern atomic_uintptr_t ph__heap_epoch; /* +1 at every heap destruction */

@@ -15,6 +15,7 @@
  * growable heap (large.c) and fail on a fixed one.
  */
 #include "small.h"
+#include "track.h"
 
 static size_t round16(size_t n) {
   return (n + PH__GRANULE - 1) & ~(size_t)(PH__GRANULE - 1);
@@ -288,12 +289,24 @@ static atomic_uint slots_given;
 _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
 atomic_uintptr_t ph__heap_epoch = 1; /* 1: a zeroed thread cache is stale */
 
+/* The shard of h for the fast paths (fast.h) of this thread, or NULL:
+ * none for NO_SERIALIZE heaps, nor under Valgrind (the general paths tell
+ * it about every block), nor before the thread's shard exists. */
+static struct ph__heap* fast_shard(struct ph__heap* h) {
+  if (PH_TRACK || (h->options & PH_HEAP_NO_SERIALIZE))
+    return NULL;
+  unsigned slot = h->sharded ? ph__thread_slot() : 0;
+  return slot == 0 ? h : atomic_load_explicit(&h->shards[slot],
+                                              memory_order_acquire);
+}
+
 struct ph__heap* ph__heap_lookup_slow(const void* handle) {
   uintptr_t epoch = atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
   struct ph__heap* h = ph__heap_lookup_map(handle);
   if (h != NULL) {
     ph__thread.handle = handle;
     ph__thread.heap = h;
+    ph__thread.fast = fast_shard(h);
     ph__thread.epoch = epoch; /* read before the check: stale, never wrong */
   }
   return h;
@@ -323,6 +336,8 @@ struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
     }
   }
   ph__biased_unlock(&h->lock);
+  if (s != NULL && ph__thread.heap == h)
+    ph__thread.fast = fast_shard(h);
   return s != NULL ? s : h;
 }
 

@@ -85,27 +85,44 @@ static inline void ph__quick_push(struct ph__heap* h, struct ph__block* b) {
 
 void ph__quick_abandon(struct ph__heap* h, unsigned i, struct ph__block* b);
 
-/* A block of class size c from its quick list, or NULL.  The head is
- * trusted (checked when it became the head); its header and link are
- * checked before use. */
-static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t c) {
-  unsigned i = ph__quick_index(c);
-  struct ph__block* b = h->quick[i];
-  if (b == NULL)
-    return NULL;
-  struct ph__quick_link* link = (struct ph__quick_link*)ph__block_data(b);
-  if (PH_UNLIKELY(!ph__block_sealed(h->key, b) ||
-                  b->state != PH__STATE_QUICK || b->size != c ||
-                  link->check != ph__quick_check(h->key, b, link->next))) {
-    ph__quick_abandon(h, i, b);
-    return NULL;
-  }
+/* Whether b, the head of the list of class size c, and its link check.
+ * The head is trusted as a pointer (checked when it became the head); its
+ * header and link are checked before use. */
+static inline bool ph__quick_head_ok(const struct ph__heap* h,
+                                     const struct ph__block* b, uint32_t c) {
+  const struct ph__quick_link* link =
+      (const struct ph__quick_link*)ph__block_data(b);
+  return ph__block_sealed(h->key, b) && b->state == PH__STATE_QUICK &&
+         b->size == c && link->check == ph__quick_check(h->key, b, link->next);
+}
+
+/* Take head b (checked) off list i of class size c. */
+static inline struct ph__block* ph__quick_unlink(struct ph__heap* h,
+                                                 unsigned i,
+                                                 struct ph__block* b,
+                                                 uint32_t c) {
+  const struct ph__quick_link* link =
+      (const struct ph__quick_link*)ph__block_data(b);
   struct ph__block* next = ph__decode(h, link->next);
   h->quick[i] = next;
   PH_PREFETCH(next); /* the next request of this class reads its header */
   h->quick_count--;
   h->quick_granules -= c;
   return b;
+}
+
+/* A block of class size c from its quick list, or NULL; a list whose head
+ * does not check is abandoned (and reported). */
+static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t c) {
+  unsigned i = ph__quick_index(c);
+  struct ph__block* b = h->quick[i];
+  if (b == NULL)
+    return NULL;
+  if (PH_UNLIKELY(!ph__quick_head_ok(h, b, c))) {
+    ph__quick_abandon(h, i, b);
+    return NULL;
+  }
+  return ph__quick_unlink(h, i, b, c);
 }
 
 /* Hand out block b (taken from a list or the bins) for `size` bytes. */
