@@ -93,7 +93,7 @@ static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
     return fail_bad_heap(heap, flags);
   struct ph__heap* shard = ph__heap_shard(h);
   enum ph__entry how = ph__heap_enter(shard, flags);
-  void* p = ph__heap_alloc_quick(shard, size);
+  void* p = ph__heap_alloc(shard, size);
   ph__heap_leave(shard, how);
   if (PH_UNLIKELY(p == NULL))
     return fail_alloc(h, flags, PH_ERROR_NOT_ENOUGH_MEMORY,
@@ -177,7 +177,7 @@ static PH_NOINLINE int free_general(void* heap, uint32_t flags, void* block) {
     PH_TRACK_FREE(block, r->kind != PH__REGION_LARGE
                              ? ph__heap_block_size(r, block)
                              : 0);
-  ph__heap_free_quick(shard, r, block);
+  ph__heap_free(shard, r, block);
   ph__heap_leave(shard, how);
   return 1;
 }

@@ -264,7 +264,7 @@ void ph__block_release(struct ph__heap* h, struct ph__block* b) {
       b = p;
     }
   }
-  ph__block_restate(key, b, 0, PH__STATE_FREE);
+  ph__block_restate(key, b, b->size, 0, PH__STATE_FREE);
   fix_next(b);
   ph__bins_insert(h, b);
 }

@@ -41,13 +41,13 @@ enum ph__block_state {
 };
 
 struct ph__block {
-  uint32_t check;     /* seal over size .. flags, the address, the heap;
-                         first, so that an overrun of the block before,
-                         however short, breaks it */
-  uint32_t size;      /* granules, header included */
+  uint32_t size;      /* granules, header included; first, so that an
+                         overrun of the block before, however short,
+                         changes a sealed field */
   uint16_t slack;     /* payload bytes past the requested size */
   uint8_t state;      /* enum ph__block_state */
   uint8_t flags;      /* reserved, 0 */
+  uint32_t check;     /* seal over size .. flags, the address, the heap */
   uint32_t prev_size; /* granules of the block before; 0 if first */
 };
 
@@ -93,27 +93,41 @@ static inline size_t ph__block_capacity(const struct ph__block* b) {
   return ((size_t)b->size << PH__GRANULE_SHIFT) - PH__GRANULE;
 }
 
-/* The check value of a header: keyed by the heap's secret, so a header
- * cannot be forged without it, and by the address, so a header copied
- * elsewhere does not check.  It covers size, slack, state and flags (w1:
- * the second word's first 4 bytes as they lie in memory), not prev_size:
- * that one is checked against the block before wherever it is used (that
- * block's size must equal it and its header must check), so writing it
- * needs no new seal. */
-static inline uint32_t ph__block_seal_fields(uint64_t key,
-                                             const struct ph__block* b,
-                                             uint32_t size, uint32_t w1) {
-  uint64_t a = (uint64_t)(uintptr_t)b;
-  uint64_t v = ((uint64_t)size << 32) | w1;
-  uint64_t x = (v ^ key ^ ((a << 32) | (a >> 32))) * 0x9E3779B97F4A7C15ull;
+/* The sealed fields, size .. flags: the header's first 8 bytes as they lie
+ * in memory (one load). */
+static inline uint64_t ph__block_word(const struct ph__block* b) {
+  uint64_t w;
+  memcpy(&w, b, 8);
+  return w;
+}
+
+/* The sealed fields as ph__block_word reads them back, built in registers. */
+static inline uint64_t ph__block_word_of(uint32_t size, uint16_t slack,
+                                         uint8_t state) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return size | (uint64_t)slack << 32 | (uint64_t)state << 48;
+#else
+  struct ph__block h = {.size = size, .slack = slack, .state = state};
+  return ph__block_word(&h);
+#endif
+}
+
+/* The check value of a header at b whose sealed fields are w: keyed by
+ * the heap's secret, so a header cannot be forged without it, and by the
+ * address, so a header copied elsewhere does not check.  prev_size is not
+ * covered: it is checked against the block before wherever it is used
+ * (that block's size must equal it and its header must check), so
+ * writing it needs no new seal. */
+static inline uint32_t ph__block_seal_word(uint64_t key,
+                                           const struct ph__block* b,
+                                           uint64_t w) {
+  uint64_t x = (w ^ key ^ (uint64_t)(uintptr_t)b) * 0x9E3779B97F4A7C15ull;
   return (uint32_t)(x >> 32) | 1u; /* never 0: zeroed memory never checks */
 }
 
 static inline uint32_t ph__block_seal_of(uint64_t key,
                                          const struct ph__block* b) {
-  uint32_t w1;
-  memcpy(&w1, (const char*)b + 8, 4);
-  return ph__block_seal_fields(key, b, b->size, w1);
+  return ph__block_seal_word(key, b, ph__block_word(b));
 }
 
 static inline void ph__block_seal(uint64_t key, struct ph__block* b) {
@@ -124,28 +138,30 @@ static inline int ph__block_sealed(uint64_t key, const struct ph__block* b) {
   return b->check == ph__block_seal_of(key, b);
 }
 
-/* Set slack and state of a sealed header (flags 0) and reseal it with the
- * value computed from registers: no byte store followed by a wider reload,
- * which would stall store-to-load forwarding on the hot paths. */
-static inline void ph__block_restate(uint64_t key, struct ph__block* b,
-                                     uint16_t slack, uint8_t state) {
-  struct ph__block h = {.slack = slack, .state = state};
-  uint32_t w1;
-  memcpy(&w1, (const char*)&h + 8, 4);
-  b->check = ph__block_seal_fields(key, b, b->size, w1);
-  memcpy((char*)b + 8, &w1, 4);
+/* Store sealed fields w and their seal at b (two stores, no reload: a
+ * byte store followed by a wider load would stall store forwarding). */
+static inline void ph__block_store(uint64_t key, struct ph__block* b,
+                                   uint64_t w) {
+  memcpy(b, &w, 8);
+  b->check = ph__block_seal_word(key, b, w);
 }
 
-/* Write a whole header and seal it (built in registers, stored once). */
+/* Set slack and state of a block of `size` granules (flags 0) and reseal
+ * it; prev_size stays. */
+static inline void ph__block_restate(uint64_t key, struct ph__block* b,
+                                     uint32_t size, uint16_t slack,
+                                     uint8_t state) {
+  ph__block_store(key, b, ph__block_word_of(size, slack, state));
+}
+
+/* Write a whole header and seal it. */
 static inline void ph__block_set(uint64_t key, struct ph__block* b,
                                  uint32_t size, uint32_t prev_size,
                                  uint8_t state, uint16_t slack) {
   struct ph__block h = {
       .size = size, .slack = slack, .state = state, .prev_size = prev_size};
-  uint32_t w1;
-  memcpy(&w1, (const char*)&h + 8, 4);
-  h.check = ph__block_seal_fields(key, b, size, w1);
-  memcpy(b, &h, sizeof h);
+  h.check = ph__block_seal_word(key, b, ph__block_word(&h));
+  memcpy(b, &h, sizeof h); /* built in registers, stored once */
 }
 
 #endif /* PH_BLOCK_H */

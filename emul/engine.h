@@ -117,16 +117,11 @@ struct ph__heap {
   size_t allocated;          /* sum of live blocks' requested sizes */
   size_t committed;          /* sum of regions' commit_size */
   size_t reserved;           /* sum of regions' reserve_size */
-  size_t quick_count;        /* blocks on quick lists */
 
   struct ph__block* quick[PH__QUICK_LISTS]; /* heads (ph__quick_index) */
   struct ph__block* victim;           /* remainder of the last split, a
                                          FREE block in a bin, or NULL */
-  /* Sizes of the quick blocks, summed.  Not next to quick_count: the
-   * compiler would update the pair with one 16-byte load and store, which
-   * cannot take its data from the two 8-byte stores of the last update
-   * (a store-forwarding stall on every allocation). */
-  size_t quick_granules;
+  size_t quick_granules;              /* sizes of the quick blocks, summed */
   uint64_t bin_map[PH__BIN_WORDS];    /* bit set <=> bin non-empty */
   struct ph__block* bins[PH__BIN_COUNT];
 };

@@ -33,7 +33,7 @@ static inline struct ph__heap* ph__fast_shard(const void* heap,
 /* Allocate `size` bytes from shard s, or NULL without a trace (a list
  * whose head does not check is left to the general path to report). */
 static inline void* ph__fast_alloc(struct ph__heap* s, size_t size) {
-  if (size > (PH__QUICK_EXACT - 1) * PH__GRANULE ||
+  if (size - 1 >= (PH__QUICK_EXACT - 1) * PH__GRANULE || /* 0 too */
       !ph__biased_try_bias(&s->lock, ph__thread_self()))
     return NULL;
   uint32_t c = ph__size_to_granules(size); /* its own list: c <= EXACT */
@@ -50,10 +50,10 @@ static inline void* ph__fast_alloc(struct ph__heap* s, size_t size) {
  * read; the block is checked under the lock, as in enter_block. */
 static inline bool ph__fast_free(struct ph__heap* s, void* data) {
   struct ph__region* r = ph__map_find(data);
-  if (r == NULL || r->heap != s || r->kind == PH__REGION_LARGE ||
+  if (r == NULL || r->heap != s ||
       !ph__biased_try_bias(&s->lock, ph__thread_self()))
     return false;
-  struct ph__block* b = ph__block_of(data);
+  struct ph__block* b = ph__block_of(data); /* BUSY: not a LARGE block */
   bool small = ((uintptr_t)data & (PH__GRANULE - 1)) == 0 &&
                (char*)b >= (char*)ph__region_first(r) &&
                (char*)data <= (char*)r + r->commit_size - PH__GRANULE &&
@@ -61,7 +61,7 @@ static inline bool ph__fast_free(struct ph__heap* s, void* data) {
                b->size <= PH__QUICK_EXACT;
   if (PH_LIKELY(small)) {
     s->allocated -= ph__block_capacity(b) - b->slack;
-    ph__quick_push(s, b);
+    ph__quick_push(s, b, b->size);
   }
   ph__biased_leave(&s->lock, PH__ENTRY_BIAS);
   return small;

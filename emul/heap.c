@@ -101,7 +101,7 @@ static uint32_t alloc_granules(const struct ph__heap* h, uint32_t g) {
  * blocks are the stock that makes the next requests of their classes
  * cheap, and growing bounds the heap at about 8/7 of what it needs. */
 static bool quick_worth_flushing(const struct ph__heap* h) {
-  return h->quick_count != 0 &&
+  return h->quick_granules != 0 &&
          ((size_t)h->quick_granules << PH__GRANULE_SHIFT) >= h->committed / 8;
 }
 
@@ -126,7 +126,7 @@ void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g) {
   }
   if (b == NULL && heap_grow(h, g))
     b = ph__bins_alloc(h, g);
-  if (b == NULL && h->quick_count != 0) { /* cannot grow: last resort */
+  if (b == NULL && h->quick_granules != 0) { /* cannot grow: last resort */
     ph__quick_flush(h);
     b = ph__bins_alloc(h, g);
   }
@@ -143,7 +143,7 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
   struct ph__block* b = ph__block_of(data);
   h->allocated -= ph__block_capacity(b) - b->slack;
   if (ph__quick_class(b->size))
-    ph__quick_push(h, b);
+    ph__quick_push(h, b, b->size);
   else
     ph__block_release(h, b);
 }

@@ -64,23 +64,27 @@ static inline uint32_t ph__quick_size(unsigned i) {
   return ((uint32_t)1 << k) + (j << (k - 3));
 }
 
+/* The check word of link `next` (as stored, encoded) in block b: any
+ * change to the stored link changes it (the product is a bijection), and
+ * the key enters after the product, so it does not cancel against the
+ * key in the encoded link. */
 static inline uintptr_t ph__quick_check(uint64_t key, const void* b,
                                         uintptr_t next) {
-  uint64_t x = ((uint64_t)next ^ key) * 0x9E3779B97F4A7C15ull;
-  x ^= (uint64_t)(uintptr_t)b + (key >> 17);
-  return (uintptr_t)(x ^ (x >> 31));
+  return (uintptr_t)((((uint64_t)next ^ (uint64_t)(uintptr_t)b) *
+                      0x9E3779B97F4A7C15ull) ^ key);
 }
 
-/* Put block b (BUSY, sealed, ph__quick_class(b->size)) on its list. */
-static inline void ph__quick_push(struct ph__heap* h, struct ph__block* b) {
-  unsigned i = ph__quick_index(b->size);
-  ph__block_restate(h->key, b, 0, PH__STATE_QUICK);
+/* Put block b (BUSY, sealed, of class size c) on its list. */
+static inline void ph__quick_push(struct ph__heap* h, struct ph__block* b,
+                                  uint32_t c) {
+  unsigned i = ph__quick_index(c);
+  ph__block_restate(h->key, b, c, 0, PH__STATE_QUICK);
   struct ph__quick_link* link = (struct ph__quick_link*)ph__block_data(b);
-  link->next = ph__encode(h, h->quick[i]);
-  link->check = ph__quick_check(h->key, b, link->next);
+  uintptr_t next = ph__encode(h, h->quick[i]);
+  link->next = next;
+  link->check = ph__quick_check(h->key, b, next);
   h->quick[i] = b;
-  h->quick_count++;
-  h->quick_granules += b->size;
+  h->quick_granules += c;
 }
 
 void ph__quick_abandon(struct ph__heap* h, unsigned i, struct ph__block* b);
@@ -106,7 +110,6 @@ static inline struct ph__block* ph__quick_unlink(struct ph__heap* h,
   struct ph__block* next = ph__decode(h, link->next);
   h->quick[i] = next;
   PH_PREFETCH(next); /* the next request of this class reads its header */
-  h->quick_count--;
   h->quick_granules -= c;
   return b;
 }
@@ -128,34 +131,13 @@ static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t c) {
 /* Hand out block b (taken from a list or the bins) for `size` bytes. */
 static inline void* ph__block_hand_out(struct ph__heap* h,
                                        struct ph__block* b, size_t size) {
-  ph__block_restate(h->key, b, (uint16_t)(ph__block_capacity(b) - size),
+  uint32_t g = b->size;
+  ph__block_restate(h->key, b, g,
+                    (uint16_t)(((size_t)g << PH__GRANULE_SHIFT) - PH__GRANULE -
+                               size),
                     PH__STATE_BUSY);
   h->allocated += size;
   return ph__block_data(b);
-}
-
-/* ph__heap_alloc and ph__heap_free for a small block on its quick list,
- * inline in the entry points; anything else goes the general way. */
-static inline void* ph__heap_alloc_quick(struct ph__heap* h, size_t size) {
-  if (PH_LIKELY(size <= (PH__QUICK_EXACT - 1) * PH__GRANULE)) {
-    uint32_t g = ph__size_to_granules(size);
-    struct ph__block* b = ph__quick_pop(h, g);
-    if (PH_UNLIKELY(b == NULL))
-      return ph__heap_alloc_unquick(h, size, g);
-    return ph__block_hand_out(h, b, size);
-  }
-  return ph__heap_alloc(h, size);
-}
-
-static inline void ph__heap_free_quick(struct ph__heap* h,
-                                       struct ph__region* r, void* data) {
-  struct ph__block* b = ph__block_of(data);
-  if (PH_LIKELY(r->kind != PH__REGION_LARGE && b->size <= PH__QUICK_EXACT)) {
-    h->allocated -= ph__block_capacity(b) - b->slack;
-    ph__quick_push(h, b);
-    return;
-  }
-  ph__heap_free(h, r, data);
 }
 
 /* A block of class size c, or for a medium class on a growable heap, of

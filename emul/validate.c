@@ -40,13 +40,13 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
   for (unsigned i = PH__MIN_BLOCK; i < PH__QUICK_LISTS; i++) {
     for (struct ph__block* b = h->quick[i]; b != NULL;
          b = ph__decode(h, *(uintptr_t*)ph__block_data(b))) {
-      if (++seen > h->quick_count || !ph__block_owned(h, b) ||
-          !ph__block_sealed(h->key, b) || b->state != PH__STATE_QUICK ||
-          b->size != ph__quick_size(i))
+      if (!ph__block_owned(h, b) || !ph__block_sealed(h->key, b) ||
+          b->state != PH__STATE_QUICK || b->size != ph__quick_size(i) ||
+          (seen += b->size) > h->quick_granules) /* no cycle either */
         return false;
     }
   }
-  if (seen != h->quick_count)
+  if (seen != h->quick_granules)
     return false;
   seen = 0;
   for (unsigned i = 0; i < PH__BIN_COUNT; i++) {
