@@ -138,12 +138,12 @@ bool ph__map_insert(struct ph__region* r);
 void ph__map_remove(struct ph__region* r);
 
 /* The region whose reservation holds p, or NULL.  No lock: slots are
- * atomic and a region is in the map only while it is live. */
+ * atomic and a region is in the map only while it is live.  Address bits
+ * above the 48 the map covers are masked off for the lookup; the range
+ * check then refuses such an address (p - r is beyond any reservation). */
 static inline struct ph__region* ph__map_find(const void* p) {
   uint64_t c = (uint64_t)(uintptr_t)p >> PH__CHUNK_SHIFT;
-  uint64_t i = c >> PH__MAP_L2_BITS;
-  if (PH_UNLIKELY(i >= PH__MAP_L1_SLOTS))
-    return NULL;
+  uint64_t i = (c >> PH__MAP_L2_BITS) & (PH__MAP_L1_SLOTS - 1);
   ph__map_slot_t* t =
       (ph__map_slot_t*)atomic_load_explicit(&ph__map_l1[i], memory_order_acquire);
   if (PH_UNLIKELY(t == NULL))

@@ -90,14 +90,17 @@ static inline void ph__quick_push(struct ph__heap* h, struct ph__block* b,
 void ph__quick_abandon(struct ph__heap* h, unsigned i, struct ph__block* b);
 
 /* Whether b, the head of the list of class size c, and its link check.
- * The head is trusted as a pointer (checked when it became the head); its
- * header and link are checked before use. */
+ * The head is trusted as a pointer (its link checked when it became the
+ * head).  Its sealed fields must be exactly those of a QUICK block of
+ * class c, which an overrun from the block before (it reaches size first)
+ * changes; the seal itself is not recomputed, as handing the block out
+ * rewrites it. */
 static inline bool ph__quick_head_ok(const struct ph__heap* h,
                                      const struct ph__block* b, uint32_t c) {
   const struct ph__quick_link* link =
       (const struct ph__quick_link*)ph__block_data(b);
-  return ph__block_sealed(h->key, b) && b->state == PH__STATE_QUICK &&
-         b->size == c && link->check == ph__quick_check(h->key, b, link->next);
+  return ph__block_word(b) == ph__block_word_of(c, 0, PH__STATE_QUICK) &&
+         link->check == ph__quick_check(h->key, b, link->next);
 }
 
 /* Take head b (checked) off list i of class size c. */
