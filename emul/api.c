@@ -104,10 +104,29 @@ static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
   return p;
 }
 
+/* HeapAlloc in shard s, entered (ph__fast_enter), whose list for `size`
+ * is empty: carved from the victim (a heap filling up), else the general
+ * path. */
+static PH_NOINLINE void* alloc_carve(void* heap, uint32_t flags, size_t size,
+                                     struct ph__heap* s) {
+  struct ph__block* b = ph__bins_carve(s, ph__size_to_granules(size));
+  void* p = b != NULL ? ph__block_hand_out(s, b, size) : NULL;
+  ph__fast_leave(s);
+  return p != NULL ? p : alloc_general(heap, flags, size);
+}
+
 void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   struct ph__heap* s = ph__fast_shard(heap, flags);
-  void* p = s != NULL ? ph__fast_alloc(s, size) : NULL;
-  return PH_LIKELY(p != NULL) ? p : alloc_general(heap, flags, size);
+  if (s != NULL && ph__fast_enter(s, size)) {
+    uint32_t c = ph__size_to_granules(size); /* exact class */
+    if (PH_UNLIKELY(s->quick[c] == NULL))
+      return alloc_carve(heap, flags, size, s);
+    void* p = ph__fast_pop(s, c, size);
+    ph__fast_leave(s);
+    if (PH_LIKELY(p != NULL))
+      return p;
+  }
+  return alloc_general(heap, flags, size);
 }
 
 /*

@@ -192,21 +192,33 @@ static struct ph__block* bin_scan(struct ph__heap* h, uint32_t g,
 }
 
 /*
- * A block of at least g granules out of the bins, marked BUSY (the caller
- * sets slack and seals), or NULL if no bin holds one.  First the remainder
- * of the last split (the victim: successive requests are carved from one
- * free area, in address order, without a search), then the good fit
- * (a bin whose every block fits), then a short look through the bin of
- * g itself, which may hold a block just big enough (a freshly grown one is
- * at its head).
+ * A block of g granules carved from the front of the remainder of the last
+ * split (the victim), marked BUSY (the caller sets slack and seals), or
+ * NULL if the victim is too small or gone.  Successive requests are so
+ * carved out of one free area, in address order, without a search: this
+ * is how a heap fills.
  */
-struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
+struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t g) {
   struct ph__block* v = h->victim;
   if (v != NULL && v->size >= g + PH__MIN_BLOCK && v->state == PH__STATE_FREE &&
       ph__block_sealed(h->key, v) && bins_take(h, v, g)) {
     v->state = PH__STATE_BUSY;
     return v;
   }
+  return NULL;
+}
+
+/*
+ * A block of at least g granules out of the bins, marked BUSY (the caller
+ * sets slack and seals), or NULL if no bin holds one.  First the victim
+ * (ph__bins_carve), then the good fit (a bin whose every block fits), then
+ * a short look through the bin of g itself, which may hold a block just
+ * big enough (a freshly grown one is at its head).
+ */
+struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
+  struct ph__block* v = ph__bins_carve(h, g);
+  if (v != NULL)
+    return v;
   for (;;) {
     unsigned bin = bin_search(h, bin_ceil(g));
     struct ph__block* b;

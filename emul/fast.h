@@ -30,19 +30,25 @@ static inline struct ph__heap* ph__fast_shard(const void* heap,
   return NULL;
 }
 
-/* Allocate `size` bytes from shard s, or NULL without a trace (a list
- * whose head does not check is left to the general path to report). */
-static inline void* ph__fast_alloc(struct ph__heap* s, size_t size) {
-  if (size - 1 >= (PH__QUICK_EXACT - 1) * PH__GRANULE || /* 0 too */
-      !ph__biased_try_bias(&s->lock, ph__thread_self()))
-    return NULL;
-  uint32_t c = ph__size_to_granules(size); /* its own list: c <= EXACT */
-  struct ph__block* b = s->quick[c];
-  void* p = NULL;
-  if (PH_LIKELY(b != NULL && ph__quick_head_ok(s, b, c)))
-    p = ph__block_hand_out(s, ph__quick_unlink(s, c, b, c), size);
+/* Enter shard s through the bias for a request of `size` bytes that a
+ * quick list of exact size serves; false (not entered) otherwise. */
+static inline bool ph__fast_enter(struct ph__heap* s, size_t size) {
+  return size - 1 < (PH__QUICK_EXACT - 1) * PH__GRANULE && /* not 0 */
+         ph__biased_try_bias(&s->lock, ph__thread_self());
+}
+
+static inline void ph__fast_leave(struct ph__heap* s) {
   ph__biased_leave(&s->lock, PH__ENTRY_BIAS);
-  return p;
+}
+
+/* In s (entered): `size` bytes from the non-empty quick list of class c,
+ * or NULL if its head does not check (the general path reports it). */
+static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
+                                 size_t size) {
+  struct ph__block* b = s->quick[c];
+  if (PH_UNLIKELY(!ph__quick_head_ok(s, b, c)))
+    return NULL;
+  return ph__block_hand_out(s, ph__quick_unlink(s, c, b, c), size);
 }
 
 /* Free block `data` if it is a small live block of shard s; false without
@@ -63,7 +69,7 @@ static inline bool ph__fast_free(struct ph__heap* s, void* data) {
     s->allocated -= ph__block_capacity(b) - b->slack;
     ph__quick_push(s, b, b->size);
   }
-  ph__biased_leave(&s->lock, PH__ENTRY_BIAS);
+  ph__fast_leave(s);
   return small;
 }
 
