@@ -116,8 +116,8 @@ static PH_NOINLINE void* alloc_carve(void* heap, uint32_t flags, size_t size,
 }
 
 void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
-  struct ph__heap* s = ph__fast_shard(heap, flags);
-  if (s != NULL && ph__fast_enter(s, size)) {
+  struct ph__heap* s = ph__thread.fast;
+  if (PH_LIKELY(ph__fast_hit(heap, flags)) && ph__fast_enter(s, size)) {
     uint32_t c = ph__size_to_granules(size); /* exact class */
     if (PH_UNLIKELY(s->quick[c] == NULL))
       return alloc_carve(heap, flags, size, s);
@@ -202,8 +202,8 @@ static PH_NOINLINE int free_general(void* heap, uint32_t flags, void* block) {
 }
 
 int ph_heap_free(void* heap, uint32_t flags, void* block) {
-  struct ph__heap* s = ph__fast_shard(heap, flags);
-  if (PH_LIKELY(s != NULL && ph__fast_free(s, block)))
+  if (PH_LIKELY(ph__fast_hit(heap, flags)) &&
+      ph__fast_free(ph__thread.fast, block))
     return 1;
   return free_general(heap, flags, block);
 }

@@ -212,10 +212,12 @@ struct ph__thread {
   const void* handle;    /* the last handle looked up, and its heap */
   struct ph__heap* heap;
   struct ph__heap* fast; /* that heap's shard of this thread, if fast.h may
-                            use it; else NULL */
+                            use it; else &ph__fast_none */
 };
 extern _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
 extern atomic_uintptr_t ph__heap_epoch; /* +1 at every heap destruction */
+/* A heap that the fast paths never enter: never biased, holds no region. */
+extern struct ph__heap ph__fast_none;
 struct ph__heap* ph__heap_lookup_slow(const void* handle);
 
 static inline uintptr_t ph__thread_self(void) {

@@ -18,16 +18,14 @@
 
 #include "small.h"
 
-/* The shard of `heap` that the calling thread allocates from, if the
- * fast paths may serve a call with `flags` on it; NULL otherwise.  Valid
- * while the thread's lookup cache is (ph__heap_lookup). */
-static inline struct ph__heap* ph__fast_shard(const void* heap,
-                                              uint32_t flags) {
-  if (PH_LIKELY(heap == ph__thread.handle && flags == 0 &&
-                ph__thread.epoch == atomic_load_explicit(
-                                        &ph__heap_epoch, memory_order_relaxed)))
-    return ph__thread.fast;
-  return NULL;
+/* Whether the fast paths may serve a call with `flags` on `heap`: it is
+ * the heap of the thread's lookup cache (ph__heap_lookup), still valid.
+ * Then ph__thread.fast is the shard to use, or ph__fast_none, which is
+ * never entered (so there is no test for it). */
+static inline bool ph__fast_hit(const void* heap, uint32_t flags) {
+  return heap == ph__thread.handle && flags == 0 &&
+         ph__thread.epoch ==
+             atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
 }
 
 /* Enter shard s through the bias for a request of `size` bytes that a
@@ -60,17 +58,19 @@ static inline bool ph__fast_free(struct ph__heap* s, void* data) {
       !ph__biased_try_bias(&s->lock, ph__thread_self()))
     return false;
   struct ph__block* b = ph__block_of(data); /* BUSY: not a LARGE block */
-  bool small = ((uintptr_t)data & (PH__GRANULE - 1)) == 0 &&
-               (char*)b >= (char*)ph__region_first(r) &&
-               (char*)data <= (char*)r + r->commit_size - PH__GRANULE &&
-               ph__block_sealed(s->key, b) && b->state == PH__STATE_BUSY &&
-               b->size <= PH__QUICK_EXACT;
-  if (PH_LIKELY(small)) {
-    s->allocated -= ph__block_capacity(b) - b->slack;
-    ph__quick_push(s, b, b->size);
+  if (PH_LIKELY(((uintptr_t)data & (PH__GRANULE - 1)) == 0 &&
+                (char*)b >= (char*)ph__region_first(r) &&
+                (char*)data <= (char*)r + r->commit_size - PH__GRANULE)) {
+    if (PH_LIKELY(ph__block_sealed(s->key, b) && /* r vouches for b */
+                  b->state == PH__STATE_BUSY && b->size <= PH__QUICK_EXACT)) {
+      s->allocated -= ph__block_capacity(b) - b->slack;
+      ph__quick_push(s, b, b->size);
+      ph__fast_leave(s);
+      return true;
+    }
   }
   ph__fast_leave(s);
-  return small;
+  return false;
 }
 
 #endif /* PH_FAST_H */

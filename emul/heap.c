@@ -289,15 +289,20 @@ static atomic_uint slots_given;
 _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
 atomic_uintptr_t ph__heap_epoch = 1; /* 1: a zeroed thread cache is stale */
 
-/* The shard of h for the fast paths (fast.h) of this thread, or NULL:
- * none for NO_SERIALIZE heaps, nor under Valgrind (the general paths tell
- * it about every block), nor before the thread's shard exists. */
+struct ph__heap ph__fast_none;
+
+/* The shard of h for the fast paths (fast.h) of this thread, or
+ * &ph__fast_none: none for NO_SERIALIZE heaps, nor under Valgrind (the
+ * general paths tell it about every block), nor before the thread's shard
+ * exists. */
 static struct ph__heap* fast_shard(struct ph__heap* h) {
   if (PH_TRACK || (h->options & PH_HEAP_NO_SERIALIZE))
-    return NULL;
+    return &ph__fast_none;
   unsigned slot = h->sharded ? ph__thread_slot() : 0;
-  return slot == 0 ? h : atomic_load_explicit(&h->shards[slot],
-                                              memory_order_acquire);
+  struct ph__heap* s =
+      slot == 0 ? h
+                : atomic_load_explicit(&h->shards[slot], memory_order_acquire);
+  return s != NULL ? s : &ph__fast_none;
 }
 
 struct ph__heap* ph__heap_lookup_slow(const void* handle) {
