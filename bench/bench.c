@@ -254,11 +254,11 @@ static void print_overhead(void) {
       continue;
     }
     if (r->resident > 0)
-      printf(" %10.1f %10.1f", r->resident, r->resident - 32);
+      printf(" %10.2f %10.2f", r->resident, r->resident - 32);
     else
       printf(" %10s %10s", "n/a", "n/a");
     if (r->committed > 0)
-      printf(" %10.1f", r->committed);
+      printf(" %10.2f", r->committed);
     else
       printf(" %10s", i == BENCH_PH ? "n/a" : "-");
     printf(" %10.1f\n", r->ns / (double)r->ops);
@@ -305,6 +305,15 @@ static void target(const char* what, double value, bool at_most,
          met ? "met" : "NOT MET");
 }
 
+/* A figure the issue asks to report, with no goal of its own. */
+static void report(const char* what, double value, const char* why) {
+  printf("%-52s", what);
+  if (value < 0)
+    printf(" %8s    %-6s %s\n", "n/a", "", "not measured");
+  else
+    printf(" %8.2f    %-6s %s\n", value, "", why);
+}
+
 static double inverse(double x) {
   return x > 0 ? 1 / x : -1;
 }
@@ -324,7 +333,8 @@ static void print_targets(void) {
   target(what, inverse(ph_over("destroy", BENCH_LIBC)), false, 40);
   snprintf(what, sizeof what, "  (region cache off: %s free / ph destroy)",
            libc);
-  target(what, inverse(ph_over("destroy-nocache", BENCH_LIBC)), false, 40);
+  report(what, inverse(ph_over("destroy-nocache", BENCH_LIBC)),
+         "reported (pages go back to the kernel)");
   snprintf(what, sizeof what, "per-request: ph time / %s time", libc);
   target(what, ph_over("per-request", BENCH_LIBC), true, 0.25);
   double over = overhead_run && overhead[BENCH_PH].resident > 0

@@ -110,13 +110,18 @@ size_t bench_rss(void) {
     return 0;
   return pmc.WorkingSetSize;
 #elif defined(__linux__)
+  /* Resident pages less the file-backed ones: the anonymous memory the
+   * allocators hold, without the code pages that an allocator's first
+   * calls fault in (those would be charged to whichever runs first). */
   FILE* f = fopen("/proc/self/statm", "r");
-  unsigned long size = 0, resident = 0;
+  unsigned long size = 0, resident = 0, shared = 0;
   if (f == NULL)
     return 0;
-  int got = fscanf(f, "%lu %lu", &size, &resident);
+  int got = fscanf(f, "%lu %lu %lu", &size, &resident, &shared);
   fclose(f);
-  return got == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+  return got == 3 && resident >= shared
+             ? (size_t)(resident - shared) * (size_t)sysconf(_SC_PAGESIZE)
+             : 0;
 #else
   return 0;
 #endif
@@ -126,7 +131,7 @@ const char* bench_rss_source(void) {
 #if defined(_WIN32)
   return "GetProcessMemoryInfo WorkingSetSize";
 #elif defined(__linux__)
-  return "/proc/self/statm resident";
+  return "/proc/self/statm resident - shared";
 #else
   return "n/a";
 #endif
