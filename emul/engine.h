@@ -114,7 +114,6 @@ struct ph__heap {
   struct ph__region* last;   /* newest blocks region: growth goes here */
   struct ph__region* large;  /* large blocks, newest first */
 
-  size_t allocated;          /* sum of live blocks' requested sizes */
   size_t committed;          /* sum of regions' commit_size */
   size_t reserved;           /* sum of regions' reserve_size */
 

@@ -63,7 +63,6 @@ static inline bool ph__fast_free(struct ph__heap* s, void* data) {
                 (char*)data <= (char*)r + r->commit_size - PH__GRANULE)) {
     if (PH_LIKELY(ph__block_sealed(s->key, b) && /* r vouches for b */
                   b->state == PH__STATE_BUSY && b->size <= PH__QUICK_EXACT)) {
-      s->allocated -= ph__block_capacity(b) - b->slack;
       ph__quick_push(s, b, b->size);
       ph__fast_leave(s);
       return true;

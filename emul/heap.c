@@ -141,7 +141,6 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
     return;
   }
   struct ph__block* b = ph__block_of(data);
-  h->allocated -= ph__block_capacity(b) - b->slack;
   if (ph__quick_class(b->size))
     ph__quick_push(h, b, b->size);
   else
@@ -151,7 +150,7 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
 /* Resize BUSY block b to hold `size` bytes without moving it: shrink and
  * release the tail, or grow into a free next block (a QUICK one is first
  * merged into the bins with the rest of its list).  Returns false if the
- * block cannot stay where it is.  Slack and accounting are the caller's. */
+ * block cannot stay where it is.  Slack is the caller's. */
 static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
   uint32_t g = ph__size_to_granules(size);
   if (g == 0 || size > PH_FIXED_BLOCK_MAX)
@@ -180,7 +179,6 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
   if (r->kind == PH__REGION_LARGE) {
     result = ph__large_realloc(h, r, size, in_place);
   } else if (block_resize(h, ph__block_of(data), size)) {
-    h->allocated -= old_size;
     result = ph__block_hand_out(h, ph__block_of(data), size);
   } else if (!in_place) {
     result = ph__heap_alloc(h, size);

@@ -63,9 +63,34 @@ size_t ph__heap_compact(struct ph__heap* h) {
   return ph__bins_largest(h);
 }
 
+/*
+ * Bytes requested by h's live blocks: its BUSY blocks' and its large
+ * blocks'.  Counted here, block by block as a walk goes, rather than kept
+ * up to date by every allocation and free, which the fast paths would pay
+ * for; HeapSummary's cost follows the blocks, as HeapWalk's does.  A
+ * region whose headers stop checking is counted up to the damage.
+ */
+static size_t allocated_bytes(struct ph__heap* h) {
+  size_t sum = 0;
+  for (struct ph__region* r = &h->region0; r != NULL; r = r->next) {
+    struct ph__block* end = ph__region_sentinel(r);
+    for (struct ph__block* b = ph__region_first(r); b < end;
+         b = ph__block_next(b)) {
+      if (!ph__block_sealed(h->key, b) || b->size < PH__MIN_BLOCK ||
+          (size_t)((char*)end - (char*)b) < (size_t)b->size * PH__GRANULE)
+        break;
+      if (b->state == PH__STATE_BUSY)
+        sum += ph__block_capacity(b) - b->slack;
+    }
+  }
+  for (struct ph__region* r = h->large; r != NULL; r = r->next)
+    sum += r->large_size;
+  return sum;
+}
+
 /* Caller holds h's lock. */
 void ph__heap_summarize(struct ph__heap* h, ph_heap_summary_t* s) {
-  s->cbAllocated = h->allocated;
+  s->cbAllocated = allocated_bytes(h);
   s->cbCommitted = h->committed;
   s->cbReserved = h->reserved;
   s->cbMaxReserve = h->maximum_size != 0 ? h->maximum_size : h->reserved;

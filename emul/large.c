@@ -34,7 +34,6 @@ void* ph__large_alloc(struct ph__heap* h, size_t size) {
   if (h->large != NULL)
     h->large->prev = r;
   h->large = r;
-  h->allocated += size;
   return ph__block_data(b);
 }
 
@@ -45,7 +44,6 @@ void ph__large_free(struct ph__heap* h, struct ph__region* r) {
     h->large = r->next;
   if (r->next != NULL)
     r->next->prev = r->prev;
-  h->allocated -= r->large_size;
   h->reserved -= ph__region_reserved(r);
   h->committed -= r->commit_size;
   ph__region_retire(r, ph__heap_exec(h));
@@ -63,7 +61,6 @@ void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
       ph__region_commit(r, commit, ph__heap_exec(h));
   }
   if (size <= large_capacity(r)) {
-    h->allocated += size - r->large_size;
     r->large_size = size;
     return data;
   }

@@ -139,7 +139,6 @@ static inline void* ph__block_hand_out(struct ph__heap* h,
                     (uint16_t)(((size_t)g << PH__GRANULE_SHIFT) - PH__GRANULE -
                                size),
                     PH__STATE_BUSY);
-  h->allocated += size;
   return ph__block_data(b);
 }
 

@@ -361,6 +361,8 @@ PH_EXPORT int ph_heap_set_information(void* heap, int info_class, void* info,
  * Last error: PH_ERROR_INVALID_PARAMETER (cb or flags wrong, summary NULL),
  *             PH_ERROR_INVALID_HANDLE (bad heap).
  * Guarantees: cbAllocated <= cbCommitted <= cbReserved <= cbMaxReserve.
+ * Cost:       the emulated engine counts cbAllocated block by block, as a
+ *             walk would (allocation and free keep no running total).
  */
 PH_EXPORT int ph_heap_summary(void* heap, uint32_t flags,
                               ph_heap_summary_t* summary);
