@@ -1,15 +1,16 @@
 /*
- * fast.h - the fast paths of HeapAlloc and HeapFree: a small block, on a
- * quick list, of the heap this thread used last, entered through the
- * thread's bias.
+ * fast.h - the fast paths of HeapAlloc and HeapFree: a small block (up to
+ * 512 bytes, a quick list of its own size) of the heap this thread used
+ * last, entered through the thread's bias (with no lock at all on a
+ * NO_SERIALIZE heap).
  *
  * They do exactly what the general paths in api.c do in that case, with
  * the same checks, in fewer instructions: no call, no register saved, no
  * result passed through memory.  Whatever they do not handle (another
- * heap, flags, a big block, a bias not held, an empty list, a pointer
- * that does not check) they leave untouched and the entry point hands the
- * call, arguments unchanged, to its general path, which also reports
- * errors.  Fewer instructions per call matter beyond their own cost: the
+ * heap, flags, a big block, a bias not held, a pointer that does not
+ * check, an allocation the list and the victim cannot serve) they leave
+ * untouched and the entry point hands the call, arguments unchanged, to
+ * its general path, which also reports errors.  Fewer instructions per call matter beyond their own cost: the
  * processor can then look far enough ahead to overlap the caller's cache
  * misses of one call with the next.
  */
@@ -28,15 +29,26 @@ static inline bool ph__fast_hit(const void* heap, uint32_t flags) {
              atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
 }
 
-/* Enter shard s through the bias for a request of `size` bytes that a
- * quick list of exact size serves; false (not entered) otherwise. */
-static inline bool ph__fast_enter(struct ph__heap* s, size_t size) {
-  return size - 1 < (PH__QUICK_EXACT - 1) * PH__GRANULE && /* not 0 */
-         ph__biased_try_bias(&s->lock, ph__thread_self());
+/* Enter shard s: through the bias, or with no lock at all on a
+ * NO_SERIALIZE heap (asked only when the bias is not held, so the
+ * serialized case pays nothing for it).  False: not entered. */
+static inline bool ph__fast_lock(struct ph__heap* s) {
+  return ph__biased_try_bias(&s->lock, ph__thread_self()) ||
+         (s->options & PH_HEAP_NO_SERIALIZE) != 0;
 }
 
+/* Leave what ph__fast_lock entered.  `busy` is only ever read while a
+ * thread holds the bias, which a NO_SERIALIZE heap never gives: clearing
+ * it there too is harmless and saves a test. */
 static inline void ph__fast_leave(struct ph__heap* s) {
   ph__biased_leave(&s->lock, PH__ENTRY_BIAS);
+}
+
+/* Enter shard s for a request of `size` bytes that a quick list of exact
+ * size serves; false (not entered) otherwise. */
+static inline bool ph__fast_enter(struct ph__heap* s, size_t size) {
+  return size - 1 < (PH__QUICK_EXACT - 1) * PH__GRANULE && /* not 0 */
+         ph__fast_lock(s);
 }
 
 /* In s (entered): `size` bytes from the non-empty quick list of class c,
@@ -54,8 +66,7 @@ static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
  * read; the block is checked under the lock, as in enter_block. */
 static inline bool ph__fast_free(struct ph__heap* s, void* data) {
   struct ph__region* r = ph__map_find(data);
-  if (r == NULL || r->heap != s ||
-      !ph__biased_try_bias(&s->lock, ph__thread_self()))
+  if (r == NULL || r->heap != s || !ph__fast_lock(s))
     return false;
   struct ph__block* b = ph__block_of(data); /* BUSY: not a LARGE block */
   if (PH_LIKELY(((uintptr_t)data & (PH__GRANULE - 1)) == 0 &&

@@ -290,11 +290,10 @@ atomic_uintptr_t ph__heap_epoch = 1; /* 1: a zeroed thread cache is stale */
 struct ph__heap ph__fast_none;
 
 /* The shard of h for the fast paths (fast.h) of this thread, or
- * &ph__fast_none: none for NO_SERIALIZE heaps, nor under Valgrind (the
- * general paths tell it about every block), nor before the thread's shard
- * exists. */
+ * &ph__fast_none: none under Valgrind (the general paths tell it about
+ * every block), nor before the thread's shard exists. */
 static struct ph__heap* fast_shard(struct ph__heap* h) {
-  if (PH_TRACK || (h->options & PH_HEAP_NO_SERIALIZE))
+  if (PH_TRACK)
     return &ph__fast_none;
   unsigned slot = h->sharded ? ph__thread_slot() : 0;
   struct ph__heap* s =
