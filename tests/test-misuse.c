@@ -224,6 +224,17 @@ END_TEST
 /* ---- bad blocks ----------------------------------------------------------- */
 
 /*
+ * Allocate `count` blocks of `size` bytes with distinct fills and check that
+ * none overlaps another: the heap still hands out sound memory.
+ */
+static void heap_still_serves(HANDLE h, SIZE_T size) {
+  enum { COUNT = 40 };
+  unsigned char* p[COUNT];
+  ck_assert_int_eq(ph_test_alloc_filled(h, p, COUNT, size, 0x30), COUNT);
+  ph_test_check_and_free_filled(h, p, COUNT, size, 0x30);
+}
+
+/*
  * Every block call on `heap` given p fails with ERROR_INVALID_PARAMETER
  * (HeapValidate: FALSE, last error untouched).
  */
@@ -327,6 +338,28 @@ START_TEST(freed_blocks_are_refused) {
 }
 END_TEST
 
+/* The same refusals on a HEAP_NO_SERIALIZE heap, whose small blocks go
+ * through the same fast paths as a serialized heap's but with no lock. */
+START_TEST(no_serialize_heap_refuses_bad_blocks) {
+  HANDLE h = HeapCreate(HEAP_NO_SERIALIZE, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  unsigned char* p = HeapAlloc(h, 0, 48);
+  unsigned char* q = HeapAlloc(h, 0, 48);
+  ck_assert_ptr_nonnull(q);
+  block_is_refused(h, p + 16);            /* interior */
+  block_is_refused(h, by[MINE].p);        /* another heap's */
+  block_is_refused(heap, p);              /* h's, to another heap */
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  block_is_refused(h, p);                 /* double free */
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_uint_eq(HeapSize(h, 0, q), 48);
+  heap_still_serves(h, 48);
+  ck_assert_int_ne(HeapFree(h, 0, q), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+  bystanders_survive(true);
+}
+END_TEST
+
 /* A freed block handed out again is a live block once more: freeing the
  * stale pointer then frees the new owner's block (as on Windows); what PH
  * promises is that the heap never hands one block out twice. */
@@ -347,17 +380,6 @@ START_TEST(double_free_never_hands_out_a_block_twice) {
 END_TEST
 
 /* ---- overruns ------------------------------------------------------------- */
-
-/*
- * Allocate `count` blocks of `size` bytes with distinct fills and check that
- * none overlaps another: the heap still hands out sound memory.
- */
-static void heap_still_serves(HANDLE h, SIZE_T size) {
-  enum { COUNT = 40 };
-  unsigned char* p[COUNT];
-  ck_assert_int_eq(ph_test_alloc_filled(h, p, COUNT, size, 0x30), COUNT);
-  ph_test_check_and_free_filled(h, p, COUNT, size, 0x30);
-}
 
 /* A walk of h ends (FALSE) within a bound and never faults. */
 static void walk_ends(HANDLE h) {
@@ -727,6 +749,8 @@ Suite* test_misuse(void) {
                    "a pointer that is no block is undefined on Windows");
   ph_test_add_emul(tc, freed_blocks_are_refused,
                    "a freed block is undefined on Windows");
+  ph_test_add_emul(tc, no_serialize_heap_refuses_bad_blocks,
+                   "misuse is undefined on Windows");
   ph_test_add_emul(tc, double_free_never_hands_out_a_block_twice,
                    "a double free is undefined on Windows");
   ph_test_add_emul(tc, overrun_into_a_busy_header_is_contained,
