@@ -210,15 +210,22 @@ struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t g) {
 
 /*
  * A block of at least g granules out of the bins, marked BUSY (the caller
- * sets slack and seals), or NULL if no bin holds one.  First the victim
- * (ph__bins_carve), then the good fit (a bin whose every block fits), then
- * a short look through the bin of g itself, which may hold a block just
- * big enough (a freshly grown one is at its head).
+ * sets slack and seals), or NULL if no bin holds one: the victim
+ * (ph__bins_carve), else ph__bins_fit.
  */
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
   struct ph__block* v = ph__bins_carve(h, g);
-  if (v != NULL)
-    return v;
+  return v != NULL ? v : ph__bins_fit(h, g);
+}
+
+/*
+ * The good fit: a block of the first bin whose every block has g granules
+ * (the smallest such free block, the victim included only if it is that),
+ * then a short look through the bin of g itself, which may hold a block
+ * just big enough (a freshly grown one is at its head).  Marked BUSY, or
+ * NULL.
+ */
+struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t g) {
   for (;;) {
     unsigned bin = bin_search(h, bin_ceil(g));
     struct ph__block* b;

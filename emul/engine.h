@@ -174,6 +174,7 @@ void ph__bins_insert(struct ph__heap* h, struct ph__block* b);
 bool ph__bins_remove(struct ph__heap* h, struct ph__block* b);
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t granules);
+struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t granules);
 void ph__block_release(struct ph__heap* h, struct ph__block* b);
 void ph__block_trim(struct ph__heap* h, struct ph__block* b,
                     uint32_t granules);

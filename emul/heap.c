@@ -171,6 +171,24 @@ static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
   return true;
 }
 
+/*
+ * The new place of a block that HeapReAlloc moves to hold `size` bytes:
+ * a quick block of its class, else the good fit among the free blocks
+ * (the gaps that earlier moves left), and the victim or a grown heap only
+ * after them.  Growing blocks so keep off the free area at the end of the
+ * heap, which the last of them can then grow into in place.
+ */
+static void* realloc_target(struct ph__heap* h, size_t size) {
+  if (size > PH_FIXED_BLOCK_MAX)
+    return ph__heap_alloc(h, size);
+  uint32_t g = alloc_granules(h, ph__size_to_granules(size));
+  struct ph__block* b = ph__quick_class(g) ? ph__quick_pop_near(h, g) : NULL;
+  if (b == NULL)
+    b = ph__bins_fit(h, g);
+  return b != NULL ? ph__block_hand_out(h, b, size)
+                   : ph__heap_alloc_unquick(h, size, g);
+}
+
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags) {
   bool in_place = (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY) != 0;
@@ -181,10 +199,10 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
   } else if (block_resize(h, ph__block_of(data), size)) {
     result = ph__block_hand_out(h, ph__block_of(data), size);
   } else if (!in_place) {
-    result = ph__heap_alloc(h, size);
-    if (result != NULL) {
+    result = realloc_target(h, size);
+    if (result != NULL) { /* the old place merges: the gap for the next */
       memcpy(result, data, old_size < size ? old_size : size);
-      ph__heap_free(h, r, data);
+      ph__block_release(h, ph__block_of(data));
     }
   }
   if (result != NULL && (flags & PH_HEAP_ZERO_MEMORY) && size > old_size)
