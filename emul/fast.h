@@ -58,7 +58,7 @@ static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
   struct ph__block* b = s->quick[c];
   if (PH_UNLIKELY(!ph__quick_head_ok(s, b, c)))
     return NULL;
-  return ph__block_hand_out(s, ph__quick_unlink(s, c, b, c), size);
+  return ph__block_hand_out_sized(s, ph__quick_unlink(s, c, b, c), c, size);
 }
 
 /* Free block `data` if it is a small live block of shard s; false without

@@ -65,13 +65,15 @@ static inline uint32_t ph__quick_size(unsigned i) {
 }
 
 /* The check word of link `next` (as stored, encoded) in block b: any
- * change to the stored link changes it (the product is a bijection), and
- * the key enters after the product, so it does not cancel against the
- * key in the encoded link. */
+ * change to the stored link changes it, a link copied to another block
+ * does not check there, and without the key no pair (link, check) can be
+ * made up.  The key enters rotated (by 17, coprime to 64: the result is 0
+ * only for a key of all zero or all one bits), so it does not cancel
+ * against the key in the encoded link. */
 static inline uintptr_t ph__quick_check(uint64_t key, const void* b,
                                         uintptr_t next) {
-  return (uintptr_t)((((uint64_t)next ^ (uint64_t)(uintptr_t)b) *
-                      0x9E3779B97F4A7C15ull) ^ key);
+  return (uintptr_t)((uint64_t)next ^ (uint64_t)(uintptr_t)b ^
+                     ((key << 17) | (key >> 47)));
 }
 
 /* Put block b (BUSY, sealed, of class size c) on its list. */
@@ -131,15 +133,22 @@ static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t c) {
   return ph__quick_unlink(h, i, b, c);
 }
 
-/* Hand out block b (taken from a list or the bins) for `size` bytes. */
-static inline void* ph__block_hand_out(struct ph__heap* h,
-                                       struct ph__block* b, size_t size) {
-  uint32_t g = b->size;
+/* Hand out block b of g granules (taken from a list or the bins) for
+ * `size` bytes. */
+static inline void* ph__block_hand_out_sized(struct ph__heap* h,
+                                             struct ph__block* b, uint32_t g,
+                                             size_t size) {
   ph__block_restate(h->key, b, g,
                     (uint16_t)(((size_t)g << PH__GRANULE_SHIFT) - PH__GRANULE -
                                size),
                     PH__STATE_BUSY);
   return ph__block_data(b);
+}
+
+/* The same for a block whose size is read from its header. */
+static inline void* ph__block_hand_out(struct ph__heap* h,
+                                       struct ph__block* b, size_t size) {
+  return ph__block_hand_out_sized(h, b, b->size, size);
 }
 
 /* A block of class size c, or for a medium class on a growable heap, of
