@@ -104,27 +104,39 @@ static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
   return p;
 }
 
-/* HeapAlloc in shard s, entered (ph__fast_enter), whose list for `size`
- * is empty: carved from the victim (a heap filling up), else the general
- * path. */
-static PH_NOINLINE void* alloc_carve(void* heap, uint32_t flags, size_t size,
-                                     struct ph__heap* s) {
-  struct ph__block* b = ph__bins_carve(s, ph__size_to_granules(size));
-  void* p = b != NULL ? ph__block_hand_out(s, b, size) : NULL;
+/* HeapAlloc in shard s, entered by the entry point, for a request that
+ * its quick list cannot serve: a small one carved from the victim (a heap
+ * filling up), anything else the engine's whole way; the general path if
+ * that fails (which reports the failure). */
+static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
+                                       size_t size, struct ph__heap* s) {
+  void* p;
+  if (size - 1 < PH__FAST_MAX) {
+    struct ph__block* b = ph__bins_carve(s, ph__size_to_granules(size));
+    p = b != NULL ? ph__block_hand_out(s, b, size) : NULL;
+  } else {
+    p = ph__heap_alloc(s, size);
+  }
   ph__fast_leave(s);
   return p != NULL ? p : alloc_general(heap, flags, size);
 }
 
 void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
-  struct ph__heap* s = ph__thread.fast;
-  if (PH_LIKELY(ph__fast_hit(heap, flags)) && ph__fast_enter(s, size)) {
-    uint32_t c = ph__size_to_granules(size); /* exact class */
-    if (PH_UNLIKELY(s->quick[c] == NULL))
-      return alloc_carve(heap, flags, size, s);
-    void* p = ph__fast_pop(s, c, size);
-    ph__fast_leave(s);
-    if (PH_LIKELY(p != NULL))
-      return p;
+  if (PH_LIKELY(ph__fast_hit(heap, flags))) {
+    struct ph__heap* s = ph__thread.fast;
+    if (PH_LIKELY(size - 1 < PH__FAST_MAX)) { /* 1 .. 512 bytes */
+      if (PH_LIKELY(ph__fast_lock(s))) {
+        uint32_t c = ph__size_to_granules(size); /* exact class */
+        if (PH_UNLIKELY(s->quick[c] == NULL))
+          return alloc_entered(heap, flags, size, s);
+        void* p = ph__fast_pop(s, c, size);
+        ph__fast_leave(s);
+        if (PH_LIKELY(p != NULL))
+          return p;
+      }
+    } else if (size <= PH_FIXED_BLOCK_MAX && ph__fast_lock(s)) {
+      return alloc_entered(heap, flags, size, s);
+    }
   }
   return alloc_general(heap, flags, size);
 }
@@ -201,10 +213,31 @@ static PH_NOINLINE int free_general(void* heap, uint32_t flags, void* block) {
   return 1;
 }
 
+/* HeapFree of live block `block` of region r, not a small one, in shard
+ * s, entered and checked by the entry point. */
+static PH_NOINLINE int free_entered(struct ph__heap* s, struct ph__region* r,
+                                    void* block) {
+  ph__heap_free(s, r, block);
+  ph__fast_leave(s);
+  return 1;
+}
+
 int ph_heap_free(void* heap, uint32_t flags, void* block) {
-  if (PH_LIKELY(ph__fast_hit(heap, flags)) &&
-      ph__fast_free(ph__thread.fast, block))
-    return 1;
+  if (PH_LIKELY(ph__fast_hit(heap, flags))) {
+    struct ph__heap* s = ph__thread.fast;
+    struct ph__region* r = ph__map_find(block);
+    if (r != NULL && r->heap == s && ph__fast_lock(s)) {
+      struct ph__block* b = ph__fast_busy(s, r, block);
+      if (PH_LIKELY(b != NULL && b->size <= PH__QUICK_EXACT)) {
+        ph__quick_push(s, b, b->size);
+        ph__fast_leave(s);
+        return 1;
+      }
+      if (b != NULL)
+        return free_entered(s, r, block);
+      ph__fast_leave(s);
+    }
+  }
   return free_general(heap, flags, block);
 }
 
