@@ -40,8 +40,11 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
   for (unsigned i = PH__MIN_BLOCK; i < PH__QUICK_LISTS; i++) {
     for (struct ph__block* b = h->quick[i]; b != NULL;
          b = ph__decode(h, *(uintptr_t*)ph__block_data(b))) {
+      const struct ph__quick_link* link =
+          (const struct ph__quick_link*)ph__block_data(b);
       if (!ph__block_owned(h, b) || !ph__block_sealed(h->key, b) ||
           b->state != PH__STATE_QUICK || b->size != ph__quick_size(i) ||
+          link->check != ph__quick_check(h->key, b, link->next) ||
           (seen += b->size) > h->quick_granules) /* no cycle either */
         return false;
     }

@@ -503,6 +503,34 @@ START_TEST(overrun_into_a_free_block_is_contained) {
 }
 END_TEST
 
+/* A write after free into a small block's second 8 bytes (the check word
+ * of its quick-list link; the link itself intact): HeapValidate notices,
+ * and the list is dropped rather than trusted, so the block is never
+ * handed out again and the heap goes on serving. */
+START_TEST(write_after_free_to_a_quick_link_is_noticed) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  unsigned char* a = HeapAlloc(h, 0, 100);
+  unsigned char* keep = HeapAlloc(h, 0, 100);
+  ck_assert_ptr_nonnull(keep);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapFree(h, 0, a), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  memset(a + 8, 0x41, 8);
+  ck_assert_int_eq(HeapValidate(h, 0, NULL), FALSE);
+  void* p = HeapAlloc(h, 0, 100);
+  void* q = HeapAlloc(h, 0, 100);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_ptr_nonnull(q);
+  ck_assert_ptr_ne(p, a);
+  ck_assert_ptr_ne(q, a);
+  ck_assert_uint_eq(HeapSize(h, 0, p), 100);
+  heap_still_serves(h, 100);
+  ck_assert_uint_eq(HeapSize(h, 0, keep), 100);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
 /* ---- sizes ---------------------------------------------------------------- */
 
 static const SIZE_T huge_sizes[] = {
@@ -749,6 +777,8 @@ Suite* test_misuse(void) {
                    "a pointer that is no block is undefined on Windows");
   ph_test_add_emul(tc, freed_blocks_are_refused,
                    "a freed block is undefined on Windows");
+  ph_test_add_emul(tc, write_after_free_to_a_quick_link_is_noticed,
+                   "a write after free is undefined on Windows");
   ph_test_add_emul(tc, no_serialize_heap_refuses_bad_blocks,
                    "misuse is undefined on Windows");
   ph_test_add_emul(tc, double_free_never_hands_out_a_block_twice,
