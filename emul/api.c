@@ -104,38 +104,43 @@ static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
   return p;
 }
 
-/* HeapAlloc in shard s, entered by the entry point, for a request that
- * its quick list cannot serve: a small one carved from the victim (a heap
- * filling up), anything else the engine's whole way; the general path if
- * that fails (which reports the failure). */
+/* HeapAlloc in shard s, entered by the entry point (how), for any
+ * request up to the fixed-heap limit: a small one from its quick list or
+ * carved from the victim (a heap filling up), anything else the engine's
+ * whole way; the general path if that fails (it reports the failure). */
 static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
-                                       size_t size, struct ph__heap* s) {
+                                       size_t size, struct ph__heap* s,
+                                       enum ph__entry how) {
   void* p;
   if (size - 1 < PH__FAST_MAX) {
-    struct ph__block* b = ph__bins_carve(s, ph__size_to_granules(size));
-    p = b != NULL ? ph__block_hand_out(s, b, size) : NULL;
+    uint32_t c = ph__size_to_granules(size);
+    if (s->quick[c] != NULL) {
+      p = ph__fast_pop(s, c, size);
+    } else {
+      struct ph__block* b = ph__bins_carve(s, c);
+      p = b != NULL ? ph__block_hand_out(s, b, size) : NULL;
+    }
   } else {
     p = ph__heap_alloc(s, size);
   }
-  ph__fast_leave(s);
+  ph__fast_leave(s, how);
   return p != NULL ? p : alloc_general(heap, flags, size);
 }
 
 void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
     struct ph__heap* s = ph__thread.fast;
-    if (PH_LIKELY(size - 1 < PH__FAST_MAX)) { /* 1 .. 512 bytes */
-      if (PH_LIKELY(ph__fast_lock(s))) {
-        uint32_t c = ph__size_to_granules(size); /* exact class */
-        if (PH_UNLIKELY(s->quick[c] == NULL))
-          return alloc_entered(heap, flags, size, s);
-        void* p = ph__fast_pop(s, c, size);
-        ph__fast_leave(s);
-        if (PH_LIKELY(p != NULL))
-          return p;
-      }
-    } else if (size <= PH_FIXED_BLOCK_MAX && ph__fast_lock(s)) {
-      return alloc_entered(heap, flags, size, s);
+    enum ph__entry how;
+    if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
+      uint32_t c = ph__size_to_granules(size); /* exact class, 1 .. 512 B */
+      if (PH_UNLIKELY(s->quick[c] == NULL))
+        return alloc_entered(heap, flags, size, s, PH__ENTRY_BIAS);
+      void* p = ph__fast_pop(s, c, size);
+      ph__fast_leave(s, PH__ENTRY_BIAS);
+      if (PH_LIKELY(p != NULL))
+        return p;
+    } else if (size <= PH_FIXED_BLOCK_MAX && ph__fast_lock(s, &how)) {
+      return alloc_entered(heap, flags, size, s, how);
     }
   }
   return alloc_general(heap, flags, size);
@@ -213,29 +218,36 @@ static PH_NOINLINE int free_general(void* heap, uint32_t flags, void* block) {
   return 1;
 }
 
-/* HeapFree of live block `block` of region r, not a small one, in shard
- * s, entered and checked by the entry point. */
-static PH_NOINLINE int free_entered(struct ph__heap* s, struct ph__region* r,
-                                    void* block) {
-  ph__heap_free(s, r, block);
-  ph__fast_leave(s);
-  return 1;
+/* HeapFree of `block` in region r of shard s, entered by the entry point
+ * (how): freed if it is a live block there, else the general path (which
+ * reports it). */
+static PH_NOINLINE int free_entered(void* heap, uint32_t flags, void* block,
+                                    struct ph__heap* s, struct ph__region* r,
+                                    enum ph__entry how) {
+  bool live = ph__fast_busy(s, r, block) != NULL;
+  if (live)
+    ph__heap_free(s, r, block);
+  ph__fast_leave(s, how);
+  return live ? 1 : free_general(heap, flags, block);
 }
 
 int ph_heap_free(void* heap, uint32_t flags, void* block) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
     struct ph__heap* s = ph__thread.fast;
     struct ph__region* r = ph__map_find(block);
-    if (r != NULL && r->heap == s && ph__fast_lock(s)) {
+    enum ph__entry how;
+    if (r == NULL || r->heap != s) {
+      /* another heap's block, or not a block: the general path */
+    } else if (PH_LIKELY(ph__fast_bias(s))) {
       struct ph__block* b = ph__fast_busy(s, r, block);
       if (PH_LIKELY(b != NULL && b->size <= PH__QUICK_EXACT)) {
         ph__quick_push(s, b, b->size);
-        ph__fast_leave(s);
+        ph__fast_leave(s, PH__ENTRY_BIAS);
         return 1;
       }
-      if (b != NULL)
-        return free_entered(s, r, block);
-      ph__fast_leave(s);
+      return free_entered(heap, flags, block, s, r, PH__ENTRY_BIAS);
+    } else if (ph__fast_lock(s, &how)) {
+      return free_entered(heap, flags, block, s, r, how);
     }
   }
   return free_general(heap, flags, block);

@@ -216,7 +216,8 @@ struct ph__thread {
 };
 extern _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
 extern atomic_uintptr_t ph__heap_epoch; /* +1 at every heap destruction */
-/* A heap that the fast paths never enter: never biased, holds no region. */
+/* A heap that the fast paths never enter: never biased, its mutex held
+ * for good, no region. */
 extern struct ph__heap ph__fast_none;
 struct ph__heap* ph__heap_lookup_slow(const void* handle);
 

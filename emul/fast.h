@@ -2,7 +2,7 @@
  * fast.h - the fast paths of HeapAlloc and HeapFree: a small block (up to
  * 512 bytes, a quick list of its own size) of the heap this thread used
  * last, entered through the thread's bias (with no lock at all on a
- * NO_SERIALIZE heap).
+ * NO_SERIALIZE heap, and through the mutex where nothing is biased).
  *
  * They do exactly what the general paths in api.c do in that case, with
  * the same checks, in fewer instructions: no call, no register saved, no
@@ -37,19 +37,46 @@ static inline bool ph__fast_hit(const void* heap, uint32_t flags) {
              atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
 }
 
-/* Enter shard s: through the bias, or with no lock at all on a
- * NO_SERIALIZE heap (asked only when the bias is not held, so the
- * serialized case pays nothing for it).  False: not entered. */
-static inline bool ph__fast_lock(struct ph__heap* s) {
-  return ph__biased_try_bias(&s->lock, ph__thread_self()) ||
-         (s->options & PH_HEAP_NO_SERIALIZE) != 0;
+/* Enter s through its mutex where locks are never biased, as
+ * ph__heap_enter_slow would but without waiting: false if the mutex is
+ * taken or another thread holds ph_heap_lock. */
+static inline bool ph__fast_mutex(struct ph__heap* s) {
+  if (!ph__spin_try(&s->lock.mutex))
+    return false;
+  uintptr_t owner = atomic_load_explicit(&s->top->owner, memory_order_relaxed);
+  if (owner == 0 || owner == ph__thread_self())
+    return true;
+  ph__spin_unlock(&s->lock.mutex);
+  return false;
 }
 
-/* Leave what ph__fast_lock entered.  `busy` is only ever read while a
- * thread holds the bias, which a NO_SERIALIZE heap never gives: clearing
- * it there too is harmless and saves a test. */
-static inline void ph__fast_leave(struct ph__heap* s) {
-  ph__biased_leave(&s->lock, PH__ENTRY_BIAS);
+/* Enter shard s through the bias (leave with PH__ENTRY_BIAS); false if
+ * this thread does not hold it. */
+static inline bool ph__fast_bias(struct ph__heap* s) {
+  return ph__biased_try_bias(&s->lock, ph__thread_self());
+}
+
+/* Enter shard s, *how telling ph__fast_leave the way: through the bias;
+ * else with no lock on a NO_SERIALIZE heap; else, where nothing is ever
+ * biased (macOS, the BSDs, Wine), through the mutex.  The entry points try
+ * ph__fast_bias first and this only when that fails, so the biased case
+ * pays nothing for the rest.  False: not entered (the general path waits,
+ * and counts the entries that give a thread the bias). */
+static inline bool ph__fast_lock(struct ph__heap* s, enum ph__entry* how) {
+  if (ph__fast_bias(s)) {
+    *how = PH__ENTRY_BIAS;
+    return true;
+  }
+  if (s->options & PH_HEAP_NO_SERIALIZE) {
+    *how = PH__ENTRY_NONE;
+    return true;
+  }
+  *how = PH__ENTRY_MUTEX;
+  return !ph__bias_on && ph__fast_mutex(s);
+}
+
+static inline void ph__fast_leave(struct ph__heap* s, enum ph__entry how) {
+  ph__biased_leave(&s->lock, how);
 }
 
 /* In s (entered): `size` bytes from the non-empty quick list of class c,

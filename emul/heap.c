@@ -306,7 +306,9 @@ static atomic_uint slots_given;
 _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
 atomic_uintptr_t ph__heap_epoch = 1; /* 1: a zeroed thread cache is stale */
 
-struct ph__heap ph__fast_none;
+/* Never biased (bias 0), its mutex always held, no region: every way in
+ * of ph__fast_lock fails on it. */
+struct ph__heap ph__fast_none = {.lock = {.mutex = {1}}};
 
 /* The shard of h for the fast paths (fast.h) of this thread, or
  * &ph__fast_none: none under Valgrind (the general paths tell it about

@@ -39,22 +39,10 @@ void ph__biased_lock(ph__biased_t* lock, uintptr_t self) {
     lock->streak_goal *= 2;
 }
 
-static atomic_int bias_usable; /* 0 not known yet, 1 usable, -1 not */
+bool ph__bias_on;
 
-void ph__biased_disable(void) {
-  atomic_store(&bias_usable, -1);
-}
-
-/* Whether locks may be biased: the process-wide fence works here and
- * ph__biased_disable was not called.  Decided once. */
-static bool biasing(void) {
-  int usable = atomic_load_explicit(&bias_usable, memory_order_relaxed);
-  if (usable == 0) {
-    int now = ph__prim_fence_all_init() ? 1 : -1;
-    if (atomic_compare_exchange_strong(&bias_usable, &usable, now))
-      usable = now; /* else usable holds what another thread decided */
-  }
-  return usable > 0;
+void ph__biased_setup(bool allowed) {
+  ph__bias_on = allowed && ph__prim_fence_all_init();
 }
 
 void ph__biased_note(ph__biased_t* lock, uintptr_t self) {
@@ -65,6 +53,6 @@ void ph__biased_note(ph__biased_t* lock, uintptr_t self) {
   if (++lock->streak < lock->streak_goal ||
       atomic_load_explicit(&lock->bias, memory_order_relaxed) == self)
     return;
-  if (biasing())
+  if (ph__bias_on)
     atomic_store_explicit(&lock->bias, self, memory_order_relaxed);
 }

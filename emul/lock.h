@@ -89,8 +89,11 @@ enum ph__entry { PH__ENTRY_NONE = 0, PH__ENTRY_MUTEX = 1, PH__ENTRY_BIAS = 2 };
 
 void ph__biased_init(ph__biased_t* lock);
 
-/* Never bias a lock from now on (PORTHEAP_BIASED_LOCKS=0). */
-void ph__biased_disable(void);
+/* Whether locks are ever biased: the process-wide fence works here and
+ * PORTHEAP_BIASED_LOCKS is not 0.  Set by ph__biased_setup when the engine
+ * starts (ph__init), before any heap exists; read-only afterwards. */
+extern bool ph__bias_on;
+void ph__biased_setup(bool allowed);
 
 /* Enter as the bias holder `self`: true if in, false if self does not hold
  * the bias (then take the mutex with ph__biased_lock). */

@@ -155,8 +155,7 @@ static void init_once(void) {
   if (cache != NULL && parse_size(cache) != (size_t)-1)
     ph__region_cache_set(parse_size(cache));
   const char* biased = ph__prim_getenv("PORTHEAP_BIASED_LOCKS");
-  if (biased != NULL && strcmp(biased, "0") == 0)
-    ph__biased_disable();
+  ph__biased_setup(biased == NULL || strcmp(biased, "0") != 0);
   ph__prim_atfork(fork_prepare, fork_parent, fork_child);
   uint32_t error;
   struct ph__heap* h = ph__heap_new(0, 0, 0, &error);
