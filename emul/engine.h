@@ -319,6 +319,17 @@ static inline struct ph__block* ph__region_last(const struct ph__heap* h,
   return ph__block_sealed(h->key, b) && b->size == end->prev_size ? b : NULL;
 }
 
+/* Whether b, met stepping through a region before `end` (its sentinel),
+ * can be stepped over: its header checks and its size keeps the next
+ * header before `end`. */
+static inline bool ph__block_steppable(const struct ph__heap* h,
+                                       const struct ph__block* b,
+                                       const struct ph__block* end) {
+  return ph__block_sealed(h->key, b) && b->size >= PH__MIN_BLOCK &&
+         (size_t)((const char*)end - (const char*)b) >=
+             (size_t)b->size * PH__GRANULE;
+}
+
 /* Whether b lies in one of h's blocks regions: checked before reading a
  * header reached through a link stored in freed (caller-writable) memory. */
 static inline bool ph__block_owned(const struct ph__heap* h,
@@ -407,17 +418,31 @@ static inline void ph__heap_leave(struct ph__heap* h, enum ph__entry how) {
 }
 
 /*
+ * The sealed header of a block whose data would be at `data` in region r
+ * of h, read only once r vouches for its memory (aligned, inside the
+ * committed blocks); NULL if there is none.  Its state is the caller's.
+ */
+static inline struct ph__block* ph__region_header(struct ph__heap* h,
+                                                  struct ph__region* r,
+                                                  const void* data) {
+  struct ph__block* b = ph__block_of(data);
+  if (((uintptr_t)data & (PH__GRANULE - 1)) != 0 ||
+      (char*)b < (char*)ph__region_first(r) ||
+      (char*)data > (char*)r + r->commit_size - PH__GRANULE ||
+      !ph__block_sealed(h->key, b))
+    return NULL;
+  return b;
+}
+
+/*
  * The live block at `data` in region r of h, checked without touching
  * memory that is not r's own; NULL if `data` is not one.
  */
 static inline struct ph__block* ph__region_block(struct ph__heap* h,
                                                  struct ph__region* r,
                                                  const void* data) {
-  struct ph__block* b = ph__block_of(data);
-  if (PH_UNLIKELY(((uintptr_t)data & (PH__GRANULE - 1)) != 0 ||
-                  (char*)b < (char*)ph__region_first(r) ||
-                  (char*)data > (char*)r + r->commit_size - PH__GRANULE ||
-                  !ph__block_sealed(h->key, b)))
+  struct ph__block* b = ph__region_header(h, r, data);
+  if (PH_UNLIKELY(b == NULL))
     return NULL;
   bool large = r->kind == PH__REGION_LARGE;
   if (PH_UNLIKELY(b->state != (large ? PH__STATE_LARGE : PH__STATE_BUSY) ||

@@ -89,19 +89,14 @@ static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
   return ph__block_hand_out_sized(s, ph__quick_unlink(s, c, b, c), c, size);
 }
 
-/* In s (entered), holding region r: the live block at `data`, or NULL.
- * The map vouched for r, so its header may be read; it is checked as in
- * enter_block.  BUSY: a block of a blocks region, not a large one. */
+/* In s (entered), holding region r: the live BUSY block at `data` (of a
+ * blocks region, not a large one), or NULL; ph__region_block without the
+ * large case. */
 static inline struct ph__block* ph__fast_busy(struct ph__heap* s,
                                               struct ph__region* r,
                                               const void* data) {
-  struct ph__block* b = ph__block_of(data);
-  if (PH_LIKELY(((uintptr_t)data & (PH__GRANULE - 1)) == 0 &&
-                (char*)b >= (char*)ph__region_first(r) &&
-                (char*)data <= (char*)r + r->commit_size - PH__GRANULE &&
-                ph__block_sealed(s->key, b) && b->state == PH__STATE_BUSY))
-    return b;
-  return NULL;
+  struct ph__block* b = ph__region_header(s, r, data);
+  return PH_LIKELY(b != NULL && b->state == PH__STATE_BUSY) ? b : NULL;
 }
 
 #endif /* PH_FAST_H */

@@ -105,15 +105,22 @@ static bool quick_worth_flushing(const struct ph__heap* h) {
          ((size_t)h->quick_granules << PH__GRANULE_SHIFT) >= h->committed / 8;
 }
 
-void* ph__heap_alloc(struct ph__heap* h, size_t size) {
+/* A block for `size` bytes: a quick block of its class, else (fit_first)
+ * the good fit among the free blocks, else the bins' victim first, the
+ * good fit, merging the quick lists, growing (ph__heap_alloc_unquick). */
+static void* heap_alloc(struct ph__heap* h, size_t size, bool fit_first) {
   if (size > PH_FIXED_BLOCK_MAX)
     return h->maximum_size != 0 ? NULL : ph__large_alloc(h, size);
   uint32_t g = alloc_granules(h, ph__size_to_granules(size));
-  struct ph__block* b = NULL;
-  if (ph__quick_class(g))
-    b = ph__quick_pop_near(h, g);
+  struct ph__block* b = ph__quick_class(g) ? ph__quick_pop_near(h, g) : NULL;
+  if (b == NULL && fit_first)
+    b = ph__bins_fit(h, g);
   return b != NULL ? ph__block_hand_out(h, b, size)
                    : ph__heap_alloc_unquick(h, size, g);
+}
+
+void* ph__heap_alloc(struct ph__heap* h, size_t size) {
+  return heap_alloc(h, size, false);
 }
 
 /* ph__heap_alloc of g granules (already rounded) for `size` bytes once
@@ -171,24 +178,6 @@ static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
   return true;
 }
 
-/*
- * The new place of a block that HeapReAlloc moves to hold `size` bytes:
- * a quick block of its class, else the good fit among the free blocks
- * (the gaps that earlier moves left), and the victim or a grown heap only
- * after them.  Growing blocks so keep off the free area at the end of the
- * heap, which the last of them can then grow into in place.
- */
-static void* realloc_target(struct ph__heap* h, size_t size) {
-  if (size > PH_FIXED_BLOCK_MAX)
-    return ph__heap_alloc(h, size);
-  uint32_t g = alloc_granules(h, ph__size_to_granules(size));
-  struct ph__block* b = ph__quick_class(g) ? ph__quick_pop_near(h, g) : NULL;
-  if (b == NULL)
-    b = ph__bins_fit(h, g);
-  return b != NULL ? ph__block_hand_out(h, b, size)
-                   : ph__heap_alloc_unquick(h, size, g);
-}
-
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags) {
   bool in_place = (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY) != 0;
@@ -199,8 +188,12 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
   } else if (block_resize(h, ph__block_of(data), size)) {
     result = ph__block_hand_out(h, ph__block_of(data), size);
   } else if (!in_place) {
-    result = realloc_target(h, size);
-    if (result != NULL) { /* the old place merges: the gap for the next */
+    /* The new place: the good fit before the victim, so growing blocks
+     * keep off the free area at the end of the heap, which the last of
+     * them can then grow into in place; the old place merges at once,
+     * the gap for the next move. */
+    result = heap_alloc(h, size, true);
+    if (result != NULL) {
       memcpy(result, data, old_size < size ? old_size : size);
       ph__block_release(h, ph__block_of(data));
     }

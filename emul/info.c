@@ -76,8 +76,7 @@ static size_t allocated_bytes(struct ph__heap* h) {
     struct ph__block* end = ph__region_sentinel(r);
     for (struct ph__block* b = ph__region_first(r); b < end;
          b = ph__block_next(b)) {
-      if (!ph__block_sealed(h->key, b) || b->size < PH__MIN_BLOCK ||
-          (size_t)((char*)end - (char*)b) < (size_t)b->size * PH__GRANULE)
+      if (!ph__block_steppable(h, b, end))
         break;
       if (b->state == PH__STATE_BUSY)
         sum += ph__block_capacity(b) - b->slack;

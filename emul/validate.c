@@ -19,9 +19,8 @@ static bool validate_region(struct ph__heap* h, struct ph__region* r,
   uint32_t prev_size = 0;
   bool prev_free = false;
   while (b < end) {
-    if (!ph__block_sealed(h->key, b) || !state_ok(b->state) ||
-        b->prev_size != prev_size || b->size < PH__MIN_BLOCK ||
-        (size_t)((char*)end - (char*)b) < (size_t)b->size * PH__GRANULE)
+    if (!ph__block_steppable(h, b, end) || !state_ok(b->state) ||
+        b->prev_size != prev_size)
       return false;
     bool is_free = b->state == PH__STATE_FREE;
     if (is_free && prev_free)
