@@ -236,18 +236,18 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
     struct ph__heap* s = ph__thread.fast;
     struct ph__region* r = ph__map_find(block);
     enum ph__entry how;
-    if (r == NULL || r->heap != s) {
-      /* another heap's block, or not a block: the general path */
-    } else if (PH_LIKELY(ph__fast_bias(s))) {
-      struct ph__block* b = ph__fast_busy(s, r, block);
-      if (PH_LIKELY(b != NULL && b->size <= PH__QUICK_EXACT)) {
-        ph__quick_push(s, b, b->size);
-        ph__fast_leave(s, PH__ENTRY_BIAS);
-        return 1;
+    if (r != NULL && r->heap == s) { /* else not a block of s */
+      if (PH_LIKELY(ph__fast_bias(s))) {
+        struct ph__block* b = ph__fast_busy(s, r, block);
+        if (PH_LIKELY(b != NULL && b->size <= PH__QUICK_EXACT)) {
+          ph__quick_push(s, b, b->size);
+          ph__fast_leave(s, PH__ENTRY_BIAS);
+          return 1;
+        }
+        return free_entered(heap, flags, block, s, r, PH__ENTRY_BIAS);
       }
-      return free_entered(heap, flags, block, s, r, PH__ENTRY_BIAS);
-    } else if (ph__fast_lock(s, &how)) {
-      return free_entered(heap, flags, block, s, r, how);
+      if (ph__fast_lock(s, &how))
+        return free_entered(heap, flags, block, s, r, how);
     }
   }
   return free_general(heap, flags, block);
