@@ -21,7 +21,7 @@ static void* fail_alloc(struct ph__heap* h, uint32_t flags, uint32_t code,
                         uint32_t status) {
   ph__fail(code);
   if ((flags | (h != NULL ? h->options : 0)) & PH_HEAP_GENERATE_EXCEPTIONS)
-    ph__raise(status, h);
+    ph__raise(status, h != NULL ? ph__heap_handle(h) : NULL);
   return NULL;
 }
 
@@ -44,9 +44,11 @@ static void bad_block(struct ph__heap* h, const void* block) {
 
 void* ph_process_heap(void) {
   struct ph__heap* h = ph__process_heap();
-  if (h == NULL)
+  if (h == NULL) {
     ph__fail(PH_ERROR_NOT_ENOUGH_MEMORY);
-  return h;
+    return NULL;
+  }
+  return ph__heap_handle(h);
 }
 
 uint32_t ph_process_heaps(uint32_t count, void** heaps) {
@@ -72,7 +74,7 @@ void* ph_heap_create(uint32_t options, size_t initial_size,
     return NULL;
   }
   ph__registry_add(h);
-  return h;
+  return ph__heap_handle(h);
 }
 
 int ph_heap_destroy(void* heap) {
@@ -193,15 +195,17 @@ void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
   return p;
 }
 
-/* HeapFree, any case (the entry point below tries fast.h first). */
+/* HeapFree, any case (the entry point below tries fast.h first).  NULL
+ * is checked before the heap, as Windows does: HeapFree(any, 0, NULL) is
+ * TRUE. */
 static PH_NOINLINE int free_general(void* heap, uint32_t flags, void* block) {
+  if (block == NULL)
+    return 1;
   struct ph__heap* h = ph__heap_lookup(heap);
   if (PH_UNLIKELY(h == NULL)) {
     ph__fail(PH_ERROR_INVALID_HANDLE);
     return 0;
   }
-  if (block == NULL)
-    return 1;
   struct ph__region* r;
   enum ph__entry how;
   struct ph__heap* shard = enter_block(h, block, flags, &r, &how);
@@ -281,14 +285,15 @@ int ph_heap_validate(void* heap, uint32_t flags, const void* block) {
     ph__heap_leave_all(h, locked);
     return ok;
   }
+  /* One block: its own header (a damaged neighbour is the neighbour's
+   * problem, as on Windows; the whole-heap check reports it). */
   struct ph__region* r;
   enum ph__entry how;
   struct ph__heap* shard = enter_block(h, block, flags, &r, &how);
   if (shard == NULL)
     return 0;
-  bool ok = ph__validate_block(shard, r, block);
   ph__heap_leave(shard, how);
-  return ok;
+  return 1;
 }
 
 int ph_heap_walk(void* heap, ph_heap_entry_t* entry) {
@@ -366,4 +371,23 @@ int ph_heap_summary(void* heap, uint32_t flags, ph_heap_summary_t* summary) {
 size_t ph_region_cache_limit(size_t limit) {
   ph__init();
   return ph__region_cache_set(limit);
+}
+
+int ph_lock_stats(ph_lock_stats_t* stats) {
+  if (stats == NULL || stats->cb != sizeof *stats) {
+    ph__fail(PH_ERROR_INVALID_PARAMETER);
+    return 0;
+  }
+  ph__init(); /* biasing is decided there */
+  struct ph__lock_counts* c = &ph__lock_counts;
+  stats->biasing = ph__biasing();
+  stats->contended = atomic_load_explicit(&c->contended, memory_order_relaxed);
+  stats->sleeps = atomic_load_explicit(&c->sleeps, memory_order_relaxed);
+  stats->bias_grants = atomic_load_explicit(&c->grants, memory_order_relaxed);
+  stats->bias_revocations =
+      atomic_load_explicit(&c->revocations, memory_order_relaxed);
+  stats->fence_failures =
+      atomic_load_explicit(&c->fence_failures, memory_order_relaxed);
+  stats->owner_waits = atomic_load_explicit(&c->owner_waits, memory_order_relaxed);
+  return 1;
 }

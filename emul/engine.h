@@ -5,8 +5,10 @@
  * A heap is a list of regions (address space reserved from prim, committed
  * as it fills) plus, for growable heaps, blocks too large for a region that
  * get a mapping of their own.  The heap's control structure sits at the
- * base of its first region, so the handle is that base address, as on
- * Windows.  Every region is aligned to PH__CHUNK (64 KiB) and entered in the
+ * base of its first region, and the handle points into it: the base plus
+ * 16 bytes times a salt that registry.c varies so that no new heap gets
+ * the handle of a recently destroyed one (on Windows the handle is the
+ * base).  Every region is aligned to PH__CHUNK (64 KiB) and entered in the
  * address map (map.c), which is how a handle or block pointer is checked
  * before anything behind it is read.
  *
@@ -85,7 +87,7 @@ _Static_assert(sizeof(struct ph__region) % PH__GRANULE == 0, "region hdr");
  * line that another shard's lookups read.
  */
 struct ph__heap {
-  struct ph__region region0; /* first: the handle is the region base */
+  struct ph__region region0; /* first: the region base is the heap */
   uint64_t magic;            /* PH__HEAP_MAGIC ^ key while alive */
   uint64_t key;              /* secret for check values and links */
   uint32_t options;          /* HeapCreate flags kept: NO_SERIALIZE, ... */
@@ -93,8 +95,12 @@ struct ph__heap {
   size_t maximum_size;       /* 0: growable; else the reserved bytes */
   size_t initial_commit;     /* bytes committed by HeapCreate */
 
+  const void* handle;        /* top: the handle, base + 16 x salt (registry.c);
+                                NULL until registered, and for shards */
   atomic_uintptr_t owner;    /* top: thread holding ph_heap_lock, or 0 */
   uint32_t owner_depth;      /* top: ph_heap_lock nesting of that thread */
+  atomic_uint owner_seq;     /* top: +1 at each release of ph_heap_lock */
+  atomic_uint owner_sleepers; /* top: threads asleep waiting for it */
   atomic_uint next_index;    /* top: next region's iRegionIndex */
 
   /* Shards: a serialized growable heap gives each thread slot (up to
@@ -167,7 +173,7 @@ void ph__region_retire(struct ph__region* r, bool exec);
 size_t ph__region_cache_set(size_t limit);
 void ph__region_cache_trim(size_t keep);
 size_t ph__page_up(size_t n);
-ph__spin_t* ph__region_cache_lock(void);
+ph__mutex_t* ph__region_cache_lock(void);
 
 /* ---- bins.c: coalesced free blocks ------------------------------------ */
 void ph__bins_insert(struct ph__heap* h, struct ph__block* b);
@@ -204,26 +210,13 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data);
 size_t ph__heap_block_size(struct ph__region* r, const void* data);
 
 /* ---- lock of one heap, shards (heap.c) ----------------------------------- */
-/* The calling thread as the engine knows it: its slot (ph__thread_slot),
- * and its address is the thread's id (unique among live threads, not 0). */
-struct ph__thread {
-  unsigned slot_plus1;   /* 0 until the first call of ph__thread_slot */
-  uintptr_t epoch;       /* ph__heap_epoch when `handle` was looked up */
-  const void* handle;    /* the last handle looked up, and its heap */
-  struct ph__heap* heap;
-  struct ph__heap* fast; /* that heap's shard of this thread, if fast.h may
-                            use it; else &ph__fast_none */
-};
-extern _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
+/* ph__thread (lock.h) caches the last lookup; ph__heap_epoch makes it
+ * stale at every heap destruction (the contract is in lock.h). */
 extern atomic_uintptr_t ph__heap_epoch; /* +1 at every heap destruction */
 /* A heap that the fast paths never enter: never biased, its mutex held
  * for good, no region. */
 extern struct ph__heap ph__fast_none;
 struct ph__heap* ph__heap_lookup_slow(const void* handle);
-
-static inline uintptr_t ph__thread_self(void) {
-  return (uintptr_t)&ph__thread;
-}
 
 enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self);
 void ph__heap_wait_owner(struct ph__heap* top);
@@ -250,15 +243,15 @@ void ph__registry_add(struct ph__heap* h);
 bool ph__registry_remove(struct ph__heap* h);
 uint32_t ph__registry_list(uint32_t count, void** heaps);
 void ph__registry_foreach(void (*fn)(struct ph__heap*, void*), void* arg);
+void ph__registry_each_locked(void (*fn)(struct ph__heap*, void*), void* arg);
+ph__mutex_t* ph__registry_lock(void);
+
+/* ---- startup.c: the process heap, the environment, fork ------------------ */
 void ph__init(void);
 
 /* ---- walk.c, validate.c, info.c ---------------------------------------- */
 uint32_t ph__walk_next(struct ph__heap* h, ph_heap_entry_t* e);
 bool ph__validate_heap(struct ph__heap* h);
-/* Whether live block `data` of region r of h (ph__region_block checked
- * it) still has an intact successor. */
-bool ph__validate_block(struct ph__heap* h, struct ph__region* r,
-                        const void* data);
 size_t ph__heap_compact(struct ph__heap* h);
 void ph__heap_summarize(struct ph__heap* h, ph_heap_summary_t* s);
 
@@ -268,6 +261,7 @@ void ph__raise(uint32_t status, void* heap);
 void ph__corruption(struct ph__heap* h, const void* address,
                     const char* what);
 void ph__enable_termination(void);
+ph__mutex_t* ph__handler_lock(void);
 
 /* Key for encoding a link stored in freed memory. */
 static inline uintptr_t ph__encode(const struct ph__heap* h, const void* p) {
@@ -346,16 +340,20 @@ static inline bool ph__block_owned(const struct ph__heap* h,
 /* The live heap whose handle is `handle`, or NULL; reads nothing that the
  * address map does not vouch for. */
 static inline struct ph__heap* ph__heap_lookup_map(const void* handle) {
-  if (PH_UNLIKELY(handle == NULL ||
-                  ((uintptr_t)handle & (PH__CHUNK - 1)) != 0))
-    return NULL;
   struct ph__region* r = ph__map_find(handle);
-  if (PH_UNLIKELY(r != handle || r->kind != PH__REGION_HEAP))
+  if (PH_UNLIKELY(r == NULL || r->kind != PH__REGION_HEAP ||
+                  (uintptr_t)handle - (uintptr_t)r >= sizeof(struct ph__heap)))
     return NULL;
   struct ph__heap* h = (struct ph__heap*)r;
-  if (PH_UNLIKELY(h->magic != (PH__HEAP_MAGIC ^ h->key) || h->top != h))
+  if (PH_UNLIKELY(h->handle != handle || h->top != h ||
+                  h->magic != (PH__HEAP_MAGIC ^ h->key)))
     return NULL;
   return h;
+}
+
+/* The handle of top heap h. */
+static inline void* ph__heap_handle(const struct ph__heap* h) {
+  return (void*)h->handle;
 }
 
 /* ph__heap_lookup_map, remembering the last answer per thread: it stays

@@ -25,17 +25,22 @@ void ph__fail(uint32_t code) {
 
 /* ---- heap exceptions ------------------------------------------------- */
 
-static ph__spin_t handler_lock = PH__SPIN_INIT;
+static ph__mutex_t handler_lock = PH__MUTEX_INIT;
 static ph_exception_handler_t handler;
 static void* handler_arg;
 
+/* For the fork handlers (startup.c): last in the lock order. */
+ph__mutex_t* ph__handler_lock(void) {
+  return &handler_lock;
+}
+
 ph_exception_handler_t ph_set_exception_handler(ph_exception_handler_t fn,
                                                 void* arg) {
-  ph__spin_lock(&handler_lock);
+  ph__mutex_lock(&handler_lock);
   ph_exception_handler_t old = handler;
   handler = fn;
   handler_arg = arg;
-  ph__spin_unlock(&handler_lock);
+  ph__mutex_unlock(&handler_lock);
   return old;
 }
 
@@ -51,10 +56,10 @@ static const char* status_name(uint32_t status) {
 /* Raise a heap exception: the installed handler, or the end of the process
  * as for an unhandled exception on Windows. */
 void ph__raise(uint32_t status, void* heap) {
-  ph__spin_lock(&handler_lock);
+  ph__mutex_lock(&handler_lock);
   ph_exception_handler_t fn = handler;
   void* arg = handler_arg;
-  ph__spin_unlock(&handler_lock);
+  ph__mutex_unlock(&handler_lock);
   if (fn != NULL) {
     fn(status, heap, arg);
     return;
@@ -85,7 +90,8 @@ void ph__corruption(struct ph__heap* h, const void* address, const char* what) {
   snprintf(text, sizeof text,
            "portheap: heap corruption in heap %p at %p: %s; terminating "
            "(STATUS_HEAP_CORRUPTION 0x%08X)\n",
-           (void*)h, address, what, (unsigned)PH_STATUS_HEAP_CORRUPTION);
+           h != NULL ? (const void*)h->top->handle : NULL, address, what,
+           (unsigned)PH_STATUS_HEAP_CORRUPTION);
   ph__prim_write_error(text);
   ph__prim_abort();
 }

@@ -41,19 +41,19 @@ static inline bool ph__fast_hit(const void* heap, uint32_t flags) {
  * ph__heap_enter_slow would but without waiting: false if the mutex is
  * taken or another thread holds ph_heap_lock. */
 static inline bool ph__fast_mutex(struct ph__heap* s) {
-  if (!ph__spin_try(&s->lock.mutex))
+  if (!ph__mutex_try(&s->lock.mutex))
     return false;
   uintptr_t owner = atomic_load_explicit(&s->top->owner, memory_order_relaxed);
-  if (owner == 0 || owner == ph__thread_self())
+  if (owner == 0 || owner == ph__thread.id)
     return true;
-  ph__spin_unlock(&s->lock.mutex);
+  ph__mutex_unlock(&s->lock.mutex);
   return false;
 }
 
 /* Enter shard s through the bias (leave with PH__ENTRY_BIAS); false if
  * this thread does not hold it. */
 static inline bool ph__fast_bias(struct ph__heap* s) {
-  return ph__biased_try_bias(&s->lock, ph__thread_self());
+  return ph__biased_try_bias(&s->lock, ph__thread.id); /* assigned: lock.h */
 }
 
 /* Enter shard s, *how telling ph__fast_leave the way: through the bias;
@@ -72,7 +72,7 @@ static inline bool ph__fast_lock(struct ph__heap* s, enum ph__entry* how) {
     return true;
   }
   *how = PH__ENTRY_MUTEX;
-  return !ph__bias_on && ph__fast_mutex(s);
+  return !ph__biasing() && ph__fast_mutex(s);
 }
 
 static inline void ph__fast_leave(struct ph__heap* s, enum ph__entry how) {

@@ -1,48 +1,107 @@
-/* lock.c - the slow paths of the engine's locks (lock.h). */
-#include "lock.h"
+/*
+ * lock.c - the slow paths of the engine's locks and the heap-level
+ * concurrency built on them: the lookup cache, thread slots and shards,
+ * entering a heap, and ph_heap_lock.  The protocol is written at the top
+ * of lock.h.
+ */
+#include "engine.h"
+#include "track.h"
 
-void ph__spin_lock_slow(ph__spin_t* lock) {
-  for (unsigned spins = 0;; spins++) {
-    if (ph__spin_try(lock))
+struct ph__lock_counts ph__lock_counts;
+
+/* ---- thread identity ------------------------------------------------------ */
+
+_Thread_local struct ph__thread ph__thread PH_TLS_FAST;
+static atomic_uintptr_t next_thread_id = 1;
+
+uintptr_t ph__thread_id_assign(void) {
+  uintptr_t id = atomic_fetch_add_explicit(&next_thread_id, 1,
+                                           memory_order_relaxed);
+  ph__thread.id = id;
+  return id;
+}
+
+/* ---- the mutex -------------------------------------------------------------- */
+
+/* Spin a little (the holder is inside one short operation), then sleep:
+ * state 2 tells the holder's unlock to wake a sleeper. */
+void ph__mutex_lock_slow(ph__mutex_t* m) {
+  ph__count(&ph__lock_counts.contended);
+  for (unsigned spins = 0; spins < PH__SPIN_LIMIT; spins++) {
+    PH__CPU_RELAX();
+    if (ph__mutex_try(m))
       return;
-    if (spins < 64)
-      PH__CPU_RELAX();
-    else
-      ph__prim_yield();
   }
+  while (atomic_exchange_explicit(&m->state, 2, memory_order_acquire) != 0) {
+    ph__count(&ph__lock_counts.sleeps);
+    ph__prim_wait(&m->state, 2);
+  }
+}
+
+void ph__mutex_wake(ph__mutex_t* m) {
+  ph__prim_wake(&m->state, false);
+}
+
+/* ---- the biased lock -------------------------------------------------------- */
+
+atomic_bool ph__bias_on;
+
+void ph__biased_setup(bool allowed) {
+  atomic_store(&ph__bias_on, allowed && ph__prim_fence_all_init());
 }
 
 void ph__biased_init(ph__biased_t* lock) {
   atomic_init(&lock->bias, 0);
   atomic_init(&lock->busy, 0);
-  lock->mutex = (ph__spin_t)PH__SPIN_INIT;
+  lock->mutex = (ph__mutex_t)PH__MUTEX_INIT;
   lock->streak_thread = 0;
   lock->streak = 0;
   lock->streak_goal = PH__BIAS_GOAL_MIN;
 }
 
+/* The fence stopped working: no bias is granted from now on. */
+static void fence_failed(void) {
+  ph__count(&ph__lock_counts.fence_failures);
+  atomic_store(&ph__bias_on, false);
+}
+
 void ph__biased_lock(ph__biased_t* lock, uintptr_t self) {
-  ph__spin_lock(&lock->mutex);
+  ph__mutex_lock(&lock->mutex);
   uintptr_t holder = atomic_load_explicit(&lock->bias, memory_order_relaxed);
   if (holder == 0 || holder == self)
     return;
   atomic_store_explicit(&lock->bias, 0, memory_order_relaxed);
-  ph__prim_fence_all();
+  ph__count(&ph__lock_counts.revocations);
+  if (!ph__prim_fence_all()) {
+    fence_failed();
+    ph__prim_write_error(
+        "portheap: the process-wide memory barrier (membarrier) failed while "
+        "revoking a biased heap lock; exclusion cannot be guaranteed, so the "
+        "process ends.  Run with PORTHEAP_BIASED_LOCKS=0 where a seccomp "
+        "filter may forbid membarrier.\n");
+    ph__prim_abort();
+  }
   for (unsigned spins = 0;
        atomic_load_explicit(&lock->busy, memory_order_acquire) != 0; spins++) {
-    if (spins < 64)
+    if (spins < PH__SPIN_LIMIT)
       PH__CPU_RELAX();
     else
-      ph__prim_yield();
+      ph__prim_yield(); /* bounded: the holder is inside one operation */
   }
   if (lock->streak_goal < PH__BIAS_GOAL_MAX)
     lock->streak_goal *= 2;
 }
 
-bool ph__bias_on;
-
-void ph__biased_setup(bool allowed) {
-  ph__bias_on = allowed && ph__prim_fence_all_init();
+/* Grant self the bias, if the fence still works: it is tested at every
+ * grant (grants are rare), so a fence that stops working is found here
+ * and not at a revocation, where it would be too late. */
+static void bias_grant(ph__biased_t* lock, uintptr_t self) {
+  if (!ph__prim_fence_all()) {
+    fence_failed();
+    return;
+  }
+  ph__count(&ph__lock_counts.grants);
+  atomic_store_explicit(&lock->bias, self, memory_order_relaxed);
 }
 
 void ph__biased_note(ph__biased_t* lock, uintptr_t self) {
@@ -53,6 +112,244 @@ void ph__biased_note(ph__biased_t* lock, uintptr_t self) {
   if (++lock->streak < lock->streak_goal ||
       atomic_load_explicit(&lock->bias, memory_order_relaxed) == self)
     return;
-  if (ph__bias_on)
-    atomic_store_explicit(&lock->bias, self, memory_order_relaxed);
+  if (ph__biasing())
+    bias_grant(lock, self);
+}
+
+/* ---- the lookup cache, thread slots, shards --------------------------------- */
+
+static atomic_uint slots_given;
+atomic_uintptr_t ph__heap_epoch = 1; /* 1: a zeroed thread cache is stale */
+
+/* Never biased (bias 0), its mutex always held, no region: every way in
+ * of ph__fast_lock fails on it. */
+struct ph__heap ph__fast_none = {.lock = {.mutex = {1}}};
+
+/* The shard of h for the fast paths (fast.h) of this thread, or
+ * &ph__fast_none: none under Valgrind (the general paths tell it about
+ * every block), nor before the thread's shard exists. */
+static struct ph__heap* fast_shard(struct ph__heap* h) {
+  if (PH_TRACK)
+    return &ph__fast_none;
+  unsigned slot = h->sharded ? ph__thread_slot() : 0;
+  struct ph__heap* s =
+      slot == 0 ? h
+                : atomic_load_explicit(&h->shards[slot], memory_order_acquire);
+  return s != NULL ? s : &ph__fast_none;
+}
+
+struct ph__heap* ph__heap_lookup_slow(const void* handle) {
+  uintptr_t epoch = atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
+  struct ph__heap* h = ph__heap_lookup_map(handle);
+  if (h != NULL) {
+    ph__thread_self(); /* the fast paths read ph__thread.id as assigned */
+    ph__thread.handle = handle;
+    ph__thread.heap = h;
+    ph__thread.fast = fast_shard(h);
+    ph__thread.epoch = epoch; /* read before the check: stale, never wrong */
+  }
+  return h;
+}
+
+/* Give the calling thread its slot, in order of first use (the first
+ * thread, usually main, uses the heap itself). */
+unsigned ph__thread_slot_assign(void) {
+  unsigned s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS + 1;
+  ph__thread.slot_plus1 = s;
+  return s - 1;
+}
+
+/* Make h's shard for `slot`; h itself if that fails (no memory). */
+struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
+  ph__biased_lock(&h->lock, ph__thread_self());
+  struct ph__heap* s = atomic_load_explicit(&h->shards[slot],
+                                            memory_order_relaxed);
+  if (s == NULL) {
+    uint32_t error;
+    s = ph__heap_new(h->options, 0, 0, &error);
+    if (s != NULL) {
+      s->top = h;
+      s->sharded = false;
+      s->region0.index = atomic_fetch_add(&h->next_index, 1);
+      atomic_store_explicit(&h->shards[slot], s, memory_order_release);
+    }
+  }
+  ph__biased_unlock(&h->lock);
+  if (s != NULL && ph__thread.heap == h)
+    ph__thread.fast = fast_shard(h);
+  return s != NULL ? s : h;
+}
+
+struct ph__heap* ph__heap_next_shard(const struct ph__heap* s) {
+  struct ph__heap* top = s->top;
+  unsigned i = 0;
+  while (i < PH__SHARDS && atomic_load(&top->shards[i]) != s)
+    i++;
+  for (i++; i < PH__SHARDS; i++) {
+    struct ph__heap* next = atomic_load(&top->shards[i]);
+    if (next != NULL)
+      return next;
+  }
+  return NULL;
+}
+
+/* HeapCompact over every shard: the largest free block of any.  Caller
+ * holds every shard (ph__heap_enter_all). */
+size_t ph__heap_compact_all(struct ph__heap* h) {
+  size_t largest = 0;
+  for (struct ph__heap* s = h; s != NULL; s = ph__heap_next_shard(s)) {
+    size_t n = ph__heap_compact(s);
+    if (n > largest)
+      largest = n;
+  }
+  return largest;
+}
+
+/* HeapSummary over every shard.  Caller holds every shard. */
+void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum) {
+  ph_heap_summary_t part;
+  ph__heap_summarize(h, sum);
+  for (struct ph__heap* s = ph__heap_next_shard(h); s != NULL;
+       s = ph__heap_next_shard(s)) {
+    ph__heap_summarize(s, &part);
+    sum->cbAllocated += part.cbAllocated;
+    sum->cbCommitted += part.cbCommitted;
+    sum->cbReserved += part.cbReserved;
+    sum->cbMaxReserve += part.cbMaxReserve;
+  }
+}
+
+/* Take every shard's mutex in index order (the lock order), revoking
+ * other threads' biases. */
+static void lock_all(struct ph__heap* h, uintptr_t self) {
+  for (unsigned i = 0; i < PH__SHARDS; i++) {
+    struct ph__heap* s = atomic_load(&h->shards[i]);
+    if (s != NULL)
+      ph__biased_lock(&s->lock, self);
+  }
+}
+
+static void unlock_all(struct ph__heap* h) {
+  for (unsigned i = PH__SHARDS; i-- > 0;) {
+    struct ph__heap* s = atomic_load(&h->shards[i]);
+    if (s != NULL)
+      ph__biased_unlock(&s->lock);
+  }
+}
+
+/*
+ * Enter every shard of top heap h (in index order: the lock order), for
+ * an operation that reads the whole heap.  Returns whether locks were
+ * taken; pass that to ph__heap_leave_all.
+ */
+bool ph__heap_enter_all(struct ph__heap* h, uint32_t flags) {
+  if ((h->options | flags) & PH_HEAP_NO_SERIALIZE)
+    return false;
+  uintptr_t self = ph__thread_self();
+  for (;;) {
+    lock_all(h, self);
+    uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+    if (owner == 0 || owner == self)
+      return true;
+    unlock_all(h);
+    ph__heap_wait_owner(h);
+  }
+}
+
+void ph__heap_leave_all(struct ph__heap* h, bool locked) {
+  if (locked)
+    unlock_all(h);
+}
+
+/* ---- the heap's lock --------------------------------------------------- */
+
+/* ph__heap_enter for a thread without h's bias: the mutex, then the wait
+ * for a ph_heap_lock held by another thread.  Only with no such holder
+ * does the entry count towards a bias (so a bias never lets a thread past
+ * a ph_heap_lock: taking one revokes every bias). */
+enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self) {
+  for (;;) {
+    ph__biased_lock(&h->lock, self);
+    uintptr_t owner =
+        atomic_load_explicit(&h->top->owner, memory_order_relaxed);
+    if (owner == 0)
+      ph__biased_note(&h->lock, self);
+    if (owner == 0 || owner == self)
+      return PH__ENTRY_MUTEX;
+    ph__biased_unlock(&h->lock);
+    ph__heap_wait_owner(h->top);
+  }
+}
+
+/*
+ * Wait, holding no lock, until no other thread holds top heap h with
+ * ph_heap_lock.  A short spin, then sleep on owner_seq, which the release
+ * bumps.  No wake is lost: a sleeper counts itself in owner_sleepers and
+ * re-reads owner (both seq_cst) before it sleeps; the release stores
+ * owner = 0, bumps owner_seq and reads owner_sleepers (seq_cst too), so
+ * either the release sees the sleeper and wakes it, or the sleeper sees
+ * owner = 0; and a sleeper that read owner_seq before the bump does not
+ * sleep, as the word no longer holds what it read.
+ */
+void ph__heap_wait_owner(struct ph__heap* h) {
+  ph__count(&ph__lock_counts.owner_waits);
+  for (unsigned spins = 0;; spins++) {
+    unsigned seq = atomic_load_explicit(&h->owner_seq, memory_order_acquire);
+    if (atomic_load_explicit(&h->owner, memory_order_acquire) == 0)
+      return;
+    if (spins < PH__SPIN_LIMIT) {
+      PH__CPU_RELAX();
+      continue;
+    }
+    atomic_fetch_add(&h->owner_sleepers, 1);
+    if (atomic_load(&h->owner) != 0) {
+      ph__count(&ph__lock_counts.sleeps);
+      ph__prim_wait(&h->owner_seq, seq);
+    }
+    atomic_fetch_sub(&h->owner_sleepers, 1);
+  }
+}
+
+/* ph_heap_unlock's last release: wake the threads waiting for it. */
+static void owner_release(struct ph__heap* h) {
+  atomic_store(&h->owner, 0);
+  atomic_fetch_add(&h->owner_seq, 1);
+  if (atomic_load(&h->owner_sleepers) != 0)
+    ph__prim_wake(&h->owner_seq, true);
+}
+
+/* ph_heap_lock: every shard's lock is taken at once, so no operation is
+ * half done when the calling thread becomes the owner; from then on the
+ * others wait in ph__heap_enter until ph__heap_user_unlock. */
+bool ph__heap_user_lock(struct ph__heap* h) {
+  if (h->options & PH_HEAP_NO_SERIALIZE)
+    return true;
+  uintptr_t self = ph__thread_self();
+  for (;;) {
+    lock_all(h, self);
+    uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+    if (owner == 0 || owner == self) {
+      atomic_store_explicit(&h->owner, self, memory_order_relaxed);
+      h->owner_depth++;
+      unlock_all(h);
+      return true;
+    }
+    unlock_all(h);
+    ph__heap_wait_owner(h);
+  }
+}
+
+bool ph__heap_user_unlock(struct ph__heap* h) {
+  if (h->options & PH_HEAP_NO_SERIALIZE)
+    return true;
+  bool ok = false;
+  uintptr_t self = ph__thread_self();
+  ph__biased_lock(&h->lock, self);
+  if (atomic_load_explicit(&h->owner, memory_order_relaxed) == self) {
+    ok = true;
+    if (--h->owner_depth == 0)
+      owner_release(h);
+  }
+  ph__biased_unlock(&h->lock);
+  return ok;
 }

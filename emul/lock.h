@@ -1,12 +1,96 @@
 /*
- * lock.h - the small locks of the engine, on C11 atomics.
+ * lock.h - the engine's concurrency in one unit: thread identity, the
+ * mutex every lock is built on, the biased lock of a heap, and the
+ * protocol the rest of the engine follows.  lock.c holds the slow paths
+ * and the heap-level operations built on them (entering a heap, shards,
+ * ph_heap_lock, the lookup cache); startup.c the fork handlers.
  *
- * ph__spin_t guards short critical sections (the registry, the region
- * cache, one heap operation): an atomic flag with a bounded spin, then
- * yielding.  Holders never block inside it, so waits are short.
+ * ---- Who writes what -----------------------------------------------------
+ *   registry list, handle quarantine   the registry mutex (registry.c)
+ *   region cache                       the cache mutex (region.c)
+ *   a shard's allocator state (regions, bins, quick lists, totals, the
+ *     address-map slots of its regions)
+ *                                      that shard's lock, entered through
+ *                                      its mutex or its bias; on a
+ *                                      NO_SERIALIZE heap the caller's one
+ *                                      thread (the Win32 contract)
+ *   top->owner, owner_depth            ph_heap_lock: with every shard's
+ *                                      mutex held; its release: with the
+ *                                      top shard's mutex held.  Read by a
+ *                                      thread that holds a shard's lock
+ *   top->shards[i]                     once, under top's mutex (release);
+ *                                      read with acquire, no lock
+ *   lock->bias                         only under lock->mutex
+ *   lock->busy                         only by the bias holder
+ *   ph__heap_epoch                     +1 by HeapDestroy before any region
+ *                                      of the heap is released
+ *   the statistics (ph__lock_stats)    relaxed atomic adds, slow paths only
  *
- * ph__biased_t is the lock of a heap (or shard): a ph__spin_t that one
- * thread at a time can enter without an atomic read-modify-write.
+ * ---- Lock order ------------------------------------------------------------
+ *   init -> registry -> heaps (registry order; shards in index order)
+ *        -> region cache -> key pool -> exception handler
+ * Whoever holds a heap's mutex takes neither the init nor the registry
+ * mutex.  No code waits for a ph_heap_lock owner while it holds any lock:
+ * the owner may itself be waiting for that lock (a thread that holds
+ * HeapLock may call HeapCreate).  Process-wide passes (HeapOptimizeResources,
+ * the fork handlers) therefore take heap mutexes only, which are held for
+ * one operation at a time, and skip a heap whose owner is another thread.
+ *
+ * ---- Waiting ---------------------------------------------------------------
+ * Nothing waits by spinning for long: a mutex spins PH__SPIN_LIMIT rounds,
+ * then sleeps (ph__prim_wait: a futex, or a parking lot on a condition
+ * variable) until the unlock wakes it; a thread that meets another's
+ * ph_heap_lock sleeps on the heap's owner_seq until ph_heap_unlock.  The
+ * one bounded spin is a revoker waiting for a bias holder to finish the
+ * single operation it is inside.
+ *
+ * ---- The bias handshake ----------------------------------------------------
+ * A shard is used mostly by one thread, the bias holder, which enters by
+ * storing busy = 1 and then re-reading bias: two plain accesses, no locked
+ * instruction and no fence.  Any other thread takes the mutex, stores
+ * bias = 0, runs ph__prim_fence_all (every running thread of the process
+ * executes a full barrier) and waits for busy to be 0.  Why that is
+ * exclusion: the holder's store and load are ordered by the barrier that
+ * the fence runs on its processor (or by the context switch, if it was not
+ * running).  If the holder's load of bias came before that barrier, its
+ * store of busy = 1 did too, and is visible to the revoker's load after
+ * the fence: the revoker waits.  If the load came after, it sees bias = 0
+ * and the holder takes the mutex.  Either way one of them is inside.
+ * Where the fence does not exist (macOS, the BSDs, Wine, TSan) nothing is
+ * biased.  If it stops working (a seccomp filter installed later), every
+ * bias grant re-tests it first, so none is granted after that, and a
+ * revocation whose fence fails ends the process with a message (it cannot
+ * know whether the holder is inside, and running without exclusion would
+ * corrupt the heap silently).
+ *
+ * ---- Thread identity -------------------------------------------------------
+ * A thread's id (bias holder, ph_heap_lock owner) comes from a process-wide
+ * counter, never reused: a thread that exits holding HeapLock or a bias
+ * hands neither to a later thread.  0 means "none".
+ *
+ * ---- The lookup cache and the epoch ------------------------------------------
+ * Each thread remembers its last (handle, heap) lookup with the epoch it
+ * read before the lookup.  HeapDestroy increments the epoch before it
+ * releases anything, so an entry made before a destruction is stale after
+ * it.  A caller that uses a handle after its HeapDestroy has synchronised
+ * with that call (it learnt the heap was gone from it), so it reads the new
+ * epoch: a relaxed load is enough.
+ *
+ * ---- Memory orders -----------------------------------------------------------
+ * Mutex: acquire on lock, release on unlock (the critical sections).
+ * Shard pointers and address-map slots: release on publish, acquire on
+ * read (a reader then sees the initialised structure).  owner: relaxed
+ * under a shard's mutex (the mutex orders it); the waiters' sleep protocol
+ * on owner_seq uses seq_cst (see ph__heap_wait_owner).  bias and busy: see
+ * the handshake; busy = 0 is a release so the revoker's acquire load sees
+ * the holder's critical section.  Weak memory (ARM64) needs nothing more:
+ * every ordering above is explicit, and qemu-user cannot test it.
+ *
+ * ---- fork ------------------------------------------------------------------
+ * The prepare handler takes every lock above in the lock order (a heap
+ * held by ph_heap_lock is not waited for: it is consistent between
+ * operations), so the child copies no structure half-changed; the child
+ * resets them all and drops holds of threads that do not exist there.
  */
 #ifndef PH_LOCK_H
 #define PH_LOCK_H
@@ -17,12 +101,6 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-typedef struct ph__spin {
-  atomic_int held; /* 0 free, 1 held */
-} ph__spin_t;
-
-#define PH__SPIN_INIT {0}
-
 #if defined(__x86_64__) || defined(__i386__)
 #  define PH__CPU_RELAX() __builtin_ia32_pause()
 #elif defined(__aarch64__)
@@ -31,54 +109,99 @@ typedef struct ph__spin {
 #  define PH__CPU_RELAX() ((void)0)
 #endif
 
-void ph__spin_lock_slow(ph__spin_t* lock);
+#define PH__SPIN_LIMIT 100u /* pause rounds before a waiter sleeps */
 
-static inline bool ph__spin_try(ph__spin_t* lock) {
-  return atomic_load_explicit(&lock->held, memory_order_relaxed) == 0 &&
-         atomic_exchange_explicit(&lock->held, 1, memory_order_acquire) == 0;
+/* ---- statistics ---------------------------------------------------------- */
+
+/* Process-wide counts, for ph_lock_stats; changed on slow paths only. */
+struct ph__lock_counts {
+  atomic_uint_fast64_t contended; /* mutex not free at the first try */
+  atomic_uint_fast64_t sleeps;    /* a waiter went to sleep */
+  atomic_uint_fast64_t grants;    /* biases given */
+  atomic_uint_fast64_t revocations;
+  atomic_uint_fast64_t fence_failures;
+  atomic_uint_fast64_t owner_waits; /* entries that met another's HeapLock */
+};
+extern struct ph__lock_counts ph__lock_counts;
+
+static inline void ph__count(atomic_uint_fast64_t* counter) {
+  atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
 }
 
-static inline void ph__spin_lock(ph__spin_t* lock) {
-  if (!ph__spin_try(lock))
-    ph__spin_lock_slow(lock);
+/* ---- thread identity -------------------------------------------------------- */
+
+struct ph__heap;
+
+/* The calling thread as the engine knows it. */
+struct ph__thread {
+  uintptr_t id;          /* from a counter, never reused; 0 until assigned */
+  unsigned slot_plus1;   /* 0 until the first call of ph__thread_slot */
+  uintptr_t epoch;       /* ph__heap_epoch when `handle` was looked up */
+  const void* handle;    /* the last handle looked up (id is assigned then),
+                            and its heap */
+  struct ph__heap* heap;
+  struct ph__heap* fast; /* that heap's shard of this thread, if fast.h may
+                            use it; else &ph__fast_none */
+};
+extern _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
+
+uintptr_t ph__thread_id_assign(void);
+
+/* The calling thread's id (not 0). */
+static inline uintptr_t ph__thread_self(void) {
+  uintptr_t id = ph__thread.id;
+  return PH_LIKELY(id != 0) ? id : ph__thread_id_assign();
 }
 
-static inline void ph__spin_unlock(ph__spin_t* lock) {
-  atomic_store_explicit(&lock->held, 0, memory_order_release);
+/* ---- the mutex ------------------------------------------------------------ */
+
+/* 0 free, 1 held, 2 held and a waiter may sleep (unlock wakes one). */
+typedef struct ph__mutex {
+  atomic_uint state;
+} ph__mutex_t;
+
+#define PH__MUTEX_INIT {0}
+
+void ph__mutex_lock_slow(ph__mutex_t* m);
+void ph__mutex_wake(ph__mutex_t* m);
+
+static inline bool ph__mutex_try(ph__mutex_t* m) {
+  unsigned free_state = 0;
+  return atomic_load_explicit(&m->state, memory_order_relaxed) == 0 &&
+         atomic_compare_exchange_strong_explicit(
+             &m->state, &free_state, 1, memory_order_acquire,
+             memory_order_relaxed);
 }
 
-/* Forcibly free a lock whose holder is gone (a fork child's copy). */
-static inline void ph__spin_reset(ph__spin_t* lock) {
-  atomic_store_explicit(&lock->held, 0, memory_order_relaxed);
+static inline void ph__mutex_lock(ph__mutex_t* m) {
+  if (PH_UNLIKELY(!ph__mutex_try(m)))
+    ph__mutex_lock_slow(m);
 }
 
-/*
- * A biased lock.  A shard is used mostly by one thread (threads get shards
- * of their own), so that thread, the bias holder, enters by raising `busy`
- * and checking that it still holds the bias: two plain accesses, no locked
- * instruction.  Any other thread takes `mutex` and, if the lock is biased,
- * revokes the bias: clears `bias`, runs ph__prim_fence_all (a barrier on
- * every running thread of the process) and waits for `busy` to drop.  That
- * process-wide fence is what lets the holder go without a fence of its
- * own: after it, either the revoker sees `busy` raised, or the holder sees
- * the bias gone and takes the mutex (the asymmetric Dekker handshake).
- *
- * Invariants: `bias` changes only under `mutex`; the holder is inside
- * without the mutex only while `busy` is 1 and `bias` is its id.
- *
+static inline void ph__mutex_unlock(ph__mutex_t* m) {
+  if (PH_UNLIKELY(atomic_exchange_explicit(&m->state, 0,
+                                           memory_order_release) == 2))
+    ph__mutex_wake(m);
+}
+
+/* Forcibly free a mutex whose holder is gone (a fork child's copy). */
+static inline void ph__mutex_reset(ph__mutex_t* m) {
+  atomic_store_explicit(&m->state, 0, memory_order_relaxed);
+}
+
+/* ---- the biased lock ---------------------------------------------------------
  * A thread gets the bias after entering through the mutex `streak_goal`
  * times in a row with no other thread in between; each revocation doubles
  * the goal (up to PH__BIAS_GOAL_MAX), so a lock that threads really share
  * settles on the mutex and pays at most one fence per that many entries.
- * Where ph__prim_fence_all_init() is false nothing is ever biased.
  */
 #define PH__BIAS_GOAL_MIN 16u
 #define PH__BIAS_GOAL_MAX 65536u
 
 typedef struct ph__biased {
-  atomic_uintptr_t bias;   /* thread id of the holder; 0: not biased */
+  atomic_uintptr_t bias;   /* id of the holder; 0: not biased */
   atomic_int busy;         /* 1 while the holder is inside without mutex */
-  ph__spin_t mutex;
+  ph__mutex_t mutex;
   uintptr_t streak_thread; /* under mutex: the last thread through it */
   uint32_t streak;         /* under mutex: its entries in a row */
   uint32_t streak_goal;    /* under mutex: entries in a row that bias */
@@ -89,11 +212,15 @@ enum ph__entry { PH__ENTRY_NONE = 0, PH__ENTRY_MUTEX = 1, PH__ENTRY_BIAS = 2 };
 
 void ph__biased_init(ph__biased_t* lock);
 
-/* Whether locks are ever biased: the process-wide fence works here and
- * PORTHEAP_BIASED_LOCKS is not 0.  Set by ph__biased_setup when the engine
- * starts (ph__init), before any heap exists; read-only afterwards. */
-extern bool ph__bias_on;
+/* Whether new biases may be granted: the process-wide fence worked at
+ * start-up and PORTHEAP_BIASED_LOCKS is not 0 (ph__biased_setup), and it
+ * has not failed since (then false for good). */
+extern atomic_bool ph__bias_on;
 void ph__biased_setup(bool allowed);
+
+static inline bool ph__biasing(void) {
+  return atomic_load_explicit(&ph__bias_on, memory_order_relaxed);
+}
 
 /* Enter as the bias holder `self`: true if in, false if self does not hold
  * the bias (then take the mutex with ph__biased_lock). */
@@ -118,19 +245,19 @@ void ph__biased_lock(ph__biased_t* lock, uintptr_t self);
 void ph__biased_note(ph__biased_t* lock, uintptr_t self);
 
 static inline void ph__biased_unlock(ph__biased_t* lock) {
-  ph__spin_unlock(&lock->mutex);
+  ph__mutex_unlock(&lock->mutex);
 }
 
 static inline void ph__biased_leave(ph__biased_t* lock, enum ph__entry how) {
   if (how == PH__ENTRY_BIAS)
     atomic_store_explicit(&lock->busy, 0, memory_order_release);
   else if (how == PH__ENTRY_MUTEX)
-    ph__spin_unlock(&lock->mutex);
+    ph__mutex_unlock(&lock->mutex);
 }
 
 /* A fork child's copy: no other thread exists, so nothing is held. */
 static inline void ph__biased_reset(ph__biased_t* lock) {
-  ph__spin_reset(&lock->mutex);
+  ph__mutex_reset(&lock->mutex);
   atomic_store_explicit(&lock->busy, 0, memory_order_relaxed);
   atomic_store_explicit(&lock->bias, 0, memory_order_relaxed);
 }

@@ -20,6 +20,7 @@
 #  include <unistd.h>
 
 #  if defined(__linux__)
+#    include <linux/futex.h>
 #    include <linux/membarrier.h>
 #    include <sys/syscall.h>
 #  endif
@@ -96,6 +97,59 @@ void ph__prim_yield(void) {
   sched_yield();
 }
 
+#  if defined(__linux__) && defined(SYS_futex)
+/* Linux: the futex is the wait queue; the kernel compares *word with
+ * `expected` under its own lock, so a wake after the change is never
+ * lost. */
+void ph__prim_wait(atomic_uint* word, unsigned expected) {
+  syscall(SYS_futex, (void*)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+void ph__prim_wake(atomic_uint* word, bool all) {
+  syscall(SYS_futex, (void*)word, FUTEX_WAKE_PRIVATE, all ? INT32_MAX : 1,
+          NULL, NULL, 0);
+}
+#  else
+/* Elsewhere: a parking lot.  Words hash to one of PARK_SLOTS condition
+ * variables; a waiter re-reads the word under the slot's mutex, and a waker
+ * takes that mutex after changing the word, so no wake is lost.  Waking
+ * wakes the whole slot (other words' waiters re-check and sleep again). */
+#    define PARK_SLOTS 64u
+static struct park {
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;
+} parks[PARK_SLOTS];
+static pthread_once_t parks_once = PTHREAD_ONCE_INIT;
+
+static void parks_init(void) {
+  for (unsigned i = 0; i < PARK_SLOTS; i++) {
+    pthread_mutex_init(&parks[i].mutex, NULL);
+    pthread_cond_init(&parks[i].cond, NULL);
+  }
+}
+
+static struct park* park_of(const atomic_uint* word) {
+  pthread_once(&parks_once, parks_init);
+  return &parks[((uintptr_t)word >> 4) % PARK_SLOTS];
+}
+
+void ph__prim_wait(atomic_uint* word, unsigned expected) {
+  struct park* p = park_of(word);
+  pthread_mutex_lock(&p->mutex);
+  if (atomic_load(word) == expected)
+    pthread_cond_wait(&p->cond, &p->mutex);
+  pthread_mutex_unlock(&p->mutex);
+}
+
+void ph__prim_wake(atomic_uint* word, bool all) {
+  (void)all;
+  struct park* p = park_of(word);
+  pthread_mutex_lock(&p->mutex);
+  pthread_cond_broadcast(&p->cond);
+  pthread_mutex_unlock(&p->mutex);
+}
+#  endif
+
 #  if defined(__SANITIZE_THREAD__)
 #    define PH_TSAN 1
 #  elif defined(__has_feature)
@@ -122,16 +176,21 @@ bool ph__prim_fence_all_init(void) {
   return known > 0;
 }
 
-void ph__prim_fence_all(void) {
-  while (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 && errno == EINTR)
-    ;
+bool ph__prim_fence_all(void) {
+  for (;;) {
+    if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+      return true;
+    if (errno != EINTR)
+      return false; /* EPERM, ENOSYS: a filter installed since start-up */
+  }
 }
 #  else
 bool ph__prim_fence_all_init(void) {
   return false;
 }
 
-void ph__prim_fence_all(void) {
+bool ph__prim_fence_all(void) {
+  return false;
 }
 #  endif
 

@@ -71,6 +71,36 @@ void ph__prim_yield(void) {
   SwitchToThread();
 }
 
+/* A parking lot on slim reader/writer locks and condition variables (in
+ * every Windows since Vista, and in Wine): words hash to one of PARK_SLOTS
+ * slots; a waiter re-reads the word under the slot's lock and a waker takes
+ * it after changing the word, so no wake is lost. */
+#  define PARK_SLOTS 64u
+static struct park {
+  SRWLOCK lock;
+  CONDITION_VARIABLE cond;
+} parks[PARK_SLOTS]; /* zero is the initial state of both */
+
+static struct park* park_of(const atomic_uint* word) {
+  return &parks[((uintptr_t)word >> 4) % PARK_SLOTS];
+}
+
+void ph__prim_wait(atomic_uint* word, unsigned expected) {
+  struct park* p = park_of(word);
+  AcquireSRWLockExclusive(&p->lock);
+  if (atomic_load(word) == expected)
+    SleepConditionVariableSRW(&p->cond, &p->lock, INFINITE, 0);
+  ReleaseSRWLockExclusive(&p->lock);
+}
+
+void ph__prim_wake(atomic_uint* word, bool all) {
+  (void)all;
+  struct park* p = park_of(word);
+  AcquireSRWLockExclusive(&p->lock);
+  WakeAllConditionVariable(&p->cond);
+  ReleaseSRWLockExclusive(&p->lock);
+}
+
 /* Not under Wine: up to Wine 8 its NtFlushProcessWriteBuffers is a stub
  * that fences nothing (wine-devel patches of 2022-2024 implement it). */
 bool ph__prim_fence_all_init(void) {
@@ -78,8 +108,9 @@ bool ph__prim_fence_all_init(void) {
   return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") == NULL;
 }
 
-void ph__prim_fence_all(void) {
+bool ph__prim_fence_all(void) {
   FlushProcessWriteBuffers();
+  return true;
 }
 
 void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),

@@ -14,6 +14,7 @@
 #ifndef PH_PRIM_H
 #define PH_PRIM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,8 +38,17 @@ uint32_t ph__prim_decommit(void* addr, size_t size);
 /* Unmap a whole reservation made by ph__prim_reserve. */
 void ph__prim_release(void* addr, size_t size);
 
-/* Let another thread run (used while waiting for a heap lock). */
+/* Let another thread run (a bias revoker waiting for one operation). */
 void ph__prim_yield(void);
+
+/* Sleep while *word == expected: returns at once if it differs, else when
+ * woken by ph__prim_wake on the same word; may also return spuriously.
+ * The caller re-checks its condition after every return. */
+void ph__prim_wait(atomic_uint* word, unsigned expected);
+
+/* Wake one (all: every) thread sleeping in ph__prim_wait on word.  Call it
+ * after changing *word, so that a waiter about to sleep sees the change. */
+void ph__prim_wake(atomic_uint* word, bool all);
 
 /* Whether ph__prim_fence_all works here (Linux membarrier with
  * PRIVATE_EXPEDITED, Windows FlushProcessWriteBuffers); the first call
@@ -47,8 +57,10 @@ void ph__prim_yield(void);
 bool ph__prim_fence_all_init(void);
 
 /* Make every running thread of the process execute a full memory barrier
- * before this returns.  Only after ph__prim_fence_all_init returned true. */
-void ph__prim_fence_all(void);
+ * before this returns.  Only after ph__prim_fence_all_init returned true.
+ * Returns false if the system refused (a seccomp filter installed since,
+ * say): then no barrier ran. */
+bool ph__prim_fence_all(void);
 
 /* Run `prepare` before fork() and `parent`/`child` after it, in both
  * processes.  A no-op where there is no fork(). */

@@ -12,7 +12,7 @@
  */
 #include "engine.h"
 
-static ph__spin_t cache_lock = PH__SPIN_INIT;
+static ph__mutex_t cache_lock = PH__MUTEX_INIT;
 static struct ph__region* cache_head; /* singly linked through next */
 static size_t cache_bytes;            /* sum of cached commit_size */
 static size_t cache_limit = (size_t)256 << 20;
@@ -42,9 +42,9 @@ static struct ph__region* cache_take(size_t reserve) {
 }
 
 static struct ph__region* region_from_cache(size_t reserve) {
-  ph__spin_lock(&cache_lock);
+  ph__mutex_lock(&cache_lock);
   struct ph__region* r = cache_take(reserve);
-  ph__spin_unlock(&cache_lock);
+  ph__mutex_unlock(&cache_lock);
   return r;
 }
 
@@ -144,14 +144,14 @@ void ph__region_retire(struct ph__region* r, bool exec) {
   ph__map_remove(r);
   r->heap = NULL;
   if (!exec) {
-    ph__spin_lock(&cache_lock);
+    ph__mutex_lock(&cache_lock);
     if (cache_bytes + r->commit_size <= cache_limit) {
       r->next = cache_head;
       cache_head = r;
       cache_bytes += r->commit_size;
       r = NULL;
     }
-    ph__spin_unlock(&cache_lock);
+    ph__mutex_unlock(&cache_lock);
   }
   if (r != NULL)
     ph__prim_release(r, r->reserve_size);
@@ -160,14 +160,14 @@ void ph__region_retire(struct ph__region* r, bool exec) {
 /* Release cached regions until at most `keep` committed bytes remain. */
 void ph__region_cache_trim(size_t keep) {
   for (;;) {
-    ph__spin_lock(&cache_lock);
+    ph__mutex_lock(&cache_lock);
     struct ph__region* r = NULL;
     if (cache_bytes > keep && cache_head != NULL) {
       r = cache_head;
       cache_head = r->next;
       cache_bytes -= r->commit_size;
     }
-    ph__spin_unlock(&cache_lock);
+    ph__mutex_unlock(&cache_lock);
     if (r == NULL)
       return;
     ph__prim_release(r, r->reserve_size);
@@ -176,17 +176,17 @@ void ph__region_cache_trim(size_t keep) {
 
 /* Set the cache bound; (size_t)-1 only reads it.  Returns the old bound. */
 size_t ph__region_cache_set(size_t limit) {
-  ph__spin_lock(&cache_lock);
+  ph__mutex_lock(&cache_lock);
   size_t old = cache_limit;
   if (limit != (size_t)-1)
     cache_limit = limit;
-  ph__spin_unlock(&cache_lock);
+  ph__mutex_unlock(&cache_lock);
   if (limit != (size_t)-1)
     ph__region_cache_trim(limit);
   return old;
 }
 
 /* The cache lock, for the fork handlers (lock order: after every heap). */
-ph__spin_t* ph__region_cache_lock(void) {
+ph__mutex_t* ph__region_cache_lock(void) {
   return &cache_lock;
 }

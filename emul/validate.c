@@ -87,13 +87,3 @@ bool ph__validate_heap(struct ph__heap* h) {
       return false;
   return true;
 }
-
-/* Whether `data` is a live, intact block of h.  Caller holds h's lock. */
-bool ph__validate_block(struct ph__heap* h, struct ph__region* r,
-                        const void* data) {
-  if (r->kind == PH__REGION_LARGE)
-    return true;
-  struct ph__block* b = ph__block_of(data);
-  struct ph__block* n = ph__block_next(b);
-  return ph__block_sealed(h->key, n) && n->prev_size == b->size;
-}

@@ -26,14 +26,25 @@ static void entry_clear(ph_heap_entry_t* e, struct ph__region* r) {
   e->iRegionIndex = clamp8(r->index);
 }
 
+/* Where a region entry says the region starts: at the handle for a heap's
+ * first region (lpData is the heap handle, as on Windows; the handle is
+ * the base plus a salt, registry.c), else at its base.  Its sizes count
+ * from there. */
+static void* region_data(struct ph__region* r) {
+  struct ph__heap* h = r->heap;
+  return r == &h->region0 && h->top == h ? ph__heap_handle(h) : (void*)r;
+}
+
 static void entry_region(ph_heap_entry_t* e, struct ph__region* r) {
   entry_clear(e, r);
-  e->lpData = r;
-  e->cbData = clamp32(r->data_offset); /* the region's header, as Windows
-                                          reports it; sizes are below */
+  e->lpData = region_data(r);
+  size_t skip = (size_t)((char*)e->lpData - (char*)r);
+  e->cbData = clamp32(r->data_offset - skip); /* the region's header, as
+                                                 Windows reports it; sizes
+                                                 are below */
   e->cbOverhead = 0;
   e->wFlags = PH_PROCESS_HEAP_REGION;
-  e->Region.dwCommittedSize = clamp32(r->commit_size);
+  e->Region.dwCommittedSize = clamp32(r->commit_size - skip);
   e->Region.dwUnCommittedSize = clamp32(r->reserve_size - r->commit_size);
   e->Region.lpFirstBlock = ph__region_first(r);
   e->Region.lpLastBlock = (char*)r + r->reserve_size;
@@ -153,7 +164,7 @@ uint32_t ph__walk_next(struct ph__heap* h, ph_heap_entry_t* e) {
   }
   switch (e->wFlags) {
   case PH_PROCESS_HEAP_REGION:
-    if (e->lpData != (void*)r)
+    if (e->lpData != region_data(r))
       return PH_ERROR_INVALID_PARAMETER;
     entry_block(e, r, ph__region_first(r));
     return 0;

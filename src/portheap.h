@@ -416,6 +416,37 @@ PH_EXPORT const char* ph_backend(void);
  */
 PH_EXPORT size_t ph_region_cache_limit(size_t limit);
 
+/* Process-wide lock counts of the emulated engine since start-up: how often
+ * threads met each other on a heap.  Each count is read on its own
+ * (relaxed), so a snapshot taken while threads run is approximate. */
+typedef struct ph_lock_stats {
+  uint32_t cb;               /* in: sizeof(ph_lock_stats_t) */
+  uint32_t biasing;          /* 1 if heap locks may be biased now: the
+                                OS's process-wide barrier works and
+                                PORTHEAP_BIASED_LOCKS is not 0 */
+  uint64_t contended;        /* lock entries that found the mutex taken */
+  uint64_t sleeps;           /* waits that slept (after a short spin) */
+  uint64_t bias_grants;      /* times a thread got a heap's bias */
+  uint64_t bias_revocations; /* times another thread revoked one */
+  uint64_t fence_failures;   /* times the process-wide barrier failed
+                                (biasing then stays off) */
+  uint64_t owner_waits;      /* calls that waited for another thread's
+                                ph_heap_lock */
+} ph_lock_stats_t;
+
+/*
+ * ph_lock_stats - read the emulated engine's lock counts (a diagnostic:
+ * the benchmark prints contention per million operations with it).
+ *
+ * stats  out: filled in; stats->cb must be sizeof(ph_lock_stats_t)
+ *
+ * Returns: nonzero on success; 0 with PH_ERROR_INVALID_PARAMETER if stats
+ *          is NULL or cb is wrong, 0 with PH_ERROR_CALL_NOT_IMPLEMENTED on
+ *          the native backend (Windows keeps no such counts).
+ * Context: any thread; takes no lock.
+ */
+PH_EXPORT int ph_lock_stats(ph_lock_stats_t* stats);
+
 #ifdef __cplusplus
 }
 #endif

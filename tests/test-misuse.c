@@ -119,9 +119,11 @@ static void handle_is_refused(HANDLE h, void* block) {
   SetLastError(0);
   ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, block)), FALSE);
   ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
-  SetLastError(0);
-  ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, NULL)), FALSE);
-  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
+  /* NULL is checked before the heap (Windows): TRUE whatever the handle,
+   * the last error untouched. */
+  SetLastError(1234);
+  ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, NULL)), TRUE);
+  ck_assert_uint_eq(ph_test_error, 1234);
   SetLastError(0);
   ck_assert_uint_eq(ph_le_uint(HeapSize(h, 0, block)), (SIZE_T)-1);
   ck_assert_uint_eq(ph_test_error, ERROR_INVALID_HANDLE);
@@ -421,7 +423,9 @@ START_TEST(overrun_into_a_busy_header_is_contained) {
     ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(heap, 0, b, n * 2)));
     ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
     ck_assert_int_eq(HeapValidate(heap, 0, b), FALSE);
-    ck_assert_int_eq(HeapValidate(heap, 0, a), FALSE); /* its neighbour */
+    /* a itself is intact: validating a block checks that block, as on
+     * Windows; the damage is b's, and the whole heap's. */
+    ck_assert_int_ne(HeapValidate(heap, 0, a), FALSE);
     ck_assert_int_ne(HeapValidate(heap, 0, c), FALSE);
     ck_assert_int_eq(HeapValidate(heap, 0, NULL), FALSE);
     walk_ends(heap);

@@ -116,3 +116,9 @@ size_t ph_region_cache_limit(size_t limit) {
   (void)limit;
   return 0;
 }
+
+int ph_lock_stats(ph_lock_stats_t* stats) {
+  (void)stats;
+  SetLastError(ERROR_CALL_NOT_IMPLEMENTED);
+  return 0;
+}
