@@ -54,6 +54,16 @@
 #define PH__REGION_MAX ((size_t)64 << 20) /* regions stop doubling here */
 #define PH__COMMIT_STEP ((size_t)64 << 10) /* commit at least this much */
 
+/* The largest region a heap may have, in bytes: block sizes are 32-bit
+ * counts of granules, so a region's blocks, and any merge of them, must
+ * stay below 64 GiB.  HeapCreate refuses a larger initial or maximum size
+ * with ERROR_NOT_ENOUGH_MEMORY.  (A 32-bit address space is smaller.) */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#  define PH__REGION_BYTES_MAX ((size_t)32 << 30)
+#else
+#  define PH__REGION_BYTES_MAX SIZE_MAX
+#endif
+
 enum ph__region_kind {
   PH__REGION_HEAP = 0x48454150,   /* first region, holds struct ph__heap */
   PH__REGION_BLOCKS = 0x424C4B53, /* further regions of blocks */
@@ -223,6 +233,7 @@ void ph__heap_wait_owner(struct ph__heap* top);
 bool ph__heap_user_lock(struct ph__heap* h);
 bool ph__heap_user_unlock(struct ph__heap* h);
 bool ph__heap_enter_all(struct ph__heap* h, uint32_t flags);
+bool ph__heap_enter_all_now(struct ph__heap* h);
 size_t ph__heap_compact_all(struct ph__heap* h);
 void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum);
 void ph__heap_leave_all(struct ph__heap* h, bool locked);

@@ -224,6 +224,8 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
     *error = PH_ERROR_INVALID_PARAMETER;
     return NULL;
   }
+  if (commit > PH__REGION_BYTES_MAX || reserve > PH__REGION_BYTES_MAX)
+    return NULL; /* sizes would not fit a block header (engine.h) */
   size_t least = ph__page_up(header + 4 * PH__GRANULE);
   if (commit < least)
     commit = least;

@@ -94,3 +94,31 @@ void ph__heap_summarize(struct ph__heap* h, ph_heap_summary_t* s) {
   s->cbReserved = h->reserved;
   s->cbMaxReserve = h->maximum_size != 0 ? h->maximum_size : h->reserved;
 }
+
+/* ---- over every shard of a heap ------------------------------------------ */
+
+/* HeapCompact over every shard: the largest free block of any.  Caller
+ * holds every shard (ph__heap_enter_all). */
+size_t ph__heap_compact_all(struct ph__heap* h) {
+  size_t largest = 0;
+  for (struct ph__heap* s = h; s != NULL; s = ph__heap_next_shard(s)) {
+    size_t n = ph__heap_compact(s);
+    if (n > largest)
+      largest = n;
+  }
+  return largest;
+}
+
+/* HeapSummary over every shard.  Caller holds every shard. */
+void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum) {
+  ph_heap_summary_t part;
+  ph__heap_summarize(h, sum);
+  for (struct ph__heap* s = ph__heap_next_shard(h); s != NULL;
+       s = ph__heap_next_shard(s)) {
+    ph__heap_summarize(s, &part);
+    sum->cbAllocated += part.cbAllocated;
+    sum->cbCommitted += part.cbCommitted;
+    sum->cbReserved += part.cbReserved;
+    sum->cbMaxReserve += part.cbMaxReserve;
+  }
+}

@@ -48,11 +48,24 @@ static int set_compat(struct ph__heap* h, const void* info, size_t size) {
   return 1;
 }
 
-static void optimize_one(struct ph__heap* h, void* arg) {
-  (void)arg;
+static void optimize_one(struct ph__heap* h) {
   bool locked = ph__heap_enter_all(h, 0);
   ph__heap_compact_all(h);
   ph__heap_leave_all(h, locked);
+}
+
+/* One heap of the process-wide pass, under the registry lock: only heaps
+ * that Windows' pass would touch (serialized and growable: the ones that
+ * can have the low-fragmentation front end), and only if no other thread
+ * holds it with HeapLock: that thread may be waiting for the registry
+ * (lock.h), so the pass skips the heap rather than wait. */
+static void optimize_if_free(struct ph__heap* h, void* arg) {
+  (void)arg;
+  if ((h->options & PH_HEAP_NO_SERIALIZE) || h->maximum_size != 0 ||
+      !ph__heap_enter_all_now(h))
+    return;
+  ph__heap_compact_all(h);
+  ph__heap_leave_all(h, true);
 }
 
 static int set_optimize(void* heap, const void* info, size_t size) {
@@ -64,14 +77,14 @@ static int set_optimize(void* heap, const void* info, size_t size) {
     return fail(PH_ERROR_INVALID_PARAMETER);
   if (heap == NULL) {
     ph__init();
-    ph__registry_foreach(optimize_one, NULL);
+    ph__registry_foreach(optimize_if_free, NULL);
     ph__region_cache_trim(0);
     return 1;
   }
   struct ph__heap* h = ph__heap_lookup(heap);
   if (h == NULL)
     return fail(PH_ERROR_INVALID_HANDLE);
-  optimize_one(h, NULL);
+  optimize_one(h);
   return 1;
 }
 

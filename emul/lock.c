@@ -193,32 +193,6 @@ struct ph__heap* ph__heap_next_shard(const struct ph__heap* s) {
   return NULL;
 }
 
-/* HeapCompact over every shard: the largest free block of any.  Caller
- * holds every shard (ph__heap_enter_all). */
-size_t ph__heap_compact_all(struct ph__heap* h) {
-  size_t largest = 0;
-  for (struct ph__heap* s = h; s != NULL; s = ph__heap_next_shard(s)) {
-    size_t n = ph__heap_compact(s);
-    if (n > largest)
-      largest = n;
-  }
-  return largest;
-}
-
-/* HeapSummary over every shard.  Caller holds every shard. */
-void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum) {
-  ph_heap_summary_t part;
-  ph__heap_summarize(h, sum);
-  for (struct ph__heap* s = ph__heap_next_shard(h); s != NULL;
-       s = ph__heap_next_shard(s)) {
-    ph__heap_summarize(s, &part);
-    sum->cbAllocated += part.cbAllocated;
-    sum->cbCommitted += part.cbCommitted;
-    sum->cbReserved += part.cbReserved;
-    sum->cbMaxReserve += part.cbMaxReserve;
-  }
-}
-
 /* Take every shard's mutex in index order (the lock order), revoking
  * other threads' biases. */
 static void lock_all(struct ph__heap* h, uintptr_t self) {
@@ -254,6 +228,19 @@ bool ph__heap_enter_all(struct ph__heap* h, uint32_t flags) {
     unlock_all(h);
     ph__heap_wait_owner(h);
   }
+}
+
+/* ph__heap_enter_all for a process-wide pass, which must not wait for a
+ * ph_heap_lock owner (lock.h): false, holding nothing, if another thread
+ * holds h with ph_heap_lock.  h is serialized. */
+bool ph__heap_enter_all_now(struct ph__heap* h) {
+  uintptr_t self = ph__thread_self();
+  lock_all(h, self);
+  uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+  if (owner == 0 || owner == self)
+    return true;
+  unlock_all(h);
+  return false;
 }
 
 void ph__heap_leave_all(struct ph__heap* h, bool locked) {

@@ -12,6 +12,8 @@
 #else
 #  include <pthread.h>
 #  include <sched.h>
+#  include <time.h>
+#  include <unistd.h>
 #endif
 
 bool ph_test_on_wine(void) {
@@ -97,6 +99,48 @@ void ph_test_yield(void) {
   SwitchToThread();
 #else
   sched_yield();
+#endif
+}
+
+void ph_test_sleep_ms(unsigned ms) {
+#if defined(_WIN32)
+  Sleep(ms);
+#else
+  struct timespec t = {ms / 1000u, (long)(ms % 1000u) * 1000000L};
+  while (nanosleep(&t, &t) != 0)
+    ;
+#endif
+}
+
+double ph_test_thread_cpu_seconds(void) {
+#if defined(_WIN32)
+  FILETIME created, exited, kernel, user;
+  if (!GetThreadTimes(GetCurrentThread(), &created, &exited, &kernel, &user))
+    return -1.0;
+  ULARGE_INTEGER k = {.LowPart = kernel.dwLowDateTime,
+                      .HighPart = kernel.dwHighDateTime};
+  ULARGE_INTEGER u = {.LowPart = user.dwLowDateTime,
+                      .HighPart = user.dwHighDateTime};
+  return (double)(k.QuadPart + u.QuadPart) / 1e7;
+#else
+  struct timespec t;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0)
+    return -1.0;
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+#endif
+}
+
+size_t ph_test_resident_bytes(void) {
+#if defined(__linux__)
+  FILE* f = fopen("/proc/self/statm", "r");
+  unsigned long size = 0, resident = 0;
+  if (f == NULL)
+    return 0;
+  int n = fscanf(f, "%lu %lu", &size, &resident);
+  fclose(f);
+  return n == 2 ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+#else
+  return 0;
 #endif
 }
 

@@ -27,6 +27,7 @@ Suite* test_validate(void);
 Suite* test_lock(void);
 Suite* test_info(void);
 Suite* test_exceptions(void);
+Suite* test_trust(void);
 
 /* ---- platform.c ------------------------------------------------------------ */
 
@@ -51,6 +52,13 @@ ph_test_thread_t* ph_test_thread_start(void (*fn)(void*), void* arg);
 void ph_test_thread_join(ph_test_thread_t* t);
 /* Let another thread run. */
 void ph_test_yield(void);
+/* Sleep for about ms milliseconds. */
+void ph_test_sleep_ms(unsigned ms);
+/* CPU time the calling thread has used, in seconds; negative if unknown. */
+double ph_test_thread_cpu_seconds(void);
+/* The process's resident memory in bytes (Linux: /proc/self/statm); 0
+ * where the system does not say. */
+size_t ph_test_resident_bytes(void);
 
 /* The seed for randomised tests: PH_TEST_SEED, or a fixed default. */
 unsigned ph_test_seed(void);
