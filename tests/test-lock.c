@@ -131,6 +131,29 @@ static void churn_alone(void* arg) {
   }
 }
 
+/* The engine's lock counts (ph_lock_stats); false on the native backend,
+ * which keeps none. */
+static bool lock_counts(ph_lock_stats_t* s) {
+  memset(s, 0, sizeof *s);
+  s->cb = sizeof *s;
+  return ph_lock_stats(s) != 0;
+}
+
+/* Between two readings of the counts: a bias formed (where biasing is on;
+ * none where it is off) and, if `revoked`, one was revoked too. */
+static void assert_bias_traffic(const ph_lock_stats_t* before, bool revoked) {
+  ph_lock_stats_t now;
+  if (!lock_counts(&now))
+    return;
+  if (!now.biasing) {
+    ck_assert_uint_eq(now.bias_grants, before->bias_grants);
+    return;
+  }
+  ck_assert_uint_gt(now.bias_grants, before->bias_grants);
+  if (revoked)
+    ck_assert_uint_gt(now.bias_revocations, before->bias_revocations);
+}
+
 /* The emulation lets a thread that uses a heap alone enter it without an
  * atomic instruction (a biased lock); HeapLock from another thread must
  * still stop it between two calls, and let it go on after HeapUnlock. */
@@ -141,11 +164,22 @@ START_TEST(lock_stops_a_thread_that_had_the_heap_alone) {
   atomic_store(&c.stop, 0);
   atomic_store(&c.ops, 0);
   atomic_store(&c.failed, 0);
+  ph_lock_stats_t start, alone;
+  bool counted = lock_counts(&start);
   ph_test_thread_t* t = ph_test_thread_start(churn_alone, &c);
   while (atomic_load(&c.ops) < 5000 && !atomic_load(&c.failed))
     ph_test_yield(); /* long enough alone for any bias to form */
+  if (counted)
+    assert_bias_traffic(&start, false); /* it formed */
+  lock_counts(&alone);
   for (int round = 0; round < 3; round++) {
     ck_assert_int_ne(HeapLock(h), FALSE);
+    if (counted && round == 0) { /* HeapLock revoked it */
+      ph_lock_stats_t now;
+      lock_counts(&now);
+      if (now.biasing)
+        ck_assert_uint_gt(now.bias_revocations, alone.bias_revocations);
+    }
     long before = atomic_load(&c.ops);
     /* Give it every chance to run: our own work, a walk, yields. */
     for (int i = 0; i < 500; i++)
@@ -209,6 +243,8 @@ static void churn_slots(void* arg) {
 
 START_TEST(locked_walks_find_a_whole_heap_while_threads_churn_alone) {
   static struct slot_churner c[2];
+  ph_lock_stats_t start;
+  bool counted = lock_counts(&start);
   for (int round = 0; round < 40; round++) {
     HANDLE h = HeapCreate(0, 0, 0);
     ck_assert_ptr_nonnull(h);
@@ -240,6 +276,8 @@ START_TEST(locked_walks_find_a_whole_heap_while_threads_churn_alone) {
     ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
     ck_assert_int_ne(HeapDestroy(h), FALSE);
   }
+  if (counted) /* the walks revoked the biases the churners formed */
+    assert_bias_traffic(&start, true);
 }
 END_TEST
 
