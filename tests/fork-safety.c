@@ -11,7 +11,12 @@
  * exits 0.  The parent waits for each child with a time limit: a child
  * stuck on a lock copied in the held state fails the test.
  *
- * POSIX only (the engine's pthread_atfork handlers, emul/registry.c);
+ * First of all, before the library has started: a fork while another
+ * thread is inside the engine's one-time start-up (stalled there through
+ * this program's own getenv, which the library calls instead of the C
+ * library's).  The child must be able to use the library.
+ *
+ * POSIX only (the engine's pthread_atfork handlers, emul/startup.c);
  * elsewhere it exits 77 (skipped).
  */
 #include <portheap/win32.h>
@@ -45,6 +50,64 @@ static atomic_bool a_locked, stop;
 static void sleep_ms(unsigned ms) {
   struct timespec ts = {ms / 1000u, (long)(ms % 1000u) * 1000000L};
   nanosleep(&ts, NULL);
+}
+
+/* ---- a fork during start-up ----------------------------------------------- */
+
+extern char** environ;
+static atomic_bool stall_start_up, in_start_up;
+
+/* getenv as the library sees it (a definition in the program wins over the
+ * C library's).  While stall_start_up is set, the engine's start-up read of
+ * PORTHEAP_BIASED_LOCKS says so and stalls there for 300 ms. */
+char* getenv(const char* name) {
+  size_t n = strlen(name);
+  if (atomic_load(&stall_start_up) &&
+      strcmp(name, "PORTHEAP_BIASED_LOCKS") == 0) {
+    atomic_store(&in_start_up, true);
+    sleep_ms(300);
+  }
+  for (char** e = environ; e != NULL && *e != NULL; e++)
+    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+      return *e + n + 1;
+  return NULL;
+}
+
+static void* first_call(void* arg) {
+  (void)arg;
+  return GetProcessHeap();
+}
+
+static int wait_child(pid_t pid);
+
+/* A thread makes the first call (start-up); the main thread forks while
+ * that thread is inside it.  The child must create, use and destroy a
+ * heap (a start-up lock copied held would make it wait for ever). */
+static int fork_during_start_up(void) {
+  pthread_t t;
+  atomic_store(&stall_start_up, true);
+  if (pthread_create(&t, NULL, first_call, NULL) != 0)
+    return 1;
+  while (!atomic_load(&in_start_up))
+    sleep_ms(1);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    HANDLE h = HeapCreate(0, 0, 0);
+    void* p = h != NULL ? HeapAlloc(h, 0, 100) : NULL;
+    _exit(p != NULL && HeapFree(h, 0, p) && HeapDestroy(h) &&
+                  GetProcessHeap() != NULL
+              ? 0
+              : 1);
+  }
+  void* heap = NULL;
+  pthread_join(t, &heap);
+  atomic_store(&stall_start_up, false);
+  int status = pid < 0 ? -1 : wait_child(pid);
+  if (status != 0 || heap == NULL)
+    fprintf(stderr, "fork-safety: child forked during start-up %s (%d)\n",
+            status < 0 ? "hung: killed" : "failed", status);
+  return status != 0 || heap == NULL;
 }
 
 /* Holds HeapLock on A until the end, then lets go. */
@@ -155,6 +218,7 @@ static int wait_child(pid_t pid) {
 }
 
 int main(void) {
+  int failures = fork_during_start_up();
   heap_a = HeapCreate(0, 0, 0);
   heap_b = HeapCreate(HEAP_NO_SERIALIZE, 0, 0);
   heap_c = HeapCreate(0, 0, (SIZE_T)16 << 20);
@@ -171,7 +235,6 @@ int main(void) {
     sleep_ms(1);
   if (!HeapLock(heap_d))
     return 1;
-  int failures = 0;
   for (int i = 0; i < FORKS; i++) {
     fflush(stdout);
     fflush(stderr);
