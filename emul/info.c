@@ -3,7 +3,7 @@
  *
  * Compaction flushes the quick lists (so every free block is coalesced),
  * hands back regions that hold nothing but one free block (all but the
- * first), and decommits the free tail of every region down to the page
+ * first; decommitted, then to the region cache), and decommits the free tail of every region down to the page
  * after its last block (the first region keeps what HeapCreate committed).
  */
 #include "engine.h"
@@ -23,6 +23,11 @@ static void region_drop(struct ph__heap* h, struct ph__region* r) {
     r->next->prev = r->prev;
   else
     h->last = r->prev;
+  /* Compaction gives the pages back: the region goes to the cache with
+   * only its header page committed, not full of dirty pages. */
+  size_t page = ph__page_up(1);
+  if (r->commit_size > page)
+    ph__region_decommit(r, page);
   h->reserved -= r->reserve_size;
   h->committed -= r->commit_size;
   ph__region_retire(r, ph__heap_exec(h));

@@ -144,6 +144,43 @@ size_t ph_test_resident_bytes(void) {
 #endif
 }
 
+#if defined(__linux__)
+#  include <errno.h>
+#  include <sys/mman.h>
+/* Resident pages of [p, p + n), page by page where part is unmapped. */
+static size_t resident_pages(uintptr_t first, size_t pages, size_t page) {
+  unsigned char vec[64];
+  size_t count = 0;
+  for (size_t done = 0; done < pages;) {
+    size_t k = pages - done < sizeof vec ? pages - done : sizeof vec;
+    if (mincore((void*)(first + done * page), k * page, vec) == 0) {
+      for (size_t i = 0; i < k; i++)
+        count += vec[i] & 1u;
+      done += k;
+    } else if (k > 1) { /* ENOMEM: some page unmapped: one at a time */
+      count += resident_pages(first + done * page, 1, page);
+      done += 1;
+    } else {
+      done += 1; /* unmapped: not resident */
+    }
+  }
+  return count;
+}
+
+long ph_test_resident_in(const void* p, size_t n) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  uintptr_t first = (uintptr_t)p & ~(uintptr_t)(page - 1);
+  uintptr_t end = ((uintptr_t)p + n + page - 1) & ~(uintptr_t)(page - 1);
+  return (long)(resident_pages(first, (end - first) / page, page) * page);
+}
+#else
+long ph_test_resident_in(const void* p, size_t n) {
+  (void)p;
+  (void)n;
+  return -1;
+}
+#endif
+
 unsigned ph_test_seed(void) {
   const char* s = getenv("PH_TEST_SEED");
   unsigned seed = s != NULL ? (unsigned)strtoul(s, NULL, 0) : 20261125u;

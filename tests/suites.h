@@ -59,6 +59,9 @@ double ph_test_thread_cpu_seconds(void);
 /* The process's resident memory in bytes (Linux: /proc/self/statm); 0
  * where the system does not say. */
 size_t ph_test_resident_bytes(void);
+/* Bytes of the pages of [p, p + n) that are resident (Linux: mincore; an
+ * unmapped page is not); -1 where the system does not say. */
+long ph_test_resident_in(const void* p, size_t n);
 
 /* The seed for randomised tests: PH_TEST_SEED, or a fixed default. */
 unsigned ph_test_seed(void);
