@@ -313,6 +313,17 @@ static void op_create(struct input* in) {
   if ((kind & 0x30) == 0x30)
     options |= 0xFFF80000u & ~PH_HEAP_CREATE_ENABLE_EXECUTE; /* unknown */
   size_t initial = (size_t)(u8(in) % 8) << 12;
+  if (sizeof(size_t) > 4 && (kind & 0x0F) == 0x0F) {
+    /* Beyond the engine's 32 GiB region limit (block sizes are 32-bit
+     * granule counts): refused, never made with a truncated block. */
+    size_t huge = ((size_t)32 << 30) + 1 + ((size_t)u8(in) << 24);
+    ph_set_last_error(SENTINEL_ERROR);
+    void* h = (kind & 0x40) ? ph_heap_create(options, huge, 0)
+                            : ph_heap_create(options, 0, huge);
+    EXPECT(h == NULL, "create of %zu bytes accepted", huge);
+    expect_error(PH_ERROR_NOT_ENOUGH_MEMORY, "create beyond the limit");
+    return;
+  }
   ph_set_last_error(SENTINEL_ERROR);
   void* h = ph_heap_create(options, initial, maximum);
   if (maximum != 0 && initial > maximum) {
@@ -324,6 +335,8 @@ static void op_create(struct input* in) {
          maximum, ph_get_last_error());
   expect_untouched("create");
   EXPECT(!is_live_heap(h), "create: handle %p already live", h);
+  for (unsigned i = 0; i < MAX_STALE; i++) /* the engine quarantines 128 */
+    EXPECT(dead_heaps[i] != h, "create: destroyed handle %p given again", h);
   heaps[slot] = (struct heap){h, options, maximum, 0, 0};
 }
 
@@ -686,7 +699,10 @@ static void op_bad_handle(struct input* in) {
     h = (void*)(uintptr_t)u64(in);
   else
     h = (void*)((uintptr_t)u64(in) & ~(uintptr_t)0xFFFF);
-  if (h == NULL || is_live_heap(h))
+  if (h == NULL)
+    return;
+  EXPECT(kind != 0 || !is_live_heap(h), "destroyed handle %p is live", h);
+  if (is_live_heap(h))
     return;
   struct block* b = block_at(in);
   void* p = b != NULL ? b->p : NULL;
@@ -697,6 +713,11 @@ static void op_bad_handle(struct input* in) {
     EXPECT(ph_heap_alloc(h, 0, 16) == NULL, "alloc on bad heap %p", h);
     break;
   case 1:
+    if (p == NULL) { /* NULL is checked first: TRUE, whatever the heap */
+      EXPECT(ph_heap_free(h, 0, NULL), "free(NULL) on bad heap %p", h);
+      expect_untouched("free(NULL) on a bad heap");
+      return;
+    }
     EXPECT(ph_heap_free(h, 0, p) == 0, "free on bad heap %p", h);
     break;
   case 2:
