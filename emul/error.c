@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-static _Thread_local uint32_t last_error;
+static _Thread_local uint32_t last_error PH_TLS_FAST;
 
 uint32_t ph_get_last_error(void) {
   return last_error;

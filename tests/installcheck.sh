@@ -9,7 +9,10 @@
 #   2. POSIX only: the Win32-style samples (tests/samples/*.c, plain
 #      <windows.h>) with `pkg-config --cflags --libs portheap-compat`, then
 #      run; and a program using a Win32 name outside the compat scope must
-#      fail to compile.
+#      fail to compile;
+#   3. POSIX only: tests/dlopen.c, which dlopen()s the installed
+#      libportheap.so.0 in a process with no static TLS left and uses it;
+#      the library must not carry the STATIC_TLS flag (readelf -d).
 # It also checks that the headers, the .pc files and the man pages were
 # installed.
 #
@@ -140,6 +143,75 @@ if [ $windows = no ]; then
   else
     echo "  outside the scope (MAX_PATH, GetTickCount): fails to build, as it should"
   fi
+fi
+
+# ---- 3. dlopen in a process short of static TLS (POSIX) -----------------
+# A plugin host may dlopen the library after the C library's static TLS
+# surplus is used up: the library must not need static TLS (the STATIC_TLS
+# flag, set by initial-exec thread-locals in a shared object).
+
+# needs_static_tls SO: 0 if SO's FLAGS has DF_STATIC_TLS (0x10), 1 if not
+# or if no tool can tell.
+needs_static_tls() {
+  if command -v readelf >/dev/null 2>&1 && readelf -h "$1" >/dev/null 2>&1; then
+    readelf -d "$1" | grep -q '(FLAGS).*STATIC_TLS'
+  else
+    flags=$("${OBJDUMP:-objdump}" -p "$1" 2>/dev/null | sed -n 's/^ *FLAGS *//p')
+    [ -n "$flags" ] && [ $((flags & 16)) != 0 ]
+  fi
+}
+
+# descriptor_vector_users SO: on x86-64, the functions that call a TLS
+# descriptor (call *(%rax)) and use a vector or x87 register.  Before
+# glibc 2.40 (bug 31372) the descriptors' slow path, taken after a dlopen
+# that found no static TLS, keeps only the integer registers while the
+# compiler expects all kept: such a function may lose a value.
+descriptor_vector_users() {
+  "${OBJDUMP:-objdump}" -f "$1" 2>/dev/null | grep -q 'x86-64' || return 0
+  "${OBJDUMP:-objdump}" -d "$1" 2>/dev/null |
+    awk '/^[0-9a-f]+ <.*>:$/ { fn = $2; gsub(/[<>:]/, "", fn) }
+         /call +\*\(%rax\)/  { tls[fn] = 1 }
+         /%[xyz]?mm[0-9]|%st/ { vec[fn] = 1 }
+         END { for (f in tls) if (f in vec) print f }'
+}
+
+# make_fillers: shared objects taking 16384, 8192, ... 16 bytes of static
+# TLS (initial-exec, aligned to 16); their paths, largest first.
+make_fillers() {
+  for n in 16384 8192 4096 2048 1024 512 256 128 64 32 16; do
+    cat >"$tmp/fill-$n.c" <<FILL
+const unsigned long fill_bytes = $n;
+__attribute__((tls_model("initial-exec"), aligned(16))) __thread char fill[$n];
+char* fill_at(unsigned i) { return &fill[i % $n]; }
+FILL
+    $CC -shared -fPIC "$tmp/fill-$n.c" -o "$tmp/fill-$n.so" || return 1
+    printf '%s\n' "$tmp/fill-$n.so"
+  done
+}
+
+if [ $windows = yes ]; then
+  echo "  SKIP dlopen test: POSIX only (a DLL has no static TLS block to run short of)"
+elif so=$(ls "$libdir"/libportheap.so.0 "$libdir"/libportheap.0.dylib 2>/dev/null | head -n 1) &&
+     [ -n "$so" ]; then
+  needs_static_tls "$so" && fail "${so##*/} needs static TLS (FLAGS STATIC_TLS)"
+  bad=$(descriptor_vector_users "$so")
+  [ -z "$bad" ] ||
+    fail "${so##*/}: functions calling a TLS descriptor use vector registers:" $bad
+  fillers=$(make_fillers) ||
+    { echo "  (no initial-exec fillers: dlopen with the static TLS there is)"; fillers=; }
+  echo "== $CC tests/dlopen.c $(var PH_BENCH_LIBS) -pthread"
+  if $CC "$srcdir/tests/dlopen.c" -o "$tmp/dlopen" $(var PH_BENCH_LIBS) -pthread; then
+    # The fillers leave < 16 bytes of static TLS; the tunable leaves TLS
+    # descriptors none either (their slow path).
+    out=$(GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.rtld.optional_static_tls=0 \
+          "$tmp/dlopen" "$so" $fillers 2>&1) ||
+      fail "dlopen of ${so##*/} in a process short of static TLS"
+    printf '%s\n' "$out" | sed 's/^/  dlopen: /'
+  else
+    fail "tests/dlopen.c does not build"
+  fi
+else
+  fail "no libportheap.so.0 (nor libportheap.0.dylib) was installed"
 fi
 
 [ $status = 0 ] && echo "PASS: installed portheap builds and runs outside the tree"
