@@ -15,21 +15,3 @@ AC_DEFUN([PH_TRY_CFLAG], [
   AS_VAR_IF([ph_cache], [yes], [$2="$$2 $1"])
   AS_VAR_POPDEF([ph_cache])
 ])
-
-# PH_TRY_TLS_CFLAG(FLAG, VARIABLE)
-# Append FLAG to VARIABLE if the C compiler accepts it (with -Werror) for
-# code that reads a thread-local variable in a shared object (-fPIC), the
-# only code a TLS dialect flag such as -mtls-dialect=gnu2 changes.
-AC_DEFUN([PH_TRY_TLS_CFLAG], [
-  AS_VAR_PUSHDEF([ph_cache], [ph_cv_tls_cflag_$1])
-  AC_CACHE_CHECK([whether $CC accepts $1 for thread-locals], [ph_cache], [
-    ph_save_CFLAGS=$CFLAGS
-    CFLAGS="$CFLAGS -Werror -fPIC $1"
-    AC_COMPILE_IFELSE([AC_LANG_PROGRAM([[extern _Thread_local int ph_tls;]],
-                                       [[return ph_tls;]])],
-                      [AS_VAR_SET([ph_cache], [yes])],
-                      [AS_VAR_SET([ph_cache], [no])])
-    CFLAGS=$ph_save_CFLAGS])
-  AS_VAR_IF([ph_cache], [yes], [$2="$$2 $1"])
-  AS_VAR_POPDEF([ph_cache])
-])

@@ -42,23 +42,17 @@ static const bool ph__debug = false;
  * - The static archive, which libtool compiles without -DPIC, for
  *   programs: initial-exec, one load at a fixed offset from the thread
  *   pointer.
- * - The shared object (-DPIC): the compiler's dynamic model, so that it
- *   has no STATIC_TLS flag and dlopen() works in a process whose static
- *   TLS is used up (a Python extension, a plugin), where initial-exec fails
- *   with "cannot allocate memory in static TLS block".  configure adds
- *   -mtls-dialect=gnu2 where the compiler takes it (x86-64 GCC, clang >=
- *   19; aarch64 has it by default): an access is then a call that saves no
- *   register, into a two-instruction resolver when the C library could give
- *   the library static TLS (it was loaded with the program, or dlopen found
- *   some left).  Else (clang < 19) each access calls __tls_get_addr.  The
- *   fast paths read the thread's state with one such call per entry.
+ * - The shared object (-DPIC): the compiler's default dynamic model, so
+ *   that it has no STATIC_TLS flag and dlopen() works in a process whose
+ *   static TLS is used up (a Python extension, a plugin), where
+ *   initial-exec fails with "cannot allocate memory in static TLS block".
+ *   The fast paths then make one __tls_get_addr call per entry.
  * Cost of a HeapFree+HeapAlloc pair on small churn, x86-64, GCC 12, glibc
- * 2.36 (callgrind instructions; bench ns, median of 18 runs): initial-exec
- * 166, 20.9 ns; descriptors 176, 23.4 ns, and 206 with no static TLS left;
- * __tls_get_addr 201, 23.6 ns.
- * Before glibc 2.40 (bug 31372) a descriptor's slow path keeps only the
- * integer registers: a function that reads a thread-local must hold no
- * vector or x87 value across the read (tests/installcheck.sh checks). */
+ * 2.36 (callgrind instructions; bench ns, median of 18 noisy runs):
+ * initial-exec 166, 20.9 ns; __tls_get_addr 201, 23.6 ns.  TLS
+ * descriptors (-mtls-dialect=gnu2) cost 176 but are not used: before glibc
+ * 2.40 (bug 31372) their slow path, taken after exactly such a dlopen,
+ * does not keep vector registers that the compiler assumes kept. */
 #if defined(__GNUC__) && defined(__ELF__) && !defined(PIC)
 #  define PH_TLS_FAST __attribute__((tls_model("initial-exec")))
 #else

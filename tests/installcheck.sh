@@ -161,20 +161,6 @@ needs_static_tls() {
   fi
 }
 
-# descriptor_vector_users SO: on x86-64, the functions that call a TLS
-# descriptor (call *(%rax)) and use a vector or x87 register.  Before
-# glibc 2.40 (bug 31372) the descriptors' slow path, taken after a dlopen
-# that found no static TLS, keeps only the integer registers while the
-# compiler expects all kept: such a function may lose a value.
-descriptor_vector_users() {
-  "${OBJDUMP:-objdump}" -f "$1" 2>/dev/null | grep -q 'x86-64' || return 0
-  "${OBJDUMP:-objdump}" -d "$1" 2>/dev/null |
-    awk '/^[0-9a-f]+ <.*>:$/ { fn = $2; gsub(/[<>:]/, "", fn) }
-         /call +\*\(%rax\)/  { tls[fn] = 1 }
-         /%[xyz]?mm[0-9]|%st/ { vec[fn] = 1 }
-         END { for (f in tls) if (f in vec) print f }'
-}
-
 # make_fillers: shared objects taking 16384, 8192, ... 16 bytes of static
 # TLS (initial-exec, aligned to 16); their paths, largest first.
 make_fillers() {
@@ -194,15 +180,12 @@ if [ $windows = yes ]; then
 elif so=$(ls "$libdir"/libportheap.so.0 "$libdir"/libportheap.0.dylib 2>/dev/null | head -n 1) &&
      [ -n "$so" ]; then
   needs_static_tls "$so" && fail "${so##*/} needs static TLS (FLAGS STATIC_TLS)"
-  bad=$(descriptor_vector_users "$so")
-  [ -z "$bad" ] ||
-    fail "${so##*/}: functions calling a TLS descriptor use vector registers:" $bad
   fillers=$(make_fillers) ||
     { echo "  (no initial-exec fillers: dlopen with the static TLS there is)"; fillers=; }
   echo "== $CC tests/dlopen.c $(var PH_BENCH_LIBS) -pthread"
   if $CC "$srcdir/tests/dlopen.c" -o "$tmp/dlopen" $(var PH_BENCH_LIBS) -pthread; then
-    # The fillers leave < 16 bytes of static TLS; the tunable leaves TLS
-    # descriptors none either (their slow path).
+    # The fillers leave < 16 bytes of static TLS; the tunable takes the
+    # optional surplus away too.
     out=$(GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.rtld.optional_static_tls=0 \
           "$tmp/dlopen" "$so" $fillers 2>&1) ||
       fail "dlopen of ${so##*/} in a process short of static TLS"
