@@ -37,48 +37,6 @@ static inline bool ph__fast_hit(const void* heap, uint32_t flags) {
              atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
 }
 
-/* Enter s through its mutex where locks are never biased, as
- * ph__heap_enter_slow would but without waiting: false if the mutex is
- * taken or another thread holds ph_heap_lock. */
-static inline bool ph__fast_mutex(struct ph__heap* s) {
-  if (!ph__mutex_try(&s->lock.mutex))
-    return false;
-  uintptr_t owner = atomic_load_explicit(&s->top->owner, memory_order_relaxed);
-  if (owner == 0 || owner == ph__thread.id)
-    return true;
-  ph__mutex_unlock(&s->lock.mutex);
-  return false;
-}
-
-/* Enter shard s through the bias (leave with PH__ENTRY_BIAS); false if
- * this thread does not hold it. */
-static inline bool ph__fast_bias(struct ph__heap* s) {
-  return ph__biased_try_bias(&s->lock, ph__thread.id); /* assigned: lock.h */
-}
-
-/* Enter shard s, *how telling ph__fast_leave the way: through the bias;
- * else with no lock on a NO_SERIALIZE heap; else, where nothing is ever
- * biased (macOS, the BSDs, Wine), through the mutex.  The entry points try
- * ph__fast_bias first and this only when that fails, so the biased case
- * pays nothing for the rest.  False: not entered (the general path waits,
- * and counts the entries that give a thread the bias). */
-static inline bool ph__fast_lock(struct ph__heap* s, enum ph__entry* how) {
-  if (ph__fast_bias(s)) {
-    *how = PH__ENTRY_BIAS;
-    return true;
-  }
-  if (s->options & PH_HEAP_NO_SERIALIZE) {
-    *how = PH__ENTRY_NONE;
-    return true;
-  }
-  *how = PH__ENTRY_MUTEX;
-  return !ph__biasing() && ph__fast_mutex(s);
-}
-
-static inline void ph__fast_leave(struct ph__heap* s, enum ph__entry how) {
-  ph__biased_leave(&s->lock, how);
-}
-
 /* In s (entered): `size` bytes from the non-empty quick list of class c,
  * or NULL if its head does not check (the general path reports it). */
 static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
