@@ -129,10 +129,21 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
   return p != NULL ? p : alloc_general(heap, flags, size);
 }
 
+/* HeapAlloc in shard s of the thread's cached heap when the inline path
+ * did not enter it through the bias: the other ways in (ph__fast_lock),
+ * else the general path.  Out of line, so that the entry point makes no
+ * call but tail calls (and saves no register). */
+static PH_NOINLINE void* alloc_unbiased(void* heap, uint32_t flags,
+                                        size_t size, struct ph__heap* s) {
+  enum ph__entry how;
+  if (ph__fast_lock(s, &how))
+    return alloc_entered(heap, flags, size, s, how);
+  return alloc_general(heap, flags, size);
+}
+
 void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
     struct ph__heap* s = ph__thread.fast;
-    enum ph__entry how;
     if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
       uint32_t c = ph__size_to_granules(size); /* exact class, 1 .. 512 B */
       if (PH_UNLIKELY(s->quick[c] == NULL))
@@ -141,8 +152,8 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
       ph__fast_leave(s, PH__ENTRY_BIAS);
       if (PH_LIKELY(p != NULL))
         return p;
-    } else if (size <= PH_FIXED_BLOCK_MAX && ph__fast_lock(s, &how)) {
-      return alloc_entered(heap, flags, size, s, how);
+    } else if (size <= PH_FIXED_BLOCK_MAX) {
+      return alloc_unbiased(heap, flags, size, s);
     }
   }
   return alloc_general(heap, flags, size);
@@ -235,11 +246,20 @@ static PH_NOINLINE int free_entered(void* heap, uint32_t flags, void* block,
   return live ? 1 : free_general(heap, flags, block);
 }
 
+/* HeapFree of `block` in region r of shard s when the inline path did not
+ * enter s through the bias (see alloc_unbiased). */
+static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
+                                     struct ph__heap* s, struct ph__region* r) {
+  enum ph__entry how;
+  if (ph__fast_lock(s, &how))
+    return free_entered(heap, flags, block, s, r, how);
+  return free_general(heap, flags, block);
+}
+
 int ph_heap_free(void* heap, uint32_t flags, void* block) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
     struct ph__heap* s = ph__thread.fast;
     struct ph__region* r = ph__map_find(block);
-    enum ph__entry how;
     if (r != NULL && r->heap == s) { /* else not a block of s */
       if (PH_LIKELY(ph__fast_bias(s))) {
         struct ph__block* b = ph__fast_busy(s, r, block);
@@ -250,8 +270,7 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
         }
         return free_entered(heap, flags, block, s, r, PH__ENTRY_BIAS);
       }
-      if (ph__fast_lock(s, &how))
-        return free_entered(heap, flags, block, s, r, how);
+      return free_unbiased(heap, flags, block, s, r);
     }
   }
   return free_general(heap, flags, block);
