@@ -244,6 +244,10 @@ static inline unsigned ph__thread_slot(void) {
 /* The shard after s of top s->top, in index order, or NULL. */
 struct ph__heap* ph__heap_next_shard(const struct ph__heap* s);
 
+/* ---- random.c: the heaps' secrets ---------------------------------------- */
+void ph__random_fill(void* buf, size_t size);
+void ph__random_fork_child(void);
+
 /* ---- registry.c: every live heap --------------------------------------- */
 struct ph__heap* ph__process_heap(void);
 void ph__registry_add(struct ph__heap* h);

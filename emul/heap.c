@@ -249,8 +249,10 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   h->top = h;
   h->sharded = (options & PH_HEAP_NO_SERIALIZE) == 0 && maximum_size == 0;
   atomic_init(&h->shards[0], h);
-  /* Never all zero or all one bits (which ph__quick_check needs). */
-  h->key = (ph__prim_random() | 1u) & ~((uint64_t)1 << 63);
+  /* From the system's random source (random.c); never all zero or all
+   * one bits (which ph__quick_check needs). */
+  ph__random_fill(&h->key, sizeof h->key);
+  h->key = (h->key | 1u) & ~((uint64_t)1 << 63);
   h->magic = PH__HEAP_MAGIC ^ h->key;
   h->options = options & (PH_HEAP_NO_SERIALIZE | PH_HEAP_GENERATE_EXCEPTIONS |
                           PH_HEAP_CREATE_ENABLE_EXECUTE);

@@ -113,6 +113,7 @@ static void fork_parent(void) {
 
 static void fork_child(void) {
   uintptr_t self = ph__thread_self();
+  ph__random_fork_child(); /* the parent's next keys are not the child's */
   ph__spin_reset(ph__region_cache_lock());
   for (struct ph__heap* h = first; h != NULL; h = h->reg_next) {
     if (serialized(h) &&
