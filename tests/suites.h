@@ -27,6 +27,7 @@ Suite* test_validate(void);
 Suite* test_lock(void);
 Suite* test_info(void);
 Suite* test_exceptions(void);
+Suite* test_hardening(void);
 
 /* ---- platform.c ------------------------------------------------------------ */
 
