@@ -9,9 +9,10 @@
  *
  * A freed block merges with a FREE neighbour on either side, so no two FREE
  * blocks are ever adjacent (quick-list blocks are not FREE and stay apart
- * until flushed).  Links are encoded with the heap key and checked against
- * their neighbours before use: a trampled link is reported as corruption
- * and its bin is abandoned (its blocks leak) rather than followed.
+ * until flushed).  Links are encoded, each by the address of its slot
+ * (ph__encode), and checked against their neighbours before use: a
+ * trampled link is reported as corruption and its bin is abandoned (its
+ * blocks leak) rather than followed.
  */
 #include "engine.h"
 
@@ -70,6 +71,26 @@ static struct ph__links* links_of(struct ph__block* b) {
   return (struct ph__links*)ph__block_data(b);
 }
 
+/* The links of FREE block b, decoded. */
+static struct ph__block* link_next(const struct ph__heap* h,
+                                   struct ph__block* b) {
+  return ph__decode(h, &links_of(b)->next, links_of(b)->next);
+}
+static struct ph__block* link_prev(const struct ph__heap* h,
+                                   struct ph__block* b) {
+  return ph__decode(h, &links_of(b)->prev, links_of(b)->prev);
+}
+
+/* Store the links of FREE block b, encoded. */
+static void set_next(const struct ph__heap* h, struct ph__block* b,
+                     const struct ph__block* next) {
+  links_of(b)->next = ph__encode(h, &links_of(b)->next, next);
+}
+static void set_prev(const struct ph__heap* h, struct ph__block* b,
+                     const struct ph__block* prev) {
+  links_of(b)->prev = ph__encode(h, &links_of(b)->prev, prev);
+}
+
 /* Set the prev_size of the block after b to b's size (outside the seal). */
 static void fix_next(struct ph__block* b) {
   ph__block_next(b)->prev_size = b->size;
@@ -85,10 +106,10 @@ static void bin_abandon(struct ph__heap* h, unsigned bin, const void* at) {
 void ph__bins_insert(struct ph__heap* h, struct ph__block* b) {
   unsigned bin = bin_floor(b->size);
   struct ph__block* head = h->bins[bin];
-  links_of(b)->next = ph__encode(h, head);
-  links_of(b)->prev = ph__encode(h, NULL);
+  set_next(h, b, head);
+  set_prev(h, b, NULL);
   if (head != NULL)
-    links_of(head)->prev = ph__encode(h, b);
+    set_prev(h, head, b);
   else
     h->bin_map[bin / 64u] |= (uint64_t)1 << (bin % 64u);
   h->bins[bin] = b;
@@ -98,13 +119,12 @@ void ph__bins_insert(struct ph__heap* h, struct ph__block* b) {
  * do not agree with its neighbours'. */
 bool ph__bins_remove(struct ph__heap* h, struct ph__block* b) {
   unsigned bin = bin_floor(b->size);
-  struct ph__block* next = ph__decode(h, links_of(b)->next);
-  struct ph__block* prev = ph__decode(h, links_of(b)->prev);
-  bool ok = prev != NULL ? ph__block_owned(h, prev) &&
-                               ph__decode(h, links_of(prev)->next) == b
+  struct ph__block* next = link_next(h, b);
+  struct ph__block* prev = link_prev(h, b);
+  bool ok = prev != NULL ? ph__block_owned(h, prev) && link_next(h, prev) == b
                          : h->bins[bin] == b;
   if (ok && next != NULL)
-    ok = ph__block_owned(h, next) && ph__decode(h, links_of(next)->prev) == b;
+    ok = ph__block_owned(h, next) && link_prev(h, next) == b;
   if (!ok) {
     bin_abandon(h, bin, b);
     return false;
@@ -112,11 +132,11 @@ bool ph__bins_remove(struct ph__heap* h, struct ph__block* b) {
   if (b == h->victim)
     h->victim = NULL;
   if (prev != NULL)
-    links_of(prev)->next = ph__encode(h, next);
+    set_next(h, prev, next);
   else
     h->bins[bin] = next;
   if (next != NULL)
-    links_of(next)->prev = ph__encode(h, prev);
+    set_prev(h, next, prev);
   else if (prev == NULL)
     h->bin_map[bin / 64u] &= ~((uint64_t)1 << (bin % 64u));
   return true;
@@ -130,9 +150,9 @@ void ph__block_trim(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   if (b->size - g < PH__MIN_BLOCK)
     return;
   struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
-  ph__block_set(h->key, tail, b->size - g, g, PH__STATE_BUSY, 0);
+  ph__block_set(&h->seal, tail, b->size - g, g, PH__STATE_BUSY, 0);
   b->size = g;
-  ph__block_seal(h->key, b);
+  ph__block_seal(&h->seal, b);
   fix_next(tail);
   ph__block_release(h, tail);
 }
@@ -141,12 +161,11 @@ void ph__block_trim(struct ph__heap* h, struct ph__block* b, uint32_t g) {
  * to's), if `from` is alone there. */
 static bool bins_replace(struct ph__heap* h, struct ph__block* from,
                          struct ph__block* to, unsigned bin) {
-  struct ph__links* l = links_of(from);
-  struct ph__block* next = ph__decode(h, l->next);
-  struct ph__block* prev = ph__decode(h, l->prev);
-  if (prev != NULL || next != NULL || h->bins[bin] != from)
+  if (link_prev(h, from) != NULL || link_next(h, from) != NULL ||
+      h->bins[bin] != from)
     return false; /* not alone in its bin: the general path */
-  *links_of(to) = *l;
+  set_next(h, to, NULL); /* encoded by their new slots */
+  set_prev(h, to, NULL);
   h->bins[bin] = to;
   return true;
 }
@@ -165,7 +184,7 @@ static bool bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
   unsigned bin = bin_floor(b->size);
   bool same_bin = bin_floor(rest) == bin;
-  ph__block_set(h->key, tail, rest, g, PH__STATE_FREE, 0);
+  ph__block_set(&h->seal, tail, rest, g, PH__STATE_FREE, 0);
   if (!(same_bin && bins_replace(h, b, tail, bin))) {
     if (!ph__bins_remove(h, b))
       return false;
@@ -182,8 +201,8 @@ static bool bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
 static struct ph__block* bin_scan(struct ph__heap* h, uint32_t g,
                                   unsigned limit) {
   struct ph__block* b = h->bins[bin_floor(g)];
-  for (; b != NULL && limit-- > 0; b = ph__decode(h, links_of(b)->next)) {
-    if (!ph__block_owned(h, b) || !ph__block_sealed(h->key, b))
+  for (; b != NULL && limit-- > 0; b = link_next(h, b)) {
+    if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b))
       return NULL; /* ph__bins_remove reports it when it meets it */
     if (b->size >= g)
       return b;
@@ -201,7 +220,7 @@ static struct ph__block* bin_scan(struct ph__heap* h, uint32_t g,
 struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t g) {
   struct ph__block* v = h->victim;
   if (v != NULL && v->size >= g + PH__MIN_BLOCK && v->state == PH__STATE_FREE &&
-      ph__block_sealed(h->key, v) && bins_take(h, v, g)) {
+      ph__block_sealed(&h->seal, v) && bins_take(h, v, g)) {
     v->state = PH__STATE_BUSY;
     return v;
   }
@@ -231,7 +250,7 @@ struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t g) {
     struct ph__block* b;
     if (bin < PH__BIN_COUNT) {
       b = h->bins[bin];
-      if (!ph__block_owned(h, b) || !ph__block_sealed(h->key, b) ||
+      if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b) ||
           b->state != PH__STATE_FREE || b->size < g) {
         bin_abandon(h, bin, b);
         continue;
@@ -260,12 +279,12 @@ static void header_wipe(struct ph__block* b) {
  * alone and reported.  A header merged away is wiped (header_wipe).
  */
 void ph__block_release(struct ph__heap* h, struct ph__block* b) {
-  uint64_t key = h->key;
+  const struct ph__seal_keys* seal = &h->seal;
   struct ph__block* n = ph__block_next(b);
-  if (!ph__block_sealed(key, n) || n->prev_size != b->size) {
+  if (!ph__block_sealed(seal, n) || n->prev_size != b->size) {
     ph__corruption(h, n, "block header overwritten");
     b->state = PH__STATE_FREE;
-    ph__block_seal(key, b);
+    ph__block_seal(seal, b);
     ph__bins_insert(h, b);
     return;
   }
@@ -275,7 +294,7 @@ void ph__block_release(struct ph__heap* h, struct ph__block* b) {
   }
   if (b->prev_size != 0) { /* outside the seal: checked before use */
     struct ph__block* p = ph__block_prev(b);
-    if (ph__block_owned(h, p) && ph__block_sealed(key, p) &&
+    if (ph__block_owned(h, p) && ph__block_sealed(seal, p) &&
         p->state == PH__STATE_FREE &&
         p->size == b->prev_size && ph__bins_remove(h, p)) {
       p->size += b->size;
@@ -283,7 +302,7 @@ void ph__block_release(struct ph__heap* h, struct ph__block* b) {
       b = p;
     }
   }
-  ph__block_restate(key, b, b->size, 0, PH__STATE_FREE);
+  ph__block_restate(seal, b, b->size, 0, PH__STATE_FREE);
   fix_next(b);
   ph__bins_insert(h, b);
 }
@@ -297,9 +316,9 @@ size_t ph__bins_largest(const struct ph__heap* h) {
     unsigned bin = w * 64u + msb64(bits);
     size_t best = 0;
     for (struct ph__block* b = h->bins[bin]; b != NULL;
-         b = ph__decode(h, links_of(b)->next)) {
+         b = link_next(h, b)) {
       if (!ph__block_owned(h, b) ||
-          !ph__block_sealed(h->key, b))
+          !ph__block_sealed(&h->seal, b))
         break;
       if (ph__block_capacity(b) > best)
         best = ph__block_capacity(b);

@@ -53,7 +53,7 @@ struct ph__block {
 
 _Static_assert(sizeof(struct ph__block) == PH__GRANULE, "header size");
 
-/* Links of a free block, in its payload; stored XORed with the heap key. */
+/* Links of a free block, in its payload; stored encoded (ph__encode). */
 struct ph__links {
   uintptr_t next;
   uintptr_t prev;
@@ -112,55 +112,103 @@ static inline uint64_t ph__block_word_of(uint32_t size, uint16_t slack,
 #endif
 }
 
-/* The check value of a header at b whose sealed fields are w: keyed by
- * the heap's secret, so a header cannot be forged without it, and by the
- * address, so a header copied elsewhere does not check.  prev_size is not
- * covered: it is checked against the block before wherever it is used
+/*
+ * A heap's secrets for check values (struct ph__heap's `seal`), drawn from
+ * the system's random source when the heap is made (random.c).  None of
+ * them is stored outside the heap's control structure.
+ */
+struct ph__seal_keys {
+  uint64_t addr; /* XORed into the address of what is sealed; odd */
+  uint64_t word; /* XORed into a header's sealed fields */
+  uint64_t link; /* XORed into a stored quick-list link (small.h) */
+};
+
+/*
+ * The keyed check value of x lying at `at` (a header's sealed fields, a
+ * quick-list link), 32 bits, never 0 (zeroed memory never checks):
+ *   m = at ^ k->addr                 (odd: at is a multiple of 16)
+ *   p = (x ^ key) * m                (mod 2^64, as every product here)
+ *   q = p ^ (p >> 32)
+ *   ph__seal_mix = (q * m) >> 32, low bit set
+ * What a reader of stored check values gets is 31 bits of the second
+ * product per value: no word holds a key, nor a key XORed or added to
+ * what the reader knows.  Why two products:
+ *   - the low k bits of one product depend only on the low k bits of its
+ *     factors, so stored low bits could be solved bit by bit; hence only
+ *     the high half is kept;
+ *   - the high half of one product is not enough either: a reader who
+ *     chooses a difference of an input (a header's slack, set by the size
+ *     requested; the address, by which block is read) sees the result
+ *     move by a known multiple of the secret factor, and has it in a few
+ *     reads and a 2^32 search (so did the old seal, with a public
+ *     multiplier, from any two headers).  The shift feeds p's high half
+ *     into the second product's low factor bits, which breaks that.
+ * The address is a factor, not a term XORed into x: no change of x makes
+ * up for a change of the address (with a seal over x ^ at, as before, a
+ * header moved by d checked again with its size XORed with d).  Cost: two
+ * imul, no fixed registers (a 128-bit product would tie up rax and rdx on
+ * x86-64, and costs the fast paths register saves).
+ */
+static inline uint32_t ph__seal_mix(const struct ph__seal_keys* k,
+                                    const void* at, uint64_t x,
+                                    uint64_t key) {
+  uint64_t m = (uint64_t)(uintptr_t)at ^ k->addr;
+  uint64_t p = (x ^ key) * m;
+  return (uint32_t)(((p ^ (p >> 32)) * m) >> 32) | 1u;
+}
+
+/* The check value of a header at b whose sealed fields are w: keyed, so a
+ * header cannot be made up without the keys; by the address, so a header
+ * copied elsewhere does not check (but by a 2^-31 chance).  prev_size is
+ * not covered: it is checked against the block before wherever it is used
  * (that block's size must equal it and its header must check), so
  * writing it needs no new seal. */
-static inline uint32_t ph__block_seal_word(uint64_t key,
+static inline uint32_t ph__block_seal_word(const struct ph__seal_keys* k,
                                            const struct ph__block* b,
                                            uint64_t w) {
-  uint64_t x = (w ^ key ^ (uint64_t)(uintptr_t)b) * 0x9E3779B97F4A7C15ull;
-  return (uint32_t)(x >> 32) | 1u; /* never 0: zeroed memory never checks */
+  return ph__seal_mix(k, b, w, k->word);
 }
 
-static inline uint32_t ph__block_seal_of(uint64_t key,
+static inline uint32_t ph__block_seal_of(const struct ph__seal_keys* k,
                                          const struct ph__block* b) {
-  return ph__block_seal_word(key, b, ph__block_word(b));
+  return ph__block_seal_word(k, b, ph__block_word(b));
 }
 
-static inline void ph__block_seal(uint64_t key, struct ph__block* b) {
-  b->check = ph__block_seal_of(key, b);
+static inline void ph__block_seal(const struct ph__seal_keys* k,
+                                  struct ph__block* b) {
+  b->check = ph__block_seal_of(k, b);
 }
 
-static inline int ph__block_sealed(uint64_t key, const struct ph__block* b) {
-  return b->check == ph__block_seal_of(key, b);
+static inline int ph__block_sealed(const struct ph__seal_keys* k,
+                                   const struct ph__block* b) {
+  return b->check == ph__block_seal_of(k, b);
 }
 
 /* Store sealed fields w and their seal at b (two stores, no reload: a
  * byte store followed by a wider load would stall store forwarding). */
-static inline void ph__block_store(uint64_t key, struct ph__block* b,
-                                   uint64_t w) {
+static inline void ph__block_store(const struct ph__seal_keys* k,
+                                   struct ph__block* b, uint64_t w) {
+  uint32_t check = ph__block_seal_word(k, b, w); /* before b is written */
   memcpy(b, &w, 8);
-  b->check = ph__block_seal_word(key, b, w);
+  b->check = check;
 }
 
 /* Set slack and state of a block of `size` granules (flags 0) and reseal
  * it; prev_size stays. */
-static inline void ph__block_restate(uint64_t key, struct ph__block* b,
-                                     uint32_t size, uint16_t slack,
-                                     uint8_t state) {
-  ph__block_store(key, b, ph__block_word_of(size, slack, state));
+static inline void ph__block_restate(const struct ph__seal_keys* k,
+                                     struct ph__block* b, uint32_t size,
+                                     uint16_t slack, uint8_t state) {
+  ph__block_store(k, b, ph__block_word_of(size, slack, state));
 }
 
 /* Write a whole header and seal it. */
-static inline void ph__block_set(uint64_t key, struct ph__block* b,
-                                 uint32_t size, uint32_t prev_size,
-                                 uint8_t state, uint16_t slack) {
+static inline void ph__block_set(const struct ph__seal_keys* k,
+                                 struct ph__block* b, uint32_t size,
+                                 uint32_t prev_size, uint8_t state,
+                                 uint16_t slack) {
   struct ph__block h = {
       .size = size, .slack = slack, .state = state, .prev_size = prev_size};
-  h.check = ph__block_seal_word(key, b, ph__block_word(&h));
+  h.check = ph__block_seal_word(k, b, ph__block_word(&h));
   memcpy(b, &h, sizeof h); /* built in registers, stored once */
 }
 

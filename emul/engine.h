@@ -98,8 +98,10 @@ _Static_assert(sizeof(struct ph__region) % PH__GRANULE == 0, "region hdr");
  */
 struct ph__heap {
   struct ph__region region0; /* first: the region base is the heap */
-  uint64_t magic;            /* PH__HEAP_MAGIC ^ key while alive */
-  uint64_t key;              /* secret for check values and links */
+  uint64_t magic;            /* PH__HEAP_MAGIC ^ its address while alive */
+  struct ph__seal_keys seal; /* secrets of check values (block.h) */
+  uintptr_t link_xor;        /* secrets of stored links (ph__encode) */
+  uintptr_t link_add;
   uint32_t options;          /* HeapCreate flags kept: NO_SERIALIZE, ... */
   uint32_t compat;           /* HeapCompatibilityInformation: 0 or 2 */
   size_t maximum_size;       /* 0: growable; else the reserved bytes */
@@ -248,6 +250,10 @@ static inline unsigned ph__thread_slot(void) {
 /* The shard after s of top s->top, in index order, or NULL. */
 struct ph__heap* ph__heap_next_shard(const struct ph__heap* s);
 
+/* ---- random.c: the heaps' secrets ---------------------------------------- */
+void ph__random_fill(void* buf, size_t size);
+void ph__random_fork_child(void);
+
 /* ---- registry.c: every live heap --------------------------------------- */
 struct ph__heap* ph__process_heap(void);
 void ph__registry_add(struct ph__heap* h);
@@ -274,13 +280,45 @@ void ph__corruption(struct ph__heap* h, const void* address,
 void ph__enable_termination(void);
 ph__mutex_t* ph__handler_lock(void);
 
-/* Key for encoding a link stored in freed memory. */
-static inline uintptr_t ph__encode(const struct ph__heap* h, const void* p) {
-  return (uintptr_t)p ^ (uintptr_t)h->key;
+/* The magic of live heap h (its address: no secret, as the map already
+ * vouches for the region). */
+static inline uint64_t ph__heap_magic(const struct ph__heap* h) {
+  return PH__HEAP_MAGIC ^ (uint64_t)(uintptr_t)h;
 }
+
+/*
+ * Links stored in freed memory (quick lists, bins) are encoded, by the
+ * address of the word that holds them (`slot`) and two secrets of the
+ * heap, so that no stored word is a key or a key XORed with what a reader
+ * knows (an address, a neighbouring word):
+ *   ph__encode(p) = rotl(p ^ slot ^ link_xor, PH__LINK_ROTATE) + link_add
+ * NULL, which ends every list, so encodes differently in every slot, and
+ * a link copied to another slot decodes to another pointer.  An XOR, a
+ * rotation and an addition each way; an XOR with known values undoes
+ * none of it.  It hides, it does not authenticate: from several links
+ * whose targets a reader knows, the two secrets can be solved for bit by
+ * bit, so nothing relies on it for integrity: quick links carry a check
+ * word with the seal's keys (small.h), bin links must agree with their
+ * neighbours', and every block reached through a link must have a sealed
+ * header before it is used.
+ */
+#define PH__LINK_ROTATE ((unsigned)sizeof(uintptr_t) * 4u - 5u) /* 27, 11 */
+
+static inline uintptr_t ph__rotl(uintptr_t x, unsigned r) {
+  return (x << r) | (x >> ((unsigned)sizeof x * 8u - r)); /* 0 < r < width */
+}
+
+static inline uintptr_t ph__encode(const struct ph__heap* h, const void* slot,
+                                   const void* p) {
+  uintptr_t x = (uintptr_t)p ^ (uintptr_t)slot ^ h->link_xor;
+  return ph__rotl(x, PH__LINK_ROTATE) + h->link_add;
+}
+
 static inline struct ph__block* ph__decode(const struct ph__heap* h,
-                                           uintptr_t v) {
-  return (struct ph__block*)(v ^ (uintptr_t)h->key);
+                                           const void* slot, uintptr_t v) {
+  uintptr_t x = ph__rotl(v - h->link_add,
+                         (unsigned)sizeof v * 8u - PH__LINK_ROTATE);
+  return (struct ph__block*)(x ^ (uintptr_t)slot ^ h->link_xor);
 }
 
 /* Granules for a request of `size` bytes, header included; 0 if too big. */
@@ -321,7 +359,8 @@ static inline struct ph__block* ph__region_last(const struct ph__heap* h,
       back > (size_t)((char*)end - (char*)ph__region_first(r)))
     return NULL;
   struct ph__block* b = (struct ph__block*)((char*)end - back);
-  return ph__block_sealed(h->key, b) && b->size == end->prev_size ? b : NULL;
+  return ph__block_sealed(&h->seal, b) && b->size == end->prev_size ? b
+                                                                     : NULL;
 }
 
 /* Whether b, met stepping through a region before `end` (its sentinel),
@@ -330,7 +369,7 @@ static inline struct ph__block* ph__region_last(const struct ph__heap* h,
 static inline bool ph__block_steppable(const struct ph__heap* h,
                                        const struct ph__block* b,
                                        const struct ph__block* end) {
-  return ph__block_sealed(h->key, b) && b->size >= PH__MIN_BLOCK &&
+  return ph__block_sealed(&h->seal, b) && b->size >= PH__MIN_BLOCK &&
          (size_t)((const char*)end - (const char*)b) >=
              (size_t)b->size * PH__GRANULE;
 }
@@ -357,7 +396,7 @@ static inline struct ph__heap* ph__heap_lookup_map(const void* handle) {
     return NULL;
   struct ph__heap* h = (struct ph__heap*)r;
   if (PH_UNLIKELY(h->handle != handle || h->top != h ||
-                  h->magic != (PH__HEAP_MAGIC ^ h->key)))
+                  h->magic != ph__heap_magic(h)))
     return NULL;
   return h;
 }
@@ -485,7 +524,7 @@ static inline struct ph__block* ph__region_header(struct ph__heap* h,
   if (((uintptr_t)data & (PH__GRANULE - 1)) != 0 ||
       (char*)b < (char*)ph__region_first(r) ||
       (char*)data > (char*)r + r->commit_size - PH__GRANULE ||
-      !ph__block_sealed(h->key, b))
+      !ph__block_sealed(&h->seal, b))
     return NULL;
   return b;
 }

@@ -26,8 +26,8 @@ static void region_format(struct ph__heap* h, struct ph__region* r) {
   struct ph__block* first = ph__region_first(r);
   struct ph__block* end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)end - (char*)first) >> PH__GRANULE_SHIFT);
-  ph__block_set(h->key, first, g, 0, PH__STATE_BUSY, 0);
-  ph__block_set(h->key, end, 1, g, PH__STATE_SENTINEL, 0);
+  ph__block_set(&h->seal, first, g, 0, PH__STATE_BUSY, 0);
+  ph__block_set(&h->seal, end, 1, g, PH__STATE_SENTINEL, 0);
   ph__block_release(h, first);
 }
 
@@ -47,8 +47,8 @@ static bool region_extend(struct ph__heap* h, struct ph__region* r,
     return false;
   struct ph__block* end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)end - (char*)old_end) >> PH__GRANULE_SHIFT);
-  ph__block_set(h->key, end, 1, g, PH__STATE_SENTINEL, 0);
-  ph__block_set(h->key, old_end, g, before, PH__STATE_BUSY, 0);
+  ph__block_set(&h->seal, end, 1, g, PH__STATE_SENTINEL, 0);
+  ph__block_set(&h->seal, old_end, g, before, PH__STATE_BUSY, 0);
   ph__block_release(h, old_end);
   return true;
 }
@@ -164,14 +164,14 @@ static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
     return false;
   if (g > b->size) {
     struct ph__block* n = ph__block_next(b);
-    if (n->state == PH__STATE_QUICK && ph__block_sealed(h->key, n) &&
+    if (n->state == PH__STATE_QUICK && ph__block_sealed(&h->seal, n) &&
         (uint64_t)b->size + n->size >= g) /* free, but not in a bin yet */
       ph__quick_flush_list(h, ph__quick_index(n->size));
-    if (n->state != PH__STATE_FREE || !ph__block_sealed(h->key, n) ||
+    if (n->state != PH__STATE_FREE || !ph__block_sealed(&h->seal, n) ||
         (uint64_t)b->size + n->size < g || !ph__bins_remove(h, n))
       return false;
     b->size += n->size;
-    ph__block_seal(h->key, b);
+    ph__block_seal(&h->seal, b);
     ph__block_next(b)->prev_size = b->size; /* outside the seal */
   }
   ph__block_trim(h, b, g);
@@ -212,6 +212,16 @@ size_t ph__heap_block_size(struct ph__region* r, const void* data) {
 
 /* ---- create, destroy, find ------------------------------------------- */
 
+/* Give h secrets of its own, from the system's random source (random.c):
+ * every heap and shard has its own, so what a reader learns of one heap
+ * says nothing of another. */
+static void heap_keys(struct ph__heap* h) {
+  ph__random_fill(&h->seal, sizeof h->seal); /* straight in: no copies */
+  ph__random_fill(&h->link_xor, sizeof h->link_xor);
+  ph__random_fill(&h->link_add, sizeof h->link_add);
+  h->seal.addr |= 1u; /* odd: ph__seal_mix's factor is never 0 */
+}
+
 struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
                               size_t maximum_size, uint32_t* error) {
   size_t header = round16(sizeof(struct ph__heap));
@@ -251,9 +261,8 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   h->top = h;
   h->sharded = (options & PH_HEAP_NO_SERIALIZE) == 0 && maximum_size == 0;
   atomic_init(&h->shards[0], h);
-  /* Never all zero or all one bits (which ph__quick_check needs). */
-  h->key = (ph__prim_random() | 1u) & ~((uint64_t)1 << 63);
-  h->magic = PH__HEAP_MAGIC ^ h->key;
+  heap_keys(h);
+  h->magic = ph__heap_magic(h);
   h->options = options & (PH_HEAP_NO_SERIALIZE | PH_HEAP_GENERATE_EXCEPTIONS |
                           PH_HEAP_CREATE_ENABLE_EXECUTE);
   h->maximum_size = maximum_size ? r->reserve_size : 0;

@@ -11,7 +11,7 @@
 /* Whether region r holds no block: one FREE block, then the sentinel. */
 static bool region_empty(struct ph__heap* h, struct ph__region* r) {
   struct ph__block* b = ph__region_first(r);
-  return b->state == PH__STATE_FREE && ph__block_sealed(h->key, b) &&
+  return b->state == PH__STATE_FREE && ph__block_sealed(&h->seal, b) &&
          ph__block_next(b) == ph__region_sentinel(r);
 }
 
@@ -47,8 +47,8 @@ static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
   ph__region_decommit(r, commit);
   struct ph__block* new_end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)new_end - (char*)tail) >> PH__GRANULE_SHIFT);
-  ph__block_set(h->key, new_end, 1, g, PH__STATE_SENTINEL, 0);
-  ph__block_set(h->key, tail, g, tail->prev_size, PH__STATE_FREE, 0);
+  ph__block_set(&h->seal, new_end, 1, g, PH__STATE_SENTINEL, 0);
+  ph__block_set(&h->seal, tail, g, tail->prev_size, PH__STATE_FREE, 0);
   ph__bins_insert(h, tail);
 }
 

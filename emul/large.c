@@ -29,7 +29,7 @@ void* ph__large_alloc(struct ph__heap* h, size_t size) {
     return NULL;
   r->large_size = size;
   struct ph__block* b = ph__region_first(r);
-  ph__block_set(h->key, b, 0, 0, PH__STATE_LARGE, 0);
+  ph__block_set(&h->seal, b, 0, 0, PH__STATE_LARGE, 0);
   r->next = h->large;
   if (h->large != NULL)
     h->large->prev = r;

@@ -87,10 +87,11 @@
  * every ordering above is explicit, and qemu-user cannot test it.
  *
  * ---- fork ------------------------------------------------------------------
- * The prepare handler takes every lock above in the lock order (a heap
- * held by ph_heap_lock is not waited for: it is consistent between
- * operations), so the child copies no structure half-changed; the child
- * resets them all and drops holds of threads that do not exist there.
+ * The prepare handler takes every lock above in the lock order, but the
+ * key pool's (the child drops the pool and resets that lock), so the child
+ * copies no structure half-changed.  A heap held by ph_heap_lock is not
+ * waited for: it is consistent between operations.  The child resets
+ * every lock and drops the holds of threads that do not exist there.
  */
 #ifndef PH_LOCK_H
 #define PH_LOCK_H

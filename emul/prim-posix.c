@@ -1,15 +1,20 @@
 /*
  * prim-posix.c - prim.h on POSIX systems: mmap/mprotect/madvise for memory,
- * pthread_atfork, and /dev/urandom-free randomness from the clock, the
- * address space layout and the process id.
+ * pthread_atfork, and random bytes from the system (getrandom or
+ * /dev/urandom on Linux, arc4random_buf on macOS and the BSDs).
  */
 #if !defined(_WIN32)
 #  define _DEFAULT_SOURCE 1
 #  define _DARWIN_C_SOURCE 1
 
+#  ifdef HAVE_CONFIG_H
+#    include "config.h"
+#  endif
+
 #  include "prim.h"
 
 #  include <errno.h>
+#  include <fcntl.h>
 #  include <pthread.h>
 #  include <sched.h>
 #  include <stdatomic.h>
@@ -19,6 +24,9 @@
 #  include <time.h>
 #  include <unistd.h>
 
+#  if defined(HAVE_SYS_RANDOM_H)
+#    include <sys/random.h>
+#  endif
 #  if defined(__linux__)
 #    include <linux/futex.h>
 #    include <linux/membarrier.h>
@@ -30,6 +38,9 @@
 #  endif
 #  ifndef MAP_NORESERVE
 #    define MAP_NORESERVE 0
+#  endif
+#  ifndef O_CLOEXEC
+#    define O_CLOEXEC 0
 #  endif
 
 #  define ERROR_NOT_ENOUGH_MEMORY 8u
@@ -197,6 +208,51 @@ bool ph__prim_fence_all(void) {
 void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
                      void (*child)(void)) {
   pthread_atfork(prepare, parent, child);
+}
+
+/* size bytes from /dev/urandom into p: where getrandom is missing (Linux
+ * before 3.17, or a C library without it). */
+static bool random_urandom(unsigned char* p, size_t size) {
+  int fd;
+  do
+    fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return false;
+  while (size > 0) {
+    ssize_t n = read(fd, p, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    p += n;
+    size -= (size_t)n;
+  }
+  close(fd);
+  return size == 0;
+}
+
+bool ph__prim_random_bytes(void* buf, size_t size) {
+  unsigned char* p = buf;
+#  if defined(HAVE_GETRANDOM) && defined(HAVE_SYS_RANDOM_H)
+  while (size > 0) { /* a call may return less, or be interrupted */
+    ssize_t n = getrandom(p, size, 0);
+    if (n > 0) {
+      p += n;
+      size -= (size_t)n;
+    } else if (n < 0 && errno == ENOSYS) {
+      return random_urandom(p, size); /* the C library has it, the kernel not */
+    } else if (!(n < 0 && errno == EINTR)) {
+      return false;
+    }
+  }
+  return true;
+#  elif defined(HAVE_ARC4RANDOM_BUF)
+  arc4random_buf(p, size); /* cannot fail */
+  return true;
+#  else
+  return random_urandom(p, size);
+#  endif
 }
 
 uint64_t ph__prim_random(void) {

@@ -1,5 +1,6 @@
 /*
- * prim-win32.c - prim.h on Windows: VirtualAlloc/VirtualFree for memory.
+ * prim-win32.c - prim.h on Windows: VirtualAlloc/VirtualFree for memory,
+ * BCryptGenRandom (bcrypt.dll, -lbcrypt) for random bytes.
  * Built only for the emulated backend on a Windows host, so the engine can
  * be tested against the native heap in one build tree under Wine.
  */
@@ -9,6 +10,8 @@
 #  include <stdlib.h>
 #  include <string.h>
 #  include <windows.h>
+
+#  include <bcrypt.h>
 
 static uint32_t error_from_system(void) {
   DWORD e = GetLastError();
@@ -118,6 +121,19 @@ void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
   (void)prepare;
   (void)parent;
   (void)child;
+}
+
+bool ph__prim_random_bytes(void* buf, size_t size) {
+  unsigned char* p = buf;
+  while (size > 0) { /* ULONG counts: at most 1 GiB a call */
+    ULONG n = size > 0x40000000u ? 0x40000000u : (ULONG)size;
+    if (!BCRYPT_SUCCESS(BCryptGenRandom(NULL, p, n,
+                                        BCRYPT_USE_SYSTEM_PREFERRED_RNG)))
+      return false;
+    p += n;
+    size -= n;
+  }
+  return true;
 }
 
 uint64_t ph__prim_random(void) {

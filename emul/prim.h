@@ -67,7 +67,16 @@ bool ph__prim_fence_all(void);
 void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
                      void (*child)(void));
 
-/* 64 unpredictable bits (for check values and link keys). */
+/* Fill buf[0..size) with bytes from the system's random source (getrandom,
+ * else /dev/urandom, on Linux; arc4random_buf on macOS and the BSDs;
+ * BCryptGenRandom on Windows): the secrets of seals and links.  Returns
+ * false if the source failed; buf is then unspecified.  May block only
+ * while the system gathers its first entropy, early in boot. */
+bool ph__prim_random_bytes(void* buf, size_t size);
+
+/* 64 bits from the clock, addresses and ids, mixed (ph__prim_mix64): NOT
+ * secret (an attacker who knows roughly when the process started can
+ * guess them).  The last resort when ph__prim_random_bytes fails. */
 uint64_t ph__prim_random(void);
 
 /* splitmix64's finaliser: spreads the entropy of x over all 64 bits; each

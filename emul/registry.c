@@ -66,7 +66,7 @@ void ph__registry_add(struct ph__heap* h) {
  * it was not live (a second destroy racing the first). */
 bool ph__registry_remove(struct ph__heap* h) {
   ph__mutex_lock(&registry_lock);
-  bool live = h->magic == (PH__HEAP_MAGIC ^ h->key);
+  bool live = h->magic == ph__heap_magic(h);
   if (live) {
     h->magic = 0;
     quarantine[quarantine_next++ % PH__QUARANTINE] = h->handle;

@@ -15,10 +15,13 @@
  * and on ph_heap_compact, which bounds the fragmentation they cause.
  *
  * The link to the next block lives in the freed block's payload, where a
- * use-after-free write can reach it, so it is stored encoded with the heap
- * key and followed by a check word over (key, block, link): a link that
- * does not check is never followed, so an overwrite cannot steer an
- * allocation to an address of the attacker's choosing.
+ * use after free can read and write it, so it is stored encoded
+ * (ph__encode, engine.h) and followed by a check word over (block, link),
+ * keyed with the seal's secrets (ph__quick_check): a link that does not
+ * check is never followed, so an overwrite cannot steer an allocation to
+ * an address of the attacker's choosing.  Neither word, nor any XOR of
+ * them with the block's address, reveals a key (the old check, the link
+ * XOR the block XOR a rotated key, did in one read).
  */
 #ifndef PH_SMALL_H
 #define PH_SMALL_H
@@ -27,7 +30,7 @@
 
 struct ph__quick_link {
   uintptr_t next;  /* encoded pointer to the next QUICK block, or enc(NULL) */
-  uintptr_t check; /* ph__quick_check(key, block, next) */
+  uintptr_t check; /* ph__quick_check(keys, block, next) */
 };
 
 /* The size class of a block of g granules (g <= PH__QUICK_LIMIT): g
@@ -64,27 +67,27 @@ static inline uint32_t ph__quick_size(unsigned i) {
   return ((uint32_t)1 << k) + (j << (k - 3));
 }
 
-/* The check word of link `next` (as stored, encoded) in block b: any
- * change to the stored link changes it, a link copied to another block
- * does not check there, and without the key no pair (link, check) can be
- * made up.  The key enters rotated (by 17, coprime to 64: the result is 0
- * only for a key of all zero or all one bits), so it does not cancel
- * against the key in the encoded link. */
-static inline uintptr_t ph__quick_check(uint64_t key, const void* b,
-                                        uintptr_t next) {
-  return (uintptr_t)((uint64_t)next ^ (uint64_t)(uintptr_t)b ^
-                     ((key << 17) | (key >> 47)));
+/* The check word of link `next` (as stored, encoded) in block b:
+ * ph__seal_mix(k, b, next, k->link), so that without the keys no pair
+ * (link, check) can be made up; a change to the stored link, or the pair
+ * copied to another block however the link is adjusted, checks but by a
+ * 2^-31 chance, as a header would.  k->link keeps it apart from the
+ * header seals, which share k->addr. */
+static inline uintptr_t ph__quick_check(const struct ph__seal_keys* k,
+                                        const void* b, uintptr_t next) {
+  return ph__seal_mix(k, b, next, k->link);
 }
 
 /* Put block b (BUSY, sealed, of class size c) on its list. */
 static inline void ph__quick_push(struct ph__heap* h, struct ph__block* b,
                                   uint32_t c) {
   unsigned i = ph__quick_index(c);
-  ph__block_restate(h->key, b, c, 0, PH__STATE_QUICK);
+  struct ph__seal_keys k = h->seal; /* not reread after the stores to b */
+  ph__block_restate(&k, b, c, 0, PH__STATE_QUICK);
   struct ph__quick_link* link = (struct ph__quick_link*)ph__block_data(b);
-  uintptr_t next = ph__encode(h, h->quick[i]);
+  uintptr_t next = ph__encode(h, &link->next, h->quick[i]);
   link->next = next;
-  link->check = ph__quick_check(h->key, b, next);
+  link->check = ph__quick_check(&k, b, next);
   h->quick[i] = b;
   h->quick_granules += c;
 }
@@ -102,7 +105,15 @@ static inline bool ph__quick_head_ok(const struct ph__heap* h,
   const struct ph__quick_link* link =
       (const struct ph__quick_link*)ph__block_data(b);
   return ph__block_word(b) == ph__block_word_of(c, 0, PH__STATE_QUICK) &&
-         link->check == ph__quick_check(h->key, b, link->next);
+         link->check == ph__quick_check(&h->seal, b, link->next);
+}
+
+/* The block after b on its quick list, as b's link says (unchecked). */
+static inline struct ph__block* ph__quick_next(const struct ph__heap* h,
+                                               const struct ph__block* b) {
+  const struct ph__quick_link* link =
+      (const struct ph__quick_link*)ph__block_data(b);
+  return ph__decode(h, &link->next, link->next);
 }
 
 /* Take head b (checked) off list i of class size c. */
@@ -110,9 +121,7 @@ static inline struct ph__block* ph__quick_unlink(struct ph__heap* h,
                                                  unsigned i,
                                                  struct ph__block* b,
                                                  uint32_t c) {
-  const struct ph__quick_link* link =
-      (const struct ph__quick_link*)ph__block_data(b);
-  struct ph__block* next = ph__decode(h, link->next);
+  struct ph__block* next = ph__quick_next(h, b);
   h->quick[i] = next;
   PH_PREFETCH(next); /* the next request of this class reads its header */
   h->quick_granules -= c;
@@ -138,7 +147,7 @@ static inline struct ph__block* ph__quick_pop(struct ph__heap* h, uint32_t c) {
 static inline void* ph__block_hand_out_sized(struct ph__heap* h,
                                              struct ph__block* b, uint32_t g,
                                              size_t size) {
-  ph__block_restate(h->key, b, g,
+  ph__block_restate(&h->seal, b, g,
                     (uint16_t)(((size_t)g << PH__GRANULE_SHIFT) - PH__GRANULE -
                                size),
                     PH__STATE_BUSY);

@@ -10,7 +10,8 @@
  *
  * fork: the prepare handler takes every lock of the engine in the lock
  * order (lock.h): init, registry, each serialized heap's shards, the
- * region cache, the exception handler.  A heap held with ph_heap_lock by
+ * region cache, the exception handler (not the key pool's, a leaf: the
+ * child drops the pool and frees its lock).  A heap held with ph_heap_lock by
  * another thread is not waited for (it is consistent between operations);
  * in the child, where that thread does not exist, its hold is dropped.
  */
@@ -75,6 +76,7 @@ static void fork_parent(void) {
 }
 
 static void fork_child(void) {
+  ph__random_fork_child(); /* the parent's next keys are not the child's */
   ph__mutex_reset(ph__handler_lock());
   ph__mutex_reset(ph__region_cache_lock());
   ph__registry_each_locked(reset_heap, (void*)ph__thread_self());

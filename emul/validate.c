@@ -30,20 +30,27 @@ static bool validate_region(struct ph__heap* h, struct ph__region* r,
     prev_size = b->size;
     b = ph__block_next(b);
   }
-  return b == end && ph__block_sealed(h->key, end) &&
+  return b == end && ph__block_sealed(&h->seal, end) &&
          end->state == PH__STATE_SENTINEL && end->prev_size == prev_size;
+}
+
+/* The block after FREE block b in its bin, as b's link says. */
+static struct ph__block* bin_next(const struct ph__heap* h,
+                                  const struct ph__block* b) {
+  const struct ph__links* l = (const struct ph__links*)ph__block_data(b);
+  return ph__decode(h, &l->next, l->next);
 }
 
 static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
   size_t seen = 0;
   for (unsigned i = PH__MIN_BLOCK; i < PH__QUICK_LISTS; i++) {
     for (struct ph__block* b = h->quick[i]; b != NULL;
-         b = ph__decode(h, *(uintptr_t*)ph__block_data(b))) {
+         b = ph__quick_next(h, b)) {
       const struct ph__quick_link* link =
           (const struct ph__quick_link*)ph__block_data(b);
-      if (!ph__block_owned(h, b) || !ph__block_sealed(h->key, b) ||
+      if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b) ||
           b->state != PH__STATE_QUICK || b->size != ph__quick_size(i) ||
-          link->check != ph__quick_check(h->key, b, link->next) ||
+          link->check != ph__quick_check(&h->seal, b, link->next) ||
           (seen += b->size) > h->quick_granules) /* no cycle either */
         return false;
     }
@@ -55,10 +62,9 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
     bool marked = (h->bin_map[i / 64u] >> (i % 64u)) & 1u;
     if (marked != (h->bins[i] != NULL))
       return false;
-    for (struct ph__block* b = h->bins[i]; b != NULL;
-         b = ph__decode(h, ((struct ph__links*)ph__block_data(b))->next)) {
+    for (struct ph__block* b = h->bins[i]; b != NULL; b = bin_next(h, b)) {
       if (++seen > free_blocks || !ph__block_owned(h, b) ||
-          !ph__block_sealed(h->key, b) ||
+          !ph__block_sealed(&h->seal, b) ||
           b->state != PH__STATE_FREE)
         return false;
     }

@@ -107,7 +107,7 @@ static bool block_current(struct ph__heap* h, struct ph__region* r,
   struct ph__block* first = ph__region_first(r);
   if (((uintptr_t)b & (PH__GRANULE - 1)) != 0 || (char*)b < (char*)first ||
       (char*)b >= (char*)ph__region_sentinel(r) ||
-      !ph__block_sealed(h->key, b) || b->state == PH__STATE_SENTINEL)
+      !ph__block_sealed(&h->seal, b) || b->state == PH__STATE_SENTINEL)
     return false;
   if (b->prev_size == 0)
     return b == first;
@@ -115,7 +115,7 @@ static bool block_current(struct ph__heap* h, struct ph__region* r,
       (size_t)b->prev_size * PH__GRANULE)
     return false;
   struct ph__block* p = ph__block_prev(b);
-  return ph__block_sealed(h->key, p) && p->size == b->prev_size &&
+  return ph__block_sealed(&h->seal, p) && p->size == b->prev_size &&
          p->state != PH__STATE_SENTINEL;
 }
 
@@ -126,7 +126,7 @@ static uint32_t after_block(struct ph__heap* h, ph_heap_entry_t* e,
   if (!block_current(h, r, b))
     return PH_ERROR_INVALID_PARAMETER;
   struct ph__block* n = ph__block_next(b);
-  if (!ph__block_sealed(h->key, n))
+  if (!ph__block_sealed(&h->seal, n))
     return PH_ERROR_INVALID_PARAMETER;
   if (n->state != PH__STATE_SENTINEL) {
     entry_block(e, r, n);

@@ -2,8 +2,9 @@
  * internal.h - what both backends share inside the library.
  *
  * Lock order (emulated engine): the registry lock, then a heap's lock, then
- * the region cache lock.  No code takes two heap locks at once except the
- * fork handlers, which take them in registry order.
+ * the region cache lock or the key pool's (random.c), never both.  No code
+ * takes two heap locks at once except the fork handlers, which take them in
+ * registry order.
  */
 #ifndef PH_INTERNAL_H
 #define PH_INTERNAL_H

@@ -9,7 +9,9 @@
  * frees on every heap GetProcessHeaps lists (A, whose holder is gone, and
  * the process heap included), unlocks D, creates and destroys a heap, and
  * exits 0.  The parent waits for each child with a time limit: a child
- * stuck on a lock copied in the held state fails the test.
+ * stuck on a lock copied in the held state fails the test.  Last, parent
+ * and child each make a heap after a fork: its keys must differ (the
+ * engine draws keys from a pool of random bytes, which a child drops).
  *
  * First of all, before the library has started: a fork while another
  * thread is inside the engine's one-time start-up (stalled there through
@@ -36,6 +38,7 @@ int main(void) {
 #  include <signal.h>
 #  include <stdbool.h>
 #  include <stdatomic.h>
+#  include <stdint.h>
 #  include <stdlib.h>
 #  include <string.h>
 #  include <sys/wait.h>
@@ -217,6 +220,53 @@ static int wait_child(pid_t pid) {
   return -1;
 }
 
+/* A new heap's first small block, freed: where it lies and its first 8
+ * bytes (its list link, which the heap's keys encode).  The heap stays. */
+struct first_link {
+  void* at;
+  uint64_t word;
+};
+
+static struct first_link first_link_of_new_heap(void) {
+  struct first_link f = {NULL, 0};
+  HANDLE h = HeapCreate(0, 0, 0);
+  void* p = h != NULL ? HeapAlloc(h, 0, 16) : NULL;
+  if (p != NULL && HeapFree(h, 0, p)) {
+    f.at = p;
+    memcpy(&f.word, p, sizeof f.word);
+  }
+  return f;
+}
+
+/* Whether a heap made in a fork child got other keys than the heap the
+ * parent makes at the same time: at one address, the same keys would
+ * store the same link.  Returns 1 if they differ (or the heaps lie at
+ * different addresses: not comparable, said so), 0 if not. */
+static int keys_differ_after_fork(void) {
+  int fds[2];
+  if (pipe(fds) != 0)
+    return 0;
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0)
+    return 0;
+  struct first_link mine = first_link_of_new_heap(), theirs;
+  if (pid == 0) {
+    ssize_t n = write(fds[1], &mine, sizeof mine);
+    _exit(n == (ssize_t)sizeof mine ? 0 : 1);
+  }
+  close(fds[1]);
+  ssize_t n = read(fds[0], &theirs, sizeof theirs);
+  close(fds[0]);
+  if (wait_child(pid) != 0 || n != (ssize_t)sizeof theirs || mine.at == NULL)
+    return 0;
+  if (mine.at != theirs.at) {
+    puts("fork-safety: heaps at different addresses: keys not compared");
+    return 1;
+  }
+  return mine.word != theirs.word;
+}
+
 int main(void) {
   int failures = fork_during_start_up();
   heap_a = HeapCreate(0, 0, 0);
@@ -264,6 +314,10 @@ int main(void) {
   for (int i = 0; i < 5; i++)
     if (!HeapValidate(mine[i], 0, NULL))
       failures++;
+  if (!keys_differ_after_fork()) {
+    fputs("fork-safety: a fork child's heap got the parent's keys\n", stderr);
+    failures++;
+  }
   for (int i = 0; i < 4; i++)
     HeapDestroy(mine[i]);
   printf("fork-safety: %d forks, %d failures\n", FORKS, failures);

@@ -17,6 +17,7 @@ int main(void) {
   srunner_add_suite(sr, test_realloc());
   srunner_add_suite(sr, test_lasterror());
   srunner_add_suite(sr, test_misuse());
+  srunner_add_suite(sr, test_hardening());
   srunner_add_suite(sr, test_walk());
   srunner_add_suite(sr, test_validate());
   srunner_add_suite(sr, test_lock());
