@@ -127,34 +127,29 @@ struct ph__seal_keys {
  * The keyed check value of x lying at `at` (a header's sealed fields, a
  * quick-list link), 32 bits, never 0 (zeroed memory never checks):
  *   m = at ^ k->addr                 (odd: at is a multiple of 16)
- *   p = (x ^ key) * m                (mod 2^64, as every product here)
- *   q = p ^ (p >> 32)
- *   ph__seal_mix = (q * m) >> 32, low bit set
- * What a reader of stored check values gets is 31 bits of the second
- * product per value: no word holds a key, nor a key XORed or added to
- * what the reader knows.  Why two products:
- *   - the low k bits of one product depend only on the low k bits of its
- *     factors, so stored low bits could be solved bit by bit; hence only
- *     the high half is kept;
- *   - the high half of one product is not enough either: a reader who
- *     chooses a difference of an input (a header's slack, set by the size
- *     requested; the address, by which block is read) sees the result
- *     move by a known multiple of the secret factor, and has it in a few
- *     reads and a 2^32 search (so did the old seal, with a public
- *     multiplier, from any two headers).  The shift feeds p's high half
- *     into the second product's low factor bits, which breaks that.
- * The address is a factor, not a term XORed into x: no change of x makes
- * up for a change of the address (with a seal over x ^ at, as before, a
- * header moved by d checked again with its size XORed with d).  Cost: two
- * imul, no fixed registers (a 128-bit product would tie up rax and rdx on
- * x86-64, and costs the fast paths register saves).
+ *   ph__seal_mix = ((x ^ key) * m) >> 32, low bit set  (product mod 2^64)
+ * Both factors are secret, and only the high half of the product is kept
+ * (its low k bits depend only on the factors' low k bits, which would let
+ * stored values be solved bit by bit).  So no stored word holds a key, nor
+ * a key XORed or added to what a reader of heap memory knows (before, one
+ * freed block gave the key away in clear).  The address is a factor, not a
+ * term XORed into x: no change of x makes up for a change of the address
+ * (with a seal over x ^ at, as before, a header moved by d checked again
+ * with its size XORed with d).
+ * Its limit, measured against a stronger form: a reader who chooses input
+ * differences (a header's slack through the size requested, the address
+ * through which block is read) sees the result move by known multiples of
+ * the secret factor, and after several reads can recover the keys with a
+ * 2^32 search.  A second product over p ^ (p >> 32) stops that, but cost
+ * 19 % on small churn (two multiplies on each of five checks a HeapAlloc +
+ * HeapFree pair makes); this form costs 3 % in instructions.  The header
+ * redesign (8-byte headers) is where a stronger check can be paid for.
  */
 static inline uint32_t ph__seal_mix(const struct ph__seal_keys* k,
                                     const void* at, uint64_t x,
                                     uint64_t key) {
   uint64_t m = (uint64_t)(uintptr_t)at ^ k->addr;
-  uint64_t p = (x ^ key) * m;
-  return (uint32_t)(((p ^ (p >> 32)) * m) >> 32) | 1u;
+  return (uint32_t)(((x ^ key) * m) >> 32) | 1u;
 }
 
 /* The check value of a header at b whose sealed fields are w: keyed, so a
