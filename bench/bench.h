@@ -89,6 +89,8 @@ struct bench_run bench_medium_churn(const struct bench_allocator* a,
                                     const struct bench_params* p);
 struct bench_run bench_realloc_growth(const struct bench_allocator* a,
                                       const struct bench_params* p);
+struct bench_run bench_realloc_lone(const struct bench_allocator* a,
+                                    const struct bench_params* p);
 /* bench-destroy.c */
 struct bench_run bench_destroy(const struct bench_allocator* a,
                                const struct bench_params* p);
