@@ -74,6 +74,7 @@ void* ph_heap_create(uint32_t options, size_t initial_size,
     return NULL;
   }
   ph__registry_add(h);
+  ph__region_cache_decay(ph__prim_now_ms());
   return ph__heap_handle(h);
 }
 
@@ -84,6 +85,7 @@ int ph_heap_destroy(void* heap) {
     return 0;
   }
   ph__heap_delete(h);
+  ph__region_cache_decay(ph__prim_now_ms());
   return 1;
 }
 
@@ -246,6 +248,15 @@ static PH_NOINLINE int free_entered(void* heap, uint32_t flags, void* block,
   return live ? 1 : free_general(heap, flags, block);
 }
 
+/* The end of a fast HeapFree whose quick push asked for a tick: the tick,
+ * then leave s (entered as `how`).  Out of line: no call in the fast path
+ * but this tail call. */
+static PH_NOINLINE int free_tick(struct ph__heap* s, enum ph__entry how) {
+  ph__heap_tick(s);
+  ph__fast_leave(s, how);
+  return 1;
+}
+
 /* HeapFree of `block` in region r of shard s when the inline path did not
  * enter s through the bias (see alloc_unbiased). */
 static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
@@ -264,7 +275,8 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
       if (PH_LIKELY(ph__fast_bias(s))) {
         struct ph__block* b = ph__fast_busy(s, r, block);
         if (PH_LIKELY(b != NULL && b->size <= PH__QUICK_EXACT)) {
-          ph__quick_push(s, b, b->size);
+          if (PH_UNLIKELY(ph__quick_push(s, b, b->size)))
+            return free_tick(s, PH__ENTRY_BIAS);
           ph__fast_leave(s, PH__ENTRY_BIAS);
           return 1;
         }
@@ -390,6 +402,11 @@ int ph_heap_summary(void* heap, uint32_t flags, ph_heap_summary_t* summary) {
 size_t ph_region_cache_limit(size_t limit) {
   ph__init();
   return ph__region_cache_set(limit);
+}
+
+uint32_t ph_decay_time(uint32_t milliseconds) {
+  ph__init();
+  return ph__decay_set(milliseconds);
 }
 
 int ph_lock_stats(ph_lock_stats_t* stats) {

@@ -277,8 +277,9 @@ static void header_wipe(struct ph__block* b) {
  * Give a block (BUSY or QUICK, header sealed) back to the bins, merged with
  * its FREE neighbours.  A neighbour whose header does not check is left
  * alone and reported.  A header merged away is wiped (header_wipe).
+ * Returns the free block b became part of.
  */
-void ph__block_release(struct ph__heap* h, struct ph__block* b) {
+struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b) {
   const struct ph__seal_keys* seal = &h->seal;
   struct ph__block* n = ph__block_next(b);
   if (!ph__block_sealed(seal, n) || n->prev_size != b->size) {
@@ -286,7 +287,7 @@ void ph__block_release(struct ph__heap* h, struct ph__block* b) {
     b->state = PH__STATE_FREE;
     ph__block_seal(seal, b);
     ph__bins_insert(h, b);
-    return;
+    return b;
   }
   if (n->state == PH__STATE_FREE && ph__bins_remove(h, n)) {
     b->size += n->size;
@@ -305,6 +306,54 @@ void ph__block_release(struct ph__heap* h, struct ph__block* b) {
   ph__block_restate(seal, b, b->size, 0, PH__STATE_FREE);
   fix_next(b);
   ph__bins_insert(h, b);
+  return b;
+}
+
+/* ---- giving free pages back ------------------------------------------------ */
+
+/* Give back the whole pages of FREE block f that lie in [lo, hi) and past
+ * its links (the header and links stay; so does the next block's header,
+ * before f's end).  The pages stay usable, their contents lost: a free
+ * block's payload means nothing. */
+static void purge_span(struct ph__block* f, const char* lo, const char* hi) {
+  size_t page = ph__prim_page_size();
+  const char* first = (const char*)ph__block_data(f) + sizeof(struct ph__links);
+  const char* end = (const char*)ph__block_next(f);
+  if (lo < first)
+    lo = first;
+  if (hi > end)
+    hi = end;
+  uintptr_t a = ((uintptr_t)lo + page - 1) & ~(uintptr_t)(page - 1);
+  uintptr_t b = (uintptr_t)hi & ~(uintptr_t)(page - 1);
+  if (b > a)
+    ph__prim_purge((void*)a, b - a); /* on failure the pages just stay */
+}
+
+/* Give back the whole pages inside FREE block f. */
+void ph__block_purge(struct ph__block* f) {
+  purge_span(f, (const char*)f, (const char*)ph__block_next(f));
+}
+
+/* ph__block_release of a block a caller freed (HeapFree, a realloc's old
+ * place): if it spans PH__PURGE_MIN bytes or more, its pages go back to
+ * the system at once (Windows decommits such free ranges too); only its
+ * own span, so merging it with big free neighbours costs nothing more. */
+void ph__block_release_freed(struct ph__heap* h, struct ph__block* b) {
+  const char* lo = (const char*)b;
+  const char* hi = (const char*)ph__block_next(b);
+  struct ph__block* f = ph__block_release(h, b);
+  if ((size_t)(hi - lo) >= PH__PURGE_MIN)
+    purge_span(f, lo, hi);
+}
+
+/* Give back the whole pages inside every block in the bins. */
+void ph__bins_purge(struct ph__heap* h) {
+  for (unsigned bin = 0; bin < PH__BIN_COUNT; bin++)
+    for (struct ph__block* b = h->bins[bin]; b != NULL; b = link_next(h, b)) {
+      if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b))
+        break; /* a trampled list: left to validation to report */
+      ph__block_purge(b);
+    }
 }
 
 /* Payload bytes of the largest block in the bins; 0 if they are empty. */

@@ -139,6 +139,10 @@ struct ph__heap {
   struct ph__block* victim;           /* remainder of the last split, a
                                          FREE block in a bin, or NULL */
   size_t quick_granules;              /* sizes of the quick blocks, summed */
+  uint32_t tick;                      /* quick pushes left until the next
+                                         ph__heap_tick */
+  uint64_t decay_at;                  /* ph__prim_now_ms time of the next
+                                         decay step (info.c) */
   uint64_t bin_map[PH__BIN_WORDS];    /* bit set <=> bin non-empty */
   struct ph__block* bins[PH__BIN_COUNT];
 };
@@ -176,14 +180,26 @@ static inline struct ph__region* ph__map_find(const void* p) {
 /* ph__region_new flags */
 #define PH__REGION_EXEC 1u  /* executable pages; never cached */
 #define PH__REGION_EXACT 2u /* exactly min_reserve bytes: not from the cache */
-struct ph__region* ph__region_new(struct ph__heap* h, size_t min_reserve,
-                                  size_t min_commit, uint32_t kind,
-                                  unsigned flags);
+#define PH__DECAY_MS_DEFAULT 250u /* cached or free memory unused this long
+                                     goes back to the OS */
+#define PH__PURGE_MIN ((size_t)256 << 10) /* a freed block this big gives
+                                             its pages back at once */
+#define PH__TICK_FREES 256u /* quick-list pushes between two looks at the
+                               clock (ph__heap_tick) */
+#define PH__QUICK_DECAY_MIN ((size_t)4 << 20) /* quick lists holding this
+                                                 much, and a quarter of the
+                                                 heap, are merged and given
+                                                 back when the heap decays */
+struct ph__region* ph__region_new(size_t min_reserve, size_t min_commit,
+                                  uint32_t kind, unsigned flags);
 bool ph__region_commit(struct ph__region* r, size_t commit_size, bool exec);
-void ph__region_decommit(struct ph__region* r, size_t commit_size);
+bool ph__region_decommit(struct ph__region* r, size_t commit_size);
 void ph__region_retire(struct ph__region* r, bool exec);
 size_t ph__region_cache_set(size_t limit);
 void ph__region_cache_trim(size_t keep);
+void ph__region_cache_decay(uint64_t now);
+uint32_t ph__decay_set(uint32_t ms);
+uint64_t ph__decay_ms(void);
 size_t ph__page_up(size_t n);
 ph__mutex_t* ph__region_cache_lock(void);
 
@@ -193,7 +209,10 @@ bool ph__bins_remove(struct ph__heap* h, struct ph__block* b);
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t granules);
-void ph__block_release(struct ph__heap* h, struct ph__block* b);
+struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b);
+void ph__block_release_freed(struct ph__heap* h, struct ph__block* b);
+void ph__block_purge(struct ph__block* f);
+void ph__bins_purge(struct ph__heap* h);
 void ph__block_trim(struct ph__heap* h, struct ph__block* b,
                     uint32_t granules);
 size_t ph__bins_largest(const struct ph__heap* h);
@@ -213,6 +232,14 @@ void* ph__large_realloc(struct ph__heap* h, struct ph__region* r,
  * api.c) unless the heap is NO_SERIALIZE.  Sizes are bytes as requested. */
 struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
                               size_t maximum_size, uint32_t* error);
+/* A heap's regions, with its totals (reserved, committed) kept here: */
+void ph__heap_region_add(struct ph__heap* h, struct ph__region* r);
+void ph__heap_region_release(struct ph__heap* h, struct ph__region* r);
+bool ph__heap_commit(struct ph__heap* h, struct ph__region* r,
+                     size_t commit_size);
+void ph__heap_decommit(struct ph__heap* h, struct ph__region* r,
+                       size_t commit_size);
+void ph__heap_tick(struct ph__heap* h);
 void ph__heap_delete(struct ph__heap* h);
 void* ph__heap_alloc(struct ph__heap* h, size_t size);
 void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g);

@@ -43,7 +43,7 @@ static bool region_extend(struct ph__heap* h, struct ph__region* r,
     return false;
   struct ph__block* old_end = ph__region_sentinel(r);
   uint32_t before = old_end->prev_size;
-  if (!ph__region_commit(r, want, ph__heap_exec(h)))
+  if (!ph__heap_commit(h, r, want))
     return false;
   struct ph__block* end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)end - (char*)old_end) >> PH__GRANULE_SHIFT);
@@ -64,12 +64,10 @@ static bool heap_add_region(struct ph__heap* h, uint32_t g) {
   size_t commit = need > PH__COMMIT_STEP ? need : PH__COMMIT_STEP;
   unsigned flags = ph__heap_exec(h) ? PH__REGION_EXEC : 0u;
   struct ph__region* r =
-      ph__region_new(h, reserve, commit, PH__REGION_BLOCKS, flags);
+      ph__region_new(reserve, commit, PH__REGION_BLOCKS, flags);
   if (r == NULL)
     return false;
-  r->prev = h->last;
-  h->last->next = r;
-  h->last = r;
+  ph__heap_region_add(h, r);
   region_format(h, r);
   return true;
 }
@@ -148,10 +146,10 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
     return;
   }
   struct ph__block* b = ph__block_of(data);
-  if (ph__quick_class(b->size))
-    ph__quick_push(h, b, b->size);
-  else
-    ph__block_release(h, b);
+  if (!ph__quick_class(b->size))
+    ph__block_release_freed(h, b);
+  else if (ph__quick_push(h, b, b->size))
+    ph__heap_tick(h);
 }
 
 /* Resize BUSY block b to hold `size` bytes without moving it: shrink and
@@ -210,6 +208,72 @@ size_t ph__heap_block_size(struct ph__region* r, const void* data) {
   return ph__block_capacity(b) - b->slack;
 }
 
+/* ---- a heap's regions and its totals ------------------------------------
+ * Regions (region.c) say what they changed; these keep h's totals:
+ * committed = the regions' commit_size summed; reserved = the blocks
+ * regions' reservations plus the large blocks' committed pages
+ * (ph__region_reserved). */
+
+/* Make new region r (ph__region_new) one of h's: the newest blocks region,
+ * or the newest large block. */
+void ph__heap_region_add(struct ph__heap* h, struct ph__region* r) {
+  r->heap = h;
+  r->index = atomic_fetch_add(&h->top->next_index, 1);
+  if (r->kind == PH__REGION_LARGE) {
+    r->prev = NULL;
+    r->next = h->large;
+    if (h->large != NULL)
+      h->large->prev = r;
+    h->large = r;
+  } else {
+    r->prev = h->last;
+    h->last->next = r;
+    h->last = r;
+  }
+  h->reserved += ph__region_reserved(r);
+  h->committed += r->commit_size;
+}
+
+/* Take region r (not the first) out of h and out of use: the one way a
+ * region leaves a heap (free of a large block, compaction, destroy). */
+void ph__heap_region_release(struct ph__heap* h, struct ph__region* r) {
+  PH_ASSERT(r != &h->region0);
+  if (r->prev != NULL)
+    r->prev->next = r->next;
+  else if (r->kind == PH__REGION_LARGE)
+    h->large = r->next;
+  if (r->next != NULL)
+    r->next->prev = r->prev;
+  else if (r->kind != PH__REGION_LARGE)
+    h->last = r->prev;
+  h->reserved -= ph__region_reserved(r);
+  h->committed -= r->commit_size;
+  ph__region_retire(r, ph__heap_exec(h));
+}
+
+/* Commit region r of h up to commit_size bytes. */
+bool ph__heap_commit(struct ph__heap* h, struct ph__region* r,
+                     size_t commit_size) {
+  size_t before = r->commit_size;
+  if (!ph__region_commit(r, commit_size, ph__heap_exec(h)))
+    return false;
+  h->committed += r->commit_size - before;
+  if (r->kind == PH__REGION_LARGE)
+    h->reserved += r->commit_size - before;
+  return true;
+}
+
+/* Decommit region r of h down to commit_size bytes (if the OS agrees). */
+void ph__heap_decommit(struct ph__heap* h, struct ph__region* r,
+                       size_t commit_size) {
+  size_t before = r->commit_size;
+  if (!ph__region_decommit(r, commit_size))
+    return;
+  h->committed -= before - r->commit_size;
+  if (r->kind == PH__REGION_LARGE)
+    h->reserved -= before - r->commit_size;
+}
+
 /* ---- create, destroy, find ------------------------------------------- */
 
 /* Give h secrets of its own, from the system's random source (random.c):
@@ -246,8 +310,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   unsigned flags =
       ((options & PH_HEAP_CREATE_ENABLE_EXECUTE) ? PH__REGION_EXEC : 0u) |
       (maximum_size ? PH__REGION_EXACT : 0u);
-  struct ph__region* r =
-      ph__region_new(NULL, reserve, commit, PH__REGION_HEAP, flags);
+  struct ph__region* r = ph__region_new(reserve, commit, PH__REGION_HEAP, flags);
   if (r == NULL)
     return NULL;
   struct ph__heap* h = (struct ph__heap*)r;
@@ -266,7 +329,11 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   h->options = options & (PH_HEAP_NO_SERIALIZE | PH_HEAP_GENERATE_EXCEPTIONS |
                           PH_HEAP_CREATE_ENABLE_EXECUTE);
   h->maximum_size = maximum_size ? r->reserve_size : 0;
-  h->initial_commit = r->commit_size;
+  /* The floor HeapCompact keeps: what was asked for, even if the region
+   * came from the cache with more committed (its spare pages are free
+   * space, which compaction and decay give back). */
+  h->initial_commit = commit;
+  h->tick = PH__TICK_FREES;
   h->reserved = r->reserve_size;
   h->committed = r->commit_size;
   h->last = r;
@@ -277,20 +344,12 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
 /* Release every region of one heap or shard: its large blocks, its
  * further regions, then the first, which holds the struct itself. */
 static void heap_release(struct ph__heap* h) {
-  bool exec = ph__heap_exec(h);
   h->magic = 0;
-  while (h->large != NULL) {
-    struct ph__region* r = h->large;
-    h->large = r->next;
-    ph__region_retire(r, exec);
-  }
-  struct ph__region* r = h->last;
-  while (r != &h->region0) {
-    struct ph__region* prev = r->prev;
-    ph__region_retire(r, exec);
-    r = prev;
-  }
-  ph__region_retire(&h->region0, exec);
+  while (h->large != NULL)
+    ph__heap_region_release(h, h->large);
+  while (h->last != &h->region0)
+    ph__heap_region_release(h, h->last);
+  ph__region_retire(&h->region0, ph__heap_exec(h));
 }
 
 /* Destroy h with its shards.  Cost follows the regions, not the blocks. */

@@ -3,7 +3,8 @@
  *
  * Compaction flushes the quick lists (so every free block is coalesced),
  * hands back regions that hold nothing but one free block (all but the
- * first; decommitted, then to the region cache), and decommits the free tail of every region down to the page
+ * first; decommitted, then to the region cache), purges the pages inside
+ * every free block (ph__bins_purge), and decommits the free tail of every region down to the page
  * after its last block (the first region keeps what HeapCreate committed).
  */
 #include "engine.h"
@@ -15,22 +16,15 @@ static bool region_empty(struct ph__heap* h, struct ph__region* r) {
          ph__block_next(b) == ph__region_sentinel(r);
 }
 
+/* Give back region r, which holds one free block: decommitted first, so
+ * that it goes to the region cache without dirty pages. */
 static void region_drop(struct ph__heap* h, struct ph__region* r) {
   if (!ph__bins_remove(h, ph__region_first(r)))
     return;
-  r->prev->next = r->next;
-  if (r->next != NULL)
-    r->next->prev = r->prev;
-  else
-    h->last = r->prev;
-  /* Compaction gives the pages back: the region goes to the cache with
-   * only its header page committed, not full of dirty pages. */
   size_t page = ph__page_up(1);
   if (r->commit_size > page)
-    ph__region_decommit(r, page);
-  h->reserved -= r->reserve_size;
-  h->committed -= r->commit_size;
-  ph__region_retire(r, ph__heap_exec(h));
+    ph__heap_decommit(h, r, page);
+  ph__heap_region_release(h, r);
 }
 
 /* Decommit the pages of r past its last block (and past what `keep`
@@ -44,7 +38,11 @@ static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
   size_t commit = ph__page_up(used > keep ? used : keep);
   if (commit >= r->commit_size || !ph__bins_remove(h, tail))
     return;
-  ph__region_decommit(r, commit);
+  ph__heap_decommit(h, r, commit);
+  if (r->commit_size != commit) { /* refused: the block stays as it was */
+    ph__bins_insert(h, tail);
+    return;
+  }
   struct ph__block* new_end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)new_end - (char*)tail) >> PH__GRANULE_SHIFT);
   ph__block_set(&h->seal, new_end, 1, g, PH__STATE_SENTINEL, 0);
@@ -65,7 +63,37 @@ size_t ph__heap_compact(struct ph__heap* h) {
   }
   for (r = &h->region0; r != NULL; r = r->next)
     region_trim(h, r, r == &h->region0 ? h->initial_commit : 0);
+  ph__bins_purge(h);
   return ph__bins_largest(h);
+}
+
+/* ---- decay: memory nobody uses goes back ---------------------------------- */
+
+/* Whether h's quick lists hold much memory: PH__QUICK_DECAY_MIN bytes and
+ * a quarter of what h has committed (a program that freed most of what it
+ * had, and does not ask for it again). */
+static bool quick_hoarding(const struct ph__heap* h) {
+  size_t bytes = (size_t)h->quick_granules << PH__GRANULE_SHIFT;
+  return bytes >= PH__QUICK_DECAY_MIN && bytes >= h->committed / 4;
+}
+
+/*
+ * Every PH__TICK_FREES quick-list pushes on h (caller holds h's lock): at
+ * most once per decay time, release the region cache's regions that
+ * nobody reused, and compact h if its quick lists hoard memory.  This is
+ * how memory goes back to the system with no thread of our own: the
+ * program's own frees drive it (HeapCreate and HeapDestroy decay the cache
+ * too).
+ */
+void ph__heap_tick(struct ph__heap* h) {
+  h->tick = PH__TICK_FREES;
+  uint64_t now = ph__prim_now_ms();
+  if (now < h->decay_at)
+    return;
+  h->decay_at = now + ph__decay_ms();
+  ph__region_cache_decay(now);
+  if (quick_hoarding(h))
+    ph__heap_compact(h);
 }
 
 /*

@@ -24,29 +24,18 @@ void* ph__large_alloc(struct ph__heap* h, size_t size) {
     flags |= PH__REGION_EXEC;
   size_t reserve = head + size <= SIZE_MAX / 2 ? 2 * (head + size) : head + size;
   struct ph__region* r =
-      ph__region_new(h, reserve, head + size, PH__REGION_LARGE, flags);
+      ph__region_new(reserve, head + size, PH__REGION_LARGE, flags);
   if (r == NULL)
     return NULL;
+  ph__heap_region_add(h, r);
   r->large_size = size;
   struct ph__block* b = ph__region_first(r);
   ph__block_set(&h->seal, b, 0, 0, PH__STATE_LARGE, 0);
-  r->next = h->large;
-  if (h->large != NULL)
-    h->large->prev = r;
-  h->large = r;
   return ph__block_data(b);
 }
 
 void ph__large_free(struct ph__heap* h, struct ph__region* r) {
-  if (r->prev != NULL)
-    r->prev->next = r->next;
-  else
-    h->large = r->next;
-  if (r->next != NULL)
-    r->next->prev = r->prev;
-  h->reserved -= ph__region_reserved(r);
-  h->committed -= r->commit_size;
-  ph__region_retire(r, ph__heap_exec(h));
+  ph__heap_region_release(h, r);
 }
 
 /* Resize a large block: in its own pages when they suffice (shrinking
@@ -58,7 +47,7 @@ void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
   if (size > large_capacity(r) && size <= r->reserve_size - head) {
     size_t commit = ph__page_up(head + size);
     if (commit != 0 && commit <= r->reserve_size)
-      ph__region_commit(r, commit, ph__heap_exec(h));
+      ph__heap_commit(h, r, commit);
   }
   if (size <= large_capacity(r)) {
     r->large_size = size;

@@ -100,6 +100,19 @@ uint32_t ph__prim_decommit(void* addr, size_t size) {
   return 0;
 }
 
+uint32_t ph__prim_purge(void* addr, size_t size) {
+#  if defined(__linux__)
+  int advice = MADV_DONTNEED; /* resident memory drops at once */
+#  elif defined(MADV_FREE)
+  int advice = MADV_FREE;
+#  else
+  int advice = MADV_DONTNEED;
+#  endif
+  if (madvise(addr, size, advice) != 0)
+    return error_from_errno(errno);
+  return 0;
+}
+
 void ph__prim_release(void* addr, size_t size) {
   munmap(addr, size);
 }
@@ -264,6 +277,16 @@ uint64_t ph__prim_random(void) {
   x ^= (uint64_t)(uintptr_t)&ph__prim_random << 7;
   x ^= ++calls * 0xD1B54A32D192ED03ull;
   return ph__prim_mix64(x);
+}
+
+uint64_t ph__prim_now_ms(void) {
+  struct timespec ts;
+#  if defined(CLOCK_MONOTONIC_COARSE)
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#  else
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+#  endif
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 const char* ph__prim_getenv(const char* name) {

@@ -65,6 +65,16 @@ uint32_t ph__prim_decommit(void* addr, size_t size) {
   return 0;
 }
 
+uint32_t ph__prim_purge(void* addr, size_t size) {
+  /* MEM_RESET: the contents may be discarded, the pages stay committed
+   * (never a decommit that a failed recommit could leave behind); unlocking
+   * pages that are not locked takes them out of the working set now. */
+  if (VirtualAlloc(addr, size, MEM_RESET, PAGE_NOACCESS) == NULL)
+    return error_from_system();
+  VirtualUnlock(addr, size); /* fails with ERROR_NOT_LOCKED: expected */
+  return 0;
+}
+
 void ph__prim_release(void* addr, size_t size) {
   (void)size;
   VirtualFree(addr, 0, MEM_RELEASE);
@@ -144,6 +154,10 @@ uint64_t ph__prim_random(void) {
   x ^= (uint64_t)(uintptr_t)&t ^ (uint64_t)InterlockedIncrement64(&calls) *
                                       0xD1B54A32D192ED03ull;
   return ph__prim_mix64(x);
+}
+
+uint64_t ph__prim_now_ms(void) {
+  return GetTickCount64();
 }
 
 const char* ph__prim_getenv(const char* name) {

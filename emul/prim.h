@@ -35,6 +35,13 @@ uint32_t ph__prim_commit(void* addr, size_t size, bool exec);
  * range stays reserved.  Returns 0 or a Win32 error code. */
 uint32_t ph__prim_decommit(void* addr, size_t size);
 
+/* Give the pages of [addr, addr+size) back to the system but keep them
+ * usable, their contents lost (Linux MADV_DONTNEED: zero when next
+ * touched; MADV_FREE elsewhere; MEM_RESET and out of the working set on
+ * Windows).  For free memory inside a committed range.  Returns 0 or a
+ * Win32 error code. */
+uint32_t ph__prim_purge(void* addr, size_t size);
+
 /* Unmap a whole reservation made by ph__prim_reserve. */
 void ph__prim_release(void* addr, size_t size);
 
@@ -87,6 +94,10 @@ static inline uint64_t ph__prim_mix64(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
 }
+
+/* A monotonic clock in milliseconds (coarse: a few ms of resolution is
+ * enough; it must be cheap). */
+uint64_t ph__prim_now_ms(void);
 
 /* The value of an environment variable, or NULL. */
 const char* ph__prim_getenv(const char* name);

@@ -1,21 +1,29 @@
 /*
  * region.c - regions: address space from prim, committed as a heap fills,
- * and the process-wide cache of regions left by destroyed heaps.
+ * and the process-wide cache of regions left by destroyed heaps and freed
+ * large blocks.
+ *
+ * Regions know nothing of heaps' totals: each call says what it changed
+ * (a region's commit_size) and the heap accounts for it (heap.c).
  *
  * The cache is what makes "create, fill, destroy" cheap when repeated: a
- * destroyed heap's regions keep their committed pages and wait here, up to
- * a bound on committed bytes (ph_region_cache_limit), for the next heap
- * that needs a region of at least their size.  No system call and no page
- * fault is spent on them again.  What exceeds the bound goes back to the
- * OS at once.  Executable regions are never cached; regions of freed large
- * blocks are, like those of destroyed heaps.
+ * region keeps its committed pages in the cache, up to a bound on the
+ * committed bytes there (ph_region_cache_limit), for the next heap or large
+ * block that needs a region of its size: no system call and no page fault
+ * is spent on it again.  Memory nobody reuses decays: a region cached
+ * longer than the decay time (ph_decay_time, 250 ms by default) goes back
+ * to the OS at a later heap call (ph__region_cache_decay; no thread of our
+ * own), and what exceeds the bound goes back at once.  Executable regions
+ * are never cached.
  */
 #include "engine.h"
 
 static ph__mutex_t cache_lock = PH__MUTEX_INIT;
-static struct ph__region* cache_head; /* singly linked through next */
+static struct ph__region* cache_head; /* singly linked through next,
+                                         newest first */
 static size_t cache_bytes;            /* sum of cached commit_size */
 static size_t cache_limit = (size_t)256 << 20;
+static atomic_uint_fast64_t decay_ms = PH__DECAY_MS_DEFAULT;
 
 size_t ph__page_up(size_t n) {
   size_t page = ph__prim_page_size();
@@ -62,15 +70,31 @@ static struct ph__region* region_from_os(size_t reserve, size_t commit,
   return r;
 }
 
+/* Fit cached region r to `commit` bytes committed: commit more, or give
+ * back what a large block would not see (a heap region's spare pages are
+ * its own free space).  False: released, it could not be fitted. */
+static bool cache_fit(struct ph__region* r, size_t commit, uint32_t kind) {
+  if (r->commit_size < commit && ph__prim_commit(r, commit, false) == 0)
+    r->commit_size = commit;
+  if (r->commit_size < commit) {
+    ph__prim_release(r, r->reserve_size);
+    return false;
+  }
+  if (kind == PH__REGION_LARGE && r->commit_size > commit &&
+      ph__prim_decommit((char*)r + commit, r->commit_size - commit) == 0)
+    r->commit_size = commit;
+  return true;
+}
+
 /*
  * A region of at least min_reserve bytes (exactly, with PH__REGION_EXACT)
- * with at least min_commit bytes committed, entered in the address map and
- * counted in h's totals.
- * Returns NULL when the memory cannot be had.  Caller holds h's lock.
+ * with at least min_commit bytes committed (exactly, for a large block),
+ * entered in the address map, owned by no heap yet (r->heap NULL, index 0):
+ * the caller adds it to a heap (ph__heap_region_add).  Returns NULL when
+ * the memory cannot be had.
  */
-struct ph__region* ph__region_new(struct ph__heap* h, size_t min_reserve,
-                                  size_t min_commit, uint32_t kind,
-                                  unsigned flags) {
+struct ph__region* ph__region_new(size_t min_reserve, size_t min_commit,
+                                  uint32_t kind, unsigned flags) {
   bool exec = (flags & PH__REGION_EXEC) != 0;
   size_t reserve = ph__page_up(min_reserve);
   size_t commit = ph__page_up(min_commit);
@@ -79,36 +103,21 @@ struct ph__region* ph__region_new(struct ph__heap* h, size_t min_reserve,
   struct ph__region* r = NULL;
   if ((flags & (PH__REGION_EXEC | PH__REGION_EXACT)) == 0)
     r = region_from_cache(reserve);
-  if (r != NULL && r->commit_size < commit &&
-      ph__prim_commit(r, commit, false) == 0)
-    r->commit_size = commit;
-  if (r != NULL && r->commit_size < commit) {
-    ph__prim_release(r, r->reserve_size);
+  if (r != NULL && !cache_fit(r, commit, kind))
     r = NULL;
-  }
   if (r == NULL)
     r = region_from_os(reserve, commit, exec);
   if (r == NULL)
     return NULL;
-  /* A large block keeps no more pages than it needs, even from the cache
-   * (a heap region's spare pages are its own free space; a large block's
-   * would be invisible). */
-  if (kind == PH__REGION_LARGE && r->commit_size > commit &&
-      ph__prim_decommit((char*)r + commit, r->commit_size - commit) == 0)
-    r->commit_size = commit;
-  r->heap = h;
+  r->heap = NULL;
   r->next = r->prev = NULL;
   r->kind = kind;
+  r->index = 0;
   r->large_size = 0;
   r->data_offset = sizeof(struct ph__region);
   if (!ph__map_insert(r)) {
     ph__prim_release(r, r->reserve_size);
     return NULL;
-  }
-  if (h != NULL) {
-    r->index = atomic_fetch_add(&h->top->next_index, 1);
-    h->reserved += ph__region_reserved(r);
-    h->committed += r->commit_size;
   }
   return r;
 }
@@ -121,57 +130,99 @@ bool ph__region_commit(struct ph__region* r, size_t commit_size, bool exec) {
   if (ph__prim_commit(base + r->commit_size, commit_size - r->commit_size,
                       exec) != 0)
     return false;
-  r->heap->committed += commit_size - r->commit_size;
-  if (r->kind == PH__REGION_LARGE)
-    r->heap->reserved += commit_size - r->commit_size;
   r->commit_size = commit_size;
   return true;
 }
 
-/* Shrink a region's committed part to commit_size bytes. */
-void ph__region_decommit(struct ph__region* r, size_t commit_size) {
+/* Shrink a region's committed part to commit_size bytes (a page multiple,
+ * at least one page).  Returns false, changing nothing, if the system
+ * refuses (keeping the pages is always safe). */
+bool ph__region_decommit(struct ph__region* r, size_t commit_size) {
   PH_ASSERT(commit_size < r->commit_size);
   char* base = (char*)r;
   if (ph__prim_decommit(base + commit_size, r->commit_size - commit_size) != 0)
-    return; /* keeping the pages is always safe */
-  r->heap->committed -= r->commit_size - commit_size;
+    return false;
   r->commit_size = commit_size;
+  return true;
 }
 
-/* Take a region out of its heap for good: into the cache, or to the OS.
- * The caller has unlinked it from the heap's lists and totals. */
+/* Release cached regions (oldest last in the list) until at most `keep`
+ * committed bytes remain.  Caller holds cache_lock; the regions go to
+ * *out, linked through next, for the caller to release unlocked. */
+static void cache_cut(size_t keep, struct ph__region** out) {
+  struct ph__region** link = &cache_head;
+  size_t kept = 0;
+  while (*link != NULL && kept + (*link)->commit_size <= keep) {
+    kept += (*link)->commit_size;
+    link = &(*link)->next;
+  }
+  *out = *link;
+  *link = NULL;
+  cache_bytes = kept;
+}
+
+static void release_all(struct ph__region* r) {
+  while (r != NULL) {
+    struct ph__region* next = r->next;
+    ph__prim_release(r, r->reserve_size);
+    r = next;
+  }
+}
+
+/* Take a region out of use for good: into the cache (newest first,
+ * stamped with the time), or to the OS.  The caller has taken it out of
+ * its heap (ph__heap_region_release). */
 void ph__region_retire(struct ph__region* r, bool exec) {
   ph__map_remove(r);
   r->heap = NULL;
+  struct ph__region* drop = NULL;
   if (!exec) {
     ph__mutex_lock(&cache_lock);
-    if (cache_bytes + r->commit_size <= cache_limit) {
+    if (r->commit_size <= cache_limit) {
+      r->large_size = (size_t)ph__prim_now_ms(); /* cached at (ms) */
       r->next = cache_head;
       cache_head = r;
       cache_bytes += r->commit_size;
+      if (cache_bytes > cache_limit)
+        cache_cut(cache_limit, &drop);
       r = NULL;
     }
     ph__mutex_unlock(&cache_lock);
   }
   if (r != NULL)
     ph__prim_release(r, r->reserve_size);
+  release_all(drop);
 }
 
 /* Release cached regions until at most `keep` committed bytes remain. */
 void ph__region_cache_trim(size_t keep) {
-  for (;;) {
-    ph__mutex_lock(&cache_lock);
-    struct ph__region* r = NULL;
-    if (cache_bytes > keep && cache_head != NULL) {
-      r = cache_head;
-      cache_head = r->next;
-      cache_bytes -= r->commit_size;
+  struct ph__region* drop;
+  ph__mutex_lock(&cache_lock);
+  cache_cut(keep, &drop);
+  ph__mutex_unlock(&cache_lock);
+  release_all(drop);
+}
+
+/* Release the cached regions that nobody reused for the decay time (to
+ * the OS: a region kept reserved would only hoard address space).  `now`
+ * is from ph__prim_now_ms. */
+void ph__region_cache_decay(uint64_t now) {
+  uint64_t delay = atomic_load_explicit(&decay_ms, memory_order_relaxed);
+  struct ph__region* drop = NULL;
+  ph__mutex_lock(&cache_lock);
+  for (struct ph__region** link = &cache_head; *link != NULL;) {
+    struct ph__region* r = *link;
+    if (now - (uint64_t)r->large_size < delay) {
+      link = &r->next;
+      continue;
     }
-    ph__mutex_unlock(&cache_lock);
-    if (r == NULL)
-      return;
-    ph__prim_release(r, r->reserve_size);
+    *link = r->next;
+    cache_bytes -= r->commit_size;
+    r->next = drop;
+    drop = r;
   }
+  ph__mutex_unlock(&cache_lock);
+  release_all(drop);
 }
 
 /* Set the cache bound; (size_t)-1 only reads it.  Returns the old bound. */
@@ -184,6 +235,18 @@ size_t ph__region_cache_set(size_t limit) {
   if (limit != (size_t)-1)
     ph__region_cache_trim(limit);
   return old;
+}
+
+/* Set the decay time in ms; (uint32_t)-1 only reads it.  Returns the old. */
+uint32_t ph__decay_set(uint32_t ms) {
+  uint64_t old = atomic_load(&decay_ms);
+  if (ms != (uint32_t)-1)
+    atomic_store(&decay_ms, ms);
+  return (uint32_t)old;
+}
+
+uint64_t ph__decay_ms(void) {
+  return atomic_load_explicit(&decay_ms, memory_order_relaxed);
 }
 
 /* The cache lock, for the fork handlers (lock order: after every heap). */

@@ -78,8 +78,10 @@ static inline uintptr_t ph__quick_check(const struct ph__seal_keys* k,
   return ph__seal_mix(k, b, next, k->link);
 }
 
-/* Put block b (BUSY, sealed, of class size c) on its list. */
-static inline void ph__quick_push(struct ph__heap* h, struct ph__block* b,
+/* Put block b (BUSY, sealed, of class size c) on its list.  Returns true
+ * every PH__TICK_FREES pushes: then the caller, still in h, calls
+ * ph__heap_tick (out of its fast path). */
+static inline bool ph__quick_push(struct ph__heap* h, struct ph__block* b,
                                   uint32_t c) {
   unsigned i = ph__quick_index(c);
   struct ph__seal_keys k = h->seal; /* not reread after the stores to b */
@@ -90,6 +92,7 @@ static inline void ph__quick_push(struct ph__heap* h, struct ph__block* b,
   link->check = ph__quick_check(&k, b, next);
   h->quick[i] = b;
   h->quick_granules += c;
+  return PH_UNLIKELY(--h->tick == 0);
 }
 
 void ph__quick_abandon(struct ph__heap* h, unsigned i, struct ph__block* b);

@@ -122,6 +122,9 @@ static void init_once(void) {
   const char* cache = ph__prim_getenv("PORTHEAP_REGION_CACHE");
   if (cache != NULL && parse_size(cache) != (size_t)-1)
     ph__region_cache_set(parse_size(cache));
+  const char* decay = ph__prim_getenv("PORTHEAP_DECAY_MS");
+  if (decay != NULL && parse_size(decay) <= UINT32_MAX - 1)
+    ph__decay_set((uint32_t)parse_size(decay));
   const char* biased = ph__prim_getenv("PORTHEAP_BIASED_LOCKS");
   ph__biased_setup(biased == NULL || strcmp(biased, "0") != 0);
   if (!PH_FORK_HANDLERS_AT_LOAD)

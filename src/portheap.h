@@ -416,6 +416,22 @@ PH_EXPORT const char* ph_backend(void);
  */
 PH_EXPORT size_t ph_region_cache_limit(size_t limit);
 
+/*
+ * ph_decay_time - how long memory nobody uses stays with the emulated
+ * engine before it goes back to the OS: regions in the cache above, and
+ * the free blocks of a heap whose quick lists hold most of it.  The engine
+ * has no thread: later heap calls (frees, HeapCreate, HeapDestroy) do
+ * the work, at most once per this time per heap.
+ * Default: 250 ms, or the environment variable PORTHEAP_DECAY_MS read at
+ * first use.
+ *
+ * milliseconds  the new time; (uint32_t)-1 reads without changing it
+ *
+ * Returns: the time in force before the call; 0 on the native backend
+ *          (Windows decides).
+ */
+PH_EXPORT uint32_t ph_decay_time(uint32_t milliseconds);
+
 /* Process-wide lock counts of the emulated engine since start-up: how often
  * threads met each other on a heap.  Each count is read on its own
  * (relaxed), so a snapshot taken while threads run is approximate. */

@@ -117,6 +117,11 @@ size_t ph_region_cache_limit(size_t limit) {
   return 0;
 }
 
+uint32_t ph_decay_time(uint32_t milliseconds) {
+  (void)milliseconds;
+  return 0;
+}
+
 int ph_lock_stats(ph_lock_stats_t* stats) {
   (void)stats;
   SetLastError(ERROR_CALL_NOT_IMPLEMENTED);
