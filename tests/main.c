@@ -24,6 +24,7 @@ int main(void) {
   srunner_add_suite(sr, test_info());
   srunner_add_suite(sr, test_exceptions());
   srunner_add_suite(sr, test_trust());
+  srunner_add_suite(sr, test_memory());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   int run = srunner_ntests_run(sr);

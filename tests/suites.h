@@ -28,6 +28,7 @@ Suite* test_lock(void);
 Suite* test_info(void);
 Suite* test_exceptions(void);
 Suite* test_trust(void);
+Suite* test_memory(void);
 Suite* test_hardening(void);
 
 /* ---- platform.c ------------------------------------------------------------ */

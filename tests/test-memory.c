@@ -1,0 +1,216 @@
+/*
+ * test-memory.c - memory goes back to the system: what the process really
+ * holds (the resident pages of the blocks' addresses, through mincore on
+ * Linux), not only the heap's own bookkeeping.  Where the system cannot
+ * say, the tests say so and check the bookkeeping alone.
+ *
+ * The engine has no thread: memory decays at later heap calls.  Each test
+ * sets a short decay time (ph_decay_time) and keeps calling the heap
+ * lightly until the pages are gone or 2 s have passed.
+ */
+#include "suites.h"
+
+#include <string.h>
+
+enum { SMALL_BLOCKS = 200000, SMALL_SIZE = 200 }; /* about 40 MB in all */
+
+static void* small[SMALL_BLOCKS];
+
+/* Fill heap h with SMALL_BLOCKS touched blocks of SMALL_SIZE bytes. */
+static void fill_small(HANDLE h) {
+  for (int i = 0; i < SMALL_BLOCKS; i++) {
+    small[i] = HeapAlloc(h, 0, SMALL_SIZE);
+    ck_assert_ptr_nonnull(small[i]);
+    memset(small[i], 0x3C, SMALL_SIZE);
+  }
+}
+
+/* Resident bytes of the small blocks' pages; -1 where unknown. */
+static long small_resident(void) {
+  long sum = 0;
+  const char* lo = NULL;
+  const char* hi = NULL;
+  for (int i = 0; i < SMALL_BLOCKS; i++) { /* runs of adjacent blocks */
+    const char* p = small[i];
+    if (lo != NULL && p >= lo && p <= hi + 4096) {
+      if (p + SMALL_SIZE > hi)
+        hi = p + SMALL_SIZE;
+      continue;
+    }
+    if (lo != NULL) {
+      long r = ph_test_resident_in(lo, (size_t)(hi - lo));
+      if (r < 0)
+        return -1;
+      sum += r;
+    }
+    lo = p;
+    hi = p + SMALL_SIZE;
+  }
+  long r = lo != NULL ? ph_test_resident_in(lo, (size_t)(hi - lo)) : 0;
+  return r < 0 ? -1 : sum + r;
+}
+
+/* Call heap h lightly (a small alloc and free, then a short sleep) until
+ * at most `limit` bytes of the small blocks' pages are resident, or 2 s.
+ * Returns what is left. */
+static long light_calls_until(HANDLE h, long limit) {
+  long left = small_resident();
+  for (int ms = 0; ms < 2000 && left > limit; ms += 5) {
+    for (int i = 0; i < 300; i++)
+      HeapFree(h, 0, HeapAlloc(h, 0, 40));
+    ph_test_sleep_ms(5);
+    left = small_resident();
+  }
+  return left;
+}
+
+static uint32_t saved_decay;
+
+static void short_decay(void) {
+  saved_decay = ph_decay_time(50);
+}
+
+static void restore_decay(void) {
+  ph_decay_time(saved_decay);
+}
+
+static bool resident_known(const char* test) {
+  if (ph_test_resident_in(small, sizeof small[0]) >= 0)
+    return true;
+  printf("%s: resident pages not checked: no mincore here\n", test);
+  return false;
+}
+
+/* A destroyed heap's regions wait in the cache, then go back to the OS
+ * once nobody reused them for the decay time. */
+START_TEST(a_destroyed_heaps_memory_decays) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  fill_small(h);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+  if (!resident_known("a_destroyed_heaps_memory_decays"))
+    return;
+  long left = light_calls_until(GetProcessHeap(), 1L << 20);
+  ck_assert_int_le(left, 1L << 20);
+}
+END_TEST
+
+/* Every block freed, no compaction: the quick lists hold the whole heap,
+ * which nobody asks for; the heap compacts itself and gives it back. */
+START_TEST(freed_blocks_nobody_reuses_go_back) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  fill_small(h);
+  for (int i = 0; i < SMALL_BLOCKS; i++)
+    HeapFree(h, 0, small[i]);
+  if (resident_known("freed_blocks_nobody_reuses_go_back")) {
+    long left = light_calls_until(h, 4L << 20);
+    ck_assert_int_le(left, 4L << 20);
+  }
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* HeapCompact after freeing everything: the pages inside the free blocks
+ * go back, not only whole regions and region tails. */
+START_TEST(compact_gives_back_the_pages_inside_free_blocks) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  fill_small(h);
+  void* keep = HeapAlloc(h, 0, 100); /* after them: no tail to trim */
+  for (int i = 0; i < SMALL_BLOCKS; i++)
+    HeapFree(h, 0, small[i]);
+  ck_assert_uint_gt(HeapCompact(h, 0), (SIZE_T)4 << 20); /* regions: 1 MiB doubling */
+  if (resident_known("compact_gives_back_the_pages_inside_free_blocks"))
+    ck_assert_int_le(small_resident(), 1L << 20);
+  ck_assert_int_ne(HeapFree(h, 0, keep), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* A block of 256 KiB or more, freed: its pages go back at once. */
+START_TEST(heap_free_of_a_big_block_gives_its_pages_back) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  SIZE_T n = 600 << 10; /* below the large-block limit: in a region */
+  unsigned char* before = HeapAlloc(h, 0, 64);
+  unsigned char* p = HeapAlloc(h, 0, n);
+  unsigned char* after = HeapAlloc(h, 0, 64);
+  memset(p, 0x5A, n);
+  long full = ph_test_resident_in(p, n);
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  long left = ph_test_resident_in(p, n);
+  if (full < 0) {
+    printf("heap_free_of_a_big_block_gives_its_pages_back: not checked: no "
+           "mincore here\n");
+  } else {
+    ck_assert_int_ge(full, (long)n - 4096);
+    ck_assert_int_le(left, 3 * 4096); /* the header and links' page */
+  }
+  /* The place is reused, and reads what is written again. */
+  unsigned char* q = HeapAlloc(h, 0, n);
+  memset(q, 0x33, n);
+  ck_assert_uint_eq(ph_test_first_bad_byte(q, n, 0x33), n);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapFree(h, 0, q);
+  HeapFree(h, 0, before);
+  HeapFree(h, 0, after);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* A freed large block's mapping goes back (through the cache, which
+ * decays), and a heap made from that cached memory does not keep it as
+ * its floor: HeapCompact brings it back to what HeapCreate asked for. */
+START_TEST(a_freed_large_block_is_not_the_next_heaps_floor) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  SIZE_T n = (SIZE_T)64 << 20;
+  unsigned char* big = HeapAlloc(h, 0, n);
+  ck_assert_ptr_nonnull(big);
+  memset(big, 0x11, n);
+  ck_assert_int_ne(HeapFree(h, 0, big), FALSE);
+  HANDLE next = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(next);
+  HeapCompact(next, 0);
+  HEAP_SUMMARY s;
+  s.cb = sizeof s;
+  ck_assert_int_ne(HeapSummary(next, 0, &s), FALSE);
+  ck_assert_uint_le(s.cbCommitted, (SIZE_T)1 << 20);
+  long left = ph_test_resident_in(big, n);
+  for (int ms = 0; ms < 2000 && left > (1L << 20); ms += 5) {
+    for (int i = 0; i < 300; i++)
+      HeapFree(h, 0, HeapAlloc(h, 0, 40));
+    ph_test_sleep_ms(5);
+    left = ph_test_resident_in(big, n);
+  }
+  if (left >= 0) /* the big block's pages, wherever they went */
+    ck_assert_int_le(left, 1L << 20);
+  HeapDestroy(next);
+  HeapDestroy(h);
+}
+END_TEST
+
+START_TEST(decay_time_reads_and_sets) {
+  uint32_t old = ph_decay_time((uint32_t)-1);
+  ck_assert_uint_eq(old, 50); /* the fixture's */
+  ck_assert_uint_eq(ph_decay_time(1000), 50);
+  ck_assert_uint_eq(ph_decay_time((uint32_t)-1), 1000);
+}
+END_TEST
+
+Suite* test_memory(void) {
+  Suite* s = suite_create("memory");
+  TCase* tc = tcase_create("decay");
+  tcase_set_timeout(tc, 30);
+  tcase_add_checked_fixture(tc, short_decay, restore_decay);
+  const char* why = "Windows decides when its heaps give memory back";
+  ph_test_add_emul(tc, a_destroyed_heaps_memory_decays, why);
+  ph_test_add_emul(tc, freed_blocks_nobody_reuses_go_back, why);
+  ph_test_add_emul(tc, compact_gives_back_the_pages_inside_free_blocks,
+                   "Wine's HeapCompact is a stub");
+  ph_test_add_emul(tc, heap_free_of_a_big_block_gives_its_pages_back, why);
+  ph_test_add_emul(tc, a_freed_large_block_is_not_the_next_heaps_floor,
+                   "HeapSummary ends a Wine process");
+  ph_test_add_emul(tc, decay_time_reads_and_sets,
+                   "the native backend has no decay time");
+  suite_add_tcase(s, tc);
+  return s;
+}
