@@ -405,7 +405,8 @@ PH_EXPORT const char* ph_backend(void);
  * ph_region_cache_limit - bound the process-wide cache of memory taken
  * from destroyed heaps (emulated engine).  Regions of a destroyed heap are
  * kept, up to this many bytes in all, for the next heaps to reuse without
- * system calls or page faults; the rest goes back to the OS at once.
+ * system calls or page faults; the rest goes back to the OS at once, and
+ * what nobody reuses for ph_decay_time() goes back at a later heap call.
  * Default: 256 MiB, or the environment variable PORTHEAP_REGION_CACHE
  * (bytes, with an optional K, M or G suffix) read at first use.
  *
