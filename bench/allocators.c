@@ -12,6 +12,9 @@
  *          arena used by several threads goes without (MALLOCX_TCACHE_NONE),
  *          as explicit tcaches are single-threaded
  *
+ * For the memory workload each also names its process-wide heap and how a
+ * live heap gives its free memory back (heap_default, heap_compact).
+ *
  * mimalloc and jemalloc are loaded with dlopen(RTLD_LOCAL) and called
  * through dlsym: Debian's shared builds define malloc, and linking them
  * would replace the glibc baseline.
@@ -46,6 +49,12 @@ static void* ph_resize(void* heap, void* block, size_t size) {
 static void ph_release(void* heap, void* block) {
   ph_heap_free(heap, 0, block);
 }
+static void* ph_default(void) {
+  return ph_process_heap();
+}
+static void ph_compact(void* heap) {
+  ph_heap_compact(heap, 0);
+}
 static void ph_trim(void) {
   ph_region_cache_limit(ph_region_cache_limit(0)); /* empty the cache */
 }
@@ -58,6 +67,13 @@ static void* libc_new(enum bench_mode mode) {
 }
 static void libc_end(void* heap) {
   (void)heap;
+}
+static void* libc_default(void) {
+  return (void*)1;
+}
+static void libc_compact(void* heap) {
+  (void)heap;
+  bench_libc_trim(); /* malloc_trim(0), _heapmin() */
 }
 static void* libc_alloc(void* heap, size_t size) {
   (void)heap;
@@ -82,6 +98,8 @@ static struct {
   void* (*heap_realloc)(void*, void*, size_t);
   void (*free)(void*);
   void (*collect)(bool);
+  void (*heap_collect)(void*, bool);
+  void* (*heap_get_default)(void);
   int (*version)(void);
 } mi;
 
@@ -104,6 +122,12 @@ static void mi_release(void* heap, void* block) {
   (void)heap;
   mi.free(block);
 }
+static void* mi_default(void) {
+  return mi.heap_get_default();
+}
+static void mi_compact(void* heap) {
+  mi.heap_collect(heap, true);
+}
 static void mi_trim(void) {
   mi.collect(true);
 }
@@ -125,6 +149,8 @@ static const char* mi_load(void) {
         SYM(lib, mi, heap_malloc, "mi_heap_malloc") &&
         SYM(lib, mi, heap_realloc, "mi_heap_realloc") &&
         SYM(lib, mi, free, "mi_free") && SYM(lib, mi, collect, "mi_collect") &&
+        SYM(lib, mi, heap_collect, "mi_heap_collect") &&
+        SYM(lib, mi, heap_get_default, "mi_heap_get_default") &&
         SYM(lib, mi, version, "mi_version")))
     return "missing symbols";
   int v = mi.version();
@@ -197,6 +223,20 @@ static void* je_resize(void* heap, void* block, size_t size) {
 static void je_release(void* heap, void* block) {
   je.dallocx(block, ((struct je_heap*)heap)->flags);
 }
+/* The automatic arenas and the thread's tcache: flags 0. */
+static void* je_default(void) {
+  static struct je_heap automatic = {.flags = 0};
+  return &automatic;
+}
+/* Hand the tcache's blocks back to the arena, then purge its free pages. */
+static void je_compact(void* heap) {
+  struct je_heap* h = heap;
+  char name[64];
+  if (h->has_tcache)
+    je_ctl("tcache.flush", NULL, NULL, &h->tcache, sizeof h->tcache);
+  snprintf(name, sizeof name, "arena.%u.purge", h->arena);
+  je_ctl(name, NULL, NULL, NULL, 0);
+}
 static void je_trim(void) {
   char name[64];
   snprintf(name, sizeof name, "arena.%u.purge", JE_ARENAS_ALL);
@@ -239,6 +279,8 @@ void bench_allocators_init(struct bench_allocator all[BENCH_ALLOCATORS],
       .heap_new = ph_new,
       .heap_destroy = ph_destroy,
       .heap_end = ph_destroy,
+      .heap_default = ph_default,
+      .heap_compact = ph_compact,
       .alloc = ph_alloc,
       .resize = ph_resize,
       .release = ph_release,
@@ -259,6 +301,8 @@ void bench_allocators_init(struct bench_allocator all[BENCH_ALLOCATORS],
       .about = libc_about,
       .heap_new = libc_new,
       .heap_end = libc_end,
+      .heap_default = libc_default,
+      .heap_compact = libc_compact,
       .alloc = libc_alloc,
       .resize = libc_resize,
       .release = libc_release,
@@ -273,6 +317,8 @@ void bench_allocators_init(struct bench_allocator all[BENCH_ALLOCATORS],
       .heap_new = mi_new,
       .heap_destroy = mi_destroy,
       .heap_end = mi_end,
+      .heap_default = mi_default,
+      .heap_compact = mi_compact,
       .alloc = mi_alloc,
       .resize = mi_resize,
       .release = mi_release,
@@ -287,6 +333,8 @@ void bench_allocators_init(struct bench_allocator all[BENCH_ALLOCATORS],
       .heap_new = je_new,
       .heap_destroy = je_destroy,
       .heap_end = je_destroy,
+      .heap_default = je_default,
+      .heap_compact = je_compact,
       .alloc = je_alloc,
       .resize = je_resize,
       .release = je_release,

@@ -66,6 +66,8 @@ static struct bench_allocator all[BENCH_ALLOCATORS];
 static struct row rows[WORKLOADS];
 static struct bench_run overhead[BENCH_ALLOCATORS];
 static bool overhead_run;
+static struct bench_memory memory[BENCH_MEM_CASES][BENCH_ALLOCATORS];
+static bool memory_run;
 static uint64_t total_errors;
 
 _Noreturn void bench_oom(const struct bench_allocator* a, const char* where,
@@ -226,11 +228,16 @@ static void print_table_head(void) {
 
 /* ---- overhead ------------------------------------------------------------ */
 
-static void run_overhead(const struct bench_params* p) {
-  overhead_run = true;
+/* Every allocator gives back the free memory it holds. */
+static void trim_all(void) {
   for (int i = 0; i < BENCH_ALLOCATORS; i++)
     if (all[i].absent == NULL)
       all[i].trim();
+}
+
+static void run_overhead(const struct bench_params* p) {
+  overhead_run = true;
+  trim_all();
   for (int i = 0; i < BENCH_ALLOCATORS; i++) {
     if (all[i].absent != NULL)
       continue;
@@ -264,6 +271,66 @@ static void print_overhead(void) {
       printf(" %10s", i == BENCH_PH ? "n/a" : "-");
     printf(" %10.1f\n", r->ns / (double)r->ops);
   }
+}
+
+/* ---- memory given back ----------------------------------------------------- */
+
+/* A cell of the memory table: MiB and when it first met the goal. */
+static void put_memory(const struct bench_allocator* a,
+                       const struct bench_memory* m, bool left) {
+  char when[16] = "";
+  if (a->absent != NULL) {
+    printf(" %7s %-7s", absent_cell(a), "");
+    return;
+  }
+  if (left && m->under_ms >= 0)
+    snprintf(when, sizeof when, "@%.0fms", m->under_ms);
+  else if (left)
+    snprintf(when, sizeof when, "-");
+  printf(" %7.1f %-7s", left ? m->left_mib : m->filled_mib, when);
+}
+
+static void print_memory_head(void) {
+  printf("\nMemory given back: resident MiB above each case's baseline (%s)"
+         " 2 s after the case,\nwhile the heap (once destroyed: the process "
+         "heap) serves a 64-B alloc+free every 1 ms;\n@ms: first 100-ms "
+         "sample at or under the goal, -: none\n",
+         bench_rss_source());
+  printf("%-10s", "case");
+  for (int i = 0; i < BENCH_ALLOCATORS; i++)
+    printf(" %7s %-7s", all[i].name, "");
+  printf(" %5s   %s\n", "goal", "what");
+}
+
+/* One case on every allocator, each after all of them gave memory back;
+ * prints its two rows. */
+static void run_memory_case(enum bench_memory_case c,
+                            const struct bench_params* p) {
+  const struct bench_memory_about* about = &bench_memory_cases[c];
+  for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+    if (all[i].absent != NULL)
+      continue;
+    trim_all();
+    memory[c][i] = bench_memory(&all[i], c, p);
+    check_errors(&all[i], about->name, memory[c][i].errors);
+  }
+  printf("%-10s", about->name);
+  for (int i = 0; i < BENCH_ALLOCATORS; i++)
+    put_memory(&all[i], &memory[c][i], true);
+  printf(" %5.0f   %s\n", about->goal_mib, about->what);
+  printf("%-10s", "  filled");
+  for (int i = 0; i < BENCH_ALLOCATORS; i++)
+    put_memory(&all[i], &memory[c][i], false);
+  printf(" %5s   %s\n", "", "the same with the blocks live");
+  fflush(stdout);
+}
+
+static void run_memory(const struct bench_params* p) {
+  memory_run = true;
+  print_memory_head();
+  for (int c = 0; c < BENCH_MEM_CASES; c++)
+    run_memory_case((enum bench_memory_case)c, p);
+  trim_all();
 }
 
 /* ---- targets ---------------------------------------------------------------- */
@@ -375,6 +442,12 @@ static void print_targets_memory(void) {
   snprintf(what, sizeof what, "realloc-lone: ph time / %s time",
            all[BENCH_LIBC].name);
   target(what, ph_over("realloc-lone", BENCH_LIBC), true, 1.0);
+  for (int c = 0; c < BENCH_MEM_CASES; c++) {
+    snprintf(what, sizeof what, "memory %s: ph MiB left at 2 s",
+             bench_memory_cases[c].name);
+    target(what, memory_run ? memory[c][BENCH_PH].left_mib : -1, true,
+           bench_memory_cases[c].goal_mib);
+  }
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -383,9 +456,10 @@ static void usage(FILE* f) {
   fprintf(f,
           "usage: bench [--quick] [--only NAME]... [--alloc NAME]... "
           "[--reps N] [--seed N] [--list]\n"
-          "  --quick    sizes 1/10 (a smoke run)\n"
+          "  --quick    sizes 1/10 (a smoke run), no memory workload\n"
           "  --only     run workloads whose name is or starts with NAME\n"
-          "             (overhead, small-churn, ..., threads, destroy)\n"
+          "             (overhead, small-churn, ..., threads, destroy,\n"
+          "             memory: about 40 s, full size even with --quick)\n"
           "  --alloc    run only these allocators (ph, glibc, mi, je), e.g.\n"
           "             under perf; the others print as \"skipped\"\n"
           "  --reps     repetitions per allocator, median printed "
@@ -428,6 +502,7 @@ int main(int argc, char** argv) {
       printf("overhead\n");
       for (size_t w = 0; w < WORKLOADS; w++)
         printf("%s\n", workloads[w].name);
+      printf("memory\n");
       return 0;
     } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
       usage(stdout);
@@ -461,6 +536,10 @@ int main(int argc, char** argv) {
   }
   if (overhead_run)
     print_overhead();
+  /* Last, as it sleeps and leaves allocators in their own state; not in a
+   * --quick run unless named, as it takes ~40 s at any size. */
+  if (selected("memory", only, n_only) && (n_only > 0 || p.scale_div == 1))
+    run_memory(&p);
   if (strcmp(ph_backend(), "emul") == 0) {
     print_targets();
     print_targets_memory();

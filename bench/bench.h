@@ -41,6 +41,12 @@ struct bench_allocator {
    * workload frees block by block, then calls heap_end). */
   void (*heap_destroy)(void* heap);
   void (*heap_end)(void* heap); /* after every block was freed */
+  /* The process-wide heap (ph_process_heap, malloc's, mimalloc's default
+   * heap, jemalloc's automatic arenas): for calls once a heap is gone. */
+  void* (*heap_default)(void);
+  /* Give the free memory of a live heap back (ph_heap_compact,
+   * malloc_trim(0), mi_heap_collect(force), jemalloc arena purge). */
+  void (*heap_compact)(void* heap);
   void* (*alloc)(void* heap, size_t size);
   void* (*resize)(void* heap, void* block, size_t size);
   void (*release)(void* heap, void* block);
@@ -111,6 +117,32 @@ struct bench_run bench_producer_consumer(const struct bench_allocator* a,
 struct bench_run bench_overhead(const struct bench_allocator* a,
                                 const struct bench_params* p);
 
+/* bench-memory.c: resident memory given back after each case. */
+enum bench_memory_case {
+  BENCH_MEM_DESTROY, /* fill ~100 MiB of small blocks, destroy the heap */
+  BENCH_MEM_COMPACT, /* fill, free each block, compact */
+  BENCH_MEM_HUGE,    /* one 100 MiB block, every page written, freed */
+  BENCH_MEM_FREE,    /* fill, free each block, nothing else */
+  BENCH_MEM_CASES
+};
+struct bench_memory_about {
+  const char* name;
+  const char* what; /* one line */
+  double goal_mib;  /* for ph: at most this much left at 2 s */
+};
+extern const struct bench_memory_about bench_memory_cases[BENCH_MEM_CASES];
+/* What one case measured, in MiB of resident memory above the baseline
+ * taken right before it. */
+struct bench_memory {
+  double filled_mib; /* when the blocks were live (case huge: the block) */
+  double left_mib;   /* 2 s after the case */
+  double under_ms;   /* first sample at or under the goal; < 0: none */
+  uint64_t errors;   /* blocks found with a wrong tag: engine bug */
+};
+struct bench_memory bench_memory(const struct bench_allocator* a,
+                                 enum bench_memory_case c,
+                                 const struct bench_params* p);
+
 /* ---- helpers shared by the workloads (bench.c) -------------------------- */
 
 /* splitmix64: a fast generator; the same seed gives every allocator the
@@ -155,6 +187,7 @@ size_t bench_scaled(const struct bench_params* p, size_t n);
 /* ---- platform.c ----------------------------------------------------------- */
 
 uint64_t bench_now_ns(void);      /* monotonic clock */
+void bench_sleep_ms(unsigned ms); /* at least ms milliseconds */
 void bench_yield(void);           /* let the other thread run */
 typedef struct bench_thread bench_thread_t;
 bench_thread_t* bench_thread_start(void (*fn)(void*), void* arg);

@@ -43,6 +43,17 @@ uint64_t bench_now_ns(void) {
 #endif
 }
 
+void bench_sleep_ms(unsigned ms) {
+#if defined(_WIN32)
+  Sleep(ms);
+#else
+  struct timespec ts = {.tv_sec = ms / 1000,
+                        .tv_nsec = (long)(ms % 1000) * 1000000};
+  while (nanosleep(&ts, &ts) != 0)
+    continue; /* interrupted: sleep the rest */
+#endif
+}
+
 void bench_yield(void) {
 #if defined(_WIN32)
   SwitchToThread();
