@@ -226,10 +226,9 @@ static PH_NOINLINE int free_general(void* heap, uint32_t flags, void* block) {
     bad_block(h, block);
     return 0;
   }
-  if (PH_TRACK) /* before another thread reuses it; a large one is unmapped */
-    PH_TRACK_FREE(block, r->kind != PH__REGION_LARGE
-                             ? ph__heap_block_size(r, block)
-                             : 0);
+  if (PH_TRACK) /* before another thread reuses it (a large block's region
+                   may be reused from the cache, as a heap's too) */
+    PH_TRACK_FREE(block, ph__heap_block_size(r, block));
   ph__heap_free(shard, r, block);
   ph__heap_leave(shard, how);
   return 1;
