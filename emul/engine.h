@@ -225,7 +225,7 @@ void ph__quick_flush_list(struct ph__heap* h, unsigned i);
 void* ph__large_alloc(struct ph__heap* h, size_t size);
 void ph__large_free(struct ph__heap* h, struct ph__region* r);
 void* ph__large_realloc(struct ph__heap* h, struct ph__region* r,
-                        size_t size, bool in_place_only);
+                        size_t size, uint32_t flags);
 
 /* ---- heap.c: one heap ---------------------------------------------------
  * Functions taking a heap expect the caller to hold its lock (heap_enter in

@@ -259,14 +259,13 @@ static bool block_resize(struct ph__heap* h, struct ph__region* r,
 
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags) {
-  bool in_place = (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY) != 0;
+  if (r->kind == PH__REGION_LARGE)
+    return ph__large_realloc(h, r, size, flags);
   size_t old_size = ph__heap_block_size(r, data);
   void* result = NULL;
-  if (r->kind == PH__REGION_LARGE) {
-    result = ph__large_realloc(h, r, size, in_place);
-  } else if (block_resize(h, r, ph__block_of(data), size)) {
+  if (block_resize(h, r, ph__block_of(data), size)) {
     result = ph__block_hand_out(h, ph__block_of(data), size);
-  } else if (!in_place) {
+  } else if (!(flags & PH_HEAP_REALLOC_IN_PLACE_ONLY)) {
     /* The new place: the good fit before the victim, so growing blocks
      * keep off the free area at the end of the heap, which the last of
      * them can then grow into in place; the old place merges at once,

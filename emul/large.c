@@ -8,12 +8,12 @@
  * freed large block leaves its heap at once: its region goes back to the OS,
  * or to the bounded region cache (region.c), from which the next large
  * block or heap region of a fitting size is served without page faults.
+ *
+ * HeapReAlloc: exactly the pages up to the block's end are committed, so
+ * a shrunk block gives back its tail and one grown in place commits fresh
+ * (zero) pages.  Past its reservation a block is copied to a new block.
  */
 #include "engine.h"
-
-static size_t large_capacity(const struct ph__region* r) {
-  return r->commit_size - r->data_offset - PH__GRANULE;
-}
 
 void* ph__large_alloc(struct ph__heap* h, size_t size) {
   size_t head = sizeof(struct ph__region) + PH__GRANULE;
@@ -38,27 +38,66 @@ void ph__large_free(struct ph__heap* h, struct ph__region* r) {
   ph__heap_region_release(h, r);
 }
 
-/* Resize a large block: in its own pages when they suffice (shrinking
- * never moves), else to a new block unless in_place_only. */
-void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
-                        bool in_place_only) {
-  void* data = ph__block_data(ph__region_first(r));
-  size_t head = r->data_offset + PH__GRANULE;
-  if (size > large_capacity(r) && size <= r->reserve_size - head) {
-    size_t commit = ph__page_up(head + size);
-    if (commit != 0 && commit <= r->reserve_size)
-      ph__heap_commit(h, r, commit);
-  }
-  if (size <= large_capacity(r)) {
-    r->large_size = size;
-    return data;
-  }
-  if (in_place_only)
+/* Commit or give back pages of large block region r so that exactly
+ * `commit` bytes are committed (a page multiple within its reservation),
+ * h's totals with them.  Returns false, nothing changed, if the system
+ * refuses more pages; giving back may fail, keeping the pages. */
+static bool large_pages(struct ph__heap* h, struct ph__region* r,
+                        size_t commit) {
+  if (commit > r->commit_size)
+    return ph__heap_commit(h, r, commit);
+  if (commit < r->commit_size)
+    ph__heap_decommit(h, r, commit);
+  return true;
+}
+
+/* The block of region r, resized to `size` bytes in its pages, which
+ * changed; of its data, only the first `dirty` bytes were committed
+ * before (the rest is fresh, zero).  Zeroes what it gained if `flags`
+ * say so. */
+static void* large_resized(struct ph__region* r, size_t size, size_t dirty,
+                           uint32_t flags) {
+  char* data = ph__block_data(ph__region_first(r));
+  size_t old_size = r->large_size;
+  r->large_size = size;
+  if ((flags & PH_HEAP_ZERO_MEMORY) && size > old_size && dirty > old_size)
+    memset(data + old_size, 0, (dirty < size ? dirty : size) - old_size);
+  return data;
+}
+
+/* The block of region r copied to a new block of `size` bytes (more than
+ * it holds), and freed; NULL, r unchanged, if there is no memory. */
+static void* large_copy(struct ph__heap* h, struct ph__region* r, size_t size,
+                        uint32_t flags) {
+  char* data = ph__heap_alloc(h, size);
+  if (data == NULL)
     return NULL;
-  void* moved = ph__heap_alloc(h, size);
-  if (moved == NULL)
-    return NULL;
-  memcpy(moved, data, r->large_size);
+  size_t old_size = r->large_size;
+  PH_ASSERT(size > old_size);
+  memcpy(data, ph__block_data(ph__region_first(r)), old_size);
   ph__large_free(h, r);
-  return moved;
+  if (flags & PH_HEAP_ZERO_MEMORY)
+    memset(data + old_size, 0, size - old_size);
+  return data;
+}
+
+/*
+ * Resize the large block of region r to `size` bytes (zeroing what it
+ * gains with HEAP_ZERO_MEMORY): in its own pages while its reservation
+ * holds it, shrinking gives back the pages past the new size; else, unless
+ * REALLOC_IN_PLACE_ONLY, copied to a new block.  Returns the block, or
+ * NULL with the block unchanged.
+ */
+void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
+                        uint32_t flags) {
+  size_t head = r->data_offset + PH__GRANULE;
+  size_t dirty = r->commit_size - head;
+  size_t commit = size <= SIZE_MAX - head ? ph__page_up(head + size) : 0;
+  if (commit == 0)
+    return NULL;
+  if (commit <= r->reserve_size && large_pages(h, r, commit))
+    return large_resized(r, size, dirty, flags);
+  if (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY)
+    return NULL;
+  return large_copy(h, r, size, flags);
 }

@@ -217,6 +217,38 @@ START_TEST(emul_in_place_growth_past_a_busy_neighbour_fails) {
 }
 END_TEST
 
+/* A large block (a mapping of its own) shrunk in place gives the pages
+ * past its new end back to the system, and takes fresh ones, zeroed
+ * where asked, when it grows again. */
+START_TEST(emul_a_shrunk_large_block_gives_back_its_tail_pages) {
+  SIZE_T big = (SIZE_T)4 << 20, small = 100000;
+  unsigned char* p = HeapAlloc(heap, 0, big);
+  ck_assert_ptr_nonnull(p);
+  fill(p, big);
+  HEAP_SUMMARY full, shrunk;
+  full.cb = shrunk.cb = sizeof(HEAP_SUMMARY);
+  ck_assert_int_ne(HeapSummary(heap, 0, &full), FALSE);
+  ck_assert_ptr_eq(HeapReAlloc(heap, 0, p, small), p);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), small);
+  check_fill(p, small);
+  ck_assert_int_ne(HeapSummary(heap, 0, &shrunk), FALSE);
+  ck_assert_uint_ge(full.cbCommitted - shrunk.cbCommitted, big - (1 << 20));
+  /* past the new end, rounded up to any page size up to 64 KiB */
+  SIZE_T tail = small + (64 << 10);
+  long resident = ph_test_resident_in(p + tail, big - tail);
+  if (resident < 0)
+    printf("a shrunk large block: resident pages not checked: no mincore\n");
+  else
+    ck_assert_int_eq(resident, 0);
+  ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_ZERO_MEMORY, p, big), p);
+  check_fill(p, small);
+  ck_assert_uint_eq(ph_test_first_bad_byte(p + small, big - small, 0),
+                    big - small);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
 START_TEST(realloc_to_zero_gives_an_empty_block) {
   void* p = HeapAlloc(heap, 0, 100);
   void* q = HeapReAlloc(heap, 0, p, 0);
@@ -280,6 +312,8 @@ Suite* test_realloc(void) {
   ph_test_add_emul(tc, emul_in_place_growth_zeroes_what_it_takes,
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, emul_in_place_growth_past_a_busy_neighbour_fails,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_a_shrunk_large_block_gives_back_its_tail_pages,
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, realloc_of_a_freed_block_fails,
                    "a freed block is undefined on Windows");
