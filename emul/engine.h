@@ -155,6 +155,7 @@ struct ph__heap {
 typedef _Atomic(struct ph__region*) ph__map_slot_t;
 extern _Atomic(void*) ph__map_l1[PH__MAP_L1_SLOTS]; /* level-2 tables */
 
+bool ph__map_prepare(const void* base, size_t size);
 bool ph__map_insert(struct ph__region* r);
 void ph__map_remove(struct ph__region* r);
 
@@ -239,6 +240,8 @@ bool ph__heap_commit(struct ph__heap* h, struct ph__region* r,
                      size_t commit_size);
 void ph__heap_decommit(struct ph__heap* h, struct ph__region* r,
                        size_t commit_size);
+void ph__heap_region_moved(struct ph__heap* h, struct ph__region* r,
+                           size_t before);
 void ph__heap_tick(struct ph__heap* h);
 void ph__heap_delete(struct ph__heap* h);
 void* ph__heap_alloc(struct ph__heap* h, size_t size);

@@ -354,6 +354,24 @@ void ph__heap_decommit(struct ph__heap* h, struct ph__region* r,
     h->reserved -= before - r->commit_size;
 }
 
+/* Large block region r of h was moved with its header (large.c) and has
+ * commit_size bytes committed where it had `before`: its neighbours on
+ * h's list, which still name its old address, name it again, and h's
+ * totals count the new pages (a large block's reserved total is its
+ * committed pages). */
+void ph__heap_region_moved(struct ph__heap* h, struct ph__region* r,
+                           size_t before) {
+  PH_ASSERT(r->kind == PH__REGION_LARGE && r->commit_size >= before);
+  if (r->prev != NULL)
+    r->prev->next = r;
+  else
+    h->large = r;
+  if (r->next != NULL)
+    r->next->prev = r;
+  h->committed += r->commit_size - before;
+  h->reserved += r->commit_size - before;
+}
+
 /* ---- create, destroy, find ------------------------------------------- */
 
 /* Give h secrets of its own, from the system's random source (random.c):

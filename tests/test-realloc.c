@@ -217,6 +217,23 @@ START_TEST(emul_in_place_growth_past_a_busy_neighbour_fails) {
 }
 END_TEST
 
+/* The busy blocks a walk of h lists, and whether `p` is one of them with
+ * `size` bytes. */
+static int walk_busy(HANDLE h, const void* p, SIZE_T size, bool* found) {
+  PROCESS_HEAP_ENTRY e;
+  e.lpData = NULL;
+  int busy = 0;
+  *found = false;
+  while (HeapWalk(h, &e)) {
+    if (!(e.wFlags & PROCESS_HEAP_ENTRY_BUSY))
+      continue;
+    busy++;
+    if (e.lpData == p && e.cbData == size)
+      *found = true;
+  }
+  return busy;
+}
+
 /* A large block (a mapping of its own) shrunk in place gives the pages
  * past its new end back to the system, and takes fresh ones, zeroed
  * where asked, when it grows again. */
@@ -246,6 +263,42 @@ START_TEST(emul_a_shrunk_large_block_gives_back_its_tail_pages) {
                     big - small);
   ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
   HeapFree(heap, 0, p);
+}
+END_TEST
+
+/* A large block grown past its reservation moves (its pages remapped
+ * where the system can, else copied) and stays a block of its heap among
+ * the others: found by HeapSize, HeapWalk and HeapFree at its new
+ * address only. */
+START_TEST(emul_a_large_block_grows_past_its_reservation) {
+  SIZE_T size = (SIZE_T)3 << 20;
+  void* before = HeapAlloc(heap, 0, size); /* large neighbours on its list */
+  unsigned char* p = HeapAlloc(heap, 0, size);
+  void* after = HeapAlloc(heap, 0, size);
+  fill(p, size);
+  SetLastError(0);
+  ck_assert_ptr_null(ph_le_ptr(
+      HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, (SIZE_T)64 << 20)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), size);
+  for (int i = 0; i < 3; i++, size *= 4) {
+    unsigned char* q = HeapReAlloc(heap, HEAP_ZERO_MEMORY, p, size * 4);
+    ck_assert_ptr_nonnull(q);
+    check_fill(q, size);
+    ck_assert_uint_eq(ph_test_first_bad_byte(q + size, size * 3, 0), size * 3);
+    if (q != p)
+      ck_assert_uint_eq(ph_le_uint(HeapSize(heap, 0, p)), (SIZE_T)-1);
+    ck_assert_uint_eq(HeapSize(heap, 0, q), size * 4);
+    fill(q, size * 4);
+    p = q;
+  }
+  bool found;
+  ck_assert_int_eq(walk_busy(heap, p, size, &found), 3);
+  ck_assert(found);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, before), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, after), FALSE);
 }
 END_TEST
 
@@ -314,6 +367,8 @@ Suite* test_realloc(void) {
   ph_test_add_emul(tc, emul_in_place_growth_past_a_busy_neighbour_fails,
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, emul_a_shrunk_large_block_gives_back_its_tail_pages,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_a_large_block_grows_past_its_reservation,
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, realloc_of_a_freed_block_fails,
                    "a freed block is undefined on Windows");
