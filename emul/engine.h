@@ -210,6 +210,7 @@ bool ph__bins_remove(struct ph__heap* h, struct ph__block* b);
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t granules);
+bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t granules);
 struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b);
 void ph__block_release_freed(struct ph__heap* h, struct ph__block* b);
 void ph__block_purge(struct ph__block* f);

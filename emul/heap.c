@@ -213,33 +213,29 @@ static struct ph__block* block_room(struct ph__heap* h, struct ph__region* r,
 }
 
 /*
- * Grow BUSY block b over FREE block n after it (unlinked from its bin) to
- * g granules, b->size < g <= b->size + n->size: what is left of n, if it
- * can be a block, stays FREE after b (and the victim if n was).  Each
- * header is written once, built in registers.
+ * Grow BUSY block b, to hold `size` bytes in g granules, over the front of
+ * FREE block n after it (b->size < g <= b->size + n->size): the rest of n,
+ * if it can be a block, stays FREE after b, the victim (ph__bins_take).
+ * b's header is written once, built in registers.  Returns false, b
+ * unchanged, if n's links do not check.
  */
-static void block_take(struct ph__heap* h, struct ph__block* b,
-                       struct ph__block* n, uint32_t g, bool victim) {
-  uint32_t total = b->size + n->size;
-  struct ph__block* after = ph__block_next(n);
-  if (total - g < PH__MIN_BLOCK) {
-    g = total; /* too little left for a block: b takes it all */
-    after->prev_size = g; /* outside the seal */
-  } else {
-    struct ph__block* rest = (struct ph__block*)((char*)b + ((size_t)g << 4));
-    ph__block_set(&h->seal, rest, total - g, g, PH__STATE_FREE, 0);
-    ph__bins_insert(h, rest);
-    after->prev_size = total - g;
-    if (victim)
-      h->victim = rest; /* carving goes on after b */
-  }
-  ph__block_restate(&h->seal, b, g, 0, PH__STATE_BUSY);
+static bool block_take(struct ph__heap* h, struct ph__block* b,
+                       struct ph__block* n, uint32_t g, size_t size) {
+  uint32_t more = g - b->size;
+  if (more < PH__MIN_BLOCK)
+    more = PH__MIN_BLOCK; /* a granule of slack more: n's links stay */
+  if (!ph__bins_take(h, n, more))
+    return false;
+  g = b->size + n->size; /* n->size: what n gave, maybe all of it */
+  ph__block_next(n)->prev_size = g; /* outside the seal */
+  ph__block_hand_out_sized(h, b, g, size);
+  return true;
 }
 
-/* Resize BUSY block b of region r to hold `size` bytes without moving it:
- * shrink and release the tail, or grow into the room after it
- * (block_room).  Returns false, b unchanged, if it cannot stay where it
- * is.  Slack is the caller's. */
+/* Resize BUSY block b of region r to hold `size` bytes without moving it,
+ * and hand it out: shrink and release the tail, or grow into the room
+ * after it (block_room).  Returns false, b unchanged, if it cannot stay
+ * where it is. */
 static bool block_resize(struct ph__heap* h, struct ph__region* r,
                          struct ph__block* b, size_t size) {
   uint32_t g = ph__size_to_granules(size);
@@ -247,14 +243,11 @@ static bool block_resize(struct ph__heap* h, struct ph__region* r,
     return false;
   if (g <= b->size) {
     ph__block_trim(h, b, g);
+    ph__block_hand_out(h, b, size);
     return true;
   }
-  bool victim = h->victim != NULL && h->victim == ph__block_next(b);
   struct ph__block* n = block_room(h, r, b, g);
-  if (n == NULL || !ph__bins_remove(h, n))
-    return false;
-  block_take(h, b, n, g, victim);
-  return true;
+  return n != NULL && block_take(h, b, n, g, size);
 }
 
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
@@ -264,7 +257,7 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
   size_t old_size = ph__heap_block_size(r, data);
   void* result = NULL;
   if (block_resize(h, r, ph__block_of(data), size)) {
-    result = ph__block_hand_out(h, ph__block_of(data), size);
+    result = data;
   } else if (!(flags & PH_HEAP_REALLOC_IN_PLACE_ONLY)) {
     /* The new place: the good fit before the victim, so growing blocks
      * keep off the free area at the end of the heap, which the last of

@@ -198,6 +198,26 @@ START_TEST(emul_in_place_growth_zeroes_what_it_takes) {
 }
 END_TEST
 
+/* Growth by less than a free block's header and links still leaves the
+ * rest of the free neighbour a valid free block. */
+START_TEST(emul_in_place_growth_by_one_granule) {
+  unsigned char* p = HeapAlloc(heap, 0, 1000);
+  fill(p, 1000);
+  for (SIZE_T n = 1001; n <= 1100; n++) {
+    ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, n), p);
+    ck_assert_uint_eq(HeapSize(heap, 0, p), n);
+    p[n - 1] = (unsigned char)((n - 1) * 7 + 3);
+  }
+  check_fill(p, 1100);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  void* q = HeapAlloc(heap, 0, 5000); /* carved from what is left */
+  ck_assert_ptr_nonnull(q);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  HeapFree(heap, 0, q);
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
 /* A block with a busy neighbour cannot grow in place, however much free
  * space lies beyond: IN_PLACE_ONLY fails and leaves it as it was. */
 START_TEST(emul_in_place_growth_past_a_busy_neighbour_fails) {
@@ -363,6 +383,8 @@ Suite* test_realloc(void) {
   ph_test_add_emul(tc, emul_in_place_growth_commits_more_of_the_region,
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, emul_in_place_growth_zeroes_what_it_takes,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_in_place_growth_by_one_granule,
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, emul_in_place_growth_past_a_busy_neighbour_fails,
                    "block placement is Windows' own business");
