@@ -376,3 +376,15 @@ size_t ph__bins_largest(const struct ph__heap* h) {
   }
   return 0;
 }
+
+/*
+ * Give the BUSY block before FREE block b (in a bin) g granules of b's
+ * front: b keeps them, to be merged by the caller, and the rest, if it can
+ * be a block, stays FREE in b's place and becomes the victim (bins_take:
+ * no list is searched or relinked when it stays in b's bin).  g >=
+ * PH__MIN_BLOCK, so that the rest's header leaves b's links intact.
+ * Returns false if b's links do not check (its bin is abandoned).
+ */
+bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
+  return bins_take(h, b, g);
+}

@@ -155,6 +155,7 @@ struct ph__heap {
 typedef _Atomic(struct ph__region*) ph__map_slot_t;
 extern _Atomic(void*) ph__map_l1[PH__MAP_L1_SLOTS]; /* level-2 tables */
 
+bool ph__map_prepare(const void* base, size_t size);
 bool ph__map_insert(struct ph__region* r);
 void ph__map_remove(struct ph__region* r);
 
@@ -209,6 +210,7 @@ bool ph__bins_remove(struct ph__heap* h, struct ph__block* b);
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t granules);
+bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t granules);
 struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b);
 void ph__block_release_freed(struct ph__heap* h, struct ph__block* b);
 void ph__block_purge(struct ph__block* f);
@@ -225,7 +227,7 @@ void ph__quick_flush_list(struct ph__heap* h, unsigned i);
 void* ph__large_alloc(struct ph__heap* h, size_t size);
 void ph__large_free(struct ph__heap* h, struct ph__region* r);
 void* ph__large_realloc(struct ph__heap* h, struct ph__region* r,
-                        size_t size, bool in_place_only);
+                        size_t size, uint32_t flags);
 
 /* ---- heap.c: one heap ---------------------------------------------------
  * Functions taking a heap expect the caller to hold its lock (heap_enter in
@@ -239,6 +241,8 @@ bool ph__heap_commit(struct ph__heap* h, struct ph__region* r,
                      size_t commit_size);
 void ph__heap_decommit(struct ph__heap* h, struct ph__region* r,
                        size_t commit_size);
+void ph__heap_region_moved(struct ph__heap* h, struct ph__region* r,
+                           size_t before);
 void ph__heap_tick(struct ph__heap* h);
 void ph__heap_delete(struct ph__heap* h);
 void* ph__heap_alloc(struct ph__heap* h, size_t size);

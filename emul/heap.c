@@ -152,40 +152,113 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
     ph__heap_tick(h);
 }
 
-/* Resize BUSY block b to hold `size` bytes without moving it: shrink and
- * release the tail, or grow into a free next block (a QUICK one is first
- * merged into the bins with the rest of its list).  Returns false if the
- * block cannot stay where it is.  Slack is the caller's. */
-static bool block_resize(struct ph__heap* h, struct ph__block* b, size_t size) {
+/* Whether b is region r's sentinel (its header checks). */
+static bool block_is_end(const struct ph__heap* h, const struct ph__region* r,
+                         const struct ph__block* b) {
+  return b == ph__region_sentinel(r) && b->state == PH__STATE_SENTINEL &&
+         ph__block_sealed(&h->seal, b);
+}
+
+/* Whether merging QUICK block n, after BUSY block b of region r, into the
+ * bins could give b the g granules it needs: with the FREE block after n,
+ * if any, and the region's uncommitted part if they end the region. */
+static bool quick_gives_room(const struct ph__heap* h,
+                             const struct ph__region* r,
+                             const struct ph__block* b,
+                             const struct ph__block* n, uint32_t g) {
+  uint64_t have = (uint64_t)b->size + n->size;
+  const struct ph__block* m = ph__block_next(n); /* n checks: in r */
+  if (m->state == PH__STATE_FREE && ph__block_sealed(&h->seal, m)) {
+    have += m->size;
+    m = ph__block_next(m);
+  }
+  if (block_is_end(h, r, m))
+    have += (r->reserve_size - r->commit_size) >> PH__GRANULE_SHIFT;
+  return have >= g;
+}
+
+/* The FREE block after BUSY block b of region r, checked, or NULL.  A
+ * QUICK one (freed, not in a bin yet) is first merged into the bins with
+ * the rest of its list, when that could give b the g granules it needs. */
+static struct ph__block* block_free_next(struct ph__heap* h,
+                                         const struct ph__region* r,
+                                         struct ph__block* b, uint32_t g) {
+  struct ph__block* n = ph__block_next(b);
+  if (n->state == PH__STATE_QUICK && ph__block_sealed(&h->seal, n) &&
+      quick_gives_room(h, r, b, n, g))
+    ph__quick_flush_list(h, ph__quick_index(n->size));
+  if (n->state != PH__STATE_FREE || !ph__block_sealed(&h->seal, n))
+    return NULL;
+  return n;
+}
+
+/*
+ * Make room after BUSY block b of region r for it to reach g granules: a
+ * FREE next block, and if b (or that block) is the last before the
+ * sentinel, more of the region committed (the new pages join the bins
+ * after b).  Returns the FREE block after b, or NULL if there is not room;
+ * b is unchanged either way.
+ */
+static struct ph__block* block_room(struct ph__heap* h, struct ph__region* r,
+                                    struct ph__block* b, uint32_t g) {
+  struct ph__block* n = block_free_next(h, r, b, g);
+  uint64_t have = (uint64_t)b->size + (n != NULL ? n->size : 0);
+  if (have >= g)
+    return n;
+  if (!block_is_end(h, r, n != NULL ? ph__block_next(n) : ph__block_next(b)))
+    return NULL;
+  if (!region_extend(h, r, (size_t)(g - have) << PH__GRANULE_SHIFT))
+    return NULL;
+  return block_free_next(h, r, b, g); /* the new pages, merged with n */
+}
+
+/*
+ * Grow BUSY block b, to hold `size` bytes in g granules, over the front of
+ * FREE block n after it (b->size < g <= b->size + n->size): the rest of n,
+ * if it can be a block, stays FREE after b, the victim (ph__bins_take).
+ * b's header is written once, built in registers.  Returns false, b
+ * unchanged, if n's links do not check.
+ */
+static bool block_take(struct ph__heap* h, struct ph__block* b,
+                       struct ph__block* n, uint32_t g, size_t size) {
+  uint32_t more = g - b->size;
+  if (more < PH__MIN_BLOCK)
+    more = PH__MIN_BLOCK; /* a granule of slack more: n's links stay */
+  if (!ph__bins_take(h, n, more))
+    return false;
+  g = b->size + n->size; /* n->size: what n gave, maybe all of it */
+  ph__block_next(n)->prev_size = g; /* outside the seal */
+  ph__block_hand_out_sized(h, b, g, size);
+  return true;
+}
+
+/* Resize BUSY block b of region r to hold `size` bytes without moving it,
+ * and hand it out: shrink and release the tail, or grow into the room
+ * after it (block_room).  Returns false, b unchanged, if it cannot stay
+ * where it is. */
+static bool block_resize(struct ph__heap* h, struct ph__region* r,
+                         struct ph__block* b, size_t size) {
   uint32_t g = ph__size_to_granules(size);
   if (g == 0 || size > PH_FIXED_BLOCK_MAX)
     return false;
-  if (g > b->size) {
-    struct ph__block* n = ph__block_next(b);
-    if (n->state == PH__STATE_QUICK && ph__block_sealed(&h->seal, n) &&
-        (uint64_t)b->size + n->size >= g) /* free, but not in a bin yet */
-      ph__quick_flush_list(h, ph__quick_index(n->size));
-    if (n->state != PH__STATE_FREE || !ph__block_sealed(&h->seal, n) ||
-        (uint64_t)b->size + n->size < g || !ph__bins_remove(h, n))
-      return false;
-    b->size += n->size;
-    ph__block_seal(&h->seal, b);
-    ph__block_next(b)->prev_size = b->size; /* outside the seal */
+  if (g <= b->size) {
+    ph__block_trim(h, b, g);
+    ph__block_hand_out(h, b, size);
+    return true;
   }
-  ph__block_trim(h, b, g);
-  return true;
+  struct ph__block* n = block_room(h, r, b, g);
+  return n != NULL && block_take(h, b, n, g, size);
 }
 
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags) {
-  bool in_place = (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY) != 0;
+  if (r->kind == PH__REGION_LARGE)
+    return ph__large_realloc(h, r, size, flags);
   size_t old_size = ph__heap_block_size(r, data);
   void* result = NULL;
-  if (r->kind == PH__REGION_LARGE) {
-    result = ph__large_realloc(h, r, size, in_place);
-  } else if (block_resize(h, ph__block_of(data), size)) {
-    result = ph__block_hand_out(h, ph__block_of(data), size);
-  } else if (!in_place) {
+  if (block_resize(h, r, ph__block_of(data), size)) {
+    result = data;
+  } else if (!(flags & PH_HEAP_REALLOC_IN_PLACE_ONLY)) {
     /* The new place: the good fit before the victim, so growing blocks
      * keep off the free area at the end of the heap, which the last of
      * them can then grow into in place; the old place merges at once,
@@ -272,6 +345,24 @@ void ph__heap_decommit(struct ph__heap* h, struct ph__region* r,
   h->committed -= before - r->commit_size;
   if (r->kind == PH__REGION_LARGE)
     h->reserved -= before - r->commit_size;
+}
+
+/* Large block region r of h was moved with its header (large.c) and has
+ * commit_size bytes committed where it had `before`: its neighbours on
+ * h's list, which still name its old address, name it again, and h's
+ * totals count the new pages (a large block's reserved total is its
+ * committed pages). */
+void ph__heap_region_moved(struct ph__heap* h, struct ph__region* r,
+                           size_t before) {
+  PH_ASSERT(r->kind == PH__REGION_LARGE && r->commit_size >= before);
+  if (r->prev != NULL)
+    r->prev->next = r;
+  else
+    h->large = r;
+  if (r->next != NULL)
+    r->next->prev = r;
+  h->committed += r->commit_size - before;
+  h->reserved += r->commit_size - before;
 }
 
 /* ---- create, destroy, find ------------------------------------------- */

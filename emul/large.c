@@ -8,12 +8,15 @@
  * freed large block leaves its heap at once: its region goes back to the OS,
  * or to the bounded region cache (region.c), from which the next large
  * block or heap region of a fitting size is served without page faults.
+ *
+ * HeapReAlloc: exactly the pages up to the block's end are committed, so
+ * a shrunk block gives back its tail and one grown in place commits fresh
+ * (zero) pages.  Past its reservation a block moves with its region
+ * header: where the system can move pages between mappings (Linux
+ * mremap, as glibc moves its mmapped chunks) to a new reservation twice
+ * its size, without copying; elsewhere it is copied to a new block.
  */
 #include "engine.h"
-
-static size_t large_capacity(const struct ph__region* r) {
-  return r->commit_size - r->data_offset - PH__GRANULE;
-}
 
 void* ph__large_alloc(struct ph__heap* h, size_t size) {
   size_t head = sizeof(struct ph__region) + PH__GRANULE;
@@ -38,27 +41,123 @@ void ph__large_free(struct ph__heap* h, struct ph__region* r) {
   ph__heap_region_release(h, r);
 }
 
-/* Resize a large block: in its own pages when they suffice (shrinking
- * never moves), else to a new block unless in_place_only. */
-void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
-                        bool in_place_only) {
-  void* data = ph__block_data(ph__region_first(r));
-  size_t head = r->data_offset + PH__GRANULE;
-  if (size > large_capacity(r) && size <= r->reserve_size - head) {
-    size_t commit = ph__page_up(head + size);
-    if (commit != 0 && commit <= r->reserve_size)
-      ph__heap_commit(h, r, commit);
-  }
-  if (size <= large_capacity(r)) {
-    r->large_size = size;
-    return data;
-  }
-  if (in_place_only)
+/* Commit or give back pages of large block region r so that exactly
+ * `commit` bytes are committed (a page multiple within its reservation),
+ * h's totals with them.  Returns false, nothing changed, if the system
+ * refuses more pages; giving back may fail, keeping the pages. */
+static bool large_pages(struct ph__heap* h, struct ph__region* r,
+                        size_t commit) {
+  if (commit > r->commit_size)
+    return ph__heap_commit(h, r, commit);
+  if (commit < r->commit_size)
+    ph__heap_decommit(h, r, commit);
+  return true;
+}
+
+/*
+ * Move large block region r, with its header, to a new reservation of
+ * `reserve` bytes with `commit` committed (more than r has), the pages
+ * moved by the system rather than copied (ph__prim_remap), and enter it in
+ * the address map instead of r.  Returns the new region, or NULL with
+ * nothing changed where the system cannot.  Caller holds h's lock; no
+ * other thread may use the block meanwhile (it is being reallocated), and
+ * lookups of any other address are unaffected.
+ */
+static struct ph__region* large_remap(struct ph__heap* h,
+                                      struct ph__region* r, size_t reserve,
+                                      size_t commit) {
+  size_t old_commit = r->commit_size, old_reserve = r->reserve_size;
+  char* to = ph__prim_reserve(reserve, PH__CHUNK);
+  if (to == NULL)
     return NULL;
-  void* moved = ph__heap_alloc(h, size);
-  if (moved == NULL)
+  /* Everything that can fail, before the move: the new pages, the map's
+   * tables for the new place. */
+  if (ph__prim_commit(to + old_commit, commit - old_commit,
+                      ph__heap_exec(h)) != 0 ||
+      !ph__map_prepare(to, reserve)) {
+    ph__prim_release(to, reserve);
     return NULL;
-  memcpy(moved, data, r->large_size);
+  }
+  ph__map_remove(r); /* reads r: before the move */
+  if (ph__prim_remap(r, old_commit, to) != 0) {
+    ph__map_insert(r); /* its tables exist: cannot fail */
+    ph__prim_release(to, reserve);
+    return NULL;
+  }
+  ph__prim_release(r, old_reserve); /* what is left of the old place */
+  struct ph__region* n = (struct ph__region*)to;
+  n->reserve_size = reserve;
+  n->commit_size = commit;
+  ph__map_insert(n); /* prepared: cannot fail */
+  ph__heap_region_moved(h, n, old_commit);
+  /* The seal is by address: the moved header is sealed again. */
+  ph__block_set(&h->seal, ph__region_first(n), 0, 0, PH__STATE_LARGE, 0);
+  return n;
+}
+
+/* The reservation for a large block of `size` bytes with `head` bytes
+ * before its data: twice what it needs, room to grow in place; 0 if that
+ * cannot be had. */
+static size_t large_reserve(size_t head, size_t size) {
+  if (size > SIZE_MAX - head - PH__CHUNK)
+    return 0;
+  return ph__page_up(head + size <= SIZE_MAX / 2 ? 2 * (head + size)
+                                                 : head + size);
+}
+
+/* The block of region r, resized to `size` bytes in its pages, which
+ * changed; of its data, only the first `dirty` bytes were committed
+ * before (the rest is fresh, zero).  Zeroes what it gained if `flags`
+ * say so. */
+static void* large_resized(struct ph__region* r, size_t size, size_t dirty,
+                           uint32_t flags) {
+  char* data = ph__block_data(ph__region_first(r));
+  size_t old_size = r->large_size;
+  r->large_size = size;
+  if ((flags & PH_HEAP_ZERO_MEMORY) && size > old_size && dirty > old_size)
+    memset(data + old_size, 0, (dirty < size ? dirty : size) - old_size);
+  return data;
+}
+
+/* The block of region r copied to a new block of `size` bytes (more than
+ * it holds), and freed; NULL, r unchanged, if there is no memory. */
+static void* large_copy(struct ph__heap* h, struct ph__region* r, size_t size,
+                        uint32_t flags) {
+  char* data = ph__heap_alloc(h, size);
+  if (data == NULL)
+    return NULL;
+  size_t old_size = r->large_size;
+  PH_ASSERT(size > old_size);
+  memcpy(data, ph__block_data(ph__region_first(r)), old_size);
   ph__large_free(h, r);
-  return moved;
+  if (flags & PH_HEAP_ZERO_MEMORY)
+    memset(data + old_size, 0, size - old_size);
+  return data;
+}
+
+/*
+ * Resize the large block of region r to `size` bytes (zeroing what it
+ * gains with HEAP_ZERO_MEMORY): in its own pages while its reservation
+ * holds it, shrinking gives back the pages past the new size; else, unless
+ * REALLOC_IN_PLACE_ONLY, moved: its pages remapped to a new reservation,
+ * twice its size, where the system can (no copy), else copied to a new
+ * block.  Returns the block, or NULL with the block unchanged.
+ */
+void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
+                        uint32_t flags) {
+  size_t head = r->data_offset + PH__GRANULE;
+  size_t dirty = r->commit_size - head;
+  size_t commit = size <= SIZE_MAX - head ? ph__page_up(head + size) : 0;
+  if (commit == 0)
+    return NULL;
+  if (commit <= r->reserve_size && large_pages(h, r, commit))
+    return large_resized(r, size, dirty, flags);
+  if (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY)
+    return NULL;
+  size_t reserve = large_reserve(head, size);
+  struct ph__region* moved =
+      reserve != 0 ? large_remap(h, r, reserve, commit) : NULL;
+  if (moved != NULL)
+    return large_resized(moved, size, dirty, flags);
+  return large_copy(h, r, size, flags);
 }

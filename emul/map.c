@@ -55,14 +55,23 @@ static void map_set(struct ph__region* r, struct ph__region* value) {
   }
 }
 
-/* Returns false if a level-2 table cannot be had (out of memory). */
-bool ph__map_insert(struct ph__region* r) {
-  uint64_t first = (uint64_t)(uintptr_t)r >> PH__CHUNK_SHIFT;
-  uint64_t last = ((uint64_t)(uintptr_t)r + r->reserve_size - 1) >>
-                  PH__CHUNK_SHIFT;
+/* Make the level-2 tables that a region at [base, base + size) needs, so
+ * that inserting it then cannot fail.  Returns false if one cannot be had
+ * (out of memory). */
+bool ph__map_prepare(const void* base, size_t size) {
+  uint64_t first = (uint64_t)(uintptr_t)base >> PH__CHUNK_SHIFT;
+  uint64_t last = ((uint64_t)(uintptr_t)base + size - 1) >> PH__CHUNK_SHIFT;
   for (uint64_t c = first; c <= last; c += L2_SLOTS - (c & (L2_SLOTS - 1)))
     if (map_table(c, true) == NULL)
       return false;
+  return true;
+}
+
+/* Returns false if a level-2 table cannot be had (out of memory); never
+ * after ph__map_prepare for r's reservation. */
+bool ph__map_insert(struct ph__region* r) {
+  if (!ph__map_prepare(r, r->reserve_size))
+    return false;
   map_set(r, r);
   return true;
 }

@@ -1,11 +1,15 @@
 /*
- * prim-posix.c - prim.h on POSIX systems: mmap/mprotect/madvise for memory,
- * pthread_atfork, and random bytes from the system (getrandom or
- * /dev/urandom on Linux, arc4random_buf on macOS and the BSDs).
+ * prim-posix.c - prim.h on POSIX systems: mmap/mprotect/madvise for memory
+ * (and mremap on Linux), pthread_atfork, and random bytes from the system
+ * (getrandom or /dev/urandom on Linux, arc4random_buf on macOS and the
+ * BSDs).
  */
 #if !defined(_WIN32)
 #  define _DEFAULT_SOURCE 1
 #  define _DARWIN_C_SOURCE 1
+#  if defined(__linux__)
+#    define _GNU_SOURCE 1 /* mremap */
+#  endif
 
 #  ifdef HAVE_CONFIG_H
 #    include "config.h"
@@ -44,6 +48,7 @@
 #  endif
 
 #  define ERROR_NOT_ENOUGH_MEMORY 8u
+#  define ERROR_NOT_SUPPORTED 50u
 #  define ERROR_INVALID_PARAMETER 87u
 #  define ERROR_NOACCESS 998u
 
@@ -116,6 +121,24 @@ uint32_t ph__prim_purge(void* addr, size_t size) {
 void ph__prim_release(void* addr, size_t size) {
   munmap(addr, size);
 }
+
+#  if defined(__linux__) && defined(MREMAP_MAYMOVE) && defined(MREMAP_FIXED)
+uint32_t ph__prim_remap(void* from, size_t size, void* to) {
+  /* FIXED: onto `to`, replacing its PROT_NONE pages; the page tables move,
+   * the pages stay where they are in memory. */
+  if (mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) ==
+      MAP_FAILED)
+    return error_from_errno(errno);
+  return 0;
+}
+#  else
+uint32_t ph__prim_remap(void* from, size_t size, void* to) {
+  (void)from;
+  (void)size;
+  (void)to;
+  return ERROR_NOT_SUPPORTED;
+}
+#  endif
 
 void ph__prim_yield(void) {
   sched_yield();

@@ -80,6 +80,13 @@ void ph__prim_release(void* addr, size_t size) {
   VirtualFree(addr, 0, MEM_RELEASE);
 }
 
+uint32_t ph__prim_remap(void* from, size_t size, void* to) {
+  (void)from; /* Windows cannot move pages between reservations */
+  (void)size;
+  (void)to;
+  return ERROR_NOT_SUPPORTED;
+}
+
 void ph__prim_yield(void) {
   SwitchToThread();
 }

@@ -45,6 +45,16 @@ uint32_t ph__prim_purge(void* addr, size_t size);
 /* Unmap a whole reservation made by ph__prim_reserve. */
 void ph__prim_release(void* addr, size_t size);
 
+/* Move the committed pages [from, from+size) to `to`, inside another
+ * reservation (whose pages there they replace), without copying them: the
+ * system moves the mappings (Linux mremap).  Afterwards `to` holds the
+ * contents, with their protection, and [from, from+size) is no longer
+ * mapped: release the rest of its reservation with ph__prim_release.
+ * Returns 0, or a Win32 error code with nothing changed;
+ * ERROR_NOT_SUPPORTED where the system has no such call (the caller
+ * copies). */
+uint32_t ph__prim_remap(void* from, size_t size, void* to);
+
 /* Let another thread run (a bias revoker waiting for one operation). */
 void ph__prim_yield(void);
 

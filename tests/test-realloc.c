@@ -128,6 +128,200 @@ START_TEST(emul_grows_in_place_into_free_neighbour) {
 }
 END_TEST
 
+/* A string builder alone in its heap: one block doubled from 16 B to
+ * 1 MiB, the last byte written at each size.  Returns how many times it
+ * moved; its contents are checked at every step. */
+static unsigned grow_alone(HANDLE h, DWORD flags, SIZE_T to) {
+  SIZE_T n = 16;
+  unsigned char* p = HeapAlloc(h, 0, n);
+  ck_assert_ptr_nonnull(p);
+  fill(p, n);
+  unsigned moves = 0;
+  for (; n < to; n *= 2) {
+    unsigned char* q = HeapReAlloc(h, flags, p, n * 2);
+    ck_assert_ptr_nonnull(q);
+    moves += q != p;
+    check_fill(q, n);
+    fill(q, n * 2);
+    p = q;
+  }
+  ck_assert_uint_eq(HeapSize(h, 0, p), to);
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  return moves;
+}
+
+/* A string builder alone in a heap of fresh memory (the region cache
+ * emptied first, so that no page of its region is committed yet): it
+ * grows into the region's uncommitted part, and moves once, when it
+ * outgrows the fixed-heap block limit and gets a mapping of its own. */
+START_TEST(emul_a_lone_buffer_moves_once_on_its_way_to_1_mib) {
+  size_t limit = ph_region_cache_limit(0);
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_uint_le(grow_alone(h, 0, (SIZE_T)1 << 20), 1);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+  ph_region_cache_limit(limit);
+}
+END_TEST
+
+/* A fixed heap's region is reserved fresh (never from the cache) with a
+ * few pages committed: growth in place commits the rest as it goes. */
+START_TEST(emul_in_place_growth_commits_more_of_the_region) {
+  HANDLE h = HeapCreate(0, 0, (SIZE_T)4 << 20);
+  ck_assert_ptr_nonnull(h);
+  ck_assert_uint_eq(grow_alone(h, HEAP_REALLOC_IN_PLACE_ONLY, 512 << 10), 0);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
+/* Growth in place into memory that held another block, and into pages
+ * committed for it: the new bytes are zero, the old ones kept. */
+START_TEST(emul_in_place_growth_zeroes_what_it_takes) {
+  unsigned char* p = HeapAlloc(heap, 0, 100);
+  unsigned char* dirty = HeapAlloc(heap, 0, 5000);
+  memset(p, 0xAA, 100);
+  memset(dirty, 0xBB, 5000);
+  HeapFree(heap, 0, dirty);
+  for (SIZE_T n = 100; n * 4 < ((SIZE_T)1 << 20); n *= 4) {
+    unsigned char* q =
+        HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY | HEAP_ZERO_MEMORY, p,
+                    n * 4);
+    ck_assert_ptr_eq(q, p);
+    ck_assert_uint_eq(ph_test_first_bad_byte(p, 100, 0xAA), 100);
+    ck_assert_uint_eq(ph_test_first_bad_byte(p + n, n * 3, 0), n * 3);
+    memset(p + 100, 0xCC, n * 4 - 100); /* dirty for the next step */
+    HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, n); /* gives it back */
+  }
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
+/* Growth by less than a free block's header and links still leaves the
+ * rest of the free neighbour a valid free block. */
+START_TEST(emul_in_place_growth_by_one_granule) {
+  unsigned char* p = HeapAlloc(heap, 0, 1000);
+  fill(p, 1000);
+  for (SIZE_T n = 1001; n <= 1100; n++) {
+    ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, n), p);
+    ck_assert_uint_eq(HeapSize(heap, 0, p), n);
+    p[n - 1] = (unsigned char)((n - 1) * 7 + 3);
+  }
+  check_fill(p, 1100);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  void* q = HeapAlloc(heap, 0, 5000); /* carved from what is left */
+  ck_assert_ptr_nonnull(q);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  HeapFree(heap, 0, q);
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
+/* A block with a busy neighbour cannot grow in place, however much free
+ * space lies beyond: IN_PLACE_ONLY fails and leaves it as it was. */
+START_TEST(emul_in_place_growth_past_a_busy_neighbour_fails) {
+  void* p = HeapAlloc(heap, 0, 1000);
+  void* wall = HeapAlloc(heap, 0, 16);
+  fill(p, 1000);
+  SetLastError(0);
+  ck_assert_ptr_null(
+      ph_le_ptr(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 5000)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), 1000);
+  check_fill(p, 1000);
+  HeapFree(heap, 0, wall);
+  ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 5000), p);
+  check_fill(p, 1000);
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
+/* The busy blocks a walk of h lists, and whether `p` is one of them with
+ * `size` bytes. */
+static int walk_busy(HANDLE h, const void* p, SIZE_T size, bool* found) {
+  PROCESS_HEAP_ENTRY e;
+  e.lpData = NULL;
+  int busy = 0;
+  *found = false;
+  while (HeapWalk(h, &e)) {
+    if (!(e.wFlags & PROCESS_HEAP_ENTRY_BUSY))
+      continue;
+    busy++;
+    if (e.lpData == p && e.cbData == size)
+      *found = true;
+  }
+  return busy;
+}
+
+/* A large block (a mapping of its own) shrunk in place gives the pages
+ * past its new end back to the system, and takes fresh ones, zeroed
+ * where asked, when it grows again. */
+START_TEST(emul_a_shrunk_large_block_gives_back_its_tail_pages) {
+  SIZE_T big = (SIZE_T)4 << 20, small = 100000;
+  unsigned char* p = HeapAlloc(heap, 0, big);
+  ck_assert_ptr_nonnull(p);
+  fill(p, big);
+  HEAP_SUMMARY full, shrunk;
+  full.cb = shrunk.cb = sizeof(HEAP_SUMMARY);
+  ck_assert_int_ne(HeapSummary(heap, 0, &full), FALSE);
+  ck_assert_ptr_eq(HeapReAlloc(heap, 0, p, small), p);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), small);
+  check_fill(p, small);
+  ck_assert_int_ne(HeapSummary(heap, 0, &shrunk), FALSE);
+  ck_assert_uint_ge(full.cbCommitted - shrunk.cbCommitted, big - (1 << 20));
+  /* past the new end, rounded up to any page size up to 64 KiB */
+  SIZE_T tail = small + (64 << 10);
+  long resident = ph_test_resident_in(p + tail, big - tail);
+  if (resident < 0)
+    printf("a shrunk large block: resident pages not checked: no mincore\n");
+  else
+    ck_assert_int_eq(resident, 0);
+  ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_ZERO_MEMORY, p, big), p);
+  check_fill(p, small);
+  ck_assert_uint_eq(ph_test_first_bad_byte(p + small, big - small, 0),
+                    big - small);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  HeapFree(heap, 0, p);
+}
+END_TEST
+
+/* A large block grown past its reservation moves (its pages remapped
+ * where the system can, else copied) and stays a block of its heap among
+ * the others: found by HeapSize, HeapWalk and HeapFree at its new
+ * address only. */
+START_TEST(emul_a_large_block_grows_past_its_reservation) {
+  SIZE_T size = (SIZE_T)3 << 20;
+  void* before = HeapAlloc(heap, 0, size); /* large neighbours on its list */
+  unsigned char* p = HeapAlloc(heap, 0, size);
+  void* after = HeapAlloc(heap, 0, size);
+  fill(p, size);
+  SetLastError(0);
+  ck_assert_ptr_null(ph_le_ptr(
+      HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, (SIZE_T)64 << 20)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), size);
+  for (int i = 0; i < 3; i++, size *= 4) {
+    unsigned char* q = HeapReAlloc(heap, HEAP_ZERO_MEMORY, p, size * 4);
+    ck_assert_ptr_nonnull(q);
+    check_fill(q, size);
+    ck_assert_uint_eq(ph_test_first_bad_byte(q + size, size * 3, 0), size * 3);
+    if (q != p)
+      ck_assert_uint_eq(ph_le_uint(HeapSize(heap, 0, p)), (SIZE_T)-1);
+    ck_assert_uint_eq(HeapSize(heap, 0, q), size * 4);
+    fill(q, size * 4);
+    p = q;
+  }
+  bool found;
+  ck_assert_int_eq(walk_busy(heap, p, size, &found), 3);
+  ck_assert(found);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, before), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, after), FALSE);
+}
+END_TEST
+
 START_TEST(realloc_to_zero_gives_an_empty_block) {
   void* p = HeapAlloc(heap, 0, 100);
   void* q = HeapReAlloc(heap, 0, p, 0);
@@ -183,6 +377,20 @@ Suite* test_realloc(void) {
   tcase_add_test(tc, realloc_of_null_fails);
   tcase_add_test(tc, realloc_of_huge_size_fails_and_keeps_the_block);
   ph_test_add_emul(tc, emul_grows_in_place_into_free_neighbour,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_a_lone_buffer_moves_once_on_its_way_to_1_mib,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_in_place_growth_commits_more_of_the_region,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_in_place_growth_zeroes_what_it_takes,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_in_place_growth_by_one_granule,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_in_place_growth_past_a_busy_neighbour_fails,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_a_shrunk_large_block_gives_back_its_tail_pages,
+                   "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_a_large_block_grows_past_its_reservation,
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, realloc_of_a_freed_block_fails,
                    "a freed block is undefined on Windows");
