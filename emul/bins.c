@@ -334,15 +334,19 @@ void ph__block_purge(struct ph__block* f) {
   purge_span(f, (const char*)f, (const char*)ph__block_next(f));
 }
 
-/* ph__block_release of a block a caller freed (HeapFree, a realloc's old
- * place): if it spans PH__PURGE_MIN bytes or more, its pages go back to
- * the system at once (Windows decommits such free ranges too); only its
- * own span, so merging it with big free neighbours costs nothing more. */
+/* ph__block_release of a block a caller freed (HeapFree): if it spans
+ * PH__PURGE_MIN bytes or more, its pages go back to the system at once
+ * (Windows decommits such free ranges too); only its own span, so merging
+ * it with big free neighbours costs nothing more.  A block above the
+ * fixed-heap limit (a buffer grown in place, where Windows would have
+ * given it a mapping of its own) is kept like a large block in the region
+ * cache: until the heap decays, for the next buffer to grow into. */
 void ph__block_release_freed(struct ph__heap* h, struct ph__block* b) {
   const char* lo = (const char*)b;
   const char* hi = (const char*)ph__block_next(b);
   struct ph__block* f = ph__block_release(h, b);
-  if ((size_t)(hi - lo) >= PH__PURGE_MIN)
+  size_t span = (size_t)(hi - lo);
+  if (span >= PH__PURGE_MIN && span <= PH_FIXED_BLOCK_MAX + PH__GRANULE)
     purge_span(f, lo, hi);
 }
 

@@ -50,7 +50,8 @@
 
 #define PH__SHARDS 4u /* thread slots of a shared heap */
 
-#define PH__REGION_MIN ((size_t)1 << 20)  /* first region of a growable heap */
+#define PH__REGION_MIN ((size_t)2 << 20)  /* first region of a growable heap:
+                                             room for a buffer grown to 1 MiB */
 #define PH__REGION_MAX ((size_t)64 << 20) /* regions stop doubling here */
 #define PH__COMMIT_STEP ((size_t)64 << 10) /* commit at least this much */
 

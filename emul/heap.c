@@ -239,7 +239,10 @@ static bool block_take(struct ph__heap* h, struct ph__block* b,
 static bool block_resize(struct ph__heap* h, struct ph__region* r,
                          struct ph__block* b, size_t size) {
   uint32_t g = ph__size_to_granules(size);
-  if (g == 0 || size > PH_FIXED_BLOCK_MAX)
+  /* A fixed heap's blocks stop at its block limit; a growable heap's
+   * block grows in place past it while its region has room (a growing
+   * buffer is not copied into a mapping of its own at ~1 MiB). */
+  if (g == 0 || (size > PH_FIXED_BLOCK_MAX && h->maximum_size != 0))
     return false;
   if (g <= b->size) {
     ph__block_trim(h, b, g);
