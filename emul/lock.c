@@ -92,13 +92,24 @@ void ph__biased_lock(ph__biased_t* lock, uintptr_t self) {
     lock->streak_goal *= 2;
 }
 
-/* Grant self the bias, if the fence still works: it is tested at every
- * grant (grants are rare), so a fence that stops working is found here
- * and not at a revocation, where it would be too late. */
+/* Grant self the bias, if the fence still works: it is re-tested at a
+ * grant at most every PH__FENCE_RETEST_MS (a membarrier costs
+ * microseconds, and a program that makes a heap per request grants a
+ * bias per heap), so a fence that stops working is found at a grant
+ * rather than at a revocation, where it would end the process, unless
+ * both fall in the same short window. */
+#define PH__FENCE_RETEST_MS 100u
+static atomic_uint_fast64_t fence_tested_at; /* ph__prim_now_ms + 1; 0: never */
+
 static void bias_grant(ph__biased_t* lock, uintptr_t self) {
-  if (!ph__prim_fence_all()) {
-    fence_failed();
-    return;
+  uint64_t now = ph__prim_now_ms() + 1;
+  uint64_t tested = atomic_load_explicit(&fence_tested_at, memory_order_relaxed);
+  if (tested == 0 || now - tested >= PH__FENCE_RETEST_MS) {
+    if (!ph__prim_fence_all()) {
+      fence_failed();
+      return;
+    }
+    atomic_store_explicit(&fence_tested_at, now, memory_order_relaxed);
   }
   ph__count(&ph__lock_counts.grants);
   atomic_store_explicit(&lock->bias, self, memory_order_relaxed);

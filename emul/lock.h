@@ -57,9 +57,9 @@
  * the fence: the revoker waits.  If the load came after, it sees bias = 0
  * and the holder takes the mutex.  Either way one of them is inside.
  * Where the fence does not exist (macOS, the BSDs, Wine, TSan) nothing is
- * biased.  If it stops working (a seccomp filter installed later), every
- * bias grant re-tests it first, so none is granted after that, and a
- * revocation whose fence fails ends the process with a message (it cannot
+ * biased.  If it stops working (a seccomp filter installed later), a bias
+ * grant re-tests it first (at most every 100 ms), so none is granted after
+ * that, and a revocation whose fence fails ends the process with a message (it cannot
  * know whether the holder is inside, and running without exclusion would
  * corrupt the heap silently).
  *
