@@ -253,10 +253,31 @@ static bool block_resize(struct ph__heap* h, struct ph__region* r,
   return n != NULL && block_take(h, b, n, g, size);
 }
 
+/* A large block that neither grew in place nor moved by remapping
+ * (ph__large_realloc): copied to a new block of `size` bytes and freed;
+ * NULL, the block unchanged, if there is no memory. */
+static void* large_copy(struct ph__heap* h, struct ph__region* r,
+                        size_t size, uint32_t flags) {
+  char* data = ph__heap_alloc(h, size);
+  if (data == NULL)
+    return NULL;
+  size_t old_size = r->large_size;
+  memcpy(data, ph__block_data(ph__region_first(r)),
+         old_size < size ? old_size : size);
+  ph__large_free(h, r);
+  if ((flags & PH_HEAP_ZERO_MEMORY) && size > old_size)
+    memset(data + old_size, 0, size - old_size);
+  return data;
+}
+
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags) {
-  if (r->kind == PH__REGION_LARGE)
-    return ph__large_realloc(h, r, size, flags);
+  if (r->kind == PH__REGION_LARGE) {
+    void* p = ph__large_realloc(h, r, size, flags);
+    if (p != NULL || (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY))
+      return p;
+    return large_copy(h, r, size, flags);
+  }
   size_t old_size = ph__heap_block_size(r, data);
   void* result = NULL;
   if (block_resize(h, r, ph__block_of(data), size)) {

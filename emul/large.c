@@ -119,29 +119,14 @@ static void* large_resized(struct ph__region* r, size_t size, size_t dirty,
   return data;
 }
 
-/* The block of region r copied to a new block of `size` bytes (more than
- * it holds), and freed; NULL, r unchanged, if there is no memory. */
-static void* large_copy(struct ph__heap* h, struct ph__region* r, size_t size,
-                        uint32_t flags) {
-  char* data = ph__heap_alloc(h, size);
-  if (data == NULL)
-    return NULL;
-  size_t old_size = r->large_size;
-  PH_ASSERT(size > old_size);
-  memcpy(data, ph__block_data(ph__region_first(r)), old_size);
-  ph__large_free(h, r);
-  if (flags & PH_HEAP_ZERO_MEMORY)
-    memset(data + old_size, 0, size - old_size);
-  return data;
-}
-
 /*
  * Resize the large block of region r to `size` bytes (zeroing what it
  * gains with HEAP_ZERO_MEMORY): in its own pages while its reservation
  * holds it, shrinking gives back the pages past the new size; else, unless
  * REALLOC_IN_PLACE_ONLY, moved: its pages remapped to a new reservation,
- * twice its size, where the system can (no copy), else copied to a new
- * block.  Returns the block, or NULL with the block unchanged.
+ * twice its size, where the system can (no copy).  Returns the block, or
+ * NULL with the block unchanged: then the heap copies it (heap.c), which
+ * this layer leaves to the layer above.
  */
 void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
                         uint32_t flags) {
@@ -157,7 +142,5 @@ void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
   size_t reserve = large_reserve(head, size);
   struct ph__region* moved =
       reserve != 0 ? large_remap(h, r, reserve, commit) : NULL;
-  if (moved != NULL)
-    return large_resized(moved, size, dirty, flags);
-  return large_copy(h, r, size, flags);
+  return moved != NULL ? large_resized(moved, size, dirty, flags) : NULL;
 }
