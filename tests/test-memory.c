@@ -50,18 +50,29 @@ static long small_resident(void) {
   return r < 0 ? -1 : sum + r;
 }
 
-/* Call heap h lightly (a small alloc and free, then a short sleep) until
- * at most `limit` bytes of the small blocks' pages are resident, or 2 s.
- * Returns what is left. */
-static long light_calls_until(HANDLE h, long limit) {
-  long left = small_resident();
+/* Call heap h lightly (small allocs and frees, then a short sleep) until
+ * resident() is at most `limit` bytes, or 2 s.  Returns what is left. */
+static long light_calls_while(HANDLE h, long limit, long (*resident)(void)) {
+  long left = resident();
   for (int ms = 0; ms < 2000 && left > limit; ms += 5) {
     for (int i = 0; i < 300; i++)
       HeapFree(h, 0, HeapAlloc(h, 0, 40));
     ph_test_sleep_ms(5);
-    left = small_resident();
+    left = resident();
   }
   return left;
+}
+
+static long light_calls_until(HANDLE h, long limit) {
+  return light_calls_while(h, limit, small_resident);
+}
+
+/* The big block of a_freed_large_block_is_not_the_next_heaps_floor. */
+static unsigned char* big;
+static SIZE_T big_size;
+
+static long big_resident(void) {
+  return ph_test_resident_in(big, big_size);
 }
 
 static uint32_t saved_decay;
@@ -162,8 +173,8 @@ END_TEST
  * its floor: HeapCompact brings it back to what HeapCreate asked for. */
 START_TEST(a_freed_large_block_is_not_the_next_heaps_floor) {
   HANDLE h = HeapCreate(0, 0, 0);
-  SIZE_T n = (SIZE_T)64 << 20;
-  unsigned char* big = HeapAlloc(h, 0, n);
+  SIZE_T n = big_size = (SIZE_T)64 << 20;
+  big = HeapAlloc(h, 0, n);
   ck_assert_ptr_nonnull(big);
   memset(big, 0x11, n);
   ck_assert_int_ne(HeapFree(h, 0, big), FALSE);
@@ -174,13 +185,7 @@ START_TEST(a_freed_large_block_is_not_the_next_heaps_floor) {
   s.cb = sizeof s;
   ck_assert_int_ne(HeapSummary(next, 0, &s), FALSE);
   ck_assert_uint_le(s.cbCommitted, (SIZE_T)1 << 20);
-  long left = ph_test_resident_in(big, n);
-  for (int ms = 0; ms < 2000 && left > (1L << 20); ms += 5) {
-    for (int i = 0; i < 300; i++)
-      HeapFree(h, 0, HeapAlloc(h, 0, 40));
-    ph_test_sleep_ms(5);
-    left = ph_test_resident_in(big, n);
-  }
+  long left = light_calls_while(h, 1L << 20, big_resident);
   if (left >= 0) /* the big block's pages, wherever they went */
     ck_assert_int_le(left, 1L << 20);
   HeapDestroy(next);
