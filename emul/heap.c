@@ -1,6 +1,7 @@
 /*
  * heap.c - one heap: create and destroy, allocate, resize and free blocks,
- * grow by committing pages or adding regions, and the heap's lock.
+ * grow by committing pages or adding regions, and keep the heap's totals
+ * of its regions.  (Entering a heap, its lock and shards: lock.c.)
  *
  * Allocation order for a request of g granules (rounded up to its size
  * class on a growable heap, small.h):
@@ -9,10 +10,12 @@
  *   3. if the quick lists hold an eighth of the heap or more, merge them
  *      into the bins and try again
  *   4. grow: commit more of the newest region, else add a region (growable
- *      heaps only; regions double from 1 MiB up to 64 MiB)
+ *      heaps only; regions double from 2 MiB up to 64 MiB)
  *   5. failing that, merge the quick lists and try again
  * Requests above the fixed-heap block limit get a mapping of their own on a
- * growable heap (large.c) and fail on a fixed one.
+ * growable heap (large.c) and fail on a fixed one; a growable heap's block
+ * may still grow past that limit in place (HeapReAlloc), while its region
+ * has room.
  */
 #include "small.h"
 #include "track.h"
