@@ -32,9 +32,32 @@
 #    include <sys/random.h>
 #  endif
 #  if defined(__linux__)
-#    include <linux/futex.h>
-#    include <linux/membarrier.h>
 #    include <sys/syscall.h>
+/* The kernel's constants, from its headers where the C library's include
+ * path has them (glibc's does; musl-gcc's has no linux/ headers): the
+ * values are the kernel's ABI and do not change. */
+#    if defined(__has_include)
+#      if __has_include(<linux/futex.h>)
+#        include <linux/futex.h>
+#      endif
+#      if __has_include(<linux/membarrier.h>)
+#        include <linux/membarrier.h>
+#        define PH_HAVE_MEMBARRIER_H 1
+#      endif
+#    else
+#      include <linux/futex.h>
+#      include <linux/membarrier.h>
+#      define PH_HAVE_MEMBARRIER_H 1
+#    endif
+#    ifndef FUTEX_WAIT_PRIVATE
+#      define FUTEX_WAIT_PRIVATE 128 /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG */
+#      define FUTEX_WAKE_PRIVATE 129 /* FUTEX_WAKE | FUTEX_PRIVATE_FLAG */
+#    endif
+#    ifndef PH_HAVE_MEMBARRIER_H /* its commands are an enum, not macros */
+#      define MEMBARRIER_CMD_QUERY 0
+#      define MEMBARRIER_CMD_PRIVATE_EXPEDITED (1 << 3)
+#      define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED (1 << 4)
+#    endif
 #  endif
 
 #  ifndef MAP_ANONYMOUS

@@ -27,7 +27,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#if defined(__linux__)
+/* Seccomp filters need the kernel's headers (musl-gcc has none). */
+#if defined(__linux__) && defined(__has_include)
+#  if __has_include(<linux/filter.h>) && __has_include(<linux/seccomp.h>)
+#    define PH_SECCOMP 1
+#  endif
+#endif
+#if defined(PH_SECCOMP)
 #  include <errno.h>
 #  include <linux/filter.h>
 #  include <linux/seccomp.h>
@@ -57,7 +63,7 @@ static int enable_termination(void) {
 
 /* ---- losing the process-wide fence (Linux) -------------------------------- */
 
-#if defined(__linux__) && defined(SYS_seccomp) && defined(SYS_membarrier)
+#if defined(PH_SECCOMP) && defined(SYS_seccomp) && defined(SYS_membarrier)
 /* Make membarrier fail with EPERM in every thread from now on, as a
  * sandbox installed after start-up would.  Returns 0 if it cannot. */
 static int forbid_membarrier(void) {
@@ -138,7 +144,7 @@ static int fence_mode(void* h, int revoke) {
 static int fence_mode(void* h, int revoke) {
   (void)h;
   (void)revoke;
-  printf("skip: needs Linux's membarrier and seccomp\n");
+  printf("skip: needs Linux's membarrier and seccomp (and their headers)\n");
   return SKIP;
 }
 #endif
