@@ -45,7 +45,8 @@ struct bench_run bench_overhead(const struct bench_allocator* a,
   if (before != 0 && after > before)
     r.resident = (double)(after - before) / (double)count;
   /* Wine 8's HeapSummary is an unimplemented stub that ends the process
-   * (SEMANTICS.md), so the native backend is not asked there. */
+   * (docs/semantics.md, HeapSummary), so the native backend is not asked
+   * there. */
   if (a->id == BENCH_PH &&
       (strcmp(ph_backend(), "emul") == 0 || !bench_on_wine())) {
     ph_heap_summary_t s = {.cb = sizeof s};

@@ -12,7 +12,7 @@
  * destroyed and random handles.
  *
  * Checked: success where the contract promises it, the documented failure
- * and last error otherwise (SEMANTICS.md, PH rules, misuse included); a
+ * and last error otherwise (docs/semantics.md, misuse included); a
  * successful call leaves the last error alone; blocks are aligned, never
  * overlap, keep their bytes; walks list exactly the model's busy blocks;
  * HeapSummary's cbAllocated is the model's sum; HEAP_GENERATE_EXCEPTIONS

@@ -60,7 +60,7 @@ static const bool ph__debug = false;
 #  define PH_TLS_FAST
 #endif
 
-/* Fixed-heap block limit (SEMANTICS.md, HeapCreate): requests above it fail
+/* Fixed-heap block limit (docs/semantics.md, Limits): requests above it fail
  * on a heap created with a maximum size. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
 #  define PH_FIXED_BLOCK_MAX ((size_t)0xFEFD8)

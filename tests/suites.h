@@ -123,10 +123,11 @@ int ph_test_walk_entries(HANDLE h, int limit);
 BOOL ph_test_unlock_elsewhere(HANDLE h, DWORD* error);
 
 /*
- * Assert a documented behaviour that Wine 8.0 departs from (SEMANTICS.md,
- * "Where Wine departs").  Elsewhere it is a plain assertion.  On Wine a
- * failure is reported as an expected failure (XFAIL) and ends the test
- * successfully; a pass there fails, so a fixed Wine is noticed.
+ * Assert a documented behaviour that Wine 8.0 departs from
+ * (docs/semantics.md, "Wine 8.0's departures").  Elsewhere it is a plain
+ * assertion.  On Wine a failure is reported as an expected failure (XFAIL)
+ * and ends the test successfully; a pass there fails, so a fixed Wine is
+ * noticed.
  */
 #define PH_ASSERT_DOC(cond, wine_departure)                                    \
   do {                                                                         \

@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* A block "slightly less" than the fixed-heap limit is refused at 1 MiB
- * on every system (SEMANTICS.md, HeapCreate). */
+ * on every system (docs/semantics.md, Limits). */
 #define FIXED_REFUSED ((SIZE_T)1 << 20)
 #define FIXED_ALLOWED ((SIZE_T)128 << 10)
 

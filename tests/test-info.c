@@ -1,8 +1,8 @@
 /*
  * test-info.c - HeapCompact, HeapQueryInformation, HeapSetInformation and
- * HeapSummary.  Wine 8.0 stubs several of them (SEMANTICS.md §5): those
- * assertions use PH_ASSERT_DOC, and HeapSummary, which kills a Wine
- * process, is only called on the emulated engine.
+ * HeapSummary.  Wine 8.0 stubs several of them (docs/semantics.md, "Wine
+ * 8.0's departures"): those assertions use PH_ASSERT_DOC, and HeapSummary,
+ * which kills a Wine process, is only called on the emulated engine.
  */
 #include "suites.h"
 

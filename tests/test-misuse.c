@@ -1,9 +1,10 @@
 /*
  * test-misuse.c - the misuse catalogue: every way a caller can get a heap
- * call wrong, and the defined failure portheap gives for it (SEMANTICS.md
- * section 3, "Misuse").  After each one, every other live block, in the
- * heap misused, in another heap and in the process heap, still holds its
- * bytes and frees fine, and HeapValidate tells the truth.
+ * call wrong, and the defined failure portheap gives for it
+ * (docs/semantics.md, "portheap's choices").  After each one, every other
+ * live block, in the heap misused, in another heap and in the process
+ * heap, still holds its bytes and frees fine, and HeapValidate tells the
+ * truth.
  *
  * Windows leaves misuse undefined, so most of these run only on the
  * emulated engine; the few that Windows documents run everywhere.

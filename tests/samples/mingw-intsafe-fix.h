@@ -3,7 +3,7 @@
  * building for Windows with mingw-w64, and only there.
  *
  * mingw-w64 before version 13 has SizeTMult but not SIZETMult, Microsoft's
- * name for the same SIZE_T multiplication (SEMANTICS.md, section 7).  The
+ * name for the same SIZE_T multiplication (docs/semantics.md, mingw-w64).  The
  * samples stay as Microsoft would write them; this supplies the name when
  * the headers lack it.  (Both types are the pointer-sized unsigned integer
  * on Windows.)
