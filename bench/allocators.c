@@ -205,13 +205,17 @@ static void* je_new(enum bench_mode mode) {
   }
   return h;
 }
+/* mallctl "arena.<arena>.<op>" with no argument ("destroy", "purge"). */
+static void je_arena_ctl(unsigned arena, const char* op) {
+  char name[64];
+  snprintf(name, sizeof name, "arena.%u.%s", arena, op);
+  je_ctl(name, NULL, NULL, NULL, 0);
+}
 static void je_destroy(void* heap) {
   struct je_heap* h = heap;
-  char name[64];
   if (h->has_tcache)
     je_ctl("tcache.destroy", NULL, NULL, &h->tcache, sizeof h->tcache);
-  snprintf(name, sizeof name, "arena.%u.destroy", h->arena);
-  je_ctl(name, NULL, NULL, NULL, 0);
+  je_arena_ctl(h->arena, "destroy");
   free(h);
 }
 static void* je_alloc(void* heap, size_t size) {
@@ -231,16 +235,12 @@ static void* je_default(void) {
 /* Hand the tcache's blocks back to the arena, then purge its free pages. */
 static void je_compact(void* heap) {
   struct je_heap* h = heap;
-  char name[64];
   if (h->has_tcache)
     je_ctl("tcache.flush", NULL, NULL, &h->tcache, sizeof h->tcache);
-  snprintf(name, sizeof name, "arena.%u.purge", h->arena);
-  je_ctl(name, NULL, NULL, NULL, 0);
+  je_arena_ctl(h->arena, "purge");
 }
 static void je_trim(void) {
-  char name[64];
-  snprintf(name, sizeof name, "arena.%u.purge", JE_ARENAS_ALL);
-  je_ctl(name, NULL, NULL, NULL, 0);
+  je_arena_ctl(JE_ARENAS_ALL, "purge");
 }
 
 static const char* je_load(char** argv) {

@@ -171,13 +171,15 @@ static bool bins_replace(struct ph__heap* h, struct ph__block* from,
 }
 
 /*
- * Take g granules from the front of FREE block b (in a bin): b keeps them,
+ * Take g granules from the front of FREE block b (in a bin): b keeps them
+ * (for the caller to hand out, or to merge into the BUSY block before it),
  * the rest becomes a FREE block in b's place.  When b is alone in its bin
  * and the rest stays in that bin (the common case of carving blocks out of
- * a large free area), no list is searched or relinked.  Returns false (and
- * abandons the bin) if b's links do not check.
+ * a large free area), no list is searched or relinked.  g >= PH__MIN_BLOCK
+ * keeps the rest's header off b's links.  Returns false (and abandons the
+ * bin) if b's links do not check.
  */
-static bool bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
+bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   uint32_t rest = b->size - g;
   if (rest < PH__MIN_BLOCK)
     return ph__bins_remove(h, b);
@@ -220,7 +222,7 @@ static struct ph__block* bin_scan(struct ph__heap* h, uint32_t g,
 struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t g) {
   struct ph__block* v = h->victim;
   if (v != NULL && v->size >= g + PH__MIN_BLOCK && v->state == PH__STATE_FREE &&
-      ph__block_sealed(&h->seal, v) && bins_take(h, v, g)) {
+      ph__block_sealed(&h->seal, v) && ph__bins_take(h, v, g)) {
     v->state = PH__STATE_BUSY;
     return v;
   }
@@ -258,7 +260,7 @@ struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t g) {
     } else if ((b = bin_scan(h, g, 16)) == NULL) {
       return NULL;
     }
-    if (!bins_take(h, b, g))
+    if (!ph__bins_take(h, b, g))
       continue;
     b->state = PH__STATE_BUSY;
     return b;
@@ -381,14 +383,3 @@ size_t ph__bins_largest(const struct ph__heap* h) {
   return 0;
 }
 
-/*
- * Give the BUSY block before FREE block b (in a bin) g granules of b's
- * front: b keeps them, to be merged by the caller, and the rest, if it can
- * be a block, stays FREE in b's place and becomes the victim (bins_take:
- * no list is searched or relinked when it stays in b's bin).  g >=
- * PH__MIN_BLOCK, so that the rest's header leaves b's links intact.
- * Returns false if b's links do not check (its bin is abandoned).
- */
-bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
-  return bins_take(h, b, g);
-}

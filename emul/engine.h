@@ -226,7 +226,6 @@ void ph__quick_flush_list(struct ph__heap* h, unsigned i);
 
 /* ---- large.c: blocks with a mapping of their own ---------------------- */
 void* ph__large_alloc(struct ph__heap* h, size_t size);
-void ph__large_free(struct ph__heap* h, struct ph__region* r);
 void* ph__large_realloc(struct ph__heap* h, struct ph__region* r,
                         size_t size, uint32_t flags);
 

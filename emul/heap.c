@@ -145,7 +145,7 @@ void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g) {
 
 void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
   if (r->kind == PH__REGION_LARGE) {
-    ph__large_free(h, r);
+    ph__heap_region_release(h, r);
     return;
   }
   struct ph__block* b = ph__block_of(data);
@@ -267,7 +267,7 @@ static void* large_copy(struct ph__heap* h, struct ph__region* r,
   size_t old_size = r->large_size;
   memcpy(data, ph__block_data(ph__region_first(r)),
          old_size < size ? old_size : size);
-  ph__large_free(h, r);
+  ph__heap_region_release(h, r);
   if ((flags & PH_HEAP_ZERO_MEMORY) && size > old_size)
     memset(data + old_size, 0, size - old_size);
   return data;
@@ -351,15 +351,23 @@ void ph__heap_region_release(struct ph__heap* h, struct ph__region* r) {
   ph__region_retire(r, ph__heap_exec(h));
 }
 
+/* Count in h's totals that region r of h has r->commit_size bytes
+ * committed where it had `before` (a large block's reserved total is its
+ * committed pages). */
+static void count_commit(struct ph__heap* h, const struct ph__region* r,
+                         size_t before) {
+  h->committed += r->commit_size - before; /* modulo: a drop counts too */
+  if (r->kind == PH__REGION_LARGE)
+    h->reserved += r->commit_size - before;
+}
+
 /* Commit region r of h up to commit_size bytes. */
 bool ph__heap_commit(struct ph__heap* h, struct ph__region* r,
                      size_t commit_size) {
   size_t before = r->commit_size;
   if (!ph__region_commit(r, commit_size, ph__heap_exec(h)))
     return false;
-  h->committed += r->commit_size - before;
-  if (r->kind == PH__REGION_LARGE)
-    h->reserved += r->commit_size - before;
+  count_commit(h, r, before);
   return true;
 }
 
@@ -367,18 +375,13 @@ bool ph__heap_commit(struct ph__heap* h, struct ph__region* r,
 void ph__heap_decommit(struct ph__heap* h, struct ph__region* r,
                        size_t commit_size) {
   size_t before = r->commit_size;
-  if (!ph__region_decommit(r, commit_size))
-    return;
-  h->committed -= before - r->commit_size;
-  if (r->kind == PH__REGION_LARGE)
-    h->reserved -= before - r->commit_size;
+  if (ph__region_decommit(r, commit_size))
+    count_commit(h, r, before);
 }
 
 /* Large block region r of h was moved with its header (large.c) and has
- * commit_size bytes committed where it had `before`: its neighbours on
- * h's list, which still name its old address, name it again, and h's
- * totals count the new pages (a large block's reserved total is its
- * committed pages). */
+ * r->commit_size bytes committed where it had `before`: its neighbours on
+ * h's list, which still name its old address, name it again. */
 void ph__heap_region_moved(struct ph__heap* h, struct ph__region* r,
                            size_t before) {
   PH_ASSERT(r->kind == PH__REGION_LARGE && r->commit_size >= before);
@@ -388,8 +391,7 @@ void ph__heap_region_moved(struct ph__heap* h, struct ph__region* r,
     h->large = r;
   if (r->next != NULL)
     r->next->prev = r;
-  h->committed += r->commit_size - before;
-  h->reserved += r->commit_size - before;
+  count_commit(h, r, before);
 }
 
 /* ---- create, destroy, find ------------------------------------------- */

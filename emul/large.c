@@ -37,10 +37,6 @@ void* ph__large_alloc(struct ph__heap* h, size_t size) {
   return ph__block_data(b);
 }
 
-void ph__large_free(struct ph__heap* h, struct ph__region* r) {
-  ph__heap_region_release(h, r);
-}
-
 /* Commit or give back pages of large block region r so that exactly
  * `commit` bytes are committed (a page multiple within its reservation),
  * h's totals with them.  Returns false, nothing changed, if the system

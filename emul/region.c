@@ -23,7 +23,10 @@ static struct ph__region* cache_head; /* singly linked through next,
                                          newest first */
 static size_t cache_bytes;            /* sum of cached commit_size */
 static size_t cache_limit = (size_t)256 << 20;
-static atomic_uint_fast64_t decay_ms = PH__DECAY_MS_DEFAULT;
+static atomic_uint decay_ms = PH__DECAY_MS_DEFAULT;
+static atomic_uint_fast64_t decay_next; /* ph__prim_now_ms time before
+                                           which a decay pass finds nothing
+                                           new to release */
 
 size_t ph__page_up(size_t n) {
   size_t page = ph__prim_page_size();
@@ -208,6 +211,11 @@ void ph__region_cache_trim(size_t keep) {
  * is from ph__prim_now_ms. */
 void ph__region_cache_decay(uint64_t now) {
   uint64_t delay = atomic_load_explicit(&decay_ms, memory_order_relaxed);
+  /* Callers come often (every HeapCreate and HeapDestroy): one pass per
+   * quarter of the decay time, so a region leaves at most that late. */
+  if (now < atomic_load_explicit(&decay_next, memory_order_relaxed))
+    return;
+  atomic_store_explicit(&decay_next, now + delay / 4, memory_order_relaxed);
   struct ph__region* drop = NULL;
   ph__mutex_lock(&cache_lock);
   for (struct ph__region** link = &cache_head; *link != NULL;) {
@@ -239,10 +247,10 @@ size_t ph__region_cache_set(size_t limit) {
 
 /* Set the decay time in ms; (uint32_t)-1 only reads it.  Returns the old. */
 uint32_t ph__decay_set(uint32_t ms) {
-  uint64_t old = atomic_load(&decay_ms);
-  if (ms != (uint32_t)-1)
-    atomic_store(&decay_ms, ms);
-  return (uint32_t)old;
+  if (ms == (uint32_t)-1)
+    return atomic_load(&decay_ms);
+  atomic_store(&decay_next, 0); /* the new time applies from the next pass */
+  return atomic_exchange(&decay_ms, ms);
 }
 
 uint64_t ph__decay_ms(void) {
