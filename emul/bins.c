@@ -332,7 +332,7 @@ static void purge_span(struct ph__block* f, const char* lo, const char* hi) {
 }
 
 /* Give back the whole pages inside FREE block f. */
-void ph__block_purge(struct ph__block* f) {
+static void block_purge(struct ph__block* f) {
   purge_span(f, (const char*)f, (const char*)ph__block_next(f));
 }
 
@@ -358,7 +358,7 @@ void ph__bins_purge(struct ph__heap* h) {
     for (struct ph__block* b = h->bins[bin]; b != NULL; b = link_next(h, b)) {
       if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b))
         break; /* a trampled list: left to validation to report */
-      ph__block_purge(b);
+      block_purge(b);
     }
 }
 

@@ -214,7 +214,6 @@ struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t granules);
 bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t granules);
 struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b);
 void ph__block_release_freed(struct ph__heap* h, struct ph__block* b);
-void ph__block_purge(struct ph__block* f);
 void ph__bins_purge(struct ph__heap* h);
 void ph__block_trim(struct ph__heap* h, struct ph__block* b,
                     uint32_t granules);
