@@ -73,6 +73,7 @@ void* ph_heap_create(uint32_t options, size_t initial_size,
     ph__fail(error);
     return NULL;
   }
+  ph__biased_give(&h->lock, ph__thread_self()); /* no one else sees it yet */
   ph__registry_add(h);
   ph__region_cache_decay(ph__prim_now_ms());
   return ph__heap_handle(h);
@@ -183,7 +184,10 @@ static inline struct ph__heap* enter_block(struct ph__heap* h,
   return shard;
 }
 
-void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
+/* HeapReAlloc, any case (the entry point below tries its fast way in
+ * first). */
+static PH_NOINLINE void* realloc_general(void* heap, uint32_t flags,
+                                         void* block, size_t size) {
   struct ph__heap* h = ph__heap_lookup(heap);
   if (h == NULL)
     return fail_bad_heap(heap, flags);
@@ -206,6 +210,61 @@ void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
     return fail_alloc(h, flags, PH_ERROR_NOT_ENOUGH_MEMORY,
                       PH_STATUS_NO_MEMORY);
   return p;
+}
+
+/* HeapReAlloc with no flags of live block b in region r of shard s,
+ * entered by the entry point (how), when it does not grow b over the
+ * victim: the engine's whole way, else (no memory) the general path, which
+ * reports it. */
+static PH_NOINLINE void* realloc_entered(void* heap, struct ph__block* b,
+                                         size_t size, struct ph__heap* s,
+                                         struct ph__region* r,
+                                         enum ph__entry how) {
+  void* block = ph__block_data(b);
+  void* p = ph__heap_realloc(s, r, block, size, 0);
+  ph__fast_leave(s, how);
+  return p != NULL ? p : realloc_general(heap, 0, block, size);
+}
+
+/* HeapReAlloc in shard s of the thread's cached heap when the inline path
+ * did not enter it through the bias (see alloc_unbiased). */
+static PH_NOINLINE void* realloc_unbiased(void* heap, void* block,
+                                          size_t size, struct ph__heap* s,
+                                          struct ph__region* r) {
+  enum ph__entry how;
+  if (ph__fast_lock(s, &how)) {
+    struct ph__block* b = ph__fast_busy(s, r, block);
+    if (b != NULL)
+      return realloc_entered(heap, b, size, s, r, how);
+    ph__fast_leave(s, how);
+  }
+  return realloc_general(heap, 0, block, size);
+}
+
+void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
+  if (PH_LIKELY(ph__fast_hit(heap, flags))) {
+    struct ph__heap* s = ph__thread.fast;
+    struct ph__region* r = ph__map_find(block);
+    if (r != NULL && r->heap == s) { /* else not a block of s */
+      if (PH_UNLIKELY(!ph__fast_bias(s)))
+        return realloc_unbiased(heap, block, size, s, r);
+      struct ph__block* b = ph__fast_busy(s, r, block);
+      if (PH_UNLIKELY(b == NULL)) {
+        ph__fast_leave(s, PH__ENTRY_BIAS);
+        return realloc_general(heap, flags, block, size);
+      }
+      /* The growing buffer: b grows over the victim right after it. */
+      uint32_t g = ph__size_to_granules(size);
+      if (g > b->size && (size <= PH_FIXED_BLOCK_MAX || s->maximum_size == 0) &&
+          ph__victim_grow(s, b, g)) {
+        ph__block_hand_out(s, b, size);
+        ph__fast_leave(s, PH__ENTRY_BIAS);
+        return block;
+      }
+      return realloc_entered(heap, b, size, s, r, PH__ENTRY_BIAS);
+    }
+  }
+  return realloc_general(heap, flags, block, size);
 }
 
 /* HeapFree, any case (the entry point below tries fast.h first).  NULL

@@ -7,6 +7,12 @@
  * A bit per non-empty bin lets allocation find the first bin whose every
  * block fits in a few word operations: no list is searched.
  *
+ * One FREE block is in no bin: the victim, the remainder of the last split.
+ * The next requests are carved from its front (ph__bins_carve) and a block
+ * just before it grows over it (a growing buffer) without a list touched;
+ * a block freed beside it merges into it.  When a split elsewhere makes a
+ * new victim, the old one goes to its bin.
+ *
  * A freed block merges with a FREE neighbour on either side, so no two FREE
  * blocks are ever adjacent (quick-list blocks are not FREE and stay apart
  * until flushed).  Links are encoded, each by the address of its slot
@@ -98,7 +104,6 @@ static void fix_next(struct ph__block* b) {
 
 static void bin_abandon(struct ph__heap* h, unsigned bin, const void* at) {
   h->bins[bin] = NULL;
-  h->victim = NULL;
   h->bin_map[bin / 64u] &= ~((uint64_t)1 << (bin % 64u));
   ph__corruption(h, at, "free list link overwritten");
 }
@@ -115,9 +120,14 @@ void ph__bins_insert(struct ph__heap* h, struct ph__block* b) {
   h->bins[bin] = b;
 }
 
-/* Unlink a FREE block.  Returns false (and abandons the bin) if its links
- * do not agree with its neighbours'. */
+/* Take FREE block b out of the bins: the victim stops being one, another
+ * is unlinked.  Returns false (and abandons the bin) if its links do not
+ * agree with its neighbours'. */
 bool ph__bins_remove(struct ph__heap* h, struct ph__block* b) {
+  if (b == h->victim) {
+    h->victim = NULL;
+    return true;
+  }
   unsigned bin = bin_floor(b->size);
   struct ph__block* next = link_next(h, b);
   struct ph__block* prev = link_prev(h, b);
@@ -129,8 +139,6 @@ bool ph__bins_remove(struct ph__heap* h, struct ph__block* b) {
     bin_abandon(h, bin, b);
     return false;
   }
-  if (b == h->victim)
-    h->victim = NULL;
   if (prev != NULL)
     set_next(h, prev, next);
   else
@@ -157,44 +165,45 @@ void ph__block_trim(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   ph__block_release(h, tail);
 }
 
-/* Put `to` where FREE block `from` is in bin list `bin` (from's and
- * to's), if `from` is alone there. */
-static bool bins_replace(struct ph__heap* h, struct ph__block* from,
-                         struct ph__block* to, unsigned bin) {
-  if (link_prev(h, from) != NULL || link_next(h, from) != NULL ||
-      h->bins[bin] != from)
-    return false; /* not alone in its bin: the general path */
-  set_next(h, to, NULL); /* encoded by their new slots */
-  set_prev(h, to, NULL);
-  h->bins[bin] = to;
-  return true;
+/* Make FREE block v, in no bin, the victim; the old one goes to its bin. */
+static void victim_set(struct ph__heap* h, struct ph__block* v) {
+  if (h->victim != NULL)
+    ph__bins_insert(h, h->victim);
+  h->victim = v;
+}
+
+/* Make FREE block b the victim (a region's fresh free space, where the
+ * next requests are to be carved). */
+void ph__bins_prefer(struct ph__heap* h, struct ph__block* b) {
+  if (b != h->victim && ph__bins_remove(h, b))
+    victim_set(h, b);
 }
 
 /*
- * Take g granules from the front of FREE block b (in a bin): b keeps them
- * (for the caller to hand out, or to merge into the BUSY block before it),
- * the rest becomes a FREE block in b's place.  When b is alone in its bin
- * and the rest stays in that bin (the common case of carving blocks out of
- * a large free area), no list is searched or relinked.  g >= PH__MIN_BLOCK
+ * Take g granules from the front of FREE block b (the victim, or in a
+ * bin): b keeps them (for the caller to hand out, or to merge into the
+ * BUSY block before it), the rest, if it can be a block, becomes the
+ * victim.  Taken from the victim, no list is touched.  g >= PH__MIN_BLOCK
  * keeps the rest's header off b's links.  Returns false (and abandons the
  * bin) if b's links do not check.
  */
 bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   uint32_t rest = b->size - g;
-  if (rest < PH__MIN_BLOCK)
-    return ph__bins_remove(h, b);
-  struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
-  unsigned bin = bin_floor(b->size);
-  bool same_bin = bin_floor(rest) == bin;
-  ph__block_set(&h->seal, tail, rest, g, PH__STATE_FREE, 0);
-  if (!(same_bin && bins_replace(h, b, tail, bin))) {
-    if (!ph__bins_remove(h, b))
-      return false;
-    ph__bins_insert(h, tail);
+  if (b != h->victim && !ph__bins_remove(h, b))
+    return false;
+  if (rest < PH__MIN_BLOCK) {
+    if (b == h->victim)
+      h->victim = NULL;
+    return true;
   }
+  struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
+  ph__block_set(&h->seal, tail, rest, g, PH__STATE_FREE, 0);
   fix_next(tail);
   b->size = g;
-  h->victim = tail;
+  if (b == h->victim)
+    h->victim = tail;
+  else
+    victim_set(h, tail);
   return true;
 }
 
@@ -230,19 +239,29 @@ struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t g) {
 }
 
 /*
- * A block of at least g granules out of the bins, marked BUSY (the caller
- * sets slack and seals), or NULL if no bin holds one: the victim
- * (ph__bins_carve), else ph__bins_fit.
+ * A block of at least g granules out of the free blocks, marked BUSY (the
+ * caller sets slack and seals), or NULL if none holds one: carved from the
+ * victim (ph__bins_carve), else ph__bins_fit, else the victim whole.
  */
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
-  struct ph__block* v = ph__bins_carve(h, g);
-  return v != NULL ? v : ph__bins_fit(h, g);
+  struct ph__block* b = ph__bins_carve(h, g);
+  if (b == NULL)
+    b = ph__bins_fit(h, g);
+  if (b != NULL)
+    return b;
+  b = h->victim;
+  if (b == NULL || b->size < g || b->state != PH__STATE_FREE ||
+      !ph__block_sealed(&h->seal, b))
+    return NULL;
+  h->victim = NULL;
+  b->state = PH__STATE_BUSY;
+  return b;
 }
 
 /*
- * The good fit: a block of the first bin whose every block has g granules
- * (the smallest such free block, the victim included only if it is that),
- * then a short look through the bin of g itself, which may hold a block
+ * The good fit among the binned blocks (not the victim): a block of the
+ * first bin whose every block has g granules (the smallest such free
+ * block), then a short look through the bin of g itself, which may hold a block
  * just big enough (a freshly grown one is at its head).  Marked BUSY, or
  * NULL.
  */
@@ -277,7 +296,7 @@ static void header_wipe(struct ph__block* b) {
 
 /*
  * Give a block (BUSY or QUICK, header sealed) back to the bins, merged with
- * its FREE neighbours.  A neighbour whose header does not check is left
+ * its FREE neighbours (into the victim, if one of them is).  A neighbour whose header does not check is left
  * alone and reported.  A header merged away is wiped (header_wipe).
  * Returns the free block b became part of.
  */
@@ -291,6 +310,7 @@ struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b) {
     ph__bins_insert(h, b);
     return b;
   }
+  const struct ph__block* victim = h->victim;
   if (n->state == PH__STATE_FREE && ph__bins_remove(h, n)) {
     b->size += n->size;
     header_wipe(n);
@@ -307,7 +327,10 @@ struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b) {
   }
   ph__block_restate(seal, b, b->size, 0, PH__STATE_FREE);
   fix_next(b);
-  ph__bins_insert(h, b);
+  if (victim != NULL && h->victim == NULL)
+    h->victim = b; /* merged with the victim: the victim, grown */
+  else
+    ph__bins_insert(h, b);
   return b;
 }
 
@@ -352,8 +375,10 @@ void ph__block_release_freed(struct ph__heap* h, struct ph__block* b) {
     purge_span(f, lo, hi);
 }
 
-/* Give back the whole pages inside every block in the bins. */
+/* Give back the whole pages inside every free block. */
 void ph__bins_purge(struct ph__heap* h) {
+  if (h->victim != NULL && ph__block_sealed(&h->seal, h->victim))
+    block_purge(h->victim);
   for (unsigned bin = 0; bin < PH__BIN_COUNT; bin++)
     for (struct ph__block* b = h->bins[bin]; b != NULL; b = link_next(h, b)) {
       if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b))
@@ -362,24 +387,27 @@ void ph__bins_purge(struct ph__heap* h) {
     }
 }
 
-/* Payload bytes of the largest block in the bins; 0 if they are empty. */
+/* Payload bytes of the largest free block (the bins' and the victim);
+ * 0 if there is none. */
 size_t ph__bins_largest(const struct ph__heap* h) {
+  const struct ph__block* v = h->victim;
+  size_t best = v != NULL && ph__block_sealed(&h->seal, v)
+                    ? ph__block_capacity(v)
+                    : 0;
   for (unsigned w = PH__BIN_WORDS; w-- > 0;) {
     uint64_t bits = h->bin_map[w];
     if (bits == 0)
       continue;
     unsigned bin = w * 64u + msb64(bits);
-    size_t best = 0;
     for (struct ph__block* b = h->bins[bin]; b != NULL;
          b = link_next(h, b)) {
-      if (!ph__block_owned(h, b) ||
-          !ph__block_sealed(&h->seal, b))
+      if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b))
         break;
       if (ph__block_capacity(b) > best)
         best = ph__block_capacity(b);
     }
-    return best;
+    break;
   }
-  return 0;
+  return best;
 }
 

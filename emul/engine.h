@@ -137,8 +137,8 @@ struct ph__heap {
   size_t reserved;           /* sum of regions' reserve_size */
 
   struct ph__block* quick[PH__QUICK_LISTS]; /* heads (ph__quick_index) */
-  struct ph__block* victim;           /* remainder of the last split, a
-                                         FREE block in a bin, or NULL */
+  struct ph__block* victim;           /* remainder of the last split, the
+                                         FREE block in no bin, or NULL */
   size_t quick_granules;              /* sizes of the quick blocks, summed */
   uint32_t tick;                      /* quick pushes left until the next
                                          ph__heap_tick */
@@ -212,12 +212,40 @@ struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t granules);
 bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t granules);
+void ph__bins_prefer(struct ph__heap* h, struct ph__block* b);
 struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b);
 void ph__block_release_freed(struct ph__heap* h, struct ph__block* b);
 void ph__bins_purge(struct ph__heap* h);
 void ph__block_trim(struct ph__heap* h, struct ph__block* b,
                     uint32_t granules);
 size_t ph__bins_largest(const struct ph__heap* h);
+
+/*
+ * Grow BUSY block b of h to g > b->size granules over the front of the
+ * victim, if the victim is the block right after b and keeps at least
+ * PH__MIN_BLOCK granules: a growing buffer at the end of the carved area.
+ * The victim's header moves up by what b takes; no list is touched.
+ * Sets b->size (b is the caller's to reseal).  Returns false, nothing
+ * changed, otherwise.  Both realloc paths try this first (api.c, heap.c).
+ */
+static inline bool ph__victim_grow(struct ph__heap* h, struct ph__block* b,
+                                   uint32_t g) {
+  struct ph__block* v = h->victim;
+  uint32_t more = g - b->size;
+  if (more < PH__MIN_BLOCK)
+    more = PH__MIN_BLOCK; /* a granule of slack more: the header moves */
+  if (v != ph__block_next(b) || v->size < more + PH__MIN_BLOCK ||
+      v->state != PH__STATE_FREE || !ph__block_sealed(&h->seal, v))
+    return false;
+  uint32_t rest = v->size - more;
+  struct ph__block* tail =
+      (struct ph__block*)((char*)v + ((size_t)more << PH__GRANULE_SHIFT));
+  b->size += more;
+  ph__block_set(&h->seal, tail, rest, b->size, PH__STATE_FREE, 0);
+  ph__block_next(tail)->prev_size = rest; /* outside the seal */
+  h->victim = tail;
+  return true;
+}
 
 /* ---- small.c, small.h: quick lists --------------------------------------- */
 void ph__quick_flush(struct ph__heap* h);

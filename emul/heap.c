@@ -24,14 +24,15 @@ static size_t round16(size_t n) {
   return (n + PH__GRANULE - 1) & ~(size_t)(PH__GRANULE - 1);
 }
 
-/* Lay out a region's committed part as one free block and the sentinel. */
+/* Lay out a region's committed part as one free block, the victim (the
+ * next requests are carved from it), and the sentinel. */
 static void region_format(struct ph__heap* h, struct ph__region* r) {
   struct ph__block* first = ph__region_first(r);
   struct ph__block* end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)end - (char*)first) >> PH__GRANULE_SHIFT);
   ph__block_set(&h->seal, first, g, 0, PH__STATE_BUSY, 0);
   ph__block_set(&h->seal, end, 1, g, PH__STATE_SENTINEL, 0);
-  ph__block_release(h, first);
+  ph__bins_prefer(h, ph__block_release(h, first));
 }
 
 /* Commit at least `bytes` more of region r; the new space joins the bins. */
@@ -249,6 +250,10 @@ static bool block_resize(struct ph__heap* h, struct ph__region* r,
     return false;
   if (g <= b->size) {
     ph__block_trim(h, b, g);
+    ph__block_hand_out(h, b, size);
+    return true;
+  }
+  if (ph__victim_grow(h, b, g)) {
     ph__block_hand_out(h, b, size);
     return true;
   }

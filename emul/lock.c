@@ -50,14 +50,6 @@ void ph__biased_setup(bool allowed) {
   atomic_store(&ph__bias_on, allowed && ph__prim_fence_all_init());
 }
 
-void ph__biased_init(ph__biased_t* lock) {
-  atomic_init(&lock->bias, 0);
-  atomic_init(&lock->busy, 0);
-  lock->mutex = (ph__mutex_t)PH__MUTEX_INIT;
-  lock->streak_thread = 0;
-  lock->streak = 0;
-  lock->streak_goal = PH__BIAS_GOAL_MIN;
-}
 
 /* The fence stopped working: no bias is granted from now on. */
 static void fence_failed(void) {
@@ -113,6 +105,20 @@ static void bias_grant(ph__biased_t* lock, uintptr_t self) {
   }
   ph__count(&ph__lock_counts.grants);
   atomic_store_explicit(&lock->bias, self, memory_order_relaxed);
+}
+
+void ph__biased_init(ph__biased_t* lock) {
+  atomic_init(&lock->bias, 0);
+  atomic_init(&lock->busy, 0);
+  lock->mutex = (ph__mutex_t)PH__MUTEX_INIT;
+  lock->streak_thread = 0;
+  lock->streak = 0;
+  lock->streak_goal = PH__BIAS_GOAL_MIN;
+}
+
+void ph__biased_give(ph__biased_t* lock, uintptr_t maker) {
+  if (ph__biasing())
+    bias_grant(lock, maker);
 }
 
 void ph__biased_note(ph__biased_t* lock, uintptr_t self) {
@@ -182,6 +188,10 @@ struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
       s->top = h;
       s->sharded = false;
       s->region0.index = atomic_fetch_add(&h->next_index, 1);
+      /* Its thread's from the start, unless a ph_heap_lock holds h: a
+       * bias must not let the thread past it (lock.h). */
+      if (atomic_load_explicit(&h->owner, memory_order_relaxed) == 0)
+        ph__biased_give(&s->lock, ph__thread_self());
       atomic_store_explicit(&h->shards[slot], s, memory_order_release);
     }
   }

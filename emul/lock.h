@@ -195,6 +195,11 @@ static inline void ph__mutex_reset(ph__mutex_t* m) {
  * times in a row with no other thread in between; each revocation doubles
  * the goal (up to PH__BIAS_GOAL_MAX), so a lock that threads really share
  * settles on the mutex and pays at most one fence per that many entries.
+ * The thread that makes a heap, or a shard outside any ph_heap_lock,
+ * holds its bias from the start (ph__biased_give): a heap is mostly used
+ * by the thread that made it (a shard always is), and a short-lived heap
+ * would otherwise pay the mutex for all its first entries; if another
+ * thread comes, it revokes the bias as it would any other.
  */
 #define PH__BIAS_GOAL_MIN 16u
 #define PH__BIAS_GOAL_MAX 65536u
@@ -212,6 +217,9 @@ typedef struct ph__biased {
 enum ph__entry { PH__ENTRY_NONE = 0, PH__ENTRY_MUTEX = 1, PH__ENTRY_BIAS = 2 };
 
 void ph__biased_init(ph__biased_t* lock);
+/* Give the bias of a lock no other thread can see yet (a heap or shard
+ * just made) to its maker, if biasing is on. */
+void ph__biased_give(ph__biased_t* lock, uintptr_t maker);
 
 /* Whether new biases may be granted: the process-wide fence worked at
  * start-up and PORTHEAP_BIASED_LOCKS is not 0 (ph__biased_setup), and it

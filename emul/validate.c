@@ -3,8 +3,8 @@
  *
  * A whole-heap check walks every region block by block (headers sealed,
  * sizes chained, no two FREE neighbours, ends at the sentinel), then every
- * large block, every quick list and every bin.  A step count bounds each
- * list, so a trampled link that makes a cycle cannot hang it.
+ * large block, every quick list, every bin and the victim.  A step count
+ * bounds each list, so a trampled link that makes a cycle cannot hang it.
  */
 #include "small.h"
 
@@ -69,7 +69,11 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
         return false;
     }
   }
-  return seen == free_blocks;
+  const struct ph__block* v = h->victim; /* the one FREE block in no bin */
+  if (v != NULL && (!ph__block_owned(h, v) || !ph__block_sealed(&h->seal, v) ||
+                    v->state != PH__STATE_FREE))
+    return false;
+  return seen + (v != NULL) == free_blocks;
 }
 
 /* Whether all of h's control data checks.  Caller holds h's lock. */

@@ -13,8 +13,9 @@
  *                       thread enters that lock: the revocation cannot be
  *                       fenced, so the process must end with a message
  *   crash fence-grant   Linux: membarrier fails from the start of the
- *                       churn on: no bias may be granted, and biasing must
- *                       turn off; this one must survive (prints "ok")
+ *                       churn on (a heap made and used by another thread,
+ *                       150 ms later): no bias may be granted, and biasing
+ *                       must turn off; this one must survive (prints "ok")
  * The fence modes exit 77 (skip) where biasing is off or seccomp missing.
  *
  * Before the fatal call it prints "heap <hex>" and "at <hex>" (the address
@@ -96,6 +97,19 @@ static void* churn_alone(void* h) {
   return block;
 }
 
+/* Make a heap in a thread of its own and churn it there: the maker holds
+ * a new heap's bias from the start, unless the grant finds the fence gone
+ * (it re-tests it when the last test is over 100 ms old). */
+static void* churn_fresh(void* unused) {
+  (void)unused;
+  void* h = ph_heap_create(0, 0, 0);
+  if (h == NULL)
+    return NULL;
+  ph_heap_free(h, 0, churn_main(h));
+  ph_heap_destroy(h);
+  return h;
+}
+
 static ph_lock_stats_t counts(void) {
   ph_lock_stats_t s = {.cb = sizeof s};
   ph_lock_stats(&s);
@@ -114,7 +128,12 @@ static int fence_mode(void* h, int revoke) {
       printf("skip: cannot install a seccomp filter here\n");
       return SKIP;
     }
-    churn_alone(h);
+    usleep(150 * 1000); /* past the fence's re-test interval */
+    pthread_t t;
+    void* done = NULL;
+    if (pthread_create(&t, NULL, churn_fresh, NULL) != 0 ||
+        pthread_join(t, &done) != 0 || done == NULL)
+      return 2;
     ph_lock_stats_t after = counts();
     printf("biasing %u, fence failures %llu, biases granted %llu -> %llu\n",
            (unsigned)after.biasing,
