@@ -75,6 +75,7 @@ void* ph_heap_create(uint32_t options, size_t initial_size,
   }
   ph__biased_give(&h->lock, ph__thread_self()); /* no one else sees it yet */
   ph__registry_add(h);
+  ph__heap_remember(h);
   ph__region_cache_decay(ph__prim_now_ms());
   return ph__heap_handle(h);
 }
@@ -255,9 +256,11 @@ void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
       }
       /* The growing buffer: b grows over the victim right after it. */
       uint32_t g = ph__size_to_granules(size);
-      if (g > b->size && (size <= PH_FIXED_BLOCK_MAX || s->maximum_size == 0) &&
-          ph__victim_grow(s, b, g)) {
-        ph__block_hand_out(s, b, size);
+      uint32_t grown = 0;
+      if (g > b->size && (size <= PH_FIXED_BLOCK_MAX || s->maximum_size == 0))
+        grown = ph__victim_grow(s, b, g);
+      if (PH_LIKELY(grown != 0)) {
+        ph__block_hand_out_sized(s, b, grown, size);
         ph__fast_leave(s, PH__ENTRY_BIAS);
         return block;
       }
@@ -293,17 +296,13 @@ static PH_NOINLINE int free_general(void* heap, uint32_t flags, void* block) {
   return 1;
 }
 
-/* HeapFree of `block` in region r of shard s, entered by the entry point
- * (how): freed if it is a live block there, else the general path (which
- * reports it). */
-static PH_NOINLINE int free_entered(void* heap, uint32_t flags, void* block,
-                                    struct ph__heap* s, struct ph__region* r,
-                                    enum ph__entry how) {
-  bool live = ph__fast_busy(s, r, block) != NULL;
-  if (live)
-    ph__heap_free(s, r, block);
+/* HeapFree of live block b in region r of shard s, entered by the entry
+ * point (how), when it is not small: the engine's whole way. */
+static PH_NOINLINE int free_entered(struct ph__block* b, struct ph__heap* s,
+                                    struct ph__region* r, enum ph__entry how) {
+  ph__heap_free(s, r, ph__block_data(b));
   ph__fast_leave(s, how);
-  return live ? 1 : free_general(heap, flags, block);
+  return 1;
 }
 
 /* The end of a fast HeapFree whose quick push asked for a tick: the tick,
@@ -316,12 +315,18 @@ static PH_NOINLINE int free_tick(struct ph__heap* s, enum ph__entry how) {
 }
 
 /* HeapFree of `block` in region r of shard s when the inline path did not
- * enter s through the bias (see alloc_unbiased). */
+ * enter s through the bias (see alloc_unbiased): the other ways in, else
+ * (or if `block` is not a live block there) the general path, which
+ * reports it. */
 static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
                                      struct ph__heap* s, struct ph__region* r) {
   enum ph__entry how;
-  if (ph__fast_lock(s, &how))
-    return free_entered(heap, flags, block, s, r, how);
+  if (ph__fast_lock(s, &how)) {
+    struct ph__block* b = ph__fast_busy(s, r, block);
+    if (b != NULL)
+      return free_entered(b, s, r, how);
+    ph__fast_leave(s, how);
+  }
   return free_general(heap, flags, block);
 }
 
@@ -332,13 +337,16 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
     if (r != NULL && r->heap == s) { /* else not a block of s */
       if (PH_LIKELY(ph__fast_bias(s))) {
         struct ph__block* b = ph__fast_busy(s, r, block);
-        if (PH_LIKELY(b != NULL && b->size <= PH__QUICK_EXACT)) {
-          if (PH_UNLIKELY(ph__quick_push(s, b, b->size)))
-            return free_tick(s, PH__ENTRY_BIAS);
+        if (PH_UNLIKELY(b == NULL)) {
           ph__fast_leave(s, PH__ENTRY_BIAS);
-          return 1;
+          return free_general(heap, flags, block);
         }
-        return free_entered(heap, flags, block, s, r, PH__ENTRY_BIAS);
+        if (PH_UNLIKELY(b->size > PH__QUICK_EXACT))
+          return free_entered(b, s, r, PH__ENTRY_BIAS);
+        if (PH_UNLIKELY(ph__quick_push(s, b, b->size)))
+          return free_tick(s, PH__ENTRY_BIAS);
+        ph__fast_leave(s, PH__ENTRY_BIAS);
+        return 1;
       }
       return free_unbiased(heap, flags, block, s, r);
     }

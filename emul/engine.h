@@ -225,26 +225,28 @@ size_t ph__bins_largest(const struct ph__heap* h);
  * victim, if the victim is the block right after b and keeps at least
  * PH__MIN_BLOCK granules: a growing buffer at the end of the carved area.
  * The victim's header moves up by what b takes; no list is touched.
- * Sets b->size (b is the caller's to reseal).  Returns false, nothing
- * changed, otherwise.  Both realloc paths try this first (api.c, heap.c).
+ * Returns b's new size in granules, for the caller to hand b out with
+ * (b's header is unchanged until then); 0, nothing changed, otherwise.
+ * Both realloc paths try this first (api.c, heap.c).
  */
-static inline bool ph__victim_grow(struct ph__heap* h, struct ph__block* b,
-                                   uint32_t g) {
+static inline uint32_t ph__victim_grow(struct ph__heap* h,
+                                       const struct ph__block* b,
+                                       uint32_t g) {
   struct ph__block* v = h->victim;
   uint32_t more = g - b->size;
   if (more < PH__MIN_BLOCK)
     more = PH__MIN_BLOCK; /* a granule of slack more: the header moves */
   if (v != ph__block_next(b) || v->size < more + PH__MIN_BLOCK ||
       v->state != PH__STATE_FREE || !ph__block_sealed(&h->seal, v))
-    return false;
+    return 0;
+  uint32_t size = b->size + more;
   uint32_t rest = v->size - more;
   struct ph__block* tail =
       (struct ph__block*)((char*)v + ((size_t)more << PH__GRANULE_SHIFT));
-  b->size += more;
-  ph__block_set(&h->seal, tail, rest, b->size, PH__STATE_FREE, 0);
+  ph__block_set(&h->seal, tail, rest, size, PH__STATE_FREE, 0);
   ph__block_next(tail)->prev_size = rest; /* outside the seal */
   h->victim = tail;
-  return true;
+  return size;
 }
 
 /* ---- small.c, small.h: quick lists --------------------------------------- */
@@ -287,6 +289,9 @@ extern atomic_uintptr_t ph__heap_epoch; /* +1 at every heap destruction */
  * for good, no region. */
 extern struct ph__heap ph__fast_none;
 struct ph__heap* ph__heap_lookup_slow(const void* handle);
+/* Make live top heap h the calling thread's cached lookup (a heap just
+ * made is most likely the next one used). */
+void ph__heap_remember(struct ph__heap* h);
 
 enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self);
 void ph__heap_wait_owner(struct ph__heap* top);

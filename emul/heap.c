@@ -253,8 +253,9 @@ static bool block_resize(struct ph__heap* h, struct ph__region* r,
     ph__block_hand_out(h, b, size);
     return true;
   }
-  if (ph__victim_grow(h, b, g)) {
-    ph__block_hand_out(h, b, size);
+  uint32_t grown = ph__victim_grow(h, b, g);
+  if (grown != 0) {
+    ph__block_hand_out_sized(h, b, grown, size);
     return true;
   }
   struct ph__block* n = block_room(h, r, b, g);

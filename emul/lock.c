@@ -155,17 +155,26 @@ static struct ph__heap* fast_shard(struct ph__heap* h) {
   return s != NULL ? s : &ph__fast_none;
 }
 
+/* Make top heap h this thread's cached lookup; `epoch` was read before h
+ * was known to be live (so the entry may be stale, never wrong). */
+static void remember(struct ph__heap* h, uintptr_t epoch) {
+  ph__thread_self(); /* the fast paths read ph__thread.id as assigned */
+  ph__thread.handle = ph__heap_handle(h);
+  ph__thread.heap = h;
+  ph__thread.fast = fast_shard(h);
+  ph__thread.epoch = epoch;
+}
+
 struct ph__heap* ph__heap_lookup_slow(const void* handle) {
   uintptr_t epoch = atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
   struct ph__heap* h = ph__heap_lookup_map(handle);
-  if (h != NULL) {
-    ph__thread_self(); /* the fast paths read ph__thread.id as assigned */
-    ph__thread.handle = handle;
-    ph__thread.heap = h;
-    ph__thread.fast = fast_shard(h);
-    ph__thread.epoch = epoch; /* read before the check: stale, never wrong */
-  }
+  if (h != NULL)
+    remember(h, epoch);
   return h;
+}
+
+void ph__heap_remember(struct ph__heap* h) {
+  remember(h, atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed));
 }
 
 /* Give the calling thread its slot, in order of first use (the first

@@ -218,6 +218,42 @@ START_TEST(emul_in_place_growth_by_one_granule) {
 }
 END_TEST
 
+/* The data of the walk entry right after busy block p of h. */
+static unsigned char* walk_next_data(HANDLE h, const void* p) {
+  PROCESS_HEAP_ENTRY e = {0};
+  while (HeapWalk(h, &e))
+    if (e.lpData == p) {
+      ck_assert_int_ne(HeapWalk(h, &e), FALSE);
+      ck_assert_uint_eq(e.wFlags, 0); /* free */
+      return e.lpData;
+    }
+  ck_abort_msg("block not found in the walk");
+  return NULL;
+}
+
+/* A growing buffer never grows over the free block after it if that
+ * block's header was overwritten (an overrun by one header): the seal is
+ * checked on the fast path too.  The block moves (or the call fails) and
+ * the heap reports the damage; untouched, the same block grows in place. */
+START_TEST(emul_growth_never_takes_a_trampled_neighbour) {
+  for (int trample = 0; trample <= 1; trample++) {
+    HANDLE h = HeapCreate(0, 0, 0);
+    ck_assert_ptr_nonnull(h);
+    unsigned char* p = HeapAlloc(h, 0, 100);
+    fill(p, 100);
+    unsigned char* rest = walk_next_data(h, p);
+    if (trample)
+      memset(rest - 16, 0x41, 16); /* its header */
+    unsigned char* r = HeapReAlloc(h, 0, p, 4000);
+    ck_assert_int_eq(r == p, !trample);
+    if (r != NULL)
+      check_fill(r, 100);
+    ck_assert_int_eq(HeapValidate(h, 0, NULL), !trample);
+    HeapDestroy(h);
+  }
+}
+END_TEST
+
 /* A block with a busy neighbour cannot grow in place, however much free
  * space lies beyond: IN_PLACE_ONLY fails and leaves it as it was. */
 START_TEST(emul_in_place_growth_past_a_busy_neighbour_fails) {
@@ -388,6 +424,8 @@ Suite* test_realloc(void) {
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, emul_in_place_growth_past_a_busy_neighbour_fails,
                    "block placement is Windows' own business");
+  ph_test_add_emul(tc, emul_growth_never_takes_a_trampled_neighbour,
+                   "an overrun is undefined on Windows");
   ph_test_add_emul(tc, emul_a_shrunk_large_block_gives_back_its_tail_pages,
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, emul_a_large_block_grows_past_its_reservation,
