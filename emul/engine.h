@@ -254,9 +254,13 @@ void ph__quick_flush(struct ph__heap* h);
 void ph__quick_flush_list(struct ph__heap* h, unsigned i);
 
 /* ---- large.c: blocks with a mapping of their own ---------------------- */
-void* ph__large_alloc(struct ph__heap* h, size_t size);
-void* ph__large_realloc(struct ph__heap* h, struct ph__region* r,
-                        size_t size, uint32_t flags);
+/* A new large block of `size` bytes in a region of its own, its header
+ * sealed with `seal` (the heap's keys), not yet on any heap's list; NULL
+ * if the system has no memory. */
+struct ph__region* ph__large_new(size_t size, const struct ph__seal_keys* seal,
+                                 bool exec);
+void* ph__large_realloc(struct ph__region** rp, size_t size, uint32_t flags,
+                        const struct ph__seal_keys* seal, bool exec);
 
 /* ---- heap.c: one heap ---------------------------------------------------
  * Functions taking a heap expect the caller to hold its lock (heap_enter in
@@ -270,8 +274,6 @@ bool ph__heap_commit(struct ph__heap* h, struct ph__region* r,
                      size_t commit_size);
 void ph__heap_decommit(struct ph__heap* h, struct ph__region* r,
                        size_t commit_size);
-void ph__heap_region_moved(struct ph__heap* h, struct ph__region* r,
-                           size_t before);
 void ph__heap_tick(struct ph__heap* h);
 void ph__heap_delete(struct ph__heap* h);
 void* ph__heap_alloc(struct ph__heap* h, size_t size);

@@ -107,12 +107,21 @@ static bool quick_worth_flushing(const struct ph__heap* h) {
          ((size_t)h->quick_granules << PH__GRANULE_SHIFT) >= h->committed / 8;
 }
 
+/* A large block of `size` bytes (large.c), on h's list. */
+static void* large_alloc(struct ph__heap* h, size_t size) {
+  struct ph__region* r = ph__large_new(size, &h->seal, ph__heap_exec(h));
+  if (r == NULL)
+    return NULL;
+  ph__heap_region_add(h, r);
+  return ph__block_data(ph__region_first(r));
+}
+
 /* A block for `size` bytes: a quick block of its class, else (fit_first)
  * the good fit among the free blocks, else the bins' victim first, the
  * good fit, merging the quick lists, growing (ph__heap_alloc_unquick). */
 static void* heap_alloc(struct ph__heap* h, size_t size, bool fit_first) {
   if (size > PH_FIXED_BLOCK_MAX)
-    return h->maximum_size != 0 ? NULL : ph__large_alloc(h, size);
+    return h->maximum_size != 0 ? NULL : large_alloc(h, size);
   uint32_t g = alloc_granules(h, ph__size_to_granules(size));
   struct ph__block* b = ph__quick_class(g) ? ph__quick_pop_near(h, g) : NULL;
   if (b == NULL && fit_first)
@@ -262,6 +271,42 @@ static bool block_resize(struct ph__heap* h, struct ph__region* r,
   return n != NULL && block_take(h, b, n, g, size);
 }
 
+/* Count in h's totals that region r of h has r->commit_size bytes
+ * committed where it had `before` (a large block's reserved total is its
+ * committed pages). */
+static void count_commit(struct ph__heap* h, const struct ph__region* r,
+                         size_t before) {
+  h->committed += r->commit_size - before; /* modulo: a drop counts too */
+  if (r->kind == PH__REGION_LARGE)
+    h->reserved += r->commit_size - before;
+}
+
+/* Large block region r of h was moved with its header (large.c): its
+ * neighbours on h's list, which still name its old address, name it
+ * again. */
+static void region_moved(struct ph__heap* h, struct ph__region* r) {
+  PH_ASSERT(r->kind == PH__REGION_LARGE);
+  if (r->prev != NULL)
+    r->prev->next = r;
+  else
+    h->large = r;
+  if (r->next != NULL)
+    r->next->prev = r;
+}
+
+/* ph__large_realloc of large block region r of h, with h's list and
+ * totals following what it did. */
+static void* large_realloc(struct ph__heap* h, struct ph__region* r,
+                           size_t size, uint32_t flags) {
+  size_t before = r->commit_size;
+  struct ph__region* was = r;
+  void* p = ph__large_realloc(&r, size, flags, &h->seal, ph__heap_exec(h));
+  if (r != was)
+    region_moved(h, r);
+  count_commit(h, r, before);
+  return p;
+}
+
 /* A large block that neither grew in place nor moved by remapping
  * (ph__large_realloc): copied to a new block of `size` bytes and freed;
  * NULL, the block unchanged, if there is no memory. */
@@ -282,7 +327,7 @@ static void* large_copy(struct ph__heap* h, struct ph__region* r,
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags) {
   if (r->kind == PH__REGION_LARGE) {
-    void* p = ph__large_realloc(h, r, size, flags);
+    void* p = large_realloc(h, r, size, flags);
     if (p != NULL || (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY))
       return p;
     return large_copy(h, r, size, flags);
@@ -357,16 +402,6 @@ void ph__heap_region_release(struct ph__heap* h, struct ph__region* r) {
   ph__region_retire(r, ph__heap_exec(h));
 }
 
-/* Count in h's totals that region r of h has r->commit_size bytes
- * committed where it had `before` (a large block's reserved total is its
- * committed pages). */
-static void count_commit(struct ph__heap* h, const struct ph__region* r,
-                         size_t before) {
-  h->committed += r->commit_size - before; /* modulo: a drop counts too */
-  if (r->kind == PH__REGION_LARGE)
-    h->reserved += r->commit_size - before;
-}
-
 /* Commit region r of h up to commit_size bytes. */
 bool ph__heap_commit(struct ph__heap* h, struct ph__region* r,
                      size_t commit_size) {
@@ -383,21 +418,6 @@ void ph__heap_decommit(struct ph__heap* h, struct ph__region* r,
   size_t before = r->commit_size;
   if (ph__region_decommit(r, commit_size))
     count_commit(h, r, before);
-}
-
-/* Large block region r of h was moved with its header (large.c) and has
- * r->commit_size bytes committed where it had `before`: its neighbours on
- * h's list, which still name its old address, name it again. */
-void ph__heap_region_moved(struct ph__heap* h, struct ph__region* r,
-                           size_t before) {
-  PH_ASSERT(r->kind == PH__REGION_LARGE && r->commit_size >= before);
-  if (r->prev != NULL)
-    r->prev->next = r;
-  else
-    h->large = r;
-  if (r->next != NULL)
-    r->next->prev = r;
-  count_commit(h, r, before);
 }
 
 /* ---- create, destroy, find ------------------------------------------- */

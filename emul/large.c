@@ -14,39 +14,44 @@
  * (zero) pages.  Past its reservation a block moves with its region
  * header: where the system can move pages between mappings (Linux
  * mremap, as glibc moves its mmapped chunks) to a new reservation twice
- * its size, without copying; elsewhere it is copied to a new block.
+ * its size, without copying; elsewhere the heap copies it to a new block.
+ *
+ * This layer knows regions, not heaps: it makes, resizes and moves a large
+ * block's region and reports what changed; the heap (heap.c) puts the
+ * region on its list and keeps its totals.
  */
 #include "engine.h"
 
-void* ph__large_alloc(struct ph__heap* h, size_t size) {
+/* Seal the header of the large block of region r (it is sealed by its
+ * address: again after a move). */
+static void large_seal(struct ph__region* r, const struct ph__seal_keys* seal) {
+  ph__block_set(seal, ph__region_first(r), 0, 0, PH__STATE_LARGE, 0);
+}
+
+struct ph__region* ph__large_new(size_t size, const struct ph__seal_keys* seal,
+                                 bool exec) {
   size_t head = sizeof(struct ph__region) + PH__GRANULE;
   if (size > SIZE_MAX - head - PH__CHUNK)
     return NULL;
-  unsigned flags = 0;
-  if (ph__heap_exec(h))
-    flags |= PH__REGION_EXEC;
   size_t reserve = head + size <= SIZE_MAX / 2 ? 2 * (head + size) : head + size;
-  struct ph__region* r =
-      ph__region_new(reserve, head + size, PH__REGION_LARGE, flags);
+  struct ph__region* r = ph__region_new(reserve, head + size, PH__REGION_LARGE,
+                                        exec ? PH__REGION_EXEC : 0u);
   if (r == NULL)
     return NULL;
-  ph__heap_region_add(h, r);
   r->large_size = size;
-  struct ph__block* b = ph__region_first(r);
-  ph__block_set(&h->seal, b, 0, 0, PH__STATE_LARGE, 0);
-  return ph__block_data(b);
+  large_seal(r, seal);
+  return r;
 }
 
 /* Commit or give back pages of large block region r so that exactly
- * `commit` bytes are committed (a page multiple within its reservation),
- * h's totals with them.  Returns false, nothing changed, if the system
- * refuses more pages; giving back may fail, keeping the pages. */
-static bool large_pages(struct ph__heap* h, struct ph__region* r,
-                        size_t commit) {
+ * `commit` bytes are committed (a page multiple within its reservation).
+ * Returns false, nothing changed, if the system refuses more pages; giving
+ * back may fail, keeping the pages (commit_size says which). */
+static bool large_pages(struct ph__region* r, size_t commit, bool exec) {
   if (commit > r->commit_size)
-    return ph__heap_commit(h, r, commit);
+    return ph__region_commit(r, commit, exec);
   if (commit < r->commit_size)
-    ph__heap_decommit(h, r, commit);
+    ph__region_decommit(r, commit);
   return true;
 }
 
@@ -55,21 +60,23 @@ static bool large_pages(struct ph__heap* h, struct ph__region* r,
  * `reserve` bytes with `commit` committed (more than r has), the pages
  * moved by the system rather than copied (ph__prim_remap), and enter it in
  * the address map instead of r.  Returns the new region, or NULL with
- * nothing changed where the system cannot.  Caller holds h's lock; no
- * other thread may use the block meanwhile (it is being reallocated), and
- * lookups of any other address are unaffected.
+ * nothing changed where the system cannot.  Caller holds the heap's lock;
+ * no other thread may use the block meanwhile (it is being reallocated),
+ * and lookups of any other address are unaffected.  The region's links to
+ * its neighbours on the heap's list move with it; theirs are the heap's to
+ * mend.
  */
-static struct ph__region* large_remap(struct ph__heap* h,
-                                      struct ph__region* r, size_t reserve,
-                                      size_t commit) {
+static struct ph__region* large_remap(struct ph__region* r, size_t reserve,
+                                      size_t commit,
+                                      const struct ph__seal_keys* seal,
+                                      bool exec) {
   size_t old_commit = r->commit_size, old_reserve = r->reserve_size;
   char* to = ph__prim_reserve(reserve, PH__CHUNK);
   if (to == NULL)
     return NULL;
   /* Everything that can fail, before the move: the new pages, the map's
    * tables for the new place. */
-  if (ph__prim_commit(to + old_commit, commit - old_commit,
-                      ph__heap_exec(h)) != 0 ||
+  if (ph__prim_commit(to + old_commit, commit - old_commit, exec) != 0 ||
       !ph__map_prepare(to, reserve)) {
     ph__prim_release(to, reserve);
     return NULL;
@@ -85,9 +92,7 @@ static struct ph__region* large_remap(struct ph__heap* h,
   n->reserve_size = reserve;
   n->commit_size = commit;
   ph__map_insert(n); /* prepared: cannot fail */
-  ph__heap_region_moved(h, n, old_commit);
-  /* The seal is by address: the moved header is sealed again. */
-  ph__block_set(&h->seal, ph__region_first(n), 0, 0, PH__STATE_LARGE, 0);
+  large_seal(n, seal);
   return n;
 }
 
@@ -116,27 +121,32 @@ static void* large_resized(struct ph__region* r, size_t size, size_t dirty,
 }
 
 /*
- * Resize the large block of region r to `size` bytes (zeroing what it
+ * Resize the large block of region *rp to `size` bytes (zeroing what it
  * gains with HEAP_ZERO_MEMORY): in its own pages while its reservation
  * holds it, shrinking gives back the pages past the new size; else, unless
  * REALLOC_IN_PLACE_ONLY, moved: its pages remapped to a new reservation,
- * twice its size, where the system can (no copy).  Returns the block, or
- * NULL with the block unchanged: then the heap copies it (heap.c), which
- * this layer leaves to the layer above.
+ * twice its size, where the system can (no copy), *rp then naming the new
+ * region.  Returns the block, or NULL with the block unchanged: then the
+ * heap copies it (heap.c).  Either way the region's commit_size says what
+ * it has committed now.
  */
-void* ph__large_realloc(struct ph__heap* h, struct ph__region* r, size_t size,
-                        uint32_t flags) {
+void* ph__large_realloc(struct ph__region** rp, size_t size, uint32_t flags,
+                        const struct ph__seal_keys* seal, bool exec) {
+  struct ph__region* r = *rp;
   size_t head = r->data_offset + PH__GRANULE;
   size_t dirty = r->commit_size - head;
   size_t commit = size <= SIZE_MAX - head ? ph__page_up(head + size) : 0;
   if (commit == 0)
     return NULL;
-  if (commit <= r->reserve_size && large_pages(h, r, commit))
+  if (commit <= r->reserve_size && large_pages(r, commit, exec))
     return large_resized(r, size, dirty, flags);
   if (flags & PH_HEAP_REALLOC_IN_PLACE_ONLY)
     return NULL;
   size_t reserve = large_reserve(head, size);
   struct ph__region* moved =
-      reserve != 0 ? large_remap(h, r, reserve, commit) : NULL;
-  return moved != NULL ? large_resized(moved, size, dirty, flags) : NULL;
+      reserve != 0 ? large_remap(r, reserve, commit, seal, exec) : NULL;
+  if (moved == NULL)
+    return NULL;
+  *rp = moved;
+  return large_resized(moved, size, dirty, flags);
 }
