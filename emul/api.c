@@ -123,8 +123,8 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
     if (s->quick[c] != NULL) {
       p = ph__fast_pop(s, c, size);
     } else {
-      struct ph__block* b = ph__bins_carve(s, c);
-      p = b != NULL ? ph__block_hand_out(s, b, size) : NULL;
+      struct ph__block* b = ph__victim_carve(s, c);
+      p = b != NULL ? ph__block_hand_out_sized(s, b, c, size) : NULL;
     }
   } else {
     p = ph__heap_alloc(s, size);

@@ -8,7 +8,7 @@
  * block fits in a few word operations: no list is searched.
  *
  * One FREE block is in no bin: the victim, the remainder of the last split.
- * The next requests are carved from its front (ph__bins_carve) and a block
+ * The next requests are carved from its front (ph__victim_carve) and a block
  * just before it grows over it (a growing buffer) without a list touched;
  * a block freed beside it merges into it.  When a split elsewhere makes a
  * new victim, the old one goes to its bin.
@@ -189,21 +189,20 @@ void ph__bins_prefer(struct ph__heap* h, struct ph__block* b) {
  */
 bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   uint32_t rest = b->size - g;
-  if (b != h->victim && !ph__bins_remove(h, b))
-    return false;
-  if (rest < PH__MIN_BLOCK) {
-    if (b == h->victim)
-      h->victim = NULL;
+  if (b == h->victim && rest >= PH__MIN_BLOCK) {
+    ph__victim_shift(h, b, g, g);
+    b->size = g;
     return true;
   }
+  if (!ph__bins_remove(h, b)) /* the victim: no longer one */
+    return false;
+  if (rest < PH__MIN_BLOCK)
+    return true;
   struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
   ph__block_set(&h->seal, tail, rest, g, PH__STATE_FREE, 0);
   fix_next(tail);
   b->size = g;
-  if (b == h->victim)
-    h->victim = tail;
-  else
-    victim_set(h, tail);
+  victim_set(h, tail);
   return true;
 }
 
@@ -222,29 +221,12 @@ static struct ph__block* bin_scan(struct ph__heap* h, uint32_t g,
 }
 
 /*
- * A block of g granules carved from the front of the remainder of the last
- * split (the victim), marked BUSY (the caller sets slack and seals), or
- * NULL if the victim is too small or gone.  Successive requests are so
- * carved out of one free area, in address order, without a search: this
- * is how a heap fills.
- */
-struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t g) {
-  struct ph__block* v = h->victim;
-  if (v != NULL && v->size >= g + PH__MIN_BLOCK && v->state == PH__STATE_FREE &&
-      ph__block_sealed(&h->seal, v) && ph__bins_take(h, v, g)) {
-    v->state = PH__STATE_BUSY;
-    return v;
-  }
-  return NULL;
-}
-
-/*
  * A block of at least g granules out of the free blocks, marked BUSY (the
  * caller sets slack and seals), or NULL if none holds one: carved from the
- * victim (ph__bins_carve), else ph__bins_fit, else the victim whole.
+ * victim (ph__victim_carve), else ph__bins_fit, else the victim whole.
  */
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
-  struct ph__block* b = ph__bins_carve(h, g);
+  struct ph__block* b = ph__victim_carve(h, g);
   if (b == NULL)
     b = ph__bins_fit(h, g);
   if (b != NULL)

@@ -209,7 +209,6 @@ ph__mutex_t* ph__region_cache_lock(void);
 void ph__bins_insert(struct ph__heap* h, struct ph__block* b);
 bool ph__bins_remove(struct ph__heap* h, struct ph__block* b);
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t granules);
-struct ph__block* ph__bins_carve(struct ph__heap* h, uint32_t granules);
 struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t granules);
 bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t granules);
 void ph__bins_prefer(struct ph__heap* h, struct ph__block* b);
@@ -220,14 +219,55 @@ void ph__block_trim(struct ph__heap* h, struct ph__block* b,
                     uint32_t granules);
 size_t ph__bins_largest(const struct ph__heap* h);
 
+/* ---- the victim (bins.c keeps it out of the bins) ------------------------
+ * Its two uses on the fast paths, inline: carving a new block from its
+ * front (a heap filling up) and growing the block just before it (a
+ * growing buffer).  Neither touches a list. */
+
+/* Whether the victim of h is intact and can give up `more` granules from
+ * its front and still be a block. */
+static inline bool ph__victim_gives(const struct ph__heap* h,
+                                    const struct ph__block* v,
+                                    uint32_t more) {
+  return v != NULL && v->size >= more + PH__MIN_BLOCK &&
+         v->state == PH__STATE_FREE && ph__block_sealed(&h->seal, v);
+}
+
+/* Move the victim v's header up by `more` granules, past what the block
+ * before it (of `before` granules then) now holds. */
+static inline void ph__victim_shift(struct ph__heap* h, struct ph__block* v,
+                                    uint32_t more, uint32_t before) {
+  uint32_t rest = v->size - more;
+  struct ph__block* tail =
+      (struct ph__block*)((char*)v + ((size_t)more << PH__GRANULE_SHIFT));
+  ph__block_set(&h->seal, tail, rest, before, PH__STATE_FREE, 0);
+  ph__block_next(tail)->prev_size = rest; /* outside the seal */
+  h->victim = tail;
+}
+
+/* A block of g granules carved from the front of the victim, marked BUSY
+ * with its size set (the caller seals it, handing it out), or NULL if the
+ * victim is gone, damaged or too small.  Successive requests are so carved
+ * out of one free area, in address order, without a search: this is how a
+ * heap fills. */
+static inline struct ph__block* ph__victim_carve(struct ph__heap* h,
+                                                 uint32_t g) {
+  struct ph__block* v = h->victim;
+  if (!ph__victim_gives(h, v, g))
+    return NULL;
+  ph__victim_shift(h, v, g, g);
+  v->size = g;
+  v->state = PH__STATE_BUSY;
+  return v;
+}
+
 /*
  * Grow BUSY block b of h to g > b->size granules over the front of the
- * victim, if the victim is the block right after b and keeps at least
- * PH__MIN_BLOCK granules: a growing buffer at the end of the carved area.
- * The victim's header moves up by what b takes; no list is touched.
- * Returns b's new size in granules, for the caller to hand b out with
- * (b's header is unchanged until then); 0, nothing changed, otherwise.
- * Both realloc paths try this first (api.c, heap.c).
+ * victim, if the victim is the block right after b: a growing buffer at
+ * the end of the carved area.  Returns b's new size in granules, for the
+ * caller to hand b out with (b's header is unchanged until then); 0,
+ * nothing changed, otherwise.  Both realloc paths try this first (api.c,
+ * heap.c).
  */
 static inline uint32_t ph__victim_grow(struct ph__heap* h,
                                        const struct ph__block* b,
@@ -236,17 +276,10 @@ static inline uint32_t ph__victim_grow(struct ph__heap* h,
   uint32_t more = g - b->size;
   if (more < PH__MIN_BLOCK)
     more = PH__MIN_BLOCK; /* a granule of slack more: the header moves */
-  if (v != ph__block_next(b) || v->size < more + PH__MIN_BLOCK ||
-      v->state != PH__STATE_FREE || !ph__block_sealed(&h->seal, v))
+  if (v != ph__block_next(b) || !ph__victim_gives(h, v, more))
     return 0;
-  uint32_t size = b->size + more;
-  uint32_t rest = v->size - more;
-  struct ph__block* tail =
-      (struct ph__block*)((char*)v + ((size_t)more << PH__GRANULE_SHIFT));
-  ph__block_set(&h->seal, tail, rest, size, PH__STATE_FREE, 0);
-  ph__block_next(tail)->prev_size = rest; /* outside the seal */
-  h->victim = tail;
-  return size;
+  ph__victim_shift(h, v, more, b->size + more);
+  return b->size + more;
 }
 
 /* ---- small.c, small.h: quick lists --------------------------------------- */
