@@ -48,7 +48,7 @@
 #define PH__BIN_COUNT (PH__EXACT_BINS + 26u * 8u)
 #define PH__BIN_WORDS ((PH__BIN_COUNT + 63u) / 64u)
 
-#define PH__SHARDS 4u /* thread slots of a shared heap */
+#define PH__SHARDS 64u /* most thread slots (shards) of a shared heap */
 
 #define PH__REGION_MIN ((size_t)2 << 20)  /* first region of a growable heap:
                                              room for a buffer grown to 1 MiB */
@@ -116,13 +116,18 @@ struct ph__heap {
   atomic_uint owner_sleepers; /* top: threads asleep waiting for it */
   atomic_uint next_index;    /* top: next region's iRegionIndex */
 
-  /* Shards: a serialized growable heap gives each thread slot (up to
-   * PH__SHARDS) a hidden heap of its own with its own lock, so threads
-   * sharing one heap do not queue on one lock.  A block is always freed
-   * into the shard that holds it.  Walks, validation, summaries and
-   * ph_heap_lock cover every shard; only `top` is a handle. */
+  /* Shards: once threads have met inside a serialized growable heap, it
+   * gives each thread slot (ph__shard_slots of them, up to PH__SHARDS) a
+   * hidden heap of its own with its own lock, so threads sharing one heap
+   * do not queue on one lock (lock.h says how slots are given).  A block
+   * is always freed into the shard that holds it.  Walks, validation,
+   * summaries and ph_heap_lock cover every shard; only `top` is a
+   * handle. */
   struct ph__heap* top;      /* the heap this is a shard of; else itself */
-  bool sharded;              /* top: threads get shards */
+  unsigned slot;             /* this shard's index in top->shards */
+  bool sharded;              /* top: threads may get shards */
+  atomic_bool spread;        /* top: threads have met inside; they use
+                                their slots' shards from now on */
   _Atomic(struct ph__heap*) shards[PH__SHARDS]; /* top: [0] is top */
 
   struct ph__heap* reg_next; /* registry list (registry.c) */
@@ -340,7 +345,10 @@ void ph__heap_leave_all(struct ph__heap* h, bool locked);
 struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot);
 unsigned ph__thread_slot_assign(void);
 
-/* The calling thread's slot, 0 .. PH__SHARDS-1. */
+/* Thread slots in use: 8 per processor, at most PH__SHARDS (startup.c). */
+extern unsigned ph__shard_slots;
+
+/* The calling thread's slot, 0 .. ph__shard_slots - 1. */
 static inline unsigned ph__thread_slot(void) {
   unsigned s = ph__thread.slot_plus1;
   return PH_LIKELY(s != 0) ? s - 1 : ph__thread_slot_assign();
@@ -537,7 +545,7 @@ static inline enum ph__entry ph__heap_enter(struct ph__heap* h,
 
 /* The shard of h that the calling thread allocates from. */
 static inline struct ph__heap* ph__heap_shard(struct ph__heap* h) {
-  if (!h->sharded)
+  if (!h->sharded || !atomic_load_explicit(&h->spread, memory_order_relaxed))
     return h;
   unsigned slot = ph__thread_slot();
   if (slot == 0)

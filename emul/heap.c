@@ -469,6 +469,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   ph__biased_init(&h->lock);
   h->top = h;
   h->sharded = (options & PH_HEAP_NO_SERIALIZE) == 0 && maximum_size == 0;
+  atomic_init(&h->spread, false);
   atomic_init(&h->shards[0], h);
   heap_keys(h);
   h->magic = ph__heap_magic(h);

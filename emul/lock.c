@@ -57,24 +57,44 @@ static void fence_failed(void) {
   atomic_store(&ph__bias_on, false);
 }
 
-void ph__biased_lock(ph__biased_t* lock, uintptr_t self) {
-  ph__mutex_lock(&lock->mutex);
+/* The process-wide fence of a revocation (lock.h): without it, exclusion
+ * cannot be guaranteed, so the process ends. */
+static void revoke_fence(void) {
+  if (ph__prim_fence_all())
+    return;
+  fence_failed();
+  ph__prim_write_error(
+      "portheap: the process-wide memory barrier (membarrier) failed while "
+      "revoking a biased heap lock; exclusion cannot be guaranteed, so the "
+      "process ends.  Run with PORTHEAP_BIASED_LOCKS=0 where a seccomp "
+      "filter may forbid membarrier.\n");
+  ph__prim_abort();
+}
+
+/* Take lock's mutex and, if another thread holds its bias, take that
+ * away (bias = 0); the caller then runs revoke_fence and revoke_wait.
+ * Returns whether it is revoking; *met: whether the mutex was taken. */
+static bool lock_begin(ph__biased_t* lock, uintptr_t self, bool* met) {
+  *met = !ph__mutex_try(&lock->mutex);
+  if (*met)
+    ph__mutex_lock_slow(&lock->mutex);
   uintptr_t holder = atomic_load_explicit(&lock->bias, memory_order_relaxed);
   if (holder == 0 || holder == self)
-    return;
+    return false;
   atomic_store_explicit(&lock->bias, 0, memory_order_relaxed);
   ph__count(&ph__lock_counts.revocations);
-  if (!ph__prim_fence_all()) {
-    fence_failed();
-    ph__prim_write_error(
-        "portheap: the process-wide memory barrier (membarrier) failed while "
-        "revoking a biased heap lock; exclusion cannot be guaranteed, so the "
-        "process ends.  Run with PORTHEAP_BIASED_LOCKS=0 where a seccomp "
-        "filter may forbid membarrier.\n");
-    ph__prim_abort();
-  }
+  return true;
+}
+
+/* After the fence: wait for the old holder to leave the one operation it
+ * may be inside; a lock revoked again must be shared for longer before it
+ * is biased again.  Returns whether the holder was inside (the threads
+ * met). */
+static bool revoke_wait(ph__biased_t* lock) {
+  bool inside = false;
   for (unsigned spins = 0;
        atomic_load_explicit(&lock->busy, memory_order_acquire) != 0; spins++) {
+    inside = true;
     if (spins < PH__SPIN_LIMIT)
       PH__CPU_RELAX();
     else
@@ -82,6 +102,16 @@ void ph__biased_lock(ph__biased_t* lock, uintptr_t self) {
   }
   if (lock->streak_goal < PH__BIAS_GOAL_MAX)
     lock->streak_goal *= 2;
+  return inside;
+}
+
+bool ph__biased_lock(ph__biased_t* lock, uintptr_t self) {
+  bool met;
+  if (lock_begin(lock, self, &met)) {
+    revoke_fence();
+    met |= revoke_wait(lock);
+  }
+  return met;
 }
 
 /* Grant self the bias, if the fence still works: it is re-tested at a
@@ -148,7 +178,10 @@ struct ph__heap ph__fast_none = {.lock = {.mutex = {1}}};
 static struct ph__heap* fast_shard(struct ph__heap* h) {
   if (PH_TRACK)
     return &ph__fast_none;
-  unsigned slot = h->sharded ? ph__thread_slot() : 0;
+  unsigned slot =
+      h->sharded && atomic_load_explicit(&h->spread, memory_order_relaxed)
+          ? ph__thread_slot()
+          : 0;
   struct ph__heap* s =
       slot == 0 ? h
                 : atomic_load_explicit(&h->shards[slot], memory_order_acquire);
@@ -177,12 +210,36 @@ void ph__heap_remember(struct ph__heap* h) {
   remember(h, atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed));
 }
 
+unsigned ph__shard_slots = 4; /* set by ph__init (startup.c) */
+
 /* Give the calling thread its slot, in order of first use (the first
- * thread, usually main, uses the heap itself). */
+ * thread, usually main, uses the heap itself), or a new one. */
 unsigned ph__thread_slot_assign(void) {
-  unsigned s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS + 1;
+  unsigned s = atomic_fetch_add(&slots_given, 1) % ph__shard_slots + 1;
   ph__thread.slot_plus1 = s;
   return s - 1;
+}
+
+/*
+ * The calling thread met another inside shard s of a serialized heap as it
+ * entered it (found its mutex taken, or revoked another thread's bias).
+ * The first time on a heap, its threads spread to their own slots' shards
+ * from then on (a heap used by one thread at a time stays one shard); if
+ * s is the shard the thread allocates from, the thread moves to the next
+ * slot in turn, so threads that really contend part.  Either way its
+ * cached fast-path shard follows.
+ */
+static void contended(struct ph__heap* s) {
+  struct ph__heap* top = s->top;
+  if (!top->sharded)
+    return;
+  if (!atomic_load_explicit(&top->spread, memory_order_relaxed))
+    atomic_store_explicit(&top->spread, true, memory_order_relaxed);
+  else if (s == atomic_load_explicit(&top->shards[ph__thread_slot()],
+                                     memory_order_acquire))
+    ph__thread_slot_assign();
+  if (ph__thread.heap == top)
+    ph__thread.fast = fast_shard(top);
 }
 
 /* Make h's shard for `slot`; h itself if that fails (no memory). */
@@ -195,6 +252,7 @@ struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
     s = ph__heap_new(h->options, 0, 0, &error);
     if (s != NULL) {
       s->top = h;
+      s->slot = slot;
       s->sharded = false;
       s->region0.index = atomic_fetch_add(&h->next_index, 1);
       /* Its thread's from the start, unless a ph_heap_lock holds h: a
@@ -212,10 +270,7 @@ struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
 
 struct ph__heap* ph__heap_next_shard(const struct ph__heap* s) {
   struct ph__heap* top = s->top;
-  unsigned i = 0;
-  while (i < PH__SHARDS && atomic_load(&top->shards[i]) != s)
-    i++;
-  for (i++; i < PH__SHARDS; i++) {
+  for (unsigned i = s->slot + 1; i < PH__SHARDS; i++) {
     struct ph__heap* next = atomic_load(&top->shards[i]);
     if (next != NULL)
       return next;
@@ -224,13 +279,21 @@ struct ph__heap* ph__heap_next_shard(const struct ph__heap* s) {
 }
 
 /* Take every shard's mutex in index order (the lock order), revoking
- * other threads' biases. */
+ * other threads' biases with one fence for them all. */
 static void lock_all(struct ph__heap* h, uintptr_t self) {
+  struct ph__heap* revoked[PH__SHARDS];
+  unsigned n = 0;
   for (unsigned i = 0; i < PH__SHARDS; i++) {
     struct ph__heap* s = atomic_load(&h->shards[i]);
-    if (s != NULL)
-      ph__biased_lock(&s->lock, self);
+    bool met;
+    if (s != NULL && lock_begin(&s->lock, self, &met))
+      revoked[n++] = s;
   }
+  if (n == 0)
+    return;
+  revoke_fence();
+  while (n > 0)
+    revoke_wait(&revoked[--n]->lock);
 }
 
 static void unlock_all(struct ph__heap* h) {
@@ -286,13 +349,16 @@ void ph__heap_leave_all(struct ph__heap* h, bool locked) {
  * a ph_heap_lock: taking one revokes every bias). */
 enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self) {
   for (;;) {
-    ph__biased_lock(&h->lock, self);
+    bool met = ph__biased_lock(&h->lock, self);
     uintptr_t owner =
         atomic_load_explicit(&h->top->owner, memory_order_relaxed);
     if (owner == 0)
       ph__biased_note(&h->lock, self);
-    if (owner == 0 || owner == self)
+    if (owner == 0 || owner == self) {
+      if (met)
+        contended(h);
       return PH__ENTRY_MUTEX;
+    }
     ph__biased_unlock(&h->lock);
     ph__heap_wait_owner(h->top);
   }

@@ -20,6 +20,8 @@
  *                                      thread that holds a shard's lock
  *   top->shards[i]                     once, under top's mutex (release);
  *                                      read with acquire, no lock
+ *   top->spread, a thread's slot       relaxed, no lock: hints that choose
+ *                                      a shard, never what protects it
  *   lock->bias                         only under lock->mutex
  *   lock->busy                         only by the bias holder
  *   ph__heap_epoch                     +1 by HeapDestroy before any region
@@ -62,6 +64,26 @@
  * that, and a revocation whose fence fails ends the process with a message (it cannot
  * know whether the holder is inside, and running without exclusion would
  * corrupt the heap silently).
+ *
+ * ---- Shards: how a heap grows with its threads ------------------------------
+ * A serialized growable heap starts as one shard, the top heap.  A thread
+ * that enters a shard and meets another thread there (finds its mutex
+ * taken, or revokes the bias of a thread that is inside an operation)
+ * reports it (contended() in lock.c).  The first such meeting on a heap
+ * sets top->spread: from then on each thread allocates from the shard of
+ * its slot, made on its first use.  Slots are given in turn at a thread's
+ * first use, 8 per processor up to PH__SHARDS (64), so up to that many
+ * threads each have a shard, biased to them: no atomic instruction on the
+ * common path.  A thread that meets another in its own shard (more threads
+ * than slots, or a thread freeing many blocks it did not allocate) moves
+ * to the next slot in turn, so threads that keep meeting part.  A heap
+ * used by one thread at a time never spreads and costs one shard.  A block
+ * is always freed in the shard that holds it, under that shard's lock
+ * (cross-thread frees take the mutex; a bias revoked that way is granted
+ * again only after a doubled streak, lock.h's biased lock).  Each shard's
+ * memory decays and is given back by the same rules as any heap's.  The
+ * counts of ph_lock_stats (contended entries, sleeps, revocations) are
+ * how to see, on few cores, what many would do.
  *
  * ---- Thread identity -------------------------------------------------------
  * A thread's id (bias holder, ph_heap_lock owner) comes from a process-wide
@@ -247,7 +269,9 @@ static inline bool ph__biased_try_bias(ph__biased_t* lock, uintptr_t self) {
 }
 
 /* Take the mutex; revoke another thread's bias.  Returns with the mutex. */
-void ph__biased_lock(ph__biased_t* lock, uintptr_t self);
+/* Returns whether another thread was met: the mutex was taken, or the
+ * bias, revoked, was held by a thread inside an operation. */
+bool ph__biased_lock(ph__biased_t* lock, uintptr_t self);
 
 /* Holding the mutex: count an entry by `self` towards the bias, and give
  * self the bias when the streak reaches the goal. */

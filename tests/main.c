@@ -25,6 +25,7 @@ int main(void) {
   srunner_add_suite(sr, test_exceptions());
   srunner_add_suite(sr, test_trust());
   srunner_add_suite(sr, test_memory());
+  srunner_add_suite(sr, test_scale());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   int run = srunner_ntests_run(sr);

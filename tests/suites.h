@@ -30,6 +30,7 @@ Suite* test_exceptions(void);
 Suite* test_trust(void);
 Suite* test_memory(void);
 Suite* test_hardening(void);
+Suite* test_scale(void);
 
 /* ---- platform.c ------------------------------------------------------------ */
 

@@ -1,0 +1,276 @@
+/*
+ * test-scale.c - many threads on one heap: the process heap used as a
+ * program's malloc by 64 threads at once (alloc, realloc, free, and frees
+ * of blocks other threads allocated), with locked walks that must find
+ * every block the threads hold while they run; and (emulated engine) a
+ * heap that threads use one at a time stays one part, while threads that
+ * meet inside it get parts of their own.
+ */
+#include "suites.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define THREADS 64
+#define HELD 16      /* blocks a thread holds at a time */
+#define ROUNDS 1500  /* operations per thread */
+
+/* A block a thread holds, published for the walker: its address and
+ * requested size (0: the slot is empty).  The block starts with its
+ * slot's tag, so a block that moved or was overwritten shows. */
+struct held {
+  _Atomic(unsigned char*) block;
+  atomic_size_t size;
+};
+
+struct crowd {
+  HANDLE heap;
+  struct held held[THREADS][HELD];
+  _Atomic(unsigned char*) mailbox[THREADS]; /* a block for thread i to free */
+  atomic_int failed;
+  atomic_int running;
+  atomic_long ops;
+};
+
+struct member {
+  struct crowd* c;
+  int index;
+};
+
+static unsigned char tag_of(int thread, int slot) {
+  return (unsigned char)(thread * HELD + slot + 1);
+}
+
+/* Free the block another thread left in our mailbox, if any. */
+static void take_mail(struct crowd* c, int self) {
+  unsigned char* p = atomic_exchange(&c->mailbox[self], NULL);
+  if (p != NULL && !HeapFree(c->heap, 0, p))
+    atomic_store(&c->failed, 1);
+}
+
+/* One operation on slot i of thread `self`: allocate into an empty slot;
+ * else grow or shrink its block, or free it, or hand it to the next
+ * thread to free. */
+static void crowd_step(struct crowd* c, int self, uint32_t r) {
+  int i = (int)(r % HELD);
+  struct held* h = &c->held[self][i];
+  unsigned char* p = atomic_load(&h->block);
+  SIZE_T n = 8 + (r >> 8) % 600;
+  if (r & 0x40000000u)
+    n += (SIZE_T)((r >> 4) % 4) << 16; /* now and then up to 256 KiB */
+  if (p == NULL) {
+    p = HeapAlloc(c->heap, 0, n);
+    if (p == NULL) {
+      atomic_store(&c->failed, 1);
+      return;
+    }
+    memset(p, tag_of(self, i), n < 64 ? n : 64);
+    atomic_store(&h->size, n);
+    atomic_store(&h->block, p);
+    return;
+  }
+  if (p[0] != tag_of(self, i)) {
+    atomic_store(&c->failed, 1);
+    return;
+  }
+  switch ((r >> 28) & 3) {
+  case 0: { /* realloc: unpublished while it may move */
+    atomic_store(&h->block, NULL);
+    unsigned char* q = HeapReAlloc(c->heap, 0, p, n);
+    if (q == NULL || q[0] != tag_of(self, i)) {
+      atomic_store(&c->failed, 1);
+      return;
+    }
+    memset(q, tag_of(self, i), n < 64 ? n : 64);
+    atomic_store(&h->size, n);
+    atomic_store(&h->block, q);
+    return;
+  }
+  case 1: { /* handed over: the next thread frees it */
+    atomic_store(&h->block, NULL);
+    unsigned char* old =
+        atomic_exchange(&c->mailbox[(self + 1) % THREADS], p);
+    if (old != NULL && !HeapFree(c->heap, 0, old))
+      atomic_store(&c->failed, 1);
+    return;
+  }
+  default:
+    atomic_store(&h->block, NULL);
+    if (!HeapFree(c->heap, 0, p))
+      atomic_store(&c->failed, 1);
+  }
+}
+
+static void crowd_member(void* arg) {
+  struct member* m = arg;
+  struct crowd* c = m->c;
+  uint32_t state = ph_test_seed() ^ (uint32_t)(m->index * 2654435761u) ^ 1u;
+  for (int n = 0; n < ROUNDS && !atomic_load(&c->failed); n++) {
+    take_mail(c, m->index);
+    crowd_step(c, m->index, ph_test_rand(&state));
+    atomic_fetch_add(&c->ops, 1);
+    if (n % 32 == 31)
+      ph_test_yield(); /* 2 cores, or valgrind's one: let the others in */
+  }
+  for (int i = 0; i < HELD; i++) {
+    unsigned char* p = atomic_exchange(&c->held[m->index][i].block, NULL);
+    if (p != NULL && !HeapFree(c->heap, 0, p))
+      atomic_store(&c->failed, 1);
+  }
+  atomic_fetch_sub(&c->running, 1);
+}
+
+/* Busy blocks of a walk of h (h locked by the caller), with their sizes,
+ * sorted by address; returns how many (at most max). */
+struct seen {
+  const void* data;
+  SIZE_T size;
+};
+
+static int seen_cmp(const void* a, const void* b) {
+  const struct seen *x = a, *y = b;
+  return (x->data > y->data) - (x->data < y->data);
+}
+
+static int walk_busy(HANDLE h, struct seen* out, int max) {
+  PROCESS_HEAP_ENTRY e = {0};
+  int n = 0;
+  while (HeapWalk(h, &e))
+    if ((e.wFlags & PROCESS_HEAP_ENTRY_BUSY) && n < max)
+      out[n++] = (struct seen){e.lpData, e.cbData};
+  qsort(out, (size_t)n, sizeof *out, seen_cmp);
+  return n;
+}
+
+/* Under HeapLock no thread is inside the heap: every block a thread has
+ * published is busy in the walk, at least as big as published. */
+static void check_published(struct crowd* c, struct seen* buf, int max) {
+  ck_assert_int_ne(HeapLock(c->heap), FALSE);
+  int n = walk_busy(c->heap, buf, max);
+  int missing = 0;
+  for (int t = 0; t < THREADS; t++)
+    for (int i = 0; i < HELD; i++) {
+      unsigned char* p = atomic_load(&c->held[t][i].block);
+      if (p == NULL)
+        continue;
+      struct seen key = {p, 0};
+      struct seen* hit = bsearch(&key, buf, (size_t)n, sizeof *buf, seen_cmp);
+      if (hit == NULL || hit->size < atomic_load(&c->held[t][i].size))
+        missing++;
+    }
+  ck_assert_int_ne(HeapValidate(c->heap, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapUnlock(c->heap), FALSE);
+  ck_assert_int_eq(missing, 0);
+}
+
+START_TEST(sixty_four_threads_share_the_process_heap) {
+  static struct crowd c;
+  static struct member m[THREADS];
+  static struct seen buf[1 << 16];
+  memset(&c, 0, sizeof c);
+  c.heap = GetProcessHeap();
+  int before = walk_busy(c.heap, buf, 1 << 16);
+  ph_test_thread_t* t[THREADS];
+  atomic_store(&c.running, THREADS);
+  for (int i = 0; i < THREADS; i++) {
+    m[i] = (struct member){&c, i};
+    t[i] = ph_test_thread_start(crowd_member, &m[i]);
+    ck_assert_ptr_nonnull(t[i]);
+  }
+  int walks = 0;
+  while (atomic_load(&c.running) > 0 && !atomic_load(&c.failed)) {
+    check_published(&c, buf, 1 << 16);
+    walks++;
+    ph_test_sleep_ms(5);
+  }
+  for (int i = 0; i < THREADS; i++)
+    ph_test_thread_join(t[i]);
+  ck_assert_int_eq(atomic_load(&c.failed), 0);
+  for (int i = 0; i < THREADS; i++)
+    take_mail(&c, i);
+  ck_assert_int_eq(atomic_load(&c.failed), 0);
+  ck_assert_int_eq(atomic_load(&c.ops), (long)THREADS * ROUNDS);
+  /* Every block is back: the walk counts what it did before. */
+  ck_assert_int_ne(HeapLock(c.heap), FALSE);
+  int after = walk_busy(c.heap, buf, 1 << 16);
+  ck_assert_int_ne(HeapValidate(c.heap, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapUnlock(c.heap), FALSE);
+  ck_assert_int_eq(after, before);
+  ck_assert_int_gt(walks, 0);
+}
+END_TEST
+
+/* ---- parts of a heap (emulated engine) ---------------------------------- */
+
+/* Region entries of a walk of h: its parts' first regions and the rest. */
+static int walk_regions(HANDLE h) {
+  PROCESS_HEAP_ENTRY e = {0};
+  int n = 0;
+  while (HeapWalk(h, &e))
+    n += (e.wFlags & PROCESS_HEAP_REGION) != 0;
+  return n;
+}
+
+struct churn_arg {
+  HANDLE heap;
+  int pairs;
+  atomic_int* go;
+};
+
+static void churn_pairs(void* arg) {
+  struct churn_arg* a = arg;
+  while (a->go != NULL && !atomic_load(a->go))
+    ph_test_yield();
+  for (int i = 0; i < a->pairs; i++)
+    HeapFree(a->heap, 0, HeapAlloc(a->heap, 0, (SIZE_T)(i % 50) * 8 + 8));
+}
+
+static uint64_t contended_now(void) {
+  ph_lock_stats_t s = {.cb = sizeof s};
+  ck_assert_int_ne(ph_lock_stats(&s), 0);
+  return s.contended + s.bias_revocations;
+}
+
+/* Threads that use a heap one after another share its one part (no
+ * memory spent on parts nobody contends for); threads that meet inside
+ * it, seen by the lock counts, get parts of their own. */
+START_TEST(emul_a_heap_splits_only_when_its_threads_meet) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  for (int k = 0; k < 4; k++) {
+    struct churn_arg a = {h, 2000, NULL};
+    ph_test_thread_t* t = ph_test_thread_start(churn_pairs, &a);
+    ph_test_thread_join(t);
+  }
+  ck_assert_int_eq(walk_regions(h), 1);
+  /* Now at once, until they have met (or for a bounded while). */
+  atomic_int go = 0;
+  struct churn_arg a = {h, 20000, &go};
+  uint64_t before = contended_now();
+  for (int round = 0; round < 50 && walk_regions(h) == 1; round++) {
+    ph_test_thread_t* t[4];
+    atomic_store(&go, 0);
+    for (int k = 0; k < 4; k++)
+      t[k] = ph_test_thread_start(churn_pairs, &a);
+    atomic_store(&go, 1);
+    for (int k = 0; k < 4; k++)
+      ph_test_thread_join(t[k]);
+  }
+  if (contended_now() > before) /* they met: the heap split */
+    ck_assert_int_gt(walk_regions(h), 1);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
+Suite* test_scale(void) {
+  Suite* s = suite_create("scale");
+  TCase* tc = tcase_create("crowd");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, sixty_four_threads_share_the_process_heap);
+  ph_test_add_emul(tc, emul_a_heap_splits_only_when_its_threads_meet,
+                   "how a heap is laid out is Windows' own business");
+  suite_add_tcase(s, tc);
+  return s;
+}
