@@ -120,12 +120,11 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
   void* p;
   if (size - 1 < PH__FAST_MAX) {
     uint32_t c = ph__size_to_granules(size);
-    if (s->quick[c] != NULL) {
-      p = ph__fast_pop(s, c, size);
-    } else {
-      struct ph__block* b = ph__victim_carve(s, c);
-      p = b != NULL ? ph__block_hand_out_sized(s, b, c, size) : NULL;
-    }
+    struct ph__block* b =
+        s->quick_granules != 0 ? ph__quick_pop_near(s, c) : NULL;
+    if (b == NULL) /* a heap filling up: nothing to reuse yet */
+      b = ph__victim_carve(s, c);
+    p = b != NULL ? ph__block_hand_out(s, b, size) : NULL;
   } else {
     p = ph__heap_alloc(s, size);
   }

@@ -163,14 +163,16 @@ static inline void* ph__block_hand_out(struct ph__heap* h,
   return ph__block_hand_out_sized(h, b, b->size, size);
 }
 
-/* A block of class size c, or for a medium class on a growable heap, of
- * one of the next two classes (at most 25 % more, handed out whole and
- * back on its own list when freed): fewer misses that go to the bins when
- * requests of neighbouring sizes alternate. */
+/* A block of class size c, or on a growable heap of one of the next two
+ * classes (at most 32 bytes more for a small class, 25 % for a medium
+ * one; handed out whole and back on its own list when freed): fewer
+ * misses that go to the bins when requests of neighbouring sizes mix, as
+ * a hot working set's do.  A fixed heap takes its exact class only (its
+ * space is counted). */
 static inline struct ph__block* ph__quick_pop_near(struct ph__heap* h,
                                                    uint32_t c) {
   struct ph__block* b = ph__quick_pop(h, c);
-  if (b != NULL || c <= PH__QUICK_EXACT || h->maximum_size != 0)
+  if (b != NULL || h->maximum_size != 0)
     return b;
   unsigned i = ph__quick_index(c);
   for (unsigned j = i + 1; j <= i + 2 && j < PH__QUICK_LISTS; j++)
