@@ -134,6 +134,9 @@ struct ph__heap {
   struct ph__heap* reg_prev;
 
   _Alignas(64) ph__biased_t lock; /* held for the length of one operation */
+  bool guest;                /* under the mutex: the thread that took it
+                                last does not allocate from this shard (it
+                                came to free a block it holds) */
 
   struct ph__region* last;   /* newest blocks region: growth goes here */
   struct ph__region* large;  /* large blocks, newest first */

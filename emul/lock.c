@@ -220,23 +220,34 @@ unsigned ph__thread_slot_assign(void) {
   return s - 1;
 }
 
+/* Whether shard s is the one the calling thread allocates from. */
+static bool own_shard(const struct ph__heap* s) {
+  const struct ph__heap* top = s->top;
+  if (!atomic_load_explicit(&top->spread, memory_order_relaxed))
+    return s == top;
+  unsigned slot = ph__thread.slot_plus1;
+  return slot != 0 &&
+         s == atomic_load_explicit(&top->shards[slot - 1], memory_order_relaxed);
+}
+
 /*
  * The calling thread met another inside shard s of a serialized heap as it
- * entered it (found its mutex taken, or revoked another thread's bias).
- * The first time on a heap, its threads spread to their own slots' shards
- * from then on (a heap used by one thread at a time stays one shard); if
- * s is the shard the thread allocates from, the thread moves to the next
- * slot in turn, so threads that really contend part.  Either way its
- * cached fast-path shard follows.
+ * entered it (found its mutex taken, or revoked the bias of a thread that
+ * was inside); `guest`: the other came to free a block of s, not to
+ * allocate.  The first time on a heap, its threads spread to their own
+ * slots' shards from then on (a heap used by one thread at a time stays
+ * one shard).  After that, if s is the shard the thread allocates from and
+ * the other allocates there too, the thread moves to the next slot in
+ * turn, so threads that keep meeting part (a guest would follow the
+ * blocks wherever the thread went).  Its cached fast-path shard follows.
  */
-static void contended(struct ph__heap* s) {
+static void contended(struct ph__heap* s, bool guest) {
   struct ph__heap* top = s->top;
   if (!top->sharded)
     return;
   if (!atomic_load_explicit(&top->spread, memory_order_relaxed))
     atomic_store_explicit(&top->spread, true, memory_order_relaxed);
-  else if (s == atomic_load_explicit(&top->shards[ph__thread_slot()],
-                                     memory_order_acquire))
+  else if (!guest && own_shard(s))
     ph__thread_slot_assign();
   if (ph__thread.heap == top)
     ph__thread.fast = fast_shard(top);
@@ -350,13 +361,15 @@ void ph__heap_leave_all(struct ph__heap* h, bool locked) {
 enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self) {
   for (;;) {
     bool met = ph__biased_lock(&h->lock, self);
+    bool after_guest = h->guest; /* the thread before, if met */
     uintptr_t owner =
         atomic_load_explicit(&h->top->owner, memory_order_relaxed);
     if (owner == 0)
       ph__biased_note(&h->lock, self);
     if (owner == 0 || owner == self) {
+      h->guest = !own_shard(h);
       if (met)
-        contended(h);
+        contended(h, after_guest);
       return PH__ENTRY_MUTEX;
     }
     ph__biased_unlock(&h->lock);
