@@ -16,6 +16,7 @@
 
 #include <portheap.h>
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -208,5 +209,29 @@ void* bench_lib_sym(void* lib, const char* name);
  * dlopen (jemalloc), re-run this program with GLIBC_TUNABLES raised, once.
  * Returns only if it did not re-run. */
 void bench_retry_with_static_tls(const char* why, char** argv);
+
+/* ---- threads that start together ------------------------------------------ */
+
+/* Each thread sets up, then calls bench_gate_wait; the main thread's
+ * bench_gate_open waits until all `threads` are there, reads the clock and
+ * lets them go: the time of the setup is not timed. */
+struct bench_gate {
+  atomic_int ready; /* threads set up */
+  atomic_int go;    /* clock started */
+};
+
+static inline void bench_gate_wait(struct bench_gate* g) {
+  atomic_fetch_add(&g->ready, 1);
+  while (!atomic_load(&g->go))
+    bench_yield();
+}
+
+static inline uint64_t bench_gate_open(struct bench_gate* g, int threads) {
+  while (atomic_load(&g->ready) < threads)
+    bench_yield();
+  uint64_t start = bench_now_ns();
+  atomic_store(&g->go, 1);
+  return start;
+}
 
 #endif /* PH_BENCH_H */
