@@ -36,20 +36,38 @@ struct workload {
   const char* name;
   bench_fn fn;
   const char* op; /* what one op is */
+  bool scale;     /* issue 16's (bench-scale.c) */
 };
 
 static const struct workload workloads[] = {
-    {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B"},
-    {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB"},
-    {"realloc", bench_realloc_growth, "realloc, doubling 16 B..1 MiB"},
-    {"realloc-lone", bench_realloc_lone, "realloc, lone block 16 B..1 MiB"},
-    {"destroy", bench_destroy, "block ended by destroy (glibc: free)"},
-    {"destroy-nocache", bench_destroy_nocache, "same, ph region cache off"},
-    {"per-request", bench_per_request, "block, create+fill+destroy x10"},
-    {"threads-shared", bench_threads_shared, "pair, 2 threads, one heap"},
-    {"threads-each", bench_threads_each, "pair, 2 threads, heap each"},
-    {"threads-alone", bench_threads_alone, "pair, threads-shared's, 1 thread"},
-    {"prod-cons", bench_producer_consumer, "block, alloc in A, free in B"},
+    {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B", false},
+    {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB", false},
+    {"realloc", bench_realloc_growth, "realloc, doubling 16 B..1 MiB", false},
+    {"realloc-lone", bench_realloc_lone, "realloc, lone block 16 B..1 MiB",
+     false},
+    {"destroy", bench_destroy, "block ended by destroy (glibc: free)", false},
+    {"destroy-nocache", bench_destroy_nocache, "same, ph region cache off",
+     false},
+    {"per-request", bench_per_request, "block, create+fill+destroy x10",
+     false},
+    {"threads-shared", bench_threads_shared, "pair, 2 threads, one heap",
+     false},
+    {"threads-each", bench_threads_each, "pair, 2 threads, heap each", false},
+    {"threads-alone", bench_threads_alone, "pair, threads-shared's, 1 thread",
+     false},
+    {"prod-cons", bench_producer_consumer, "block, alloc in A, free in B",
+     false},
+    /* issue 16's, on the default heap (bench-scale.c) */
+    {"hot-1", bench_hot_1, "pair, 1 thread", true},
+    {"hot-2", bench_hot_2, "pair, 2 threads", true},
+    {"hot-8", bench_hot_8, "pair, 8 threads", true},
+    {"hot-32", bench_hot_32, "pair, 32 threads", true},
+    {"hot-64", bench_hot_64, "pair, 64 threads", true},
+    {"larson", bench_larson, "pair, 8 threads passing sets on", true},
+    {"cache-scratch-2", bench_cache_scratch_2,
+     "8-B object written 1000x, 2 thr", true},
+    {"cache-scratch-8", bench_cache_scratch_8,
+     "8-B object written 1000x, 8 thr", true},
 };
 #define WORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -419,6 +437,8 @@ static void print_targets(void) {
   const char* worst_name = "";
   printf("ph time / mi time:");
   for (size_t w = 0; w < WORKLOADS; w++) {
+    if (workloads[w].scale) /* issue 16's, with targets of their own */
+      continue;
     double x = ph_over(workloads[w].name, BENCH_MI);
     if (x < 0)
       continue;
@@ -459,7 +479,8 @@ static void usage(FILE* f) {
           "  --quick    sizes 1/10 (a smoke run), no memory workload\n"
           "  --only     run workloads whose name is or starts with NAME\n"
           "             (overhead, small-churn, ..., threads, destroy,\n"
-          "             memory: about 40 s, full size even with --quick)\n"
+          "             hot, larson, cache-scratch, memory: about 40 s,\n"
+          "             full size even with --quick)\n"
           "  --alloc    run only these allocators (ph, glibc, mi, je), e.g.\n"
           "             under perf; the others print as \"skipped\"\n"
           "  --reps     repetitions per allocator, median printed "

@@ -84,6 +84,7 @@ struct bench_run {
   double resident;   /* overhead: resident bytes per block (0: unknown) */
   double committed;  /* overhead, ph: cbCommitted per block (0: unknown) */
   uint64_t errors;   /* blocks found with a wrong tag: engine bug */
+  uint64_t xfrees;   /* frees of a block another thread allocated */
 };
 
 typedef struct bench_run (*bench_fn)(const struct bench_allocator* a,
@@ -114,6 +115,23 @@ struct bench_run bench_threads_each(const struct bench_allocator* a,
                                     const struct bench_params* p);
 struct bench_run bench_producer_consumer(const struct bench_allocator* a,
                                          const struct bench_params* p);
+/* bench-scale.c: issue 16, on each allocator's default heap */
+struct bench_run bench_hot_1(const struct bench_allocator* a,
+                             const struct bench_params* p);
+struct bench_run bench_hot_2(const struct bench_allocator* a,
+                             const struct bench_params* p);
+struct bench_run bench_hot_8(const struct bench_allocator* a,
+                             const struct bench_params* p);
+struct bench_run bench_hot_32(const struct bench_allocator* a,
+                              const struct bench_params* p);
+struct bench_run bench_hot_64(const struct bench_allocator* a,
+                              const struct bench_params* p);
+struct bench_run bench_larson(const struct bench_allocator* a,
+                              const struct bench_params* p);
+struct bench_run bench_cache_scratch_2(const struct bench_allocator* a,
+                                       const struct bench_params* p);
+struct bench_run bench_cache_scratch_8(const struct bench_allocator* a,
+                                       const struct bench_params* p);
 /* bench-overhead.c */
 struct bench_run bench_overhead(const struct bench_allocator* a,
                                 const struct bench_params* p);
@@ -210,7 +228,7 @@ void* bench_lib_sym(void* lib, const char* name);
  * Returns only if it did not re-run. */
 void bench_retry_with_static_tls(const char* why, char** argv);
 
-/* ---- threads that start together ------------------------------------------ */
+/* ---- threads that start together ----------------------------------------- */
 
 /* Each thread sets up, then calls bench_gate_wait; the main thread's
  * bench_gate_open waits until all `threads` are there, reads the clock and
