@@ -341,7 +341,9 @@ struct scratch_worker {
   struct bench_gate* gate;
   void* given;     /* the main thread's block, freed first */
   size_t cycles;
-  uint64_t end_ns; /* out */
+  uintptr_t first;   /* out: the first object it allocated */
+  uint64_t first_ns; /* out: when */
+  uint64_t end_ns;   /* out */
   uint64_t errors; /* out */
   unsigned sum;    /* out: what the loads read, so they stay */
 };
@@ -360,6 +362,10 @@ static void scratch_main(void* arg) {
     void* b = a->alloc(heap, SCRATCH_SIZE);
     if (b == NULL)
       bench_oom(a, "cache-scratch", SCRATCH_SIZE);
+    if (c == 0) {
+      w->first = (uintptr_t)b;
+      w->first_ns = bench_now_ns();
+    }
     volatile unsigned char* v = b;
     for (unsigned j = 0; j < SCRATCH_WRITES; j++) {
       v[j % SCRATCH_SIZE] = (unsigned char)j;
@@ -399,6 +405,18 @@ static struct bench_run scratch(const struct bench_allocator* a,
     r.errors += w[i].errors;
     r.xfrees += 1; /* the given block */
   }
+  /* Threads whose first object was in the line of the first object of a
+   * thread that ran at the same time (each usually gets the same block
+   * back at every cycle). */
+  int sharing = 0;
+  for (int i = 0; i < threads; i++)
+    for (int j = 0; j < threads; j++)
+      if (j != i && w[i].first / 64 == w[j].first / 64 &&
+          w[i].first_ns < w[j].end_ns && w[j].first_ns < w[i].end_ns) {
+        sharing++;
+        break;
+      }
+  r.shared = (double)sharing / threads;
   return r;
 }
 

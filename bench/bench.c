@@ -91,6 +91,8 @@ struct row {
   double ms[BENCH_ALLOCATORS];
   double spread[BENCH_ALLOCATORS]; /* (max - min) / median */
   struct lock_sums locks;          /* issue 16's workloads */
+  double shared[BENCH_ALLOCATORS]; /* cache-scratch: bench_run.shared, */
+  int shared_runs[BENCH_ALLOCATORS]; /* summed over the runs */
 };
 
 static struct bench_allocator all[BENCH_ALLOCATORS];
@@ -229,6 +231,8 @@ static void run_workload(size_t w, const struct bench_params* p, int reps) {
       }
       row->ops = r.ops;
       ns[i][got[i]++] = r.ns;
+      row->shared[i] += r.shared;
+      row->shared_runs[i]++;
     }
   }
   for (int i = 0; i < BENCH_ALLOCATORS; i++) {
@@ -308,6 +312,27 @@ static void print_locks(void) {
       printf(" %10.1f %10.1f %10.1f", (double)l->contended * per,
              (double)l->sleeps * per, (double)l->revocations * per);
     printf(" %7.1f\n", 100.0 * (double)l->xfrees / (double)l->ops);
+  }
+  /* where cache-scratch's false sharing came from */
+  any = false;
+  for (size_t w = 0; w < WORKLOADS; w++) {
+    const struct row* row = &rows[w];
+    if (!row->run || strncmp(workloads[w].name, "cache-scratch", 13) != 0)
+      continue;
+    if (!any)
+      printf("\ncache-scratch: threads whose first object was in the 64-B "
+             "line of the first object of\na thread running at the same "
+             "time, mean over the repetitions\n");
+    any = true;
+    printf("%-16s", workloads[w].name);
+    for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+      if (row->shared_runs[i] > 0)
+        printf(" %5s %3.0f%%", all[i].name,
+               100 * row->shared[i] / row->shared_runs[i]);
+      else
+        printf(" %5s %4s", all[i].name, "n/a");
+    }
+    printf("\n");
   }
 }
 

@@ -85,6 +85,9 @@ struct bench_run {
   double committed;  /* overhead, ph: cbCommitted per block (0: unknown) */
   uint64_t errors;   /* blocks found with a wrong tag: engine bug */
   uint64_t xfrees;   /* frees of a block another thread allocated */
+  double shared;     /* cache-scratch: share of the threads whose first
+                        object was in a 64-B line with the first of
+                        another thread running at the same time */
 };
 
 typedef struct bench_run (*bench_fn)(const struct bench_allocator* a,
