@@ -26,30 +26,11 @@
 
 #define LIVE 1000
 
-struct start_gate {
-  atomic_int ready; /* threads set up */
-  atomic_int go;    /* clock started */
-};
-
-static void gate_wait(struct start_gate* g) {
-  atomic_fetch_add(&g->ready, 1);
-  while (!atomic_load(&g->go))
-    bench_yield();
-}
-
-static uint64_t gate_open(struct start_gate* g, int threads) {
-  while (atomic_load(&g->ready) < threads)
-    bench_yield();
-  uint64_t start = bench_now_ns();
-  atomic_store(&g->go, 1);
-  return start;
-}
-
 /* ---- churn on one shared heap or a heap each ---------------------------- */
 
 struct worker {
   const struct bench_allocator* a;
-  struct start_gate* gate;
+  struct bench_gate* gate;
   void* shared;     /* the heap of both threads, or NULL: one each */
   uint64_t seed;
   size_t pairs;
@@ -94,7 +75,7 @@ static void worker_main(void* arg) {
   void* heap = w->shared != NULL ? w->shared : a->heap_new(BENCH_PRIVATE);
   uint64_t rng = w->seed;
   void** live = live_fill(a, heap, &rng);
-  gate_wait(w->gate);
+  bench_gate_wait(w->gate);
   for (size_t n = 0; n < w->pairs; n++)
     w->errors += live_pair(a, heap, live, &rng);
   w->end_ns = bench_now_ns();
@@ -118,7 +99,7 @@ static struct bench_run two_threads(const struct bench_allocator* a,
     if (heap == NULL)
       return (struct bench_run){.na = true};
   }
-  struct start_gate gate = {0};
+  struct bench_gate gate = {0};
   struct worker w[2];
   bench_thread_t* t[2];
   for (int i = 0; i < 2; i++) {
@@ -128,7 +109,7 @@ static struct bench_run two_threads(const struct bench_allocator* a,
     if (t[i] == NULL)
       bench_oom(a, "thread start", 0);
   }
-  uint64_t start = gate_open(&gate, 2);
+  uint64_t start = bench_gate_open(&gate, 2);
   for (int i = 0; i < 2; i++) {
     bench_thread_join(t[i]);
     uint64_t ns = w[i].end_ns - start;
@@ -182,7 +163,7 @@ struct bench_run bench_threads_alone(const struct bench_allocator* a,
 
 struct pc {
   const struct bench_allocator* a;
-  struct start_gate gate;
+  struct bench_gate gate;
   _Atomic(void*) heap;    /* made by the producer (mi heaps are bound) */
   size_t batches;
   atomic_size_t produced; /* batches published */
@@ -201,7 +182,7 @@ static void producer_main(void* arg) {
     bench_oom(a, "producer heap", 0);
   atomic_store(&pc->heap, heap);
   uint64_t rng = pc->seed;
-  gate_wait(&pc->gate);
+  bench_gate_wait(&pc->gate);
 
   for (size_t b = 0; b < pc->batches; b++) {
     while (b - atomic_load_explicit(&pc->consumed, memory_order_acquire) >=
@@ -226,7 +207,7 @@ static void producer_main(void* arg) {
 static void consumer_main(void* arg) {
   struct pc* pc = arg;
   const struct bench_allocator* a = pc->a;
-  gate_wait(&pc->gate);
+  bench_gate_wait(&pc->gate);
   void* heap = atomic_load(&pc->heap);
   for (size_t b = 0; b < pc->batches; b++) {
     while (atomic_load_explicit(&pc->produced, memory_order_acquire) <= b)
@@ -253,7 +234,7 @@ struct bench_run bench_producer_consumer(const struct bench_allocator* a,
   bench_thread_t* consumer = bench_thread_start(consumer_main, pc);
   if (producer == NULL || consumer == NULL)
     bench_oom(a, "thread start", 0);
-  uint64_t start = gate_open(&pc->gate, 2);
+  uint64_t start = bench_gate_open(&pc->gate, 2);
   bench_thread_join(consumer);
   bench_thread_join(producer);
   struct bench_run r = {.ns = (double)(pc->end_ns - start),

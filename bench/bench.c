@@ -6,6 +6,9 @@
  * whether issue 4's targets are met.  Thresholds are printed, never
  * enforced: the exit status says only whether the runs were sound.
  *
+ * The workloads of issue 16 (bench-scale.c, on each allocator's default
+ * heap) also get ph's lock counts (ph_lock_stats) and their own targets.
+ *
  *   bench [--quick] [--only NAME]... [--alloc NAME]... [--reps N]
  *         [--seed N] [--list]
  */
@@ -36,22 +39,49 @@ struct workload {
   const char* name;
   bench_fn fn;
   const char* op; /* what one op is */
+  bool scale;     /* issue 16's: ph's lock counts printed, its targets */
 };
 
 static const struct workload workloads[] = {
-    {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B"},
-    {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB"},
-    {"realloc", bench_realloc_growth, "realloc, doubling 16 B..1 MiB"},
-    {"realloc-lone", bench_realloc_lone, "realloc, lone block 16 B..1 MiB"},
-    {"destroy", bench_destroy, "block ended by destroy (glibc: free)"},
-    {"destroy-nocache", bench_destroy_nocache, "same, ph region cache off"},
-    {"per-request", bench_per_request, "block, create+fill+destroy x10"},
-    {"threads-shared", bench_threads_shared, "pair, 2 threads, one heap"},
-    {"threads-each", bench_threads_each, "pair, 2 threads, heap each"},
-    {"threads-alone", bench_threads_alone, "pair, threads-shared's, 1 thread"},
-    {"prod-cons", bench_producer_consumer, "block, alloc in A, free in B"},
+    {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B", false},
+    {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB", false},
+    {"realloc", bench_realloc_growth, "realloc, doubling 16 B..1 MiB", false},
+    {"realloc-lone", bench_realloc_lone, "realloc, lone block 16 B..1 MiB",
+     false},
+    {"destroy", bench_destroy, "block ended by destroy (glibc: free)", false},
+    {"destroy-nocache", bench_destroy_nocache, "same, ph region cache off",
+     false},
+    {"per-request", bench_per_request, "block, create+fill+destroy x10",
+     false},
+    {"threads-shared", bench_threads_shared, "pair, 2 threads, one heap",
+     false},
+    {"threads-each", bench_threads_each, "pair, 2 threads, heap each", false},
+    {"threads-alone", bench_threads_alone, "pair, threads-shared's, 1 thread",
+     false},
+    {"prod-cons", bench_producer_consumer, "block, alloc in A, free in B",
+     false},
+    /* issue 16's, on the default heap (bench-scale.c) */
+    {"hot-1", bench_hot_1, "pair, 1 thread", true},
+    {"hot-2", bench_hot_2, "pair, 2 threads", true},
+    {"hot-8", bench_hot_8, "pair, 8 threads", true},
+    {"hot-32", bench_hot_32, "pair, 32 threads", true},
+    {"hot-64", bench_hot_64, "pair, 64 threads", true},
+    {"larson", bench_larson, "pair, 8 threads passing sets on", true},
+    {"cache-scratch-2", bench_cache_scratch_2,
+     "8-B object written 1000x, 2 thr", true},
+    {"cache-scratch-8", bench_cache_scratch_8,
+     "8-B object written 1000x, 8 thr", true},
 };
 #define WORKLOADS (sizeof workloads / sizeof workloads[0])
+
+/* ph's lock counts (ph_lock_stats) over all its runs of a workload. */
+struct lock_sums {
+  int runs;         /* runs counted */
+  bool unknown;     /* ph_lock_stats failed (the native backend) */
+  uint64_t ops;     /* their ops */
+  uint64_t xfrees;  /* their frees of another thread's block */
+  uint64_t contended, sleeps, revocations;
+};
 
 /* Medians of one workload, ns per op; < 0: not run, n/a or absent. */
 struct row {
@@ -60,6 +90,9 @@ struct row {
   double ns_per_op[BENCH_ALLOCATORS];
   double ms[BENCH_ALLOCATORS];
   double spread[BENCH_ALLOCATORS]; /* (max - min) / median */
+  struct lock_sums locks;          /* issue 16's workloads */
+  double shared[BENCH_ALLOCATORS]; /* cache-scratch: bench_run.shared, */
+  int shared_runs[BENCH_ALLOCATORS]; /* summed over the runs */
 };
 
 static struct bench_allocator all[BENCH_ALLOCATORS];
@@ -153,6 +186,32 @@ static void print_header(const struct bench_params* p, int reps) {
 
 /* ---- timed workloads -------------------------------------------------- */
 
+/* One run of a workload; for ph on issue 16's, its lock counts too (the
+ * whole call: setup and teardown are a few thousand ops of millions). */
+static struct bench_run run_once(size_t w, const struct bench_allocator* a,
+                                 const struct bench_params* p) {
+  if (a->id != BENCH_PH || !workloads[w].scale)
+    return workloads[w].fn(a, p);
+  struct lock_sums* l = &rows[w].locks;
+  ph_lock_stats_t before = {.cb = sizeof before};
+  ph_lock_stats_t after = {.cb = sizeof after};
+  bool known = ph_lock_stats(&before) != 0;
+  struct bench_run r = workloads[w].fn(a, p);
+  known = known && ph_lock_stats(&after) != 0;
+  if (r.na)
+    return r;
+  l->unknown |= !known;
+  l->runs++;
+  l->ops += r.ops;
+  l->xfrees += r.xfrees;
+  if (known) {
+    l->contended += after.contended - before.contended;
+    l->sleeps += after.sleeps - before.sleeps;
+    l->revocations += after.bias_revocations - before.bias_revocations;
+  }
+  return r;
+}
+
 static void run_workload(size_t w, const struct bench_params* p, int reps) {
   double ns[BENCH_ALLOCATORS][MAX_REPS];
   int got[BENCH_ALLOCATORS] = {0};
@@ -164,7 +223,7 @@ static void run_workload(size_t w, const struct bench_params* p, int reps) {
       int i = (k + rep) % BENCH_ALLOCATORS;
       if (all[i].absent != NULL || na[i])
         continue;
-      struct bench_run r = workloads[w].fn(&all[i], p);
+      struct bench_run r = run_once(w, &all[i], p);
       check_errors(&all[i], workloads[w].name, r.errors);
       if (r.na) {
         na[i] = true;
@@ -172,6 +231,8 @@ static void run_workload(size_t w, const struct bench_params* p, int reps) {
       }
       row->ops = r.ops;
       ns[i][got[i]++] = r.ns;
+      row->shared[i] += r.shared;
+      row->shared_runs[i]++;
     }
   }
   for (int i = 0; i < BENCH_ALLOCATORS; i++) {
@@ -224,6 +285,55 @@ static void print_table_head(void) {
     printf(" %8s", head);
   }
   printf(" %8s %6s   %s\n", "ph_ms", "spread", "one op is");
+}
+
+/* ph's lock counts per million ops for issue 16's workloads, if any ran. */
+static void print_locks(void) {
+  bool any = false;
+  for (size_t w = 0; w < WORKLOADS; w++) {
+    const struct lock_sums* l = &rows[w].locks;
+    if (!workloads[w].scale || l->runs == 0)
+      continue;
+    if (!any) {
+      printf("\nph lock counts (ph_lock_stats) over ph's runs of each "
+             "workload, all repetitions, per million ops;\n"
+             "contended: entries that found the lock taken; sleeps: waits "
+             "that slept; revoked: bias revocations;\n"
+             "xfree%%: frees of a block another thread allocated\n");
+      printf("%-16s %10s %10s %10s %10s %7s\n", "workload", "ph_ops",
+             "contended", "sleeps", "revoked", "xfree%");
+    }
+    any = true;
+    double per = 1e6 / (double)l->ops;
+    printf("%-16s %10llu", workloads[w].name, (unsigned long long)l->ops);
+    if (l->unknown)
+      printf(" %10s %10s %10s", "n/a", "n/a", "n/a");
+    else
+      printf(" %10.1f %10.1f %10.1f", (double)l->contended * per,
+             (double)l->sleeps * per, (double)l->revocations * per);
+    printf(" %7.1f\n", 100.0 * (double)l->xfrees / (double)l->ops);
+  }
+  /* where cache-scratch's false sharing came from */
+  any = false;
+  for (size_t w = 0; w < WORKLOADS; w++) {
+    const struct row* row = &rows[w];
+    if (!row->run || strncmp(workloads[w].name, "cache-scratch", 13) != 0)
+      continue;
+    if (!any)
+      printf("\ncache-scratch: threads whose first object was in the 64-B "
+             "line of the first object of\na thread running at the same "
+             "time, mean over the repetitions\n");
+    any = true;
+    printf("%-16s", workloads[w].name);
+    for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+      if (row->shared_runs[i] > 0)
+        printf(" %5s %3.0f%%", all[i].name,
+               100 * row->shared[i] / row->shared_runs[i]);
+      else
+        printf(" %5s %4s", all[i].name, "n/a");
+    }
+    printf("\n");
+  }
 }
 
 /* ---- overhead ------------------------------------------------------------ */
@@ -350,6 +460,12 @@ static double ph_over(const char* name, int other) {
   return r->ns_per_op[BENCH_PH] / r->ns_per_op[other];
 }
 
+/* Allocator i's ns per op in a workload; < 0 if unknown. */
+static double ns_of(const char* name, int i) {
+  const struct row* r = row_named(name);
+  return r != NULL && r->ns_per_op[i] > 0 ? r->ns_per_op[i] : -1;
+}
+
 /* ph's time for workload a / its time for workload b; < 0 if unknown. */
 static double ph_ratio(const char* a, const char* b) {
   const struct row* ra = row_named(a);
@@ -419,6 +535,8 @@ static void print_targets(void) {
   const char* worst_name = "";
   printf("ph time / mi time:");
   for (size_t w = 0; w < WORKLOADS; w++) {
+    if (workloads[w].scale) /* issue 16's, with targets of their own */
+      continue;
     double x = ph_over(workloads[w].name, BENCH_MI);
     if (x < 0)
       continue;
@@ -450,6 +568,32 @@ static void print_targets_memory(void) {
   }
 }
 
+/* Issue 16: the process heap as a program's malloc. */
+static void print_targets_scale(void) {
+  static const char* const hot[] = {"hot-1", "hot-2", "hot-8", "hot-32",
+                                    "hot-64"};
+  const char* libc = all[BENCH_LIBC].name;
+  char what[96];
+  printf("\nTargets (issue 16: process heap as malloc)%11s %8s    %-6s %s\n",
+         "", "value", "goal", "");
+  for (size_t k = 0; k < sizeof hot / sizeof hot[0]; k++) {
+    snprintf(what, sizeof what, "%s: ph time / %s time", hot[k], libc);
+    target(what, ph_over(hot[k], BENCH_LIBC), true, 1.0);
+    snprintf(what, sizeof what, "%s: ph time / mi time", hot[k]);
+    target(what, ph_over(hot[k], BENCH_MI), true, 1.5);
+  }
+  snprintf(what, sizeof what, "larson: ph time / %s time", libc);
+  target(what, ph_over("larson", BENCH_LIBC), true, 1.0);
+  /* ph's slowdown from 2 to 64 threads over glibc's */
+  double ph2 = ns_of("hot-2", BENCH_PH), ph64 = ns_of("hot-64", BENCH_PH);
+  double c2 = ns_of("hot-2", BENCH_LIBC), c64 = ns_of("hot-64", BENCH_LIBC);
+  snprintf(what, sizeof what, "ph hot-64/hot-2 over %s hot-64/hot-2", libc);
+  target(what, ph2 > 0 && ph64 > 0 && c2 > 0 && c64 > 0
+                   ? (ph64 / ph2) / (c64 / c2)
+                   : -1,
+         true, 1.0);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void usage(FILE* f) {
@@ -459,7 +603,8 @@ static void usage(FILE* f) {
           "  --quick    sizes 1/10 (a smoke run), no memory workload\n"
           "  --only     run workloads whose name is or starts with NAME\n"
           "             (overhead, small-churn, ..., threads, destroy,\n"
-          "             memory: about 40 s, full size even with --quick)\n"
+          "             hot, larson, cache-scratch, memory: about 40 s,\n"
+          "             full size even with --quick)\n"
           "  --alloc    run only these allocators (ph, glibc, mi, je), e.g.\n"
           "             under perf; the others print as \"skipped\"\n"
           "  --reps     repetitions per allocator, median printed "
@@ -534,6 +679,7 @@ int main(int argc, char** argv) {
     any = true;
     run_workload(w, &p, reps);
   }
+  print_locks();
   if (overhead_run)
     print_overhead();
   /* Last, as it sleeps and leaves allocators in their own state; not in a
@@ -543,6 +689,7 @@ int main(int argc, char** argv) {
   if (strcmp(ph_backend(), "emul") == 0) {
     print_targets();
     print_targets_memory();
+    print_targets_scale();
   } else /* the ph column is the system's heap: nothing of ours to judge */
     printf("\nTargets are for portheap's engine; this build's ph "
            "is the %s backend (the system's HeapAlloc).\n", ph_backend());

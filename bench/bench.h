@@ -16,6 +16,7 @@
 
 #include <portheap.h>
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,6 +84,10 @@ struct bench_run {
   double resident;   /* overhead: resident bytes per block (0: unknown) */
   double committed;  /* overhead, ph: cbCommitted per block (0: unknown) */
   uint64_t errors;   /* blocks found with a wrong tag: engine bug */
+  uint64_t xfrees;   /* frees of a block another thread allocated */
+  double shared;     /* cache-scratch: share of the threads whose first
+                        object was in a 64-B line with the first of
+                        another thread running at the same time */
 };
 
 typedef struct bench_run (*bench_fn)(const struct bench_allocator* a,
@@ -113,6 +118,23 @@ struct bench_run bench_threads_each(const struct bench_allocator* a,
                                     const struct bench_params* p);
 struct bench_run bench_producer_consumer(const struct bench_allocator* a,
                                          const struct bench_params* p);
+/* bench-scale.c: issue 16, on each allocator's default heap */
+struct bench_run bench_hot_1(const struct bench_allocator* a,
+                             const struct bench_params* p);
+struct bench_run bench_hot_2(const struct bench_allocator* a,
+                             const struct bench_params* p);
+struct bench_run bench_hot_8(const struct bench_allocator* a,
+                             const struct bench_params* p);
+struct bench_run bench_hot_32(const struct bench_allocator* a,
+                              const struct bench_params* p);
+struct bench_run bench_hot_64(const struct bench_allocator* a,
+                              const struct bench_params* p);
+struct bench_run bench_larson(const struct bench_allocator* a,
+                              const struct bench_params* p);
+struct bench_run bench_cache_scratch_2(const struct bench_allocator* a,
+                                       const struct bench_params* p);
+struct bench_run bench_cache_scratch_8(const struct bench_allocator* a,
+                                       const struct bench_params* p);
 /* bench-overhead.c */
 struct bench_run bench_overhead(const struct bench_allocator* a,
                                 const struct bench_params* p);
@@ -208,5 +230,29 @@ void* bench_lib_sym(void* lib, const char* name);
  * dlopen (jemalloc), re-run this program with GLIBC_TUNABLES raised, once.
  * Returns only if it did not re-run. */
 void bench_retry_with_static_tls(const char* why, char** argv);
+
+/* ---- threads that start together ----------------------------------------- */
+
+/* Each thread sets up, then calls bench_gate_wait; the main thread's
+ * bench_gate_open waits until all `threads` are there, reads the clock and
+ * lets them go: the time of the setup is not timed. */
+struct bench_gate {
+  atomic_int ready; /* threads set up */
+  atomic_int go;    /* clock started */
+};
+
+static inline void bench_gate_wait(struct bench_gate* g) {
+  atomic_fetch_add(&g->ready, 1);
+  while (!atomic_load(&g->go))
+    bench_yield();
+}
+
+static inline uint64_t bench_gate_open(struct bench_gate* g, int threads) {
+  while (atomic_load(&g->ready) < threads)
+    bench_yield();
+  uint64_t start = bench_now_ns();
+  atomic_store(&g->go, 1);
+  return start;
+}
 
 #endif /* PH_BENCH_H */

@@ -1,0 +1,430 @@
+/*
+ * bench-scale.c - issue 16, the process heap as a program's malloc: every
+ * workload here runs on each allocator's default heap (ph_process_heap,
+ * plain malloc/free, mimalloc's and jemalloc's default malloc).  Each
+ * thread, the main one included, takes that heap itself with
+ * a->heap_default(), as mimalloc's default heap is the calling thread's.
+ *
+ *   hot-N            N threads (1, 2, 8, 32, 64) each churn their own 256
+ *                    live blocks of 16-516 B: free a random one, allocate a
+ *                    random size in its slot; 4M pairs in all, split evenly
+ *                    across the threads, so ns per pair (wall time over all
+ *                    threads' pairs) compares across N
+ *   larson           server-style churn (mimalloc-bench's larson,
+ *                    xmalloc-test): 8 threads, each holding a set of 1000
+ *                    live blocks of 16-512 B, free a random slot and
+ *                    allocate in it; after every 1000 steps a thread takes
+ *                    a set that another thread handed on (yielding until
+ *                    there is one) and hands its own on (9 sets, the extra
+ *                    one filled by the main thread), so most frees are of
+ *                    blocks another thread allocated (bench_run.xfrees
+ *                    counts them); 4M steps in all
+ *   cache-scratch-N  Hoard's cache-scratch (passive false sharing): the main
+ *                    thread allocates one 8-B object per thread back to
+ *                    back; each thread frees the one it was given, then
+ *                    allocates an 8-B object, writes it 1000 times (a byte
+ *                    store and load each), frees it, 80k times in all split
+ *                    across N = 2 or 8 threads.  An allocator that gives a
+ *                    thread the block it freed (the neighbour of another
+ *                    thread's) or one next to another thread's block makes
+ *                    their writes fight over a cache line
+ *
+ * The clock starts when every thread has set up (bench_gate) and stops
+ * when the last one has done its share; filling and freeing the sets are
+ * not timed.  Every freed block's tag is checked.
+ */
+#include "config.h"
+
+#include "bench.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+static bench_thread_t* start_or_die(const struct bench_allocator* a,
+                                    void (*fn)(void*), void* arg) {
+  bench_thread_t* t = bench_thread_start(fn, arg);
+  if (t == NULL)
+    bench_oom(a, "thread start", 0);
+  return t;
+}
+
+/* An allocated and tagged block of `size`, or the end of the program. */
+static void* tagged(const struct bench_allocator* a, void* heap, size_t size,
+                    const char* where) {
+  void* b = a->alloc(heap, size);
+  if (b == NULL)
+    bench_oom(a, where, size);
+  bench_tag_set(b);
+  return b;
+}
+
+/* ---- hot-N: a hot working set per thread, one default heap -------------- */
+
+#define HOT_LIVE 256
+#define HOT_MIN 16
+#define HOT_MAX 516
+#define HOT_PAIRS 4000000 /* over all threads */
+
+struct hot_worker {
+  const struct bench_allocator* a;
+  struct bench_gate* gate;
+  uint64_t seed;
+  size_t pairs;
+  uint64_t end_ns; /* out */
+  uint64_t errors; /* out */
+};
+
+static void hot_main(void* arg) {
+  struct hot_worker* w = arg;
+  const struct bench_allocator* a = w->a;
+  void* heap = a->heap_default();
+  void* live[HOT_LIVE];
+  uint64_t rng = w->seed, errors = 0;
+  for (size_t i = 0; i < HOT_LIVE; i++)
+    live[i] = tagged(a, heap, bench_between(&rng, HOT_MIN, HOT_MAX),
+                     "hot fill");
+  bench_gate_wait(w->gate);
+
+  for (size_t n = 0; n < w->pairs; n++) {
+    uint64_t x = bench_rand(&rng);
+    size_t slot = bench_below(x, HOT_LIVE);
+    size_t size = HOT_MIN + bench_below(x << 32, HOT_MAX - HOT_MIN + 1);
+    errors += bench_tag_bad(live[slot], live[slot]);
+    a->release(heap, live[slot]);
+    live[slot] = tagged(a, heap, size, "hot churn");
+  }
+  w->end_ns = bench_now_ns();
+
+  for (size_t i = 0; i < HOT_LIVE; i++) {
+    errors += bench_tag_bad(live[i], live[i]);
+    a->release(heap, live[i]);
+  }
+  w->errors = errors; /* written once: the workers' structs share lines */
+}
+
+static struct bench_run hot(const struct bench_allocator* a,
+                            const struct bench_params* p, int threads) {
+  struct bench_run r = {0};
+  struct bench_gate gate = {0};
+  struct hot_worker* w = calloc((size_t)threads, sizeof *w);
+  bench_thread_t** t = calloc((size_t)threads, sizeof *t);
+  if (w == NULL || t == NULL)
+    bench_oom(a, "hot setup", (size_t)threads);
+  size_t pairs = bench_scaled(p, HOT_PAIRS) / (size_t)threads;
+  for (int i = 0; i < threads; i++) {
+    w[i] = (struct hot_worker){.a = a,
+                               .gate = &gate,
+                               .seed = p->seed + 1000 * (uint64_t)i,
+                               .pairs = pairs};
+    t[i] = start_or_die(a, hot_main, &w[i]);
+  }
+  uint64_t start = bench_gate_open(&gate, threads);
+  for (int i = 0; i < threads; i++) {
+    bench_thread_join(t[i]);
+    double ns = (double)(w[i].end_ns - start);
+    r.ns = ns > r.ns ? ns : r.ns;
+    r.ops += w[i].pairs;
+    r.errors += w[i].errors;
+  }
+  free(t);
+  free(w);
+  return r;
+}
+
+struct bench_run bench_hot_1(const struct bench_allocator* a,
+                             const struct bench_params* p) {
+  return hot(a, p, 1);
+}
+struct bench_run bench_hot_2(const struct bench_allocator* a,
+                             const struct bench_params* p) {
+  return hot(a, p, 2);
+}
+struct bench_run bench_hot_8(const struct bench_allocator* a,
+                             const struct bench_params* p) {
+  return hot(a, p, 8);
+}
+struct bench_run bench_hot_32(const struct bench_allocator* a,
+                              const struct bench_params* p) {
+  return hot(a, p, 32);
+}
+struct bench_run bench_hot_64(const struct bench_allocator* a,
+                              const struct bench_params* p) {
+  return hot(a, p, 64);
+}
+
+/* ---- larson: sets of blocks passed from thread to thread ---------------- */
+
+#define LARSON_THREADS 8
+#define LARSON_SETS (LARSON_THREADS + 1) /* one more, the main thread's */
+#define LARSON_LIVE 1000
+#define LARSON_MIN 16
+#define LARSON_MAX 512
+#define LARSON_ROUND 1000    /* steps between two hand-overs */
+#define LARSON_STEPS 4000000 /* over all threads */
+
+struct larson_set {
+  void* block[LARSON_LIVE];
+  uint8_t owner[LARSON_LIVE]; /* who allocated it: a worker's id, or the
+                                 main thread's (LARSON_THREADS) */
+  _Atomic uint8_t holder;     /* who handed it on last */
+};
+
+/* The sets handed on and not taken yet sit in `pool`, a slot each: there
+ * is always a free slot for a set handed on, as one is held by the thread
+ * handing it on. */
+struct larson {
+  const struct bench_allocator* a;
+  struct bench_gate gate;
+  _Atomic(struct larson_set*) pool[LARSON_SETS];
+  atomic_int running; /* workers still in their rounds */
+  size_t rounds;      /* per thread */
+};
+
+struct larson_worker {
+  struct larson* l;
+  uint8_t id;
+  uint64_t seed;
+  uint64_t end_ns; /* out */
+  uint64_t errors; /* out */
+  uint64_t xfrees; /* out: frees of another thread's block */
+};
+
+static struct larson_set* larson_fill(const struct bench_allocator* a,
+                                      void* heap, uint8_t id, uint64_t* rng) {
+  struct larson_set* s = malloc(sizeof *s);
+  if (s == NULL)
+    bench_oom(a, "larson setup", sizeof *s);
+  for (size_t i = 0; i < LARSON_LIVE; i++) {
+    s->block[i] = tagged(a, heap, bench_between(rng, LARSON_MIN, LARSON_MAX),
+                         "larson fill");
+    s->owner[i] = id;
+  }
+  atomic_init(&s->holder, id);
+  return s;
+}
+
+static uint64_t larson_empty(const struct bench_allocator* a, void* heap,
+                             struct larson_set* s) {
+  uint64_t errors = 0;
+  for (size_t i = 0; i < LARSON_LIVE; i++) {
+    errors += bench_tag_bad(s->block[i], s->block[i]);
+    a->release(heap, s->block[i]);
+  }
+  free(s);
+  return errors;
+}
+
+/* A set that another thread handed on, the next thread's first; waits
+ * (yielding) until there is one, unless every other worker is done. */
+static struct larson_set* larson_take(struct larson* l, uint8_t me) {
+  for (;;) {
+    bool alone = atomic_load(&l->running) == 1;
+    for (size_t k = 1; k <= LARSON_SETS; k++) {
+      size_t j = (me + k) % LARSON_SETS;
+      struct larson_set* s =
+          atomic_load_explicit(&l->pool[j], memory_order_acquire);
+      /* holder may be stale if the set moved meanwhile: then the
+       * exchange below fails */
+      if (s != NULL &&
+          (alone || atomic_load_explicit(&s->holder, memory_order_relaxed) !=
+                        me) &&
+          atomic_compare_exchange_strong_explicit(&l->pool[j], &s, NULL,
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed))
+        return s;
+    }
+    bench_yield();
+  }
+}
+
+static void larson_hand_on(struct larson* l, struct larson_set* s,
+                           uint8_t me) {
+  atomic_store_explicit(&s->holder, me, memory_order_relaxed);
+  for (size_t k = 0;; k++) {
+    struct larson_set* empty = NULL;
+    if (atomic_compare_exchange_strong_explicit(&l->pool[(me + k) %
+                                                         LARSON_SETS],
+                                                &empty, s,
+                                                memory_order_acq_rel,
+                                                memory_order_relaxed))
+      return;
+    if (k % LARSON_SETS == LARSON_SETS - 1)
+      bench_yield(); /* the free slot was taken: another thread's turn */
+  }
+}
+
+static void larson_main(void* arg) {
+  struct larson_worker* w = arg;
+  struct larson* l = w->l;
+  const struct bench_allocator* a = l->a;
+  void* heap = a->heap_default();
+  uint64_t rng = w->seed, errors = 0, xfrees = 0;
+  struct larson_set* s = larson_fill(a, heap, w->id, &rng);
+  bench_gate_wait(&l->gate);
+
+  for (size_t round = 0; round < l->rounds; round++) {
+    if (round > 0) { /* take another thread's set, hand this one on */
+      struct larson_set* next = larson_take(l, w->id);
+      larson_hand_on(l, s, w->id);
+      s = next;
+    }
+    for (size_t n = 0; n < LARSON_ROUND; n++) {
+      uint64_t x = bench_rand(&rng);
+      size_t slot = bench_below(x, LARSON_LIVE);
+      size_t size =
+          LARSON_MIN + bench_below(x << 32, LARSON_MAX - LARSON_MIN + 1);
+      errors += bench_tag_bad(s->block[slot], s->block[slot]);
+      xfrees += s->owner[slot] != w->id;
+      a->release(heap, s->block[slot]);
+      s->block[slot] = tagged(a, heap, size, "larson churn");
+      s->owner[slot] = w->id;
+    }
+  }
+  w->end_ns = bench_now_ns();
+  atomic_fetch_sub(&l->running, 1);
+
+  w->errors = errors + larson_empty(a, heap, s);
+  w->xfrees = xfrees;
+}
+
+struct bench_run bench_larson(const struct bench_allocator* a,
+                              const struct bench_params* p) {
+  struct bench_run r = {0};
+  struct larson* l = calloc(1, sizeof *l);
+  struct larson_worker w[LARSON_THREADS];
+  bench_thread_t* t[LARSON_THREADS];
+  if (l == NULL)
+    bench_oom(a, "larson setup", sizeof *l);
+  l->a = a;
+  l->rounds = bench_scaled(p, LARSON_STEPS) / LARSON_THREADS / LARSON_ROUND;
+  if (l->rounds == 0)
+    l->rounds = 1;
+  atomic_init(&l->running, LARSON_THREADS);
+  for (size_t j = 0; j < LARSON_SETS; j++)
+    atomic_init(&l->pool[j], NULL);
+  uint64_t rng = p->seed + 999;
+  void* heap = a->heap_default(); /* the main thread's */
+  atomic_init(&l->pool[LARSON_THREADS],
+              larson_fill(a, heap, LARSON_THREADS, &rng));
+  for (int i = 0; i < LARSON_THREADS; i++) {
+    w[i] = (struct larson_worker){
+        .l = l, .id = (uint8_t)i, .seed = p->seed + 1000 * (uint64_t)i};
+    t[i] = start_or_die(a, larson_main, &w[i]);
+  }
+  uint64_t start = bench_gate_open(&l->gate, LARSON_THREADS);
+  for (int i = 0; i < LARSON_THREADS; i++) {
+    bench_thread_join(t[i]);
+    double ns = (double)(w[i].end_ns - start);
+    r.ns = ns > r.ns ? ns : r.ns;
+    r.ops += l->rounds * LARSON_ROUND;
+    r.errors += w[i].errors;
+    r.xfrees += w[i].xfrees;
+  }
+  for (size_t j = 0; j < LARSON_SETS; j++) {
+    struct larson_set* s = atomic_load(&l->pool[j]);
+    if (s != NULL)
+      r.errors += larson_empty(a, heap, s);
+  }
+  free(l);
+  return r;
+}
+
+/* ---- cache-scratch: passive false sharing -------------------------------- */
+
+#define SCRATCH_SIZE 8
+#define SCRATCH_WRITES 1000
+#define SCRATCH_CYCLES 80000 /* over all threads */
+#define SCRATCH_MAX_THREADS 8
+
+struct scratch_worker {
+  const struct bench_allocator* a;
+  struct bench_gate* gate;
+  void* given;     /* the main thread's block, freed first */
+  size_t cycles;
+  uintptr_t first;   /* out: the first object it allocated */
+  uint64_t first_ns; /* out: when */
+  uint64_t end_ns;   /* out */
+  uint64_t errors; /* out */
+  unsigned sum;    /* out: what the loads read, so they stay */
+};
+
+static void scratch_main(void* arg) {
+  struct scratch_worker* w = arg;
+  const struct bench_allocator* a = w->a;
+  void* heap = a->heap_default();
+  uint64_t errors = 0;
+  unsigned sum = 0;
+  bench_gate_wait(w->gate);
+
+  errors += bench_tag_bad(w->given, w->given);
+  a->release(heap, w->given);
+  for (size_t c = 0; c < w->cycles; c++) {
+    void* b = a->alloc(heap, SCRATCH_SIZE);
+    if (b == NULL)
+      bench_oom(a, "cache-scratch", SCRATCH_SIZE);
+    if (c == 0) {
+      w->first = (uintptr_t)b;
+      w->first_ns = bench_now_ns();
+    }
+    volatile unsigned char* v = b;
+    for (unsigned j = 0; j < SCRATCH_WRITES; j++) {
+      v[j % SCRATCH_SIZE] = (unsigned char)j;
+      sum += v[j % SCRATCH_SIZE];
+    }
+    bench_tag_set(b); /* the last write: the whole object */
+    errors += bench_tag_bad(b, b);
+    a->release(heap, b);
+  }
+  w->end_ns = bench_now_ns();
+  w->errors = errors;
+  w->sum = sum;
+}
+
+static struct bench_run scratch(const struct bench_allocator* a,
+                                const struct bench_params* p, int threads) {
+  struct bench_run r = {0};
+  struct bench_gate gate = {0};
+  struct scratch_worker w[SCRATCH_MAX_THREADS];
+  bench_thread_t* t[SCRATCH_MAX_THREADS];
+  void* heap = a->heap_default(); /* the main thread's */
+  void* given[SCRATCH_MAX_THREADS];
+  for (int i = 0; i < threads; i++) /* back to back: neighbours in a line */
+    given[i] = tagged(a, heap, SCRATCH_SIZE, "cache-scratch setup");
+  size_t cycles = bench_scaled(p, SCRATCH_CYCLES) / (size_t)threads;
+  for (int i = 0; i < threads; i++) {
+    w[i] = (struct scratch_worker){
+        .a = a, .gate = &gate, .given = given[i], .cycles = cycles};
+    t[i] = start_or_die(a, scratch_main, &w[i]);
+  }
+  uint64_t start = bench_gate_open(&gate, threads);
+  for (int i = 0; i < threads; i++) {
+    bench_thread_join(t[i]);
+    double ns = (double)(w[i].end_ns - start);
+    r.ns = ns > r.ns ? ns : r.ns;
+    r.ops += w[i].cycles;
+    r.errors += w[i].errors;
+    r.xfrees += 1; /* the given block */
+  }
+  /* Threads whose first object was in the line of the first object of a
+   * thread that ran at the same time (each usually gets the same block
+   * back at every cycle). */
+  int sharing = 0;
+  for (int i = 0; i < threads; i++)
+    for (int j = 0; j < threads; j++)
+      if (j != i && w[i].first / 64 == w[j].first / 64 &&
+          w[i].first_ns < w[j].end_ns && w[j].first_ns < w[i].end_ns) {
+        sharing++;
+        break;
+      }
+  r.shared = (double)sharing / threads;
+  return r;
+}
+
+struct bench_run bench_cache_scratch_2(const struct bench_allocator* a,
+                                       const struct bench_params* p) {
+  return scratch(a, p, 2);
+}
+struct bench_run bench_cache_scratch_8(const struct bench_allocator* a,
+                                       const struct bench_params* p) {
+  return scratch(a, p, 8);
+}
