@@ -117,7 +117,7 @@ struct ph__heap {
   atomic_uint next_index;    /* top: next region's iRegionIndex */
 
   /* Shards: once threads have met inside a serialized growable heap, it
-   * gives each thread slot (ph__shard_slots of them, up to PH__SHARDS) a
+   * gives each thread slot (PH__SHARDS of them) a
    * hidden heap of its own with its own lock, so threads sharing one heap
    * do not queue on one lock (lock.h says how slots are given).  A block
    * is always freed into the shard that holds it.  Walks, validation,
@@ -348,10 +348,7 @@ void ph__heap_leave_all(struct ph__heap* h, bool locked);
 struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot);
 unsigned ph__thread_slot_assign(void);
 
-/* Thread slots in use: 8 per processor, at most PH__SHARDS (startup.c). */
-extern unsigned ph__shard_slots;
-
-/* The calling thread's slot, 0 .. ph__shard_slots - 1. */
+/* The calling thread's slot, 0 .. PH__SHARDS - 1. */
 static inline unsigned ph__thread_slot(void) {
   unsigned s = ph__thread.slot_plus1;
   return PH_LIKELY(s != 0) ? s - 1 : ph__thread_slot_assign();

@@ -210,12 +210,11 @@ void ph__heap_remember(struct ph__heap* h) {
   remember(h, atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed));
 }
 
-unsigned ph__shard_slots = 4; /* set by ph__init (startup.c) */
 
 /* Give the calling thread its slot, in order of first use (the first
  * thread, usually main, uses the heap itself), or a new one. */
 unsigned ph__thread_slot_assign(void) {
-  unsigned s = atomic_fetch_add(&slots_given, 1) % ph__shard_slots + 1;
+  unsigned s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS + 1;
   ph__thread.slot_plus1 = s;
   return s - 1;
 }
@@ -362,12 +361,13 @@ enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self) {
   for (;;) {
     bool met = ph__biased_lock(&h->lock, self);
     bool after_guest = h->guest; /* the thread before, if met */
+    bool guest = !own_shard(h);
     uintptr_t owner =
         atomic_load_explicit(&h->top->owner, memory_order_relaxed);
-    if (owner == 0)
+    if (owner == 0 && !guest) /* a guest neither breaks nor makes a streak */
       ph__biased_note(&h->lock, self);
     if (owner == 0 || owner == self) {
-      h->guest = !own_shard(h);
+      h->guest = guest;
       if (met)
         contended(h, after_guest);
       return PH__ENTRY_MUTEX;

@@ -72,18 +72,22 @@
  * reports it (contended() in lock.c).  The first such meeting on a heap
  * sets top->spread: from then on each thread allocates from the shard of
  * its slot, made on its first use.  Slots are given in turn at a thread's
- * first use, 8 per processor up to PH__SHARDS (64), so up to that many
- * threads each have a shard, biased to them: no atomic instruction on the
- * common path.  A thread that meets another in its own shard (more threads
- * than slots, or a thread freeing many blocks it did not allocate) moves
- * to the next slot in turn, so threads that keep meeting part.  A heap
- * used by one thread at a time never spreads and costs one shard.  A block
- * is always freed in the shard that holds it, under that shard's lock
- * (cross-thread frees take the mutex; a bias revoked that way is granted
- * again only after a doubled streak, lock.h's biased lock).  Each shard's
- * memory decays and is given back by the same rules as any heap's.  The
- * counts of ph_lock_stats (contended entries, sleeps, revocations) are
- * how to see, on few cores, what many would do.
+ * first use, PH__SHARDS (64) of them whatever the number of processors:
+ * what costs is threads sharing a shard, not processors (two threads that
+ * take turns on one shard revoke each other's bias at every time slice,
+ * and the one without it pays the mutex; measured on 2 cores, 64 threads
+ * on 16 shards ran 1.6 times slower than on 64).  So up to 64 threads
+ * each have a shard biased to them: no atomic instruction on the common
+ * path.  A thread that meets another allocating thread in its own shard
+ * (more than 64 threads) moves to the next slot in turn, so threads that
+ * keep meeting part.  A heap used by one thread at a time never spreads
+ * and costs one shard; one used by many costs at most 64, whose memory
+ * decays and is given back by the same rules as any heap's.  A block is
+ * always freed in the shard that holds it, under that shard's lock: a
+ * thread freeing another's block is a guest there, takes the mutex (and
+ * revokes the owner's bias), and neither breaks nor builds the owner's
+ * streak.  The counts of ph_lock_stats (contended entries, sleeps,
+ * revocations) are how to see, on few cores, what many would do.
  *
  * ---- Thread identity -------------------------------------------------------
  * A thread's id (bias holder, ph_heap_lock owner) comes from a process-wide

@@ -84,11 +84,6 @@ static uint32_t error_from_errno(int err) {
   }
 }
 
-unsigned ph__prim_cpu_count(void) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (unsigned)n : 1u;
-}
-
 size_t ph__prim_page_size(void) {
   static size_t page;
   if (page == 0) {

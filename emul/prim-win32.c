@@ -20,13 +20,6 @@ static uint32_t error_from_system(void) {
              : (uint32_t)e;
 }
 
-unsigned ph__prim_cpu_count(void) {
-  SYSTEM_INFO info;
-  GetSystemInfo(&info);
-  return info.dwNumberOfProcessors > 0 ? (unsigned)info.dwNumberOfProcessors
-                                       : 1u;
-}
-
 size_t ph__prim_page_size(void) {
   static size_t page;
   if (page == 0) {

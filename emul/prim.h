@@ -105,9 +105,6 @@ static inline uint64_t ph__prim_mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-/* The number of processors the process may run on now (at least 1). */
-unsigned ph__prim_cpu_count(void);
-
 /* A monotonic clock in milliseconds (coarse: a few ms of resolution is
  * enough; it must be cheap). */
 uint64_t ph__prim_now_ms(void);

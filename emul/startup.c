@@ -125,8 +125,6 @@ static void init_once(void) {
   const char* decay = ph__prim_getenv("PORTHEAP_DECAY_MS");
   if (decay != NULL && parse_size(decay) <= UINT32_MAX - 1)
     ph__decay_set((uint32_t)parse_size(decay));
-  unsigned slots = ph__prim_cpu_count();
-  ph__shard_slots = slots < PH__SHARDS / 8 ? 8 * slots : PH__SHARDS;
   const char* biased = ph__prim_getenv("PORTHEAP_BIASED_LOCKS");
   ph__biased_setup(biased == NULL || strcmp(biased, "0") != 0);
   if (!PH_FORK_HANDLERS_AT_LOAD)
