@@ -508,8 +508,9 @@ START_TEST(overrun_into_a_free_block_is_contained) {
 }
 END_TEST
 
-/* A write after free into a small block's second 8 bytes (the check word
- * of its quick-list link; the link itself intact): HeapValidate notices,
+/* A write after free into a small block's second pointer-sized word (the
+ * check word of its quick-list link: bytes 8-15 on 64-bit, 4-7 on 32-bit;
+ * the link itself intact): HeapValidate notices,
  * and the list is dropped rather than trusted, so the block is never
  * handed out again and the heap goes on serving. */
 START_TEST(write_after_free_to_a_quick_link_is_noticed) {
@@ -521,7 +522,7 @@ START_TEST(write_after_free_to_a_quick_link_is_noticed) {
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapFree(h, 0, a), FALSE);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
-  memset(a + 8, 0x41, 8);
+  memset(a + sizeof(void*), 0x41, sizeof(void*));
   ck_assert_int_eq(HeapValidate(h, 0, NULL), FALSE);
   void* p = HeapAlloc(h, 0, 100);
   void* q = HeapAlloc(h, 0, 100);
