@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential autoconf automake libtool pkg-config
   check
-  gcc-mingw-w64-x86-64 mingw-w64-tools
+  gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 mingw-w64-tools
   wine wine64
   dpkg-dev
   clang libclang-rt-14-dev valgrind

@@ -10,6 +10,7 @@
 #   5. the other platforms, make check each: clang on x86-64, x86-64 musl,
 #      i386 and aarch64 Linux (cross-built; run natively where the kernel
 #      can, else under qemu-user)
+#   6. the i686 mingw-w64 build, both backends: built, tests included
 # The same Check suite runs in each; the backend-specific tests say why
 # they skip.  Installs what it needs first (Debian/Ubuntu, as root).
 #
@@ -99,6 +100,28 @@ run_tree linux-i386 --host=i686-linux-gnu \
   PKG_CONFIG_LIBDIR=/usr/lib/i386-linux-gnu/pkgconfig || status=1
 run_tree linux-aarch64 --host=aarch64-linux-gnu \
   PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig || status=1
+
+# 6. The i686 mingw-w64 build, both backends: built warning-free with its
+# tests, not run: Debian's Wine runs 32-bit programs only with wine32,
+# which makes `wine` its 32-bit loader (the MINGW32 job of
+# .github/workflows/ci.yml runs the suite on Windows).
+m32_check_prefix=$(bash "$top/.ci/mingw-check.sh" i686-w64-mingw32)
+for backend in native emul; do
+  name=mingw32-$backend start=$SECONDS
+  echo "==== $name: configure and build, tests included"
+  rm -rf "${build:?}/$name"
+  mkdir -p "$build/$name"
+  if (cd "$build/$name" && "$top/configure" --enable-werror \
+        --host=i686-w64-mingw32 --with-backend=$backend \
+        "PKG_CONFIG_LIBDIR=$m32_check_prefix/lib/pkgconfig" >configure.out) &&
+     make -C "$build/$name" -j"$jobs" check TESTS= >"$build/$name/make.out" 2>&1; then
+    summaries+=("$name: built with its tests, not run (no 32-bit Wine); $((SECONDS - start)) s")
+  else
+    tail -40 "$build/$name/make.out" "$build/$name/config.log" 2>/dev/null
+    summaries+=("$name: BUILD FAILED")
+    status=1
+  fi
+done
 
 echo "==== summary"
 for s in "${summaries[@]}"; do echo "$s"; done
