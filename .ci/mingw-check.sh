@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Build Check (Debian's source package) for x86_64-w64-mingw32, static, and
-# install it into a cache outside the clone.  Prints the prefix on stdout.
+# Build Check (Debian's source package) for a host Debian has no Check
+# for, static, and install it into a cache outside the clone.  Prints the
+# prefix on stdout.
 #
+#   mingw-check.sh [HOST [CC]]
+#     HOST  default x86_64-w64-mingw32; also i686-w64-mingw32, or
+#           x86_64-linux-musl with CC=musl-gcc
+#     CC    the compiler, if not HOST-gcc
 #   PH_CACHE   cache root (default: /var/cache/portheap)
 #
-# Debian ships Check only for the host; see ../shared/mingw-check.md for the
-# traps this works around (deb-src entry, makeinfo, check_stdint.h, no .pc).
+# See ../shared/mingw-check.md for the traps this works around (deb-src
+# entry, makeinfo, check_stdint.h, no .pc).
 set -euo pipefail
 
-host=x86_64-w64-mingw32
+host=${1:-x86_64-w64-mingw32}
+cc=${2:-}
 cache=${PH_CACHE:-/var/cache/portheap}
 prefix=$cache/check-$host
 stamp=$prefix/.built
@@ -45,7 +51,7 @@ apt-get "${aptopts[@]}" update -q >&2
 
 cd "$work/src"
 [ -x configure ] || autoreconf -fi >&2
-./configure --host=$host --prefix="$prefix" --enable-subunit=no \
+./configure --host=$host ${cc:+CC=$cc} --prefix="$prefix" --enable-subunit=no \
   --disable-shared --enable-static >&2
 make -C lib -j2 >&2
 make -C src -j2 >&2
@@ -61,7 +67,7 @@ libdir=\${prefix}/lib
 includedir=\${prefix}/include
 
 Name: Check
-Description: A unit test framework for C (mingw-w64 static build)
+Description: A unit test framework for C (static build for $host)
 Version: $version
 Cflags: -I\${includedir}
 Libs: -L\${libdir} -lcheck

@@ -7,6 +7,10 @@
 #   3. mingw-w64 build, emulated engine, under Wine: the same
 #   4. .ci/harden.sh: ASan+UBSan, TSan, Valgrind memcheck, libFuzzer
 #      (PH_HARDEN=0 leaves it out)
+#   5. the other platforms, make check each: clang on x86-64, x86-64 musl,
+#      i386 and aarch64 Linux (cross-built; run natively where the kernel
+#      can, else under qemu-user)
+#   6. the i686 mingw-w64 build, both backends: built, tests included
 # The same Check suite runs in each; the backend-specific tests say why
 # they skip.  Installs what it needs first (Debian/Ubuntu, as root).
 #
@@ -21,6 +25,7 @@ host=x86_64-w64-mingw32
 
 [ "${PH_SKIP_DEPS:-0}" = 1 ] || bash "$top/.ci/deps.sh"
 check_prefix=$(bash "$top/.ci/mingw-check.sh")
+musl_check_prefix=$(bash "$top/.ci/mingw-check.sh" x86_64-linux-musl musl-gcc)
 
 cd "$top"
 autoreconf -fi
@@ -32,6 +37,7 @@ mkdir -p "$build"
 summaries=()
 run_tree() { # name, configure args...
   local name=$1; shift
+  local start=$SECONDS
   echo "==== $name: configure $*"
   rm -rf "${build:?}/$name"
   mkdir -p "$build/$name"
@@ -48,6 +54,7 @@ run_tree() { # name, configure args...
   line=$(tr -d '\r' <"$build/$name/tests/run-tests.log" 2>/dev/null | grep -E '^[0-9]+%: Checks' || true)
   [ -n "$line" ] || { line="no Check summary: the suite did not finish"; rc=1; }
   line="$line; $(tr -d '\r' <"$build/$name/tests/run-tests.log" 2>/dev/null | grep -E '^portheap suite:' || true)"
+  line="$line; runner: $(sed -n 's/^PH_LOG_COMPILER = //p' "$build/$name/Makefile" | sed 's/^$/none/'); $((SECONDS - start)) s"
   summaries+=("$name: $line")
   return $rc
 }
@@ -84,6 +91,37 @@ if [ "${PH_HARDEN:-1}" = 1 ]; then
   printf '%s\n' "$harden"
   while IFS= read -r line; do summaries+=("harden $line"); done <<<"$harden"
 fi
+
+# 5. Other compilers, C libraries and word sizes: the whole suite each.
+run_tree linux-clang CC=clang || status=1
+run_tree linux-musl CC=musl-gcc \
+  "PKG_CONFIG_LIBDIR=$musl_check_prefix/lib/pkgconfig" || status=1
+run_tree linux-i386 --host=i686-linux-gnu \
+  PKG_CONFIG_LIBDIR=/usr/lib/i386-linux-gnu/pkgconfig || status=1
+run_tree linux-aarch64 --host=aarch64-linux-gnu \
+  PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig || status=1
+
+# 6. The i686 mingw-w64 build, both backends: built warning-free with its
+# tests, not run: Debian's Wine runs 32-bit programs only with wine32,
+# which makes `wine` its 32-bit loader (the MINGW32 job of
+# .github/workflows/ci.yml runs the suite on Windows).
+m32_check_prefix=$(bash "$top/.ci/mingw-check.sh" i686-w64-mingw32)
+for backend in native emul; do
+  name=mingw32-$backend start=$SECONDS
+  echo "==== $name: configure and build, tests included"
+  rm -rf "${build:?}/$name"
+  mkdir -p "$build/$name"
+  if (cd "$build/$name" && "$top/configure" --enable-werror \
+        --host=i686-w64-mingw32 --with-backend=$backend \
+        "PKG_CONFIG_LIBDIR=$m32_check_prefix/lib/pkgconfig" >configure.out) &&
+     make -C "$build/$name" -j"$jobs" check TESTS= >"$build/$name/make.out" 2>&1; then
+    summaries+=("$name: built with its tests, not run (no 32-bit Wine); $((SECONDS - start)) s")
+  else
+    tail -40 "$build/$name/make.out" "$build/$name/config.log" 2>/dev/null
+    summaries+=("$name: BUILD FAILED")
+    status=1
+  fi
+done
 
 echo "==== summary"
 for s in "${summaries[@]}"; do echo "$s"; done

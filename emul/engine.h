@@ -75,6 +75,7 @@ enum ph__region_kind {
  * Header at the base of every region.  Sizes in bytes, from the base.
  * Invariants: commit_size <= reserve_size, both multiples of the page size;
  * blocks regions: the sentinel header sits at base + commit_size - 16.
+ * Its size is a whole number of granules (64 bytes on LP64, 48 on ILP32).
  */
 struct ph__region {
   struct ph__heap* heap;     /* owner; NULL while in the region cache */
@@ -86,6 +87,9 @@ struct ph__region {
   size_t large_size;         /* LARGE: requested bytes of the block */
   uint32_t kind;             /* enum ph__region_kind */
   uint32_t index;            /* iRegionIndex in walks */
+#if UINTPTR_MAX <= 0xFFFFFFFFu
+  uint32_t pad[3];           /* ILP32: 36 bytes of fields, to 48 (3 granules) */
+#endif
 };
 
 _Static_assert(sizeof(struct ph__region) % PH__GRANULE == 0, "region hdr");
@@ -157,6 +161,18 @@ struct ph__heap {
 };
 
 #define PH__HEAP_MAGIC 0x7068686561700a01ull
+
+/* Handles (registry.c): base + 16 x a salt, never one of the last
+ * PH__QUARANTINE destroyed.  A heap's first block starts PH__HEAP_HEADER
+ * bytes from its base: the struct, and at least PH__QUARANTINE + 1
+ * granules so that a free salt always exists (ILP32's struct alone is
+ * 1792 bytes, 112 granules). */
+#define PH__QUARANTINE 128u
+#define PH__HEAP_HEADER_MIN ((PH__QUARANTINE + 1u) * PH__GRANULE)
+#define PH__HEAP_HEADER                                                        \
+  (sizeof(struct ph__heap) > PH__HEAP_HEADER_MIN ? sizeof(struct ph__heap)     \
+                                                 : PH__HEAP_HEADER_MIN)
+_Static_assert(sizeof(struct ph__heap) % PH__GRANULE == 0, "heap hdr");
 
 /* ---- map.c: address -> region ----------------------------------------- */
 #define PH__MAP_L2_BITS 20u  /* level 2: one slot per 64 KiB chunk */
@@ -498,7 +514,7 @@ static inline bool ph__block_owned(const struct ph__heap* h,
 static inline struct ph__heap* ph__heap_lookup_map(const void* handle) {
   struct ph__region* r = ph__map_find(handle);
   if (PH_UNLIKELY(r == NULL || r->kind != PH__REGION_HEAP ||
-                  (uintptr_t)handle - (uintptr_t)r >= sizeof(struct ph__heap)))
+                  (uintptr_t)handle - (uintptr_t)r >= PH__HEAP_HEADER))
     return NULL;
   struct ph__heap* h = (struct ph__heap*)r;
   if (PH_UNLIKELY(h->handle != handle || h->top != h ||

@@ -20,10 +20,6 @@
 #include "small.h"
 #include "track.h"
 
-static size_t round16(size_t n) {
-  return (n + PH__GRANULE - 1) & ~(size_t)(PH__GRANULE - 1);
-}
-
 /* Lay out a region's committed part as one free block, the victim (the
  * next requests are carved from it), and the sentinel. */
 static void region_format(struct ph__heap* h, struct ph__region* r) {
@@ -434,7 +430,7 @@ static void heap_keys(struct ph__heap* h) {
 
 struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
                               size_t maximum_size, uint32_t* error) {
-  size_t header = round16(sizeof(struct ph__heap));
+  size_t header = PH__HEAP_HEADER; /* the struct and the handles' room */
   size_t commit = ph__page_up(initial_size ? initial_size : 1);
   size_t reserve = maximum_size ? ph__page_up(maximum_size) : 0;
   *error = PH_ERROR_NOT_ENOUGH_MEMORY;

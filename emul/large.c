@@ -31,7 +31,7 @@ static void large_seal(struct ph__region* r, const struct ph__seal_keys* seal) {
 struct ph__region* ph__large_new(size_t size, const struct ph__seal_keys* seal,
                                  bool exec) {
   size_t head = sizeof(struct ph__region) + PH__GRANULE;
-  if (size > SIZE_MAX - head - PH__CHUNK)
+  if (size > PH_REQUEST_MAX) /* so head + size + PH__CHUNK cannot wrap */
     return NULL;
   size_t reserve = head + size <= SIZE_MAX / 2 ? 2 * (head + size) : head + size;
   struct ph__region* r = ph__region_new(reserve, head + size, PH__REGION_LARGE,
@@ -100,7 +100,7 @@ static struct ph__region* large_remap(struct ph__region* r, size_t reserve,
  * before its data: twice what it needs, room to grow in place; 0 if that
  * cannot be had. */
 static size_t large_reserve(size_t head, size_t size) {
-  if (size > SIZE_MAX - head - PH__CHUNK)
+  if (size > PH_REQUEST_MAX)
     return 0;
   return ph__page_up(head + size <= SIZE_MAX / 2 ? 2 * (head + size)
                                                  : head + size);
@@ -135,7 +135,7 @@ void* ph__large_realloc(struct ph__region** rp, size_t size, uint32_t flags,
   struct ph__region* r = *rp;
   size_t head = r->data_offset + PH__GRANULE;
   size_t dirty = r->commit_size - head;
-  size_t commit = size <= SIZE_MAX - head ? ph__page_up(head + size) : 0;
+  size_t commit = size <= PH_REQUEST_MAX ? ph__page_up(head + size) : 0;
   if (commit == 0)
     return NULL;
   if (commit <= r->reserve_size && large_pages(r, commit, exec))

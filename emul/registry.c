@@ -8,7 +8,7 @@
  *
  * Handles.  A heap's handle is the base of its first region plus 16 bytes
  * times a salt below PH__SALTS, so that it points into the heap's own
- * control data.  Memory is reused (the region cache, or the OS handing
+ * header (PH__HEAP_HEADER bytes, engine.h).  Memory is reused (the region cache, or the OS handing
  * the same address back), so a new heap often starts where a destroyed one
  * did; the salt keeps its handle different from each of the last
  * PH__QUARANTINE handles destroyed, so a stale handle fails with
@@ -17,8 +17,7 @@
  */
 #include "engine.h"
 
-#define PH__SALTS (sizeof(struct ph__heap) / PH__GRANULE)
-#define PH__QUARANTINE 128u /* destroyed handles never given again */
+#define PH__SALTS (PH__HEAP_HEADER / PH__GRANULE)
 _Static_assert(PH__SALTS > PH__QUARANTINE, "a free salt always exists");
 
 static ph__mutex_t registry_lock = PH__MUTEX_INIT;

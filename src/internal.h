@@ -68,4 +68,13 @@ static const bool ph__debug = false;
 #  define PH_FIXED_BLOCK_MAX ((size_t)0x7FFF8 - 1)
 #endif
 
+/* The largest request any heap grants (docs/semantics.md, Limits), in
+ * bytes: a block with its headers stays below PTRDIFF_MAX, so differences
+ * of pointers into it are defined (glibc's malloc refuses as much).  On
+ * 32-bit systems that is below 2 GiB, which 32-bit Windows never grants
+ * (its user address space is 2 GiB); larger requests fail with
+ * ERROR_NOT_ENOUGH_MEMORY.  (64 KiB: room for any header, a region's
+ * alignment included.) */
+#define PH_REQUEST_MAX ((size_t)PTRDIFF_MAX - ((size_t)64 << 10))
+
 #endif /* PH_INTERNAL_H */

@@ -31,8 +31,9 @@ int main(void) {
   int run = srunner_ntests_run(sr);
   /* The same tests are defined on every backend: this line compares. */
   printf("portheap suite: %u tests defined, %d run, %u skipped on the %s "
-         "backend\n",
-         (unsigned)run + ph_test_skipped, run, ph_test_skipped, ph_backend());
+         "backend, %u-bit\n",
+         (unsigned)run + ph_test_skipped, run, ph_test_skipped, ph_backend(),
+         (unsigned)sizeof(void*) * 8);
   srunner_free(sr);
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

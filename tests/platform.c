@@ -42,7 +42,8 @@ void ph_test_add_if(TCase* tc, const TTest* test, const char* name, bool run,
     tcase_add_test(tc, test);
   } else {
     ph_test_skipped++;
-    printf("SKIP %s on the %s backend: %s\n", name, ph_backend(), why);
+    printf("SKIP %s on the %s backend, %u-bit: %s\n", name, ph_backend(),
+           (unsigned)sizeof(void*) * 8, why);
   }
 }
 

@@ -44,6 +44,10 @@ bool ph_test_emul(void);
  * and other behaviour Windows leaves undefined. */
 #define ph_test_add_emul(tc, fn, why)                                          \
   ph_test_add_if(tc, fn, #fn, ph_test_emul(), why)
+/* Add a test only where pointers have `bits` bits (32 or 64): limits that
+ * follow the word size, as Windows' do. */
+#define ph_test_add_bits(tc, fn, bits, why)                                    \
+  ph_test_add_if(tc, fn, #fn, sizeof(void*) * 8 == (bits), why)
 void ph_test_add_if(TCase* tc, const TTest* test, const char* name,
                     bool run, const char* why);
 /* How many tests registration left out (each printed its reason). */

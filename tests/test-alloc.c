@@ -137,6 +137,33 @@ START_TEST(huge_requests_fail_without_wrapping) {
 }
 END_TEST
 
+/* A 32-bit heap grants no block of 2 GiB or just below: 32-bit Windows
+ * has 2 GiB of user address space, and the engine refuses requests above
+ * PH_REQUEST_MAX (just below PTRDIFF_MAX).  A resize to such a size fails
+ * the same way and leaves the block as it was. */
+START_TEST(requests_near_2_gib_fail_on_32_bit) {
+  static const SIZE_T sizes[] = {0x7FFFF000, 0x7FFFFFFF, 0x80000000,
+                                 0xC0000000};
+  unsigned char* p = HeapAlloc(heap, 0, 100);
+  ck_assert_ptr_nonnull(p);
+  ph_test_fill(p, 100, 0x5A);
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    SetLastError(0);
+    ck_assert_ptr_null(ph_le_ptr(HeapAlloc(heap, 0, sizes[i])));
+    ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+    SetLastError(0);
+    ck_assert_ptr_null(ph_le_ptr(HeapAlloc(GetProcessHeap(), 0, sizes[i])));
+    ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+    SetLastError(0);
+    ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(heap, 0, p, sizes[i])));
+    ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+  }
+  ck_assert_uint_eq(HeapSize(heap, 0, p), 100);
+  ck_assert_uint_eq(ph_test_first_bad_byte(p, 100, 0x5A), 100);
+  ck_assert_int_ne(HeapFree(heap, 0, p), FALSE);
+}
+END_TEST
+
 START_TEST(process_heap_serves_blocks) {
   HANDLE ph = GetProcessHeap();
   void* p = HeapAlloc(ph, HEAP_ZERO_MEMORY, 1000);
@@ -219,6 +246,8 @@ Suite* test_alloc(void) {
   tcase_add_test(tc, live_blocks_do_not_overlap);
   tcase_add_test(tc, free_null_succeeds_and_keeps_last_error);
   tcase_add_test(tc, huge_requests_fail_without_wrapping);
+  ph_test_add_bits(tc, requests_near_2_gib_fail_on_32_bit, 32,
+                   "a 64-bit system may grant 2 GiB");
   tcase_add_test(tc, process_heap_serves_blocks);
   tcase_add_test(tc, churn_keeps_contents);
   ph_test_add_emul(tc, double_free_fails_and_heap_stays_valid,

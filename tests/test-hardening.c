@@ -2,7 +2,7 @@
  * test-hardening.c - what a reader of freed memory learns of a heap's
  * keys: nothing it can see at a glance.
  *
- * The engine keeps the links of its free lists in the first 16 bytes of
+ * The engine keeps the links of its free lists in the first two words of
  * freed blocks, where a use after free (or a block handed out again and
  * read before it is written) shows them, and a seal in every block's
  * header.  These tests read those words as an attacker would and try the
@@ -23,8 +23,9 @@
 
 enum { BLOCKS = 14 }; /* blocks freed per heap and list kind */
 
+/* The pointer-sized word at p (the engine's links are uintptr_t). */
 static uint64_t word_at(const void* p) {
-  uint64_t w;
+  uintptr_t w;
   memcpy(&w, p, sizeof w);
   return w;
 }
@@ -52,7 +53,8 @@ static void assert_varies(const uint64_t* v, int n, const char* what) {
                (unsigned long long)v[0], n);
 }
 
-/* What an attacker computes from freed block p: its first two words w0
+/* What an attacker computes from freed block p: its first two
+ * pointer-sized words w0
  * (a link) and w1 (the quick link's check word, or a bin's second link),
  * the addresses of the block and its header, and `target`, the header
  * address the link leads to if known (0 for the end of a list). */
@@ -61,8 +63,8 @@ struct freed {
 };
 
 static struct freed freed_read(const unsigned char* p, uint64_t target) {
-  struct freed f = {word_at(p), word_at(p + 8), addr(p), addr(p) - 16,
-                    target};
+  struct freed f = {word_at(p), word_at(p + sizeof(uintptr_t)), addr(p),
+                    addr(p) - 16, target};
   return f;
 }
 
@@ -111,10 +113,12 @@ static void assert_no_relation(const struct freed* f, int n, int relations,
  * the encoding of NULL (the old engine stored the heap key itself there).
  * Then, per size, two blocks freed in turn, so that the second links to
  * the first, whose address the attacker knows (the old link ^ target was
- * the key again).  Two heaps. */
+ * the key again).  Two heaps, 64 KiB committed from the start: a heap
+ * merges its quick lists into the bins once they hold an eighth of what
+ * it committed, and these blocks (2 KiB) must stay on theirs. */
 START_TEST(quick_list_links_reveal_no_key) {
   for (int k = 0; k < 2; k++) {
-    HANDLE h = HeapCreate(0, 0, 0);
+    HANDLE h = HeapCreate(0, (SIZE_T)64 << 10, 0);
     ck_assert_ptr_nonnull(h);
     unsigned char* p[BLOCKS];
     struct freed ends[BLOCKS], pairs[BLOCKS];

@@ -335,15 +335,21 @@ static void check_summary(HANDLE h, SIZE_T live) {
   ck_assert_uint_le(s.cbCommitted, s.cbReserved);
   ck_assert_uint_le(s.cbReserved, s.cbMaxReserve);
   /* committed and reserved are what the walk's regions say (plus the
-   * large blocks, which have no REGION entry) */
+   * large blocks, which have no REGION entry: a busy block outside the
+   * region listed before it; their size threshold follows the word size) */
   PROCESS_HEAP_ENTRY e;
   memset(&e, 0, sizeof e);
   SIZE_T committed = 0, reserved = 0;
+  uintptr_t first = 0, end = 0; /* the last REGION's blocks */
   while (HeapWalk(h, &e)) {
+    uintptr_t data = (uintptr_t)e.lpData;
     if (e.wFlags & PROCESS_HEAP_REGION) {
       committed += e.Region.dwCommittedSize;
       reserved += (SIZE_T)e.Region.dwCommittedSize + e.Region.dwUnCommittedSize;
-    } else if ((e.wFlags & PROCESS_HEAP_ENTRY_BUSY) && e.cbData > (1u << 20)) {
+      first = (uintptr_t)e.Region.lpFirstBlock;
+      end = (uintptr_t)e.Region.lpLastBlock;
+    } else if ((e.wFlags & PROCESS_HEAP_ENTRY_BUSY) &&
+               !(data >= first && data < end)) {
       SIZE_T span = e.cbData + e.cbOverhead;
       committed += span;
       reserved += span;

@@ -508,8 +508,9 @@ START_TEST(overrun_into_a_free_block_is_contained) {
 }
 END_TEST
 
-/* A write after free into a small block's second 8 bytes (the check word
- * of its quick-list link; the link itself intact): HeapValidate notices,
+/* A write after free into a small block's second pointer-sized word (the
+ * check word of its quick-list link: bytes 8-15 on 64-bit, 4-7 on 32-bit;
+ * the link itself intact): HeapValidate notices,
  * and the list is dropped rather than trusted, so the block is never
  * handed out again and the heap goes on serving. */
 START_TEST(write_after_free_to_a_quick_link_is_noticed) {
@@ -521,7 +522,7 @@ START_TEST(write_after_free_to_a_quick_link_is_noticed) {
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapFree(h, 0, a), FALSE);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
-  memset(a + 8, 0x41, 8);
+  memset(a + sizeof(void*), 0x41, sizeof(void*));
   ck_assert_int_eq(HeapValidate(h, 0, NULL), FALSE);
   void* p = HeapAlloc(h, 0, 100);
   void* q = HeapAlloc(h, 0, 100);
@@ -538,11 +539,18 @@ END_TEST
 
 /* ---- sizes ---------------------------------------------------------------- */
 
+/* Sizes no heap grants: near SIZE_MAX (rounding must not wrap), half of
+ * it and more, and a sixteenth of it (a count of 16-byte granules wraps).
+ * On 32-bit a sixteenth of SIZE_MAX is 256 MiB, an ordinary request that
+ * kernel32 grants: 2 GiB less a page, which 32-bit Windows never grants,
+ * stands in for it there. */
+#define HUGE_SIXTEENTH                                                         \
+  (sizeof(SIZE_T) > 4 ? ~(SIZE_T)0 / 16 + 1 : (SIZE_T)0x7FFFF000)
 static const SIZE_T huge_sizes[] = {
     ~(SIZE_T)0,          ~(SIZE_T)0 - 1,       ~(SIZE_T)0 - 15,
     ~(SIZE_T)0 - 16,     ~(SIZE_T)0 - 31,      ~(SIZE_T)0 - 0x1000,
     ~(SIZE_T)0 - 0x10000, ~(SIZE_T)0 - 0x20000, ~(SIZE_T)0 / 2 + 1,
-    ~(SIZE_T)0 / 2,      ~(SIZE_T)0 / 16 + 1,  ~(SIZE_T)0 / 16 * 15,
+    ~(SIZE_T)0 / 2,      HUGE_SIXTEENTH,       ~(SIZE_T)0 / 16 * 15,
 };
 enum { HUGE_SIZES = sizeof huge_sizes / sizeof huge_sizes[0] };
 

@@ -89,10 +89,18 @@ size_t ph_heap_compact(void* heap, uint32_t flags) {
   return HeapCompact(heap, flags);
 }
 
+/* SIZE_T is not size_t's type on 32-bit mingw-w64 (unsigned long against
+ * unsigned int, both 32 bits): the length goes through a SIZE_T that
+ * starts as the caller's value, so a length the call leaves alone stays. */
 int ph_heap_query_information(void* heap, int info_class, void* info,
                               size_t info_size, size_t* return_size) {
-  return HeapQueryInformation(heap, (HEAP_INFORMATION_CLASS)info_class, info,
-                              info_size, return_size);
+  SIZE_T n = return_size != NULL ? *return_size : 0;
+  BOOL ok = HeapQueryInformation(heap, (HEAP_INFORMATION_CLASS)info_class,
+                                 info, info_size,
+                                 return_size != NULL ? &n : NULL);
+  if (return_size != NULL)
+    *return_size = n;
+  return ok;
 }
 
 int ph_heap_set_information(void* heap, int info_class, void* info,

@@ -48,8 +48,21 @@ typedef struct _HEAP_OPTIMIZE_RESOURCES_INFORMATION {
 #    define HeapLock ph_heap_lock
 #    define HeapUnlock ph_heap_unlock
 #    define HeapCompact ph_heap_compact
-#    define HeapQueryInformation(heap, cls, info, size, ret)                  \
-      ph_heap_query_information((heap), (int)(cls), (info), (size), (ret))
+/* The returned length is a SIZE_T, which is not size_t's type on 32-bit
+ * mingw-w64 (unsigned long against unsigned int, both 32 bits): it goes
+ * through a size_t that starts as the caller's value, so a length the call
+ * leaves alone stays as it was. */
+static inline BOOL ph_win32_heap_query_information_(
+    HANDLE heap, HEAP_INFORMATION_CLASS cls, PVOID info, SIZE_T size,
+    PSIZE_T ret) {
+  size_t n = ret != NULL ? *ret : 0;
+  BOOL ok = ph_heap_query_information(heap, (int)cls, info, size,
+                                      ret != NULL ? &n : NULL);
+  if (ret != NULL)
+    *ret = n;
+  return ok;
+}
+#    define HeapQueryInformation ph_win32_heap_query_information_
 #    define HeapSetInformation(heap, cls, info, size)                         \
       ph_heap_set_information((heap), (int)(cls), (info), (size))
 #    define HeapSummary(heap, flags, summary)                                 \
