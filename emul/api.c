@@ -99,6 +99,7 @@ static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
     return fail_bad_heap(heap, flags);
   struct ph__heap* shard = ph__heap_shard(h);
   enum ph__entry how = ph__heap_enter(shard, flags);
+  ph__remote_take(shard);
   void* p = ph__heap_alloc(shard, size);
   ph__heap_leave(shard, how);
   if (PH_UNLIKELY(p == NULL))
@@ -118,6 +119,7 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
                                        size_t size, struct ph__heap* s,
                                        enum ph__entry how) {
   void* p;
+  ph__remote_take(s); /* what guests freed serves before new space */
   if (size - 1 < PH__FAST_MAX) {
     uint32_t c = ph__size_to_granules(size);
     struct ph__block* b =
@@ -177,6 +179,7 @@ static inline struct ph__heap* enter_block(struct ph__heap* h,
   if (PH_UNLIKELY(shard == NULL))
     return NULL;
   *how = ph__heap_enter(shard, flags);
+  ph__remote_take(shard); /* a block a guest freed is free from here on */
   if (PH_UNLIKELY(ph__region_block(shard, *region, block) == NULL)) {
     ph__heap_leave(shard, *how);
     return NULL;
@@ -308,6 +311,7 @@ static PH_NOINLINE int free_entered(struct ph__block* b, struct ph__heap* s,
  * then leave s (entered as `how`).  Out of line: no call in the fast path
  * but this tail call. */
 static PH_NOINLINE int free_tick(struct ph__heap* s, enum ph__entry how) {
+  ph__remote_take(s);
   ph__heap_tick(s);
   ph__fast_leave(s, how);
   return 1;
@@ -349,6 +353,11 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
       }
       return free_unbiased(heap, flags, block, s, r);
     }
+    /* Another thread's block of this heap: onto its shard's remote list,
+     * without its lock (remote.c). */
+    if (r != NULL && r->heap != NULL && r->heap->top == ph__thread.heap &&
+        ph__remote_free(r->heap, r, block))
+      return 1;
   }
   return free_general(heap, flags, block);
 }

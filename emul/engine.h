@@ -82,7 +82,8 @@ struct ph__region {
   struct ph__region* next;   /* heap's list of this kind, creation order */
   struct ph__region* prev;
   size_t reserve_size;       /* address space reserved */
-  size_t commit_size;        /* committed from the base */
+  size_t commit_size;        /* committed from the base; changed under the
+                                heap's lock with ph__region_set_commit */
   size_t data_offset;        /* first block's header, from the base */
   size_t large_size;         /* LARGE: requested bytes of the block */
   uint32_t kind;             /* enum ph__region_kind */
@@ -93,6 +94,17 @@ struct ph__region {
 };
 
 _Static_assert(sizeof(struct ph__region) % PH__GRANULE == 0, "region hdr");
+
+/* A region's commit_size as a thread without its heap's lock may read it
+ * (a guest checking a block it frees, remote.c): the owner changes it only
+ * with ph__region_set_commit, and a live block's pages stay committed
+ * whichever value is read.  Relaxed atomics: plain moves. */
+static inline size_t ph__region_committed(const struct ph__region* r) {
+  return __atomic_load_n(&r->commit_size, __ATOMIC_RELAXED);
+}
+static inline void ph__region_set_commit(struct ph__region* r, size_t size) {
+  __atomic_store_n(&r->commit_size, size, __ATOMIC_RELAXED);
+}
 
 /*
  * A heap.  The fields up to `lock` are read by every thread that uses the
@@ -136,6 +148,10 @@ struct ph__heap {
 
   struct ph__heap* reg_next; /* registry list (registry.c) */
   struct ph__heap* reg_prev;
+
+  /* Blocks other threads freed, for this shard to release under its
+   * lock (remote.c); pushed without the lock, on a line of its own. */
+  _Alignas(64) _Atomic(struct ph__block*) remote;
 
   _Alignas(64) ph__biased_t lock; /* held for the length of one operation */
   bool guest;                /* under the mutex: the thread that took it
@@ -306,6 +322,22 @@ static inline uint32_t ph__victim_grow(struct ph__heap* h,
   return b->size + more;
 }
 
+/* ---- remote.c: frees from other threads (protocol: lock.h) ------------- */
+/* HeapFree of `data` in region r of shard s by a thread that does not
+ * allocate from s, without s's lock: true if it was a live block and is
+ * now on s's remote list; false, nothing done, for the general path to
+ * free (or report) it. */
+bool ph__remote_free(struct ph__heap* s, struct ph__region* r, void* data);
+/* Release the blocks on s's remote list (caller holds s's lock). */
+void ph__remote_drain(struct ph__heap* s);
+
+/* Drain s's remote list if it has blocks (caller holds s's lock). */
+static inline void ph__remote_take(struct ph__heap* s) {
+  if (PH_UNLIKELY(atomic_load_explicit(&s->remote, memory_order_relaxed) !=
+                  NULL))
+    ph__remote_drain(s);
+}
+
 /* ---- small.c, small.h: quick lists --------------------------------------- */
 void ph__quick_flush(struct ph__heap* h);
 void ph__quick_flush_list(struct ph__heap* h, unsigned i);
@@ -338,6 +370,8 @@ void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g);
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags);
 void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data);
+/* ph__heap_free of BUSY block b of a blocks region of h. */
+void ph__heap_free_block(struct ph__heap* h, struct ph__block* b);
 size_t ph__heap_block_size(struct ph__region* r, const void* data);
 
 /* ---- lock of one heap, shards (heap.c) ----------------------------------- */
@@ -441,6 +475,15 @@ static inline struct ph__block* ph__decode(const struct ph__heap* h,
   uintptr_t x = ph__rotl(v - h->link_add,
                          (unsigned)sizeof v * 8u - PH__LINK_ROTATE);
   return (struct ph__block*)(x ^ (uintptr_t)slot ^ h->link_xor);
+}
+
+/* The mark a guest leaves in the first payload word of BUSY block b of h
+ * as it pushes b on h's remote list (remote.c): keyed and by address, so
+ * that data a program left in its block matches it only by chance. */
+#define PH__REMOTE_TAG ((uintptr_t)0x52454d4fu)
+static inline uintptr_t ph__remote_mark(const struct ph__heap* h,
+                                        const struct ph__block* b) {
+  return ph__encode(h, b, (const void*)PH__REMOTE_TAG);
 }
 
 /* Granules for a request of `size` bytes, header included; 0 if too big. */
@@ -645,7 +688,7 @@ static inline struct ph__block* ph__region_header(struct ph__heap* h,
   struct ph__block* b = ph__block_of(data);
   if (((uintptr_t)data & (PH__GRANULE - 1)) != 0 ||
       (char*)b < (char*)ph__region_first(r) ||
-      (char*)data > (char*)r + r->commit_size - PH__GRANULE ||
+      (char*)data > (char*)r + ph__region_committed(r) - PH__GRANULE ||
       !ph__block_sealed(&h->seal, b))
     return NULL;
   return b;

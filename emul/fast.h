@@ -54,7 +54,11 @@ static inline struct ph__block* ph__fast_busy(struct ph__heap* s,
                                               struct ph__region* r,
                                               const void* data) {
   struct ph__block* b = ph__region_header(s, r, data);
-  return PH_LIKELY(b != NULL && b->state == PH__STATE_BUSY) ? b : NULL;
+  /* Not one a guest freed already (on s's remote list, remote.c). */
+  return PH_LIKELY(b != NULL && b->state == PH__STATE_BUSY &&
+                   *(const uintptr_t*)data != ph__remote_mark(s, b))
+             ? b
+             : NULL;
 }
 
 #endif /* PH_FAST_H */

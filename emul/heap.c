@@ -150,11 +150,13 @@ void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g) {
 }
 
 void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
-  if (r->kind == PH__REGION_LARGE) {
+  if (r->kind == PH__REGION_LARGE)
     ph__heap_region_release(h, r);
-    return;
-  }
-  struct ph__block* b = ph__block_of(data);
+  else
+    ph__heap_free_block(h, ph__block_of(data));
+}
+
+void ph__heap_free_block(struct ph__heap* h, struct ph__block* b) {
   if (!ph__quick_class(b->size))
     ph__block_release_freed(h, b);
   else if (ph__quick_push(h, b, b->size))

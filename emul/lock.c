@@ -299,11 +299,16 @@ static void lock_all(struct ph__heap* h, uintptr_t self) {
     if (s != NULL && lock_begin(&s->lock, self, &met))
       revoked[n++] = s;
   }
-  if (n == 0)
-    return;
-  revoke_fence();
-  while (n > 0)
-    revoke_wait(&revoked[--n]->lock);
+  if (n > 0) {
+    revoke_fence();
+    while (n > 0)
+      revoke_wait(&revoked[--n]->lock);
+  }
+  for (unsigned i = 0; i < PH__SHARDS; i++) { /* a whole, settled heap */
+    struct ph__heap* s = atomic_load(&h->shards[i]);
+    if (s != NULL)
+      ph__remote_take(s);
+  }
 }
 
 static void unlock_all(struct ph__heap* h) {

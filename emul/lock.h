@@ -83,11 +83,35 @@
  * keep meeting part.  A heap used by one thread at a time never spreads
  * and costs one shard; one used by many costs at most 64, whose memory
  * decays and is given back by the same rules as any heap's.  A block is
- * always freed in the shard that holds it, under that shard's lock: a
- * thread freeing another's block is a guest there, takes the mutex (and
- * revokes the owner's bias), and neither breaks nor builds the owner's
- * streak.  The counts of ph_lock_stats (contended entries, sleeps,
- * revocations) are how to see, on few cores, what many would do.
+ * always released in the shard that holds it, under that shard's lock; a
+ * thread freeing another's block (a guest) hands it over as below.  A
+ * guest that does take a shard's mutex (the general paths) neither breaks
+ * nor builds the owner's streak.  The counts of ph_lock_stats (contended
+ * entries, sleeps, revocations) are how to see, on few cores, what many
+ * would do.
+ *
+ * ---- Frees from other threads (remote.c) ------------------------------------
+ * A guest's HeapFree takes no lock and revokes no bias.  It checks the
+ * block as any free does (the region from the address map; the header
+ * inside the committed part, sealed, BUSY; the committed size read with a
+ * relaxed load, as the owner changes it with a relaxed store), then marks
+ * it: an atomic compare-exchange of the block's first payload word to a
+ * keyed mark (ph__remote_mark), which of two threads freeing it at once
+ * only one wins, and a second free after it sees.  Then it pushes the
+ * block on the shard's `remote` list (a compare-exchange loop, release;
+ * the link, encoded, in the second payload word).  Nothing else is
+ * written: the header stays BUSY, so the owner, which never reads a busy
+ * block's payload, cannot race with the guest.  The shard releases the
+ * list under its lock (ph__remote_drain: one exchange to NULL, acquire;
+ * every block checked, a bad one ends the walk and the rest is left) at
+ * every general entry (so HeapSize, HeapValidate, a second HeapFree see
+ * the block as freed), on its owner's slow paths, and in lock_all (so
+ * HeapLock, walks, validation and summaries see every guest free that
+ * happened before them).  The owner's own fast frees and reallocs refuse
+ * a marked block (the general path then drains and reports it).  A guest
+ * takes the general path while another thread holds ph_heap_lock, and
+ * for every 4096th guest free of a thread, so a shard whose owner stopped
+ * allocating holds a bounded number of blocks pending.
  *
  * ---- Thread identity -------------------------------------------------------
  * A thread's id (bias holder, ph_heap_lock owner) comes from a process-wide
@@ -169,6 +193,7 @@ struct ph__thread {
   struct ph__heap* heap;
   struct ph__heap* fast; /* that heap's shard of this thread, if fast.h may
                             use it; else &ph__fast_none */
+  unsigned remote_frees; /* frees of other shards' blocks (remote.c) */
 };
 extern _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
 

@@ -133,7 +133,7 @@ bool ph__region_commit(struct ph__region* r, size_t commit_size, bool exec) {
   if (ph__prim_commit(base + r->commit_size, commit_size - r->commit_size,
                       exec) != 0)
     return false;
-  r->commit_size = commit_size;
+  ph__region_set_commit(r, commit_size);
   return true;
 }
 
@@ -145,7 +145,7 @@ bool ph__region_decommit(struct ph__region* r, size_t commit_size) {
   char* base = (char*)r;
   if (ph__prim_decommit(base + commit_size, r->commit_size - commit_size) != 0)
     return false;
-  r->commit_size = commit_size;
+  ph__region_set_commit(r, commit_size);
   return true;
 }
 

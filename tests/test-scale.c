@@ -264,6 +264,139 @@ START_TEST(emul_a_heap_splits_only_when_its_threads_meet) {
 }
 END_TEST
 
+/* ---- frees from other threads (emulated engine) ------------------------ */
+
+/* Make threads meet in h until it has split into parts (bounded); false
+ * if they never met (then the caller skips, saying so). */
+static bool split(HANDLE h) {
+  atomic_int go = 0;
+  struct churn_arg a = {h, 20000, &go};
+  for (int round = 0; round < 100 && walk_regions(h) == 1; round++) {
+    ph_test_thread_t* t[4];
+    atomic_store(&go, 0);
+    for (int k = 0; k < 4; k++)
+      t[k] = ph_test_thread_start(churn_pairs, &a);
+    atomic_store(&go, 1);
+    for (int k = 0; k < 4; k++)
+      ph_test_thread_join(t[k]);
+  }
+  return walk_regions(h) > 1;
+}
+
+enum { GIVEN = 100 };
+
+struct guest {
+  HANDLE heap;
+  unsigned char* blocks[GIVEN];
+  BOOL first[GIVEN];  /* HeapFree's results */
+  BOOL second[GIVEN];
+  DWORD second_error;
+  BOOL overwrite;     /* write into block 0 after freeing it */
+};
+
+/* A thread of its own part of the heap frees the blocks another thread
+ * allocated, each twice. */
+static void guest_frees(void* arg) {
+  struct guest* g = arg;
+  HeapFree(g->heap, 0, HeapAlloc(g->heap, 0, 24)); /* it knows the heap */
+  for (int i = 0; i < GIVEN; i++)
+    g->first[i] = HeapFree(g->heap, 0, g->blocks[i]);
+  if (g->overwrite) {
+    memset(g->blocks[0], 0x41, 16); /* a use after free: the list's words */
+    return;
+  }
+  SetLastError(0);
+  for (int i = 0; i < GIVEN; i++)
+    g->second[i] = HeapFree(g->heap, 0, g->blocks[i]);
+  g->second_error = GetLastError();
+}
+
+/* Blocks freed by another thread are free at once for every call that
+ * looks (a second free from either thread fails, validation refuses
+ * them, a locked walk shows them free), and their space serves the
+ * allocating thread again: nothing is lost. */
+START_TEST(emul_blocks_freed_by_another_thread_are_free) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  if (!split(h)) {
+    printf("skipped: threads never met in the heap, so it has one part\n");
+    HeapDestroy(h);
+    return;
+  }
+  static struct guest g;
+  memset(&g, 0, sizeof g);
+  g.heap = h;
+  for (int i = 0; i < GIVEN; i++) {
+    g.blocks[i] = HeapAlloc(h, 0, 40);
+    ck_assert_ptr_nonnull(g.blocks[i]);
+    memset(g.blocks[i], 0x5A, 40);
+  }
+  ph_test_thread_join(ph_test_thread_start(guest_frees, &g));
+  for (int i = 0; i < GIVEN; i++) {
+    ck_assert_int_ne(g.first[i], FALSE);
+    ck_assert_int_eq(g.second[i], FALSE);
+  }
+  ck_assert_uint_eq(g.second_error, ERROR_INVALID_PARAMETER);
+  for (int i = 0; i < GIVEN; i++) {
+    ck_assert_int_eq(HeapValidate(h, 0, g.blocks[i]), FALSE);
+    ck_assert_int_eq(HeapFree(h, 0, g.blocks[i]), FALSE);
+  }
+  ck_assert_int_ne(HeapLock(h), FALSE);
+  PROCESS_HEAP_ENTRY e = {0};
+  int busy = 0;
+  while (HeapWalk(h, &e))
+    for (int i = 0; i < GIVEN; i++)
+      busy += (e.wFlags & PROCESS_HEAP_ENTRY_BUSY) && e.lpData == g.blocks[i];
+  ck_assert_int_ne(HeapUnlock(h), FALSE);
+  ck_assert_int_eq(busy, 0);
+  /* The same requests get the same space back. */
+  int reused = 0;
+  void* again[GIVEN];
+  for (int i = 0; i < GIVEN; i++) {
+    again[i] = HeapAlloc(h, 0, 40);
+    for (int j = 0; j < GIVEN; j++)
+      reused += again[i] == g.blocks[j];
+  }
+  ck_assert_int_eq(reused, GIVEN);
+  for (int i = 0; i < GIVEN; i++)
+    HeapFree(h, 0, again[i]);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
+/* A use after free that overwrites a block waiting on its part's list of
+ * blocks other threads freed (the first one freed: the list's end): the
+ * blocks before it are released, the list is not followed past it, the
+ * heap goes on serving, and the damaged block is never handed out again. */
+START_TEST(emul_a_trampled_block_freed_by_another_thread_is_contained) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  if (!split(h)) {
+    printf("skipped: threads never met in the heap, so it has one part\n");
+    HeapDestroy(h);
+    return;
+  }
+  static struct guest g;
+  memset(&g, 0, sizeof g);
+  g.heap = h;
+  g.overwrite = TRUE;
+  for (int i = 0; i < GIVEN; i++)
+    g.blocks[i] = HeapAlloc(h, 0, 40);
+  ph_test_thread_join(ph_test_thread_start(guest_frees, &g));
+  int reused = 0;
+  for (int i = 0; i < 4 * GIVEN; i++) {
+    void* p = HeapAlloc(h, 0, 40);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_ne(p, g.blocks[0]);
+    for (int j = 1; j < GIVEN; j++)
+      reused += p == g.blocks[j];
+  }
+  ck_assert_int_eq(reused, GIVEN - 1);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
 Suite* test_scale(void) {
   Suite* s = suite_create("scale");
   TCase* tc = tcase_create("crowd");
@@ -271,6 +404,10 @@ Suite* test_scale(void) {
   tcase_add_test(tc, sixty_four_threads_share_the_process_heap);
   ph_test_add_emul(tc, emul_a_heap_splits_only_when_its_threads_meet,
                    "how a heap is laid out is Windows' own business");
+  ph_test_add_emul(tc, emul_blocks_freed_by_another_thread_are_free,
+                   "needs a heap split into parts: the emulated engine's");
+  ph_test_add_emul(tc, emul_a_trampled_block_freed_by_another_thread_is_contained,
+                   "a use after free is undefined on Windows");
   suite_add_tcase(s, tc);
   return s;
 }

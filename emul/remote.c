@@ -1,0 +1,69 @@
+/*
+ * remote.c - frees from other threads.  A thread freeing a block of a
+ * shard it does not allocate from (a guest) does not take that shard's
+ * lock: it marks the block and pushes it on the shard's remote list, and
+ * the shard releases it later under its own lock (ph__remote_drain).  The
+ * protocol, and why it is safe, is lock.h's ("Frees from other threads").
+ */
+#include "small.h"
+#include "track.h"
+
+/* The payload of a block on a remote list (the block is still BUSY). */
+struct ph__remote_link {
+  uintptr_t mark; /* ph__remote_mark(shard, block) */
+  uintptr_t next; /* the next block of the list, encoded (ph__encode) */
+};
+
+/* Mark BUSY block b of shard s as freed by a guest and push it on s's
+ * list.  False, nothing done, if it was marked already (a second free). */
+static bool remote_push(struct ph__heap* s, struct ph__block* b) {
+  struct ph__remote_link* l = (struct ph__remote_link*)ph__block_data(b);
+  uintptr_t mark = ph__remote_mark(s, b);
+  /* The caller's own block: the atomic exchange decides between two
+   * threads that free it at once. */
+  _Atomic(uintptr_t)* first = (_Atomic(uintptr_t)*)&l->mark;
+  uintptr_t was = atomic_load_explicit(first, memory_order_relaxed);
+  if (was == mark || !atomic_compare_exchange_strong_explicit(
+                         first, &was, mark, memory_order_relaxed,
+                         memory_order_relaxed))
+    return false;
+  struct ph__block* head = atomic_load_explicit(&s->remote, memory_order_relaxed);
+  do
+    l->next = ph__encode(s, &l->next, head);
+  while (!atomic_compare_exchange_weak_explicit(
+      &s->remote, &head, b, memory_order_release, memory_order_relaxed));
+  return true;
+}
+
+/* Every PH__REMOTE_EVERY-th guest free of a thread goes the general way,
+ * which enters the shard and releases its list: a shard whose owner no
+ * longer allocates (it exited, or only frees) holds a bounded number of
+ * blocks pending. */
+#define PH__REMOTE_EVERY 4096u
+
+bool ph__remote_free(struct ph__heap* s, struct ph__region* r, void* data) {
+  if (PH_TRACK || (s->options & PH_HEAP_NO_SERIALIZE) ||
+      atomic_load_explicit(&s->top->owner, memory_order_relaxed) != 0 ||
+      ++ph__thread.remote_frees % PH__REMOTE_EVERY == 0)
+    return false; /* the general path: the mutex, HeapLock's wait */
+  struct ph__block* b = ph__region_header(s, r, data);
+  return b != NULL && b->state == PH__STATE_BUSY && remote_push(s, b);
+}
+
+void ph__remote_drain(struct ph__heap* s) {
+  struct ph__block* b =
+      atomic_exchange_explicit(&s->remote, NULL, memory_order_acquire);
+  while (b != NULL) {
+    const struct ph__remote_link* l =
+        (const struct ph__remote_link*)ph__block_data(b);
+    /* A released block is no longer BUSY: a cycle stops here too. */
+    if (!ph__block_owned(s, b) || !ph__block_sealed(&s->seal, b) ||
+        b->state != PH__STATE_BUSY || l->mark != ph__remote_mark(s, b)) {
+      ph__corruption(s, b, "block freed by another thread overwritten");
+      return; /* the rest of the list is left, not followed */
+    }
+    struct ph__block* next = ph__decode(s, &l->next, l->next);
+    ph__heap_free_block(s, b);
+    b = next;
+  }
+}
