@@ -232,6 +232,22 @@ static uint64_t contended_now(void) {
   return s.contended + s.bias_revocations;
 }
 
+/* Four threads churning h at once, again and again until h has split
+ * into parts (their meeting shows) or `rounds` have passed. */
+static void meet(HANDLE h, int rounds) {
+  atomic_int go = 0;
+  struct churn_arg a = {h, 20000, &go};
+  for (int round = 0; round < rounds && walk_regions(h) == 1; round++) {
+    ph_test_thread_t* t[4];
+    atomic_store(&go, 0);
+    for (int k = 0; k < 4; k++)
+      t[k] = ph_test_thread_start(churn_pairs, &a);
+    atomic_store(&go, 1);
+    for (int k = 0; k < 4; k++)
+      ph_test_thread_join(t[k]);
+  }
+}
+
 /* Threads that use a heap one after another share its one part (no
  * memory spent on parts nobody contends for); threads that meet inside
  * it, seen by the lock counts, get parts of their own. */
@@ -245,18 +261,8 @@ START_TEST(emul_a_heap_splits_only_when_its_threads_meet) {
   }
   ck_assert_int_eq(walk_regions(h), 1);
   /* Now at once, until they have met (or for a bounded while). */
-  atomic_int go = 0;
-  struct churn_arg a = {h, 20000, &go};
   uint64_t before = contended_now();
-  for (int round = 0; round < 50 && walk_regions(h) == 1; round++) {
-    ph_test_thread_t* t[4];
-    atomic_store(&go, 0);
-    for (int k = 0; k < 4; k++)
-      t[k] = ph_test_thread_start(churn_pairs, &a);
-    atomic_store(&go, 1);
-    for (int k = 0; k < 4; k++)
-      ph_test_thread_join(t[k]);
-  }
+  meet(h, 50);
   if (contended_now() > before) /* they met: the heap split */
     ck_assert_int_gt(walk_regions(h), 1);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
@@ -266,21 +272,17 @@ END_TEST
 
 /* ---- frees from other threads (emulated engine) ------------------------ */
 
-/* Make threads meet in h until it has split into parts (bounded); false
- * if they never met (then the caller skips, saying so). */
-static bool split(HANDLE h) {
-  atomic_int go = 0;
-  struct churn_arg a = {h, 20000, &go};
-  for (int round = 0; round < 100 && walk_regions(h) == 1; round++) {
-    ph_test_thread_t* t[4];
-    atomic_store(&go, 0);
-    for (int k = 0; k < 4; k++)
-      t[k] = ph_test_thread_start(churn_pairs, &a);
-    atomic_store(&go, 1);
-    for (int k = 0; k < 4; k++)
-      ph_test_thread_join(t[k]);
-  }
-  return walk_regions(h) > 1;
+/* A new heap whose threads have met, so it has split into parts; NULL,
+ * with the reason printed, if they never met (then the caller skips). */
+static HANDLE split_heap(void) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  meet(h, 100);
+  if (walk_regions(h) > 1)
+    return h;
+  printf("skipped: threads never met in the heap, so it has one part\n");
+  HeapDestroy(h);
+  return NULL;
 }
 
 enum { GIVEN = 100 };
@@ -316,13 +318,9 @@ static void guest_frees(void* arg) {
  * them, a locked walk shows them free), and their space serves the
  * allocating thread again: nothing is lost. */
 START_TEST(emul_blocks_freed_by_another_thread_are_free) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
-  if (!split(h)) {
-    printf("skipped: threads never met in the heap, so it has one part\n");
-    HeapDestroy(h);
+  HANDLE h = split_heap();
+  if (h == NULL)
     return;
-  }
   static struct guest g;
   memset(&g, 0, sizeof g);
   g.heap = h;
@@ -370,13 +368,9 @@ END_TEST
  * blocks before it are released, the list is not followed past it, the
  * heap goes on serving, and the damaged block is never handed out again. */
 START_TEST(emul_a_trampled_block_freed_by_another_thread_is_contained) {
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
-  if (!split(h)) {
-    printf("skipped: threads never met in the heap, so it has one part\n");
-    HeapDestroy(h);
+  HANDLE h = split_heap();
+  if (h == NULL)
     return;
-  }
   static struct guest g;
   memset(&g, 0, sizeof g);
   g.heap = h;
