@@ -194,12 +194,15 @@ static PH_NOINLINE void* realloc_general(void* heap, uint32_t flags,
   struct ph__heap* h = ph__heap_lookup(heap);
   if (h == NULL)
     return fail_bad_heap(heap, flags);
+  if (block == NULL) { /* no block, no error: as Windows does */
+    ph__fail(PH_NO_ERROR);
+    return NULL;
+  }
   struct ph__region* r;
   enum ph__entry how;
   struct ph__heap* shard = enter_block(h, block, flags, &r, &how);
   if (shard == NULL) {
-    if (block != NULL)
-      ph__corruption(h, block, "not a live block of this heap");
+    ph__corruption(h, block, "not a live block of this heap");
     return fail_alloc(h, flags, PH_ERROR_INVALID_PARAMETER,
                       PH_STATUS_ACCESS_VIOLATION);
   }
@@ -395,8 +398,14 @@ int ph_heap_validate(void* heap, uint32_t flags, const void* block) {
   struct ph__region* r;
   enum ph__entry how;
   struct ph__heap* shard = enter_block(h, block, flags, &r, &how);
-  if (shard == NULL)
+  if (shard == NULL) {
+    /* Windows reads the block's header and catches the fault: an address
+     * that cannot be read gives ERROR_NOACCESS; readable memory that is
+     * not a live block leaves the last error alone. */
+    if (!ph__prim_readable((const char*)block - PH__GRANULE))
+      ph__fail(PH_ERROR_NOACCESS);
     return 0;
+  }
   ph__heap_leave(shard, how);
   return 1;
 }

@@ -21,6 +21,8 @@ int ph_heap_query_information(void* heap, int info_class, void* info,
                               size_t info_size, size_t* return_size) {
   if (info_class != PH_HEAP_COMPATIBILITY_INFORMATION)
     return fail(PH_ERROR_INVALID_PARAMETER);
+  if (heap == NULL) /* Windows reads through it and catches the fault */
+    return fail(PH_ERROR_NOACCESS);
   struct ph__heap* h = ph__heap_lookup(heap);
   if (h == NULL)
     return fail(PH_ERROR_INVALID_HANDLE);

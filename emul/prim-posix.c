@@ -84,6 +84,13 @@ static uint32_t error_from_errno(int err) {
   }
 }
 
+bool ph__prim_readable(const void* p) {
+  size_t page = ph__prim_page_size();
+  void* base = (void*)((uintptr_t)p & ~(uintptr_t)(page - 1));
+  /* msync fails with ENOMEM on a range that is not mapped (POSIX). */
+  return msync(base, page, MS_ASYNC) == 0 || errno != ENOMEM;
+}
+
 size_t ph__prim_page_size(void) {
   static size_t page;
   if (page == 0) {

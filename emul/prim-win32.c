@@ -20,6 +20,13 @@ static uint32_t error_from_system(void) {
              : (uint32_t)e;
 }
 
+bool ph__prim_readable(const void* p) {
+  MEMORY_BASIC_INFORMATION info;
+  if (VirtualQuery(p, &info, sizeof info) == 0 || info.State != MEM_COMMIT)
+    return false;
+  return (info.Protect & (PAGE_NOACCESS | PAGE_GUARD)) == 0;
+}
+
 size_t ph__prim_page_size(void) {
   static size_t page;
   if (page == 0) {

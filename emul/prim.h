@@ -105,6 +105,11 @@ static inline uint64_t ph__prim_mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+/* Whether the byte at p can be read without a fault (its page is mapped,
+ * committed, readable).  A diagnostic for bad pointers: it may cost a
+ * system call. */
+bool ph__prim_readable(const void* p);
+
 /* A monotonic clock in milliseconds (coarse: a few ms of resolution is
  * enough; it must be cheap). */
 uint64_t ph__prim_now_ms(void);

@@ -182,6 +182,23 @@ long ph_test_resident_in(const void* p, size_t n) {
 }
 #endif
 
+#if defined(_WIN32)
+bool ph_test_readable(const void* p) {
+  MEMORY_BASIC_INFORMATION info;
+  return VirtualQuery(p, &info, sizeof info) != 0 &&
+         info.State == MEM_COMMIT &&
+         (info.Protect & (PAGE_NOACCESS | PAGE_GUARD)) == 0;
+}
+#else
+#  include <errno.h>
+#  include <sys/mman.h>
+bool ph_test_readable(const void* p) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  void* base = (void*)((uintptr_t)p & ~(uintptr_t)(page - 1));
+  return msync(base, page, MS_ASYNC) == 0 || errno != ENOMEM;
+}
+#endif
+
 unsigned ph_test_seed(void) {
   const char* s = getenv("PH_TEST_SEED");
   unsigned seed = s != NULL ? (unsigned)strtoul(s, NULL, 0) : 20261125u;

@@ -69,6 +69,9 @@ size_t ph_test_resident_bytes(void);
 /* Bytes of the pages of [p, p + n) that are resident (Linux: mincore; an
  * unmapped page is not); -1 where the system does not say. */
 long ph_test_resident_in(const void* p, size_t n);
+/* Whether the byte at p can be read without a fault (POSIX: its page is
+ * mapped; Windows: committed and accessible). */
+bool ph_test_readable(const void* p);
 
 /* The seed for randomised tests: PH_TEST_SEED, or a fixed default. */
 unsigned ph_test_seed(void);

@@ -80,6 +80,40 @@ START_TEST(validate_never_touches_the_last_error) {
 }
 END_TEST
 
+/* Windows reads a block's header and catches the fault: a pointer whose
+ * header cannot be read gives FALSE with ERROR_NOACCESS, readable memory
+ * that is no block (a static buffer) FALSE with the last error as it was
+ * (Wine's tests, asserted on Windows). */
+START_TEST(unreadable_pointer_is_not_valid_with_noaccess) {
+  HANDLE h = ph_test_heap;
+  static char outside[256];
+  void* unmapped = (void*)(uintptr_t)0xdeadbe00u;
+  ck_assert(!ph_test_readable((char*)unmapped - 16));
+  SetLastError(0xdeadbeef);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, outside + 64)), FALSE);
+  ck_assert_uint_eq(ph_test_error, 0xdeadbeef);
+  SetLastError(0xdeadbeef);
+  ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, unmapped)), FALSE);
+  PH_ASSERT_DOC(ph_test_error == ERROR_NOACCESS,
+                "Wine 8.0 leaves the last error as it was");
+}
+END_TEST
+
+/* HeapQueryInformation with no heap: FALSE, ERROR_NOACCESS, and the size
+ * not written (Wine's tests, asserted on Windows). */
+START_TEST(query_information_of_no_heap_is_noaccess) {
+  ULONG compat = 7;
+  SIZE_T size = 0;
+  SetLastError(0xdeadbeef);
+  ck_assert_int_eq(ph_le_uint(HeapQueryInformation(
+                       NULL, HeapCompatibilityInformation, &compat,
+                       sizeof compat, &size)),
+                   FALSE);
+  PH_ASSERT_DOC(ph_test_error == ERROR_NOACCESS && size == 0,
+                "Wine 8.0 answers for the process heap");
+}
+END_TEST
+
 /* ---- emulated engine: defined answers for misuse ---------------------- */
 
 START_TEST(bad_heap_is_not_valid_and_keeps_the_last_error) {
@@ -144,6 +178,8 @@ Suite* test_validate(void) {
   tcase_add_test(tc, freed_block_is_not_valid);
   tcase_add_test(tc, pointer_outside_every_heap_is_not_valid);
   tcase_add_test(tc, validate_never_touches_the_last_error);
+  tcase_add_test(tc, unreadable_pointer_is_not_valid_with_noaccess);
+  tcase_add_test(tc, query_information_of_no_heap_is_noaccess);
   suite_add_tcase(s, tc);
   TCase* bad = tcase_create("misuse");
   tcase_add_checked_fixture(bad, ph_test_heap_setup, ph_test_heap_teardown);
