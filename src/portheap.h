@@ -248,8 +248,9 @@ PH_EXPORT void* ph_heap_alloc(void* heap, uint32_t flags, size_t size);
  * Returns:    the block (moved unless IN_PLACE_ONLY), or NULL, in which
  *             case `block` is untouched and still valid.
  * Last error: PH_ERROR_NOT_ENOUGH_MEMORY (no memory, or cannot resize in
- *             place); PH_ERROR_INVALID_PARAMETER (NULL or not a live block
- *             of `heap`); PH_ERROR_INVALID_HANDLE (bad heap).
+ *             place); PH_NO_ERROR (`block` NULL: NULL is returned, as
+ *             Windows); PH_ERROR_INVALID_PARAMETER (not a live block of
+ *             `heap`); PH_ERROR_INVALID_HANDLE (bad heap).
  */
 PH_EXPORT void* ph_heap_realloc(void* heap, uint32_t flags, void* block,
                                 size_t size);
@@ -276,7 +277,9 @@ PH_EXPORT size_t ph_heap_size(void* heap, uint32_t flags, const void* block);
  * ph_heap_validate - check a heap, or one block of it (HeapValidate).
  * block  NULL: check the whole heap; else check that block only
  * Returns:    nonzero if valid, 0 if not (bad heap, bad block, corrupted
- *             control data).  Never faults, never sets the last error.
+ *             control data).  Never faults.
+ * Last error: untouched, but PH_ERROR_NOACCESS for a block whose header
+ *             (the 16 bytes before it) cannot be read, as Windows.
  */
 PH_EXPORT int ph_heap_validate(void* heap, uint32_t flags, const void* block);
 
@@ -330,7 +333,9 @@ PH_EXPORT size_t ph_heap_compact(void* heap, uint32_t flags);
  * Returns:    nonzero on success, 0 on failure.
  * Last error: PH_ERROR_INSUFFICIENT_BUFFER (buffer < 4 bytes; return_size
  *             still receives 4), PH_ERROR_INVALID_PARAMETER (unknown
- *             class), PH_ERROR_INVALID_HANDLE (bad heap).
+ *             class), PH_ERROR_NOACCESS (`heap` NULL, as Windows;
+ *             return_size not written), PH_ERROR_INVALID_HANDLE (other
+ *             bad heap).
  */
 PH_EXPORT int ph_heap_query_information(void* heap, int info_class,
                                         void* info, size_t info_size,
