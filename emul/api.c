@@ -262,7 +262,7 @@ void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
       /* The growing buffer: b grows over the victim right after it. */
       uint32_t g = ph__size_to_granules(size);
       uint32_t grown = 0;
-      if (g > b->size && (size <= PH_FIXED_BLOCK_MAX || s->maximum_size == 0))
+      if (g > b->size && (s->maximum_size == 0 || size <= s->fixed_max))
         grown = ph__victim_grow(s, b, g);
       if (PH_LIKELY(grown != 0)) {
         ph__block_hand_out_sized(s, b, grown, size);

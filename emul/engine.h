@@ -121,7 +121,11 @@ struct ph__heap {
   uintptr_t link_add;
   uint32_t options;          /* HeapCreate flags kept: NO_SERIALIZE, ... */
   uint32_t compat;           /* HeapCompatibilityInformation: 0 or 2 */
-  size_t maximum_size;       /* 0: growable; else the reserved bytes */
+  size_t maximum_size;       /* 0: growable; else HeapCreate's maximum,
+                                page-rounded */
+  size_t fixed_max;          /* fixed heap: its largest block in bytes
+                                (PH__FIXED_OVERHEAD below maximum_size, as
+                                on Windows; at most PH_FIXED_BLOCK_MAX) */
   size_t initial_commit;     /* bytes committed by HeapCreate */
 
   const void* handle;        /* top: the handle, base + 16 x salt (registry.c);
@@ -184,6 +188,11 @@ struct ph__heap {
  * granules so that a free salt always exists (ILP32's struct alone is
  * 1792 bytes, 112 granules). */
 #define PH__QUARANTINE 128u
+/* What a fixed heap of N bytes keeps from its blocks on Windows: its
+ * largest block is N - PH__FIXED_OVERHEAD (Wine's tests, asserted on
+ * Windows).  portheap's control data is larger, so a fixed heap reserves
+ * what that block needs beyond N; HeapSummary counts N. */
+#define PH__FIXED_OVERHEAD (0x400u + 0x100u * (unsigned)sizeof(void*))
 #define PH__HEAP_HEADER_MIN ((PH__QUARANTINE + 1u) * PH__GRANULE)
 #define PH__HEAP_HEADER                                                        \
   (sizeof(struct ph__heap) > PH__HEAP_HEADER_MIN ? sizeof(struct ph__heap)     \

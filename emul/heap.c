@@ -116,8 +116,10 @@ static void* large_alloc(struct ph__heap* h, size_t size) {
  * the good fit among the free blocks, else the bins' victim first, the
  * good fit, merging the quick lists, growing (ph__heap_alloc_unquick). */
 static void* heap_alloc(struct ph__heap* h, size_t size, bool fit_first) {
+  if (h->maximum_size != 0 && size > h->fixed_max)
+    return NULL; /* a fixed heap's blocks stop there */
   if (size > PH_FIXED_BLOCK_MAX)
-    return h->maximum_size != 0 ? NULL : large_alloc(h, size);
+    return large_alloc(h, size);
   uint32_t g = alloc_granules(h, ph__size_to_granules(size));
   struct ph__block* b = ph__quick_class(g) ? ph__quick_pop_near(h, g) : NULL;
   if (b == NULL && fit_first)
@@ -253,7 +255,7 @@ static bool block_resize(struct ph__heap* h, struct ph__region* r,
   /* A fixed heap's blocks stop at its block limit; a growable heap's
    * block grows in place past it while its region has room (a growing
    * buffer is not copied into a mapping of its own at ~1 MiB). */
-  if (g == 0 || (size > PH_FIXED_BLOCK_MAX && h->maximum_size != 0))
+  if (g == 0 || (h->maximum_size != 0 && size > h->fixed_max))
     return false;
   if (g <= b->size) {
     ph__block_trim(h, b, g);
@@ -447,6 +449,17 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   size_t least = ph__page_up(header + 4 * PH__GRANULE);
   if (commit < least)
     commit = least;
+  size_t fixed_max = 0;
+  if (maximum_size != 0) { /* room for Windows' largest block */
+    fixed_max = maximum_size > PH__FIXED_OVERHEAD
+                    ? maximum_size - PH__FIXED_OVERHEAD
+                    : maximum_size; /* below Windows' overhead: N itself */
+    if (fixed_max > PH_FIXED_BLOCK_MAX)
+      fixed_max = PH_FIXED_BLOCK_MAX;
+    size_t need = ph__page_up(header + fixed_max + 3 * PH__GRANULE);
+    if (reserve < need)
+      reserve = need;
+  }
   if (reserve < commit)
     reserve = maximum_size ? commit : PH__REGION_MIN;
   if (reserve < commit)
@@ -473,7 +486,8 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   h->magic = ph__heap_magic(h);
   h->options = options & (PH_HEAP_NO_SERIALIZE | PH_HEAP_GENERATE_EXCEPTIONS |
                           PH_HEAP_CREATE_ENABLE_EXECUTE);
-  h->maximum_size = maximum_size ? r->reserve_size : 0;
+  h->maximum_size = maximum_size ? ph__page_up(maximum_size) : 0;
+  h->fixed_max = fixed_max;
   /* The floor HeapCompact keeps: what was asked for, even if the region
    * came from the cache with more committed (its spare pages are free
    * space, which compaction and decay give back). */

@@ -124,7 +124,11 @@ static size_t allocated_bytes(struct ph__heap* h) {
 void ph__heap_summarize(struct ph__heap* h, ph_heap_summary_t* s) {
   s->cbAllocated = allocated_bytes(h);
   s->cbCommitted = h->committed;
-  s->cbReserved = h->reserved;
+  /* A fixed heap's extra reservation for portheap's larger control data
+   * (PH__FIXED_OVERHEAD) is not counted: it reports what was asked. */
+  s->cbReserved = h->maximum_size != 0 && h->reserved > h->maximum_size
+                      ? h->maximum_size
+                      : h->reserved;
   s->cbMaxReserve = h->maximum_size != 0 ? h->maximum_size : h->reserved;
 }
 

@@ -129,6 +129,27 @@ START_TEST(destroyed_handle_is_refused) {
 }
 END_TEST
 
+/* A fixed heap of N bytes holds one block of N - (0x400 + 0x100 x
+ * sizeof(void *)) bytes and not one of N - (0x200 + 0x80 x sizeof(void
+ * *)) (Wine's tests, asserted on Windows: code sizes a fixed heap to its
+ * need that way). */
+START_TEST(fixed_heap_holds_what_windows_holds) {
+  SIZE_T n = 0x8000 * sizeof(void*);
+  HANDLE h = HeapCreate(0, n, n);
+  ck_assert_ptr_nonnull(h);
+  SIZE_T fits = n - (0x400 + 0x100 * sizeof(void*));
+  void* p = HeapAlloc(h, 0, fits);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(HeapSize(h, 0, p), fits);
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  SetLastError(0xdeadbeef);
+  p = ph_le_ptr(HeapAlloc(h, 0, n - (0x200 + 0x80 * sizeof(void*))));
+  PH_ASSERT_DOC(p == NULL && ph_test_error == ERROR_NOT_ENOUGH_MEMORY,
+                "Wine 8.0 grants the bigger block");
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
 START_TEST(garbage_handles_are_refused) {
   static char not_a_heap[4096];
   HANDLE bad[] = {NULL, not_a_heap, (HANDLE)(uintptr_t)0x10000,
@@ -156,6 +177,7 @@ Suite* test_create(void) {
   tcase_add_test(tc, growable_heap_grows_past_its_initial_size);
   tcase_add_test(tc, initial_equal_to_maximum_works);
   tcase_add_test(tc, no_serialize_heap_works);
+  tcase_add_test(tc, fixed_heap_holds_what_windows_holds);
   ph_test_add_emul(tc, initial_over_maximum_is_refused,
                    "Wine 8.0 creates such a heap; Windows is unverified");
   ph_test_add_emul(tc, destroyed_handle_is_refused,
