@@ -122,6 +122,7 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
   ph__remote_take(s); /* what guests freed serves before new space */
   if (size - 1 < PH__FAST_MAX) {
     uint32_t c = ph__size_to_granules(size);
+    ph__heap_count_class(s, c);
     struct ph__block* b =
         s->quick_granules != 0 ? ph__quick_pop_near(s, c) : NULL;
     if (b == NULL) /* a heap filling up: nothing to reuse yet */

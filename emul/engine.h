@@ -120,7 +120,8 @@ struct ph__heap {
   uintptr_t link_xor;        /* secrets of stored links (ph__encode) */
   uintptr_t link_add;
   uint32_t options;          /* HeapCreate flags kept: NO_SERIALIZE, ... */
-  uint32_t compat;           /* HeapCompatibilityInformation: 0 or 2 */
+  atomic_uint compat;        /* top: HeapCompatibilityInformation, 0 or
+                                2; only ever goes from 0 to 2 */
   size_t maximum_size;       /* 0: growable; else HeapCreate's maximum,
                                 page-rounded */
   size_t fixed_max;          /* fixed heap: its largest block in bytes
@@ -169,6 +170,9 @@ struct ph__heap {
   size_t reserved;           /* sum of regions' reserve_size */
 
   struct ph__block* quick[PH__QUICK_LISTS]; /* heads (ph__quick_index) */
+  uint8_t class_allocs[PH__QUICK_LISTS]; /* requests of each class served
+                                            from new space or the bins, up
+                                            to PH__LFH_AFTER */
   struct ph__block* victim;           /* remainder of the last split, the
                                          FREE block in no bin, or NULL */
   size_t quick_granules;              /* sizes of the quick blocks, summed */
@@ -330,6 +334,19 @@ static inline uint32_t ph__victim_grow(struct ph__heap* h,
   ph__victim_shift(h, v, more, b->size + more);
   return b->size + more;
 }
+
+/* ---- the low-fragmentation front end, as Windows reports it ------------
+ * Windows turns its low-fragmentation heap on by itself for a growable
+ * serialized heap once 0x12 (18) blocks of one size have been allocated
+ * (Wine's tests, asserted on Windows): HeapCompatibilityInformation then
+ * reads 2.  The engine's quick lists are always on; it counts the
+ * requests of each size class that a quick list did not serve (a size
+ * seen for the first time, a heap filling up) and reports 2 from the
+ * 18th of one class. */
+#define PH__LFH_AFTER 0x12u
+/* Count a request for a block of class size g (granules) in shard h
+ * (caller holds its lock). */
+void ph__heap_count_class(struct ph__heap* h, uint32_t g);
 
 /* ---- remote.c: frees from other threads (protocol: lock.h) ------------- */
 /* HeapFree of `data` in region r of shard s by a thread that does not

@@ -112,6 +112,14 @@ static void* large_alloc(struct ph__heap* h, size_t size) {
   return ph__block_data(ph__region_first(r));
 }
 
+void ph__heap_count_class(struct ph__heap* h, uint32_t g) {
+  if (!h->top->sharded || !ph__quick_class(g))
+    return; /* NO_SERIALIZE and fixed heaps: never, as on Windows */
+  unsigned i = ph__quick_index(g);
+  if (h->class_allocs[i] < PH__LFH_AFTER && ++h->class_allocs[i] == PH__LFH_AFTER)
+    atomic_store_explicit(&h->top->compat, 2u, memory_order_relaxed);
+}
+
 /* A block for `size` bytes: a quick block of its class, else (fit_first)
  * the good fit among the free blocks, else the bins' victim first, the
  * good fit, merging the quick lists, growing (ph__heap_alloc_unquick). */
@@ -121,6 +129,7 @@ static void* heap_alloc(struct ph__heap* h, size_t size, bool fit_first) {
   if (size > PH_FIXED_BLOCK_MAX)
     return large_alloc(h, size);
   uint32_t g = alloc_granules(h, ph__size_to_granules(size));
+  ph__heap_count_class(h, g);
   struct ph__block* b = ph__quick_class(g) ? ph__quick_pop_near(h, g) : NULL;
   if (b == NULL && fit_first)
     b = ph__bins_fit(h, g);

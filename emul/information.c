@@ -3,9 +3,10 @@
  *
  * HeapCompatibilityInformation is a ULONG: 0 (standard) or 2 (the
  * low-fragmentation front end).  The engine's small-block front end is
- * always on; the value records what the program asked for, with Windows'
- * rules: 2 is refused on NO_SERIALIZE and fixed-size heaps, and cannot be
- * undone.
+ * always on; the value records what the program asked for, or what
+ * Windows would have turned on by itself (ph__heap_count_class, engine.h),
+ * with Windows' rules: 2 is refused on NO_SERIALIZE and fixed-size heaps,
+ * and cannot be undone.
  */
 #include "engine.h"
 
@@ -30,7 +31,7 @@ int ph_heap_query_information(void* heap, int info_class, void* info,
     *return_size = sizeof(uint32_t);
   if (info == NULL || info_size < sizeof(uint32_t))
     return fail(PH_ERROR_INSUFFICIENT_BUFFER);
-  uint32_t value = h->compat;
+  uint32_t value = atomic_load_explicit(&h->compat, memory_order_relaxed);
   memcpy(info, &value, sizeof value);
   return 1;
 }
@@ -40,13 +41,14 @@ static int set_compat(struct ph__heap* h, const void* info, size_t size) {
     return fail(PH_ERROR_INSUFFICIENT_BUFFER);
   uint32_t value;
   memcpy(&value, info, sizeof value);
-  if (value == h->compat)
+  uint32_t now = atomic_load_explicit(&h->compat, memory_order_relaxed);
+  if (value == now)
     return 1;
-  if (value != COMPAT_LFH || h->compat != COMPAT_STANDARD)
+  if (value != COMPAT_LFH || now != COMPAT_STANDARD)
     return fail(PH_ERROR_GEN_FAILURE);
   if ((h->options & PH_HEAP_NO_SERIALIZE) || h->maximum_size != 0)
     return fail(PH_ERROR_INVALID_PARAMETER);
-  h->compat = COMPAT_LFH;
+  atomic_store_explicit(&h->compat, COMPAT_LFH, memory_order_relaxed);
   return 1;
 }
 

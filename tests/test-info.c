@@ -190,6 +190,50 @@ START_TEST(compat_lfh_cannot_be_undone) {
 }
 END_TEST
 
+/* The compatibility value a heap reports after `count` blocks of `size`
+ * bytes were allocated in it, then freed. */
+static ULONG compat_after(HANDLE h, int count, SIZE_T size) {
+  void* blocks[64];
+  for (int i = 0; i < count; i++) {
+    blocks[i] = HeapAlloc(h, 0, size);
+    ck_assert_ptr_nonnull(blocks[i]);
+  }
+  for (int i = 0; i < count; i++)
+    ck_assert_int_ne(HeapFree(h, 0, blocks[i]), FALSE);
+  ULONG value = 0xDEAD;
+  ck_assert_int_ne(HeapQueryInformation(h, HeapCompatibilityInformation,
+                                        &value, sizeof value, NULL),
+                   FALSE);
+  return value;
+}
+
+/* Windows turns the low-fragmentation heap on by itself in a growable
+ * serialized heap once 0x12 blocks of one size were allocated (Wine's
+ * tests, asserted on Windows), and never in NO_SERIALIZE or fixed heaps. */
+START_TEST(compat_lfh_comes_by_itself_after_18_blocks_of_a_size) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE lone = HeapCreate(HEAP_NO_SERIALIZE, 0, 0);
+  HANDLE fixed = HeapCreate(0, 0, (SIZE_T)1 << 20);
+  ck_assert_uint_eq(compat_after(lone, 40, 0), 0);
+  ck_assert_uint_eq(compat_after(fixed, 40, 0), 0);
+  ULONG value = compat_after(h, 0x12, 0);
+  HeapDestroy(h);
+  HeapDestroy(lone);
+  HeapDestroy(fixed);
+  PH_ASSERT_DOC(value == 2, "Wine 8.0 never turns it on by itself");
+}
+END_TEST
+
+/* Emulated engine: 17 blocks of a size are not yet 18. */
+START_TEST(emul_compat_lfh_not_before_18_blocks) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_uint_eq(compat_after(h, 0x11, 0), 0);
+  ck_assert_uint_eq(compat_after(h, 0x11, 100), 0);
+  ck_assert_uint_eq(compat_after(h, 1, 0), 2);
+  HeapDestroy(h);
+}
+END_TEST
+
 /* Emulated engine (Windows' error code unverified, Wine 8 accepts all). */
 START_TEST(compat_lfh_refused_on_no_serialize_and_fixed_heaps) {
   HANDLE heaps[] = {HeapCreate(HEAP_NO_SERIALIZE, 0, 0),
@@ -462,6 +506,9 @@ Suite* test_info(void) {
   tcase_add_test(info, compat_query_fills_a_ulong);
   tcase_add_test(info, compat_set_lfh_then_query_reports_it);
   tcase_add_test(info, compat_lfh_cannot_be_undone);
+  tcase_add_test(info, compat_lfh_comes_by_itself_after_18_blocks_of_a_size);
+  ph_test_add_emul(info, emul_compat_lfh_not_before_18_blocks,
+                   "Windows' exact count is its own business");
   tcase_add_test(info, optimize_resources_with_version_one_succeeds);
   tcase_add_test(info, optimize_resources_with_a_bad_version_fails);
   ph_test_add_emul(info, compat_lfh_refused_on_no_serialize_and_fixed_heaps,
