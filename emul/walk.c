@@ -68,7 +68,7 @@ static void entry_large(ph_heap_entry_t* e, struct ph__region* r) {
   entry_clear(e, r);
   e->lpData = ph__block_data(ph__region_first(r));
   e->cbData = clamp32(r->large_size);
-  e->cbOverhead = clamp8(r->data_offset + PH__GRANULE);
+  e->cbOverhead = 0; /* as Windows 10 and later report it (Wine's tests) */
   e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
 }
 
