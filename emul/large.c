@@ -11,7 +11,8 @@
  *
  * HeapReAlloc: exactly the pages up to the block's end are committed, so
  * a shrunk block gives back its tail and one grown in place commits fresh
- * (zero) pages.  Past its reservation a block moves with its region
+ * (zero) pages (not with HEAP_REALLOC_IN_PLACE_ONLY, which stays within
+ * the committed pages, as Windows).  Past its reservation a block moves with its region
  * header: where the system can move pages between mappings (Linux
  * mremap, as glibc moves its mmapped chunks) to a new reservation twice
  * its size, without copying; elsewhere the heap copies it to a new block.
@@ -148,6 +149,11 @@ void* ph__large_realloc(struct ph__region** rp, size_t size, uint32_t flags,
   size_t dirty = r->commit_size - head;
   size_t commit = size <= PH_REQUEST_MAX ? ph__page_up(head + size) : 0;
   if (commit == 0)
+    return NULL;
+  /* In place only, a block grows within its committed pages: once shrunk
+   * (its tail decommitted), it cannot grow back in place, as on Windows
+   * (Wine's tests). */
+  if ((flags & PH_HEAP_REALLOC_IN_PLACE_ONLY) && commit > r->commit_size)
     return NULL;
   if (commit <= r->reserve_size && large_pages(r, commit, exec))
     return large_resized(r, size, dirty, flags);

@@ -368,6 +368,37 @@ START_TEST(realloc_to_zero_gives_an_empty_block) {
 }
 END_TEST
 
+/* A large block shrunk in place gives its tail back, and cannot then grow
+ * back in place: HEAP_REALLOC_IN_PLACE_ONLY fails with
+ * ERROR_NOT_ENOUGH_MEMORY (Wine's tests, asserted on Windows; Wine
+ * departs).  A block below the large threshold shrinks and grows back. */
+START_TEST(a_shrunk_large_block_does_not_grow_back_in_place) {
+  SIZE_T unit = 0x8000 * sizeof(void*);
+  unsigned char* small = HeapAlloc(heap, HEAP_ZERO_MEMORY, 3 * unit);
+  ck_assert_ptr_nonnull(small);
+  ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, small,
+                               unit * 3 / 2),
+                   small);
+  ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, small,
+                               2 * unit),
+                   small);
+  HeapFree(heap, 0, small);
+  unsigned char* big = HeapAlloc(heap, HEAP_ZERO_MEMORY, (SIZE_T)1 << 20);
+  ck_assert_ptr_nonnull(big);
+  ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, big,
+                               unit * 3 / 2),
+                   big);
+  SetLastError(0xdeadbeef);
+  void* grown = ph_le_ptr(
+      HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, big, 2 * unit));
+  ck_assert_uint_eq(HeapSize(heap, 0, big),
+                    grown != NULL ? 2 * unit : unit * 3 / 2);
+  HeapFree(heap, 0, big);
+  PH_ASSERT_DOC(grown == NULL && ph_test_error == ERROR_NOT_ENOUGH_MEMORY,
+                "Wine 8.0 grows it back in place");
+}
+END_TEST
+
 /* No block, no error: NULL with the last error NO_ERROR (Windows, Wine's
  * tests; Microsoft's own PAL tests assert the same). */
 START_TEST(realloc_of_null_fails) {
@@ -417,6 +448,7 @@ Suite* test_realloc(void) {
   tcase_add_test(tc, in_place_grow_into_free_neighbour);
   tcase_add_test(tc, realloc_to_zero_gives_an_empty_block);
   tcase_add_test(tc, realloc_of_null_fails);
+  tcase_add_test(tc, a_shrunk_large_block_does_not_grow_back_in_place);
   tcase_add_test(tc, realloc_of_huge_size_fails_and_keeps_the_block);
   ph_test_add_emul(tc, emul_grows_in_place_into_free_neighbour,
                    "block placement is Windows' own business");
