@@ -59,7 +59,10 @@ static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
     e->cbOverhead = clamp8(PH__GRANULE + b->slack);
     e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
   } else {
-    e->cbData = clamp32(ph__block_capacity(b));
+    /* As Windows reports a free block: what follows it starts at lpData +
+     * cbData + 2 x cbOverhead (Wine's tests, asserted on Windows and on
+     * Wine). */
+    e->cbData = clamp32(ph__block_capacity(b) - PH__GRANULE);
     e->cbOverhead = PH__GRANULE;
   }
 }

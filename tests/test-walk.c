@@ -384,6 +384,34 @@ START_TEST(walk_of_a_bad_heap_fails_with_invalid_handle) {
 }
 END_TEST
 
+/* What follows a free block starts at its lpData + cbData + 2 x
+ * cbOverhead: so Windows reports free blocks, and Wine too (Wine's tests
+ * assert it for the free block before a region's uncommitted range, on
+ * a fresh heap and after allocations of 123 and 456 bytes). */
+START_TEST(free_entries_end_where_windows_says) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  static const SIZE_T sizes[] = {0, 123, 456};
+  int checked = 0;
+  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    if (sizes[k] != 0)
+      ck_assert_ptr_nonnull(HeapAlloc(h, HEAP_ZERO_MEMORY, sizes[k]));
+    PROCESS_HEAP_ENTRY e = {0}, before = {0};
+    while (HeapWalk(h, &e)) {
+      if ((e.wFlags & PROCESS_HEAP_UNCOMMITTED_RANGE) && before.wFlags == 0 &&
+          before.lpData != NULL) {
+        ck_assert_ptr_eq(e.lpData, (char*)before.lpData + before.cbData +
+                                       2 * before.cbOverhead);
+        checked++;
+      }
+      before = e;
+    }
+  }
+  HeapDestroy(h);
+  ck_assert_int_ge(checked, 3);
+}
+END_TEST
+
 Suite* test_walk(void) {
   Suite* s = suite_create("walk");
   TCase* tc = tcase_create("protocol");
@@ -396,6 +424,7 @@ Suite* test_walk(void) {
   tcase_add_test(tc, free_entries_have_no_flags);
   tcase_add_test(tc, large_blocks_are_listed);
   tcase_add_test(tc, uncommitted_ranges_lie_in_their_region);
+  tcase_add_test(tc, free_entries_end_where_windows_says);
   tcase_add_test(tc, walk_under_lock_while_another_thread_waits);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, region_entry_describes_its_header_and_sizes);
