@@ -337,6 +337,17 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
   return free_general(heap, flags, block);
 }
 
+/* HeapFree of `block` in region r, not of the thread's own shard: a block
+ * another thread allocated in this heap goes onto its shard's remote
+ * list, without its lock (remote.c); anything else, the general path. */
+static PH_NOINLINE int free_guest(void* heap, uint32_t flags, void* block,
+                                  struct ph__region* r) {
+  struct ph__heap* s = r->heap;
+  if (s != NULL && s->top == ph__thread.heap && ph__remote_free(s, r, block))
+    return 1;
+  return free_general(heap, flags, block);
+}
+
 int ph_heap_free(void* heap, uint32_t flags, void* block) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
     struct ph__heap* s = ph__thread.fast;
@@ -357,11 +368,8 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
       }
       return free_unbiased(heap, flags, block, s, r);
     }
-    /* Another thread's block of this heap: onto its shard's remote list,
-     * without its lock (remote.c). */
-    if (r != NULL && r->heap != NULL && r->heap->top == ph__thread.heap &&
-        ph__remote_free(r->heap, r, block))
-      return 1;
+    if (r != NULL)
+      return free_guest(heap, flags, block, r);
   }
   return free_general(heap, flags, block);
 }

@@ -54,9 +54,11 @@ static inline struct ph__block* ph__fast_busy(struct ph__heap* s,
                                               struct ph__region* r,
                                               const void* data) {
   struct ph__block* b = ph__region_header(s, r, data);
-  /* Not one a guest freed already (on s's remote list, remote.c). */
+  /* While guests' frees wait on s's remote list (remote.c), the block may
+   * be one of them: the general path releases them first, then checks. */
   return PH_LIKELY(b != NULL && b->state == PH__STATE_BUSY &&
-                   *(const uintptr_t*)data != ph__remote_mark(s, b))
+                   atomic_load_explicit(&s->remote, memory_order_relaxed) ==
+                       NULL)
              ? b
              : NULL;
 }
