@@ -344,9 +344,8 @@ static inline uint32_t ph__victim_grow(struct ph__heap* h,
  * seen for the first time, a heap filling up) and reports 2 from the
  * 18th of one class. */
 #define PH__LFH_AFTER 0x12u
-/* Count a request for a block of class size g (granules) in shard h
- * (caller holds its lock). */
-void ph__heap_count_class(struct ph__heap* h, uint32_t g);
+/* The 18th request of a class has come in shard h (small.h counts). */
+void ph__heap_lfh_on(struct ph__heap* h);
 
 /* ---- remote.c: frees from other threads (protocol: lock.h) ------------- */
 /* HeapFree of `data` in region r of shard s by a thread that does not

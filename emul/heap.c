@@ -112,11 +112,8 @@ static void* large_alloc(struct ph__heap* h, size_t size) {
   return ph__block_data(ph__region_first(r));
 }
 
-void ph__heap_count_class(struct ph__heap* h, uint32_t g) {
-  if (!h->top->sharded || !ph__quick_class(g))
-    return; /* NO_SERIALIZE and fixed heaps: never, as on Windows */
-  unsigned i = ph__quick_index(g);
-  if (h->class_allocs[i] < PH__LFH_AFTER && ++h->class_allocs[i] == PH__LFH_AFTER)
+void ph__heap_lfh_on(struct ph__heap* h) {
+  if (h->top->sharded) /* NO_SERIALIZE and fixed heaps: never, as Windows */
     atomic_store_explicit(&h->top->compat, 2u, memory_order_relaxed);
 }
 

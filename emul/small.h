@@ -163,6 +163,17 @@ static inline void* ph__block_hand_out(struct ph__heap* h,
   return ph__block_hand_out_sized(h, b, b->size, size);
 }
 
+/* Count a request for a block of class size g in shard h that its quick
+ * list did not serve (engine.h: Windows' LFH activation). */
+static inline void ph__heap_count_class(struct ph__heap* h, uint32_t g) {
+  if (!ph__quick_class(g))
+    return;
+  unsigned i = ph__quick_index(g);
+  if (PH_UNLIKELY(h->class_allocs[i] < PH__LFH_AFTER) &&
+      ++h->class_allocs[i] == PH__LFH_AFTER)
+    ph__heap_lfh_on(h);
+}
+
 /* A block of class size c, or on a growable heap of one of the next two
  * classes (at most 32 bytes more for a small class, 25 % for a medium
  * one; handed out whole and back on its own list when freed): fewer
