@@ -107,7 +107,10 @@ static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
                       PH_STATUS_NO_MEMORY);
   if (flags & PH_HEAP_ZERO_MEMORY)
     memset(p, 0, size);
-  PH_TRACK_ALLOC(p, size, (flags & PH_HEAP_ZERO_MEMORY) != 0);
+  /* A large block (above the fixed-heap limit: a growable heap's own
+   * mapping) reads as zeroes, as Windows' do (large.c). */
+  PH_TRACK_ALLOC(p, size,
+                 (flags & PH_HEAP_ZERO_MEMORY) != 0 || size > PH_FIXED_BLOCK_MAX);
   return p;
 }
 
@@ -122,11 +125,12 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
   ph__remote_take(s); /* what guests freed serves before new space */
   if (size - 1 < PH__FAST_MAX) {
     uint32_t c = ph__size_to_granules(size);
-    ph__heap_count_class(s, c);
     struct ph__block* b =
         s->quick_granules != 0 ? ph__quick_pop_near(s, c) : NULL;
     if (b == NULL) /* a heap filling up: nothing to reuse yet */
       b = ph__victim_carve(s, c);
+    if (b != NULL) /* else the general path serves and counts it */
+      ph__heap_count_class(s, c);
     p = b != NULL ? ph__block_hand_out(s, b, size) : NULL;
   } else {
     p = ph__heap_alloc(s, size);

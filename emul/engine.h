@@ -402,7 +402,8 @@ size_t ph__heap_block_size(struct ph__region* r, const void* data);
 /* ---- lock of one heap, shards (heap.c) ----------------------------------- */
 /* ph__thread (lock.h) caches the last lookup; ph__heap_epoch makes it
  * stale at every heap destruction (the contract is in lock.h). */
-extern atomic_uintptr_t ph__heap_epoch; /* +1 at every heap destruction */
+extern atomic_uintptr_t ph__heap_epoch; /* +1 at every heap destruction
+                                           and first spread (lock.h) */
 /* A heap that the fast paths never enter: never biased, its mutex held
  * for good, no region. */
 extern struct ph__heap ph__fast_none;

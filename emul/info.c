@@ -125,10 +125,13 @@ void ph__heap_summarize(struct ph__heap* h, ph_heap_summary_t* s) {
   s->cbAllocated = allocated_bytes(h);
   s->cbCommitted = h->committed;
   /* A fixed heap's extra reservation for portheap's larger control data
-   * (PH__FIXED_OVERHEAD) is not counted: it reports what was asked. */
-  s->cbReserved = h->maximum_size != 0 && h->reserved > h->maximum_size
-                      ? h->maximum_size
-                      : h->reserved;
+   * (PH__FIXED_OVERHEAD) is not counted: it reports what was asked, and
+   * keeps committed <= reserved <= maximum. */
+  bool cap = h->maximum_size != 0;
+  if (cap && s->cbCommitted > h->maximum_size)
+    s->cbCommitted = h->maximum_size;
+  s->cbReserved = cap && h->reserved > h->maximum_size ? h->maximum_size
+                                                       : h->reserved;
   s->cbMaxReserve = h->maximum_size != 0 ? h->maximum_size : h->reserved;
 }
 

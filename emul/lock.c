@@ -244,9 +244,13 @@ static void contended(struct ph__heap* s, bool guest) {
   struct ph__heap* top = s->top;
   if (!top->sharded)
     return;
-  if (!atomic_load_explicit(&top->spread, memory_order_relaxed))
+  if (!atomic_load_explicit(&top->spread, memory_order_relaxed)) {
     atomic_store_explicit(&top->spread, true, memory_order_relaxed);
-  else if (!guest && own_shard(s))
+    /* Every thread's cached shard of top is top itself until now: make
+     * them look again (as a destruction does), or a thread would go on
+     * allocating from top, not from its slot's shard. */
+    atomic_fetch_add(&ph__heap_epoch, 1);
+  } else if (!guest && own_shard(s))
     ph__thread_slot_assign();
   if (ph__thread.heap == top)
     ph__thread.fast = fast_shard(top);

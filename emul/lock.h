@@ -122,7 +122,8 @@
  * Each thread remembers its last (handle, heap) lookup with the epoch it
  * read before the lookup.  HeapDestroy increments the epoch before it
  * releases anything, so an entry made before a destruction is stale after
- * it.  A caller that uses a handle after its HeapDestroy has synchronised
+ * it; so does a heap's first spread into shards (the cached shard was the
+ * top heap), which is why an entry may be stale, never wrong.  A caller that uses a handle after its HeapDestroy has synchronised
  * with that call (it learnt the heap was gone from it), so it reads the new
  * epoch: a relaxed load is enough.
  *

@@ -195,7 +195,8 @@ bool ph_test_readable(const void* p) {
 bool ph_test_readable(const void* p) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   void* base = (void*)((uintptr_t)p & ~(uintptr_t)(page - 1));
-  return msync(base, page, MS_ASYNC) == 0 || errno != ENOMEM;
+  unsigned char vec[1];
+  return mincore(base, page, (void*)vec) == 0 || errno != ENOMEM;
 }
 #endif
 
