@@ -415,7 +415,7 @@ int ph_heap_validate(void* heap, uint32_t flags, const void* block) {
     /* Windows reads the block's header and catches the fault: an address
      * that cannot be read gives ERROR_NOACCESS; readable memory that is
      * not a live block leaves the last error alone. */
-    if (!ph__prim_readable((const char*)block - PH__GRANULE))
+    if (!ph__prim_readable((const void*)((uintptr_t)block - PH__GRANULE)))
       ph__fail(PH_ERROR_NOACCESS);
     return 0;
   }

@@ -183,6 +183,14 @@ long ph_test_resident_in(const void* p, size_t n) {
 #endif
 
 #if defined(_WIN32)
+void* ph_test_unmapped_page(void) {
+  void* p = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT,
+                         PAGE_READWRITE);
+  ck_assert_ptr_nonnull(p);
+  VirtualFree(p, 0, MEM_RELEASE);
+  return p;
+}
+
 bool ph_test_readable(const void* p) {
   MEMORY_BASIC_INFORMATION info;
   return VirtualQuery(p, &info, sizeof info) != 0 &&
@@ -192,6 +200,15 @@ bool ph_test_readable(const void* p) {
 #else
 #  include <errno.h>
 #  include <sys/mman.h>
+void* ph_test_unmapped_page(void) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  void* p = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ck_assert(p != MAP_FAILED);
+  munmap(p, 4 * page);
+  return (char*)p + page; /* its neighbours went too */
+}
+
 bool ph_test_readable(const void* p) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   void* base = (void*)((uintptr_t)p & ~(uintptr_t)(page - 1));

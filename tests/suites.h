@@ -72,6 +72,9 @@ long ph_test_resident_in(const void* p, size_t n);
 /* Whether the byte at p can be read without a fault (POSIX: its page is
  * mapped; Windows: committed and accessible). */
 bool ph_test_readable(const void* p);
+/* The address of a page that was mapped and is no longer (Wine's tests
+ * use 0xdeadbe00, which sanitizers' shadow memory may cover). */
+void* ph_test_unmapped_page(void);
 
 /* The seed for randomised tests: PH_TEST_SEED, or a fixed default. */
 unsigned ph_test_seed(void);

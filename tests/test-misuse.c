@@ -265,7 +265,8 @@ static void block_is_refused(HANDLE h, void* p) {
    * ERROR_NOACCESS; readable memory leaves the last error alone. */
   SetLastError(1234);
   ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, p)), FALSE);
-  ck_assert_uint_eq(ph_test_error, ph_test_readable((char*)p - 16)
+  ck_assert_uint_eq(ph_test_error,
+                    ph_test_readable((const void*)((uintptr_t)p - 16))
                                        ? 1234u
                                        : (DWORD)ERROR_NOACCESS);
 }

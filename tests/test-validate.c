@@ -87,7 +87,7 @@ END_TEST
 START_TEST(unreadable_pointer_is_not_valid_with_noaccess) {
   HANDLE h = ph_test_heap;
   static char outside[256];
-  void* unmapped = (void*)(uintptr_t)0xdeadbe00u;
+  void* unmapped = (char*)ph_test_unmapped_page() + 64;
   ck_assert(!ph_test_readable((char*)unmapped - 16));
   SetLastError(0xdeadbeef);
   ck_assert_int_eq(ph_le_uint(HeapValidate(h, 0, outside + 64)), FALSE);
