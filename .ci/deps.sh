@@ -18,6 +18,10 @@ packages=(
   gcc-i686-linux-gnu libc6-dev-i386-cross libc6:i386 check:i386
   gcc-aarch64-linux-gnu libc6-dev:arm64 check:arm64
   musl-tools
+  # 32-bit Windows programs (the i686 mingw-w64 build) under Wine: wine32
+  # makes `wine` the 32-bit loader, so 64-bit programs go to wine64
+  # (configure.ac); it runs where the kernel runs 32-bit x86 code
+  wine32:i386
 )
 # The multiarch packages above need their architectures known to dpkg.
 for arch in i386 arm64; do
