@@ -107,10 +107,7 @@ static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
                       PH_STATUS_NO_MEMORY);
   if (flags & PH_HEAP_ZERO_MEMORY)
     memset(p, 0, size);
-  /* A large block (above the fixed-heap limit: a growable heap's own
-   * mapping) reads as zeroes, as Windows' do (large.c). */
-  PH_TRACK_ALLOC(p, size,
-                 (flags & PH_HEAP_ZERO_MEMORY) != 0 || size > PH_FIXED_BLOCK_MAX);
+  PH_TRACK_ALLOC(p, size, (flags & PH_HEAP_ZERO_MEMORY) != 0);
   return p;
 }
 

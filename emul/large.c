@@ -52,11 +52,6 @@ struct ph__region* ph__large_new(size_t size, const struct ph__seal_keys* seal,
   r->large_size = size;
   r->data_offset = head - PH__GRANULE;
   large_seal(r, seal);
-  /* Its first page may come from the cache with another block's bytes;
-   * the rest are fresh (ph__region_retire): the block reads as zeroes, as
-   * Windows' large blocks do. */
-  size_t first = ph__prim_page_size() - head;
-  memset((char*)r + head, 0, size < first ? size : first);
   return r;
 }
 

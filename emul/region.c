@@ -178,13 +178,6 @@ static void release_all(struct ph__region* r) {
 void ph__region_retire(struct ph__region* r, bool exec) {
   ph__map_remove(r);
   r->heap = NULL;
-  /* A large block's pages go back at once, past its first: the next one
-   * made in this region gets fresh zero pages, as Windows' large blocks
-   * (a mapping each) always are. */
-  size_t page = ph__prim_page_size();
-  if (r->kind == PH__REGION_LARGE && r->commit_size > page &&
-      ph__prim_decommit((char*)r + page, r->commit_size - page) == 0)
-    r->commit_size = page;
   struct ph__region* drop = NULL;
   if (!exec) {
     ph__mutex_lock(&cache_lock);

@@ -272,26 +272,6 @@ START_TEST(large_blocks_lie_as_windows_places_them) {
 }
 END_TEST
 
-/* A large block reads as zeroes without HEAP_ZERO_MEMORY, even where a
- * large block of the same size was written and freed just before (on
- * Windows each is a fresh mapping; Wine's tests read its last bytes). */
-START_TEST(large_blocks_read_as_zeroes) {
-  SIZE_T n = 3000 * 1024 + 37;
-  for (int round = 0; round < 3; round++) {
-    unsigned char* p = HeapAlloc(GetProcessHeap(), 0, n);
-    ck_assert_ptr_nonnull(p);
-    SIZE_T dirty = 0;
-    for (SIZE_T i = 0; i < n; i += 997)
-      dirty += p[i] != 0;
-    dirty += p[n - 2] != 0;
-    dirty += p[n - 1] != 0;
-    ck_assert_msg(dirty == 0, "round %d: %zu dirty bytes", round, (size_t)dirty);
-    memset(p, 0xcc, n);
-    ck_assert_int_ne(HeapFree(GetProcessHeap(), 0, p), FALSE);
-  }
-}
-END_TEST
-
 Suite* test_alloc(void) {
   Suite* s = suite_create("alloc");
   TCase* tc = tcase_create("core");
@@ -310,7 +290,6 @@ Suite* test_alloc(void) {
   tcase_add_test(tc, process_heap_serves_blocks);
   tcase_add_test(tc, churn_keeps_contents);
   tcase_add_test(tc, large_blocks_lie_as_windows_places_them);
-  tcase_add_test(tc, large_blocks_read_as_zeroes);
   ph_test_add_emul(tc, double_free_fails_and_heap_stays_valid,
                    "a double free is undefined on Windows");
   ph_test_add_emul(tc, foreign_and_interior_pointers_are_refused,
