@@ -203,13 +203,18 @@ END_TEST
 
 /* ---- parts of a heap (emulated engine) ---------------------------------- */
 
-/* Region entries of a walk of h: its parts' first regions and the rest. */
-static int walk_regions(HANDLE h) {
+/* Entries of a walk of h with any of `flags`. */
+static int walk_count(HANDLE h, WORD flags) {
   PROCESS_HEAP_ENTRY e = {0};
   int n = 0;
   while (HeapWalk(h, &e))
-    n += (e.wFlags & PROCESS_HEAP_REGION) != 0;
+    n += (e.wFlags & flags) != 0;
   return n;
+}
+
+/* Region entries of a walk of h: its parts' first regions and the rest. */
+static int walk_regions(HANDLE h) {
+  return walk_count(h, PROCESS_HEAP_REGION);
 }
 
 struct churn_arg {
@@ -287,15 +292,6 @@ static HANDLE split_heap(void) {
 
 enum { GIVEN = 100 };
 
-/* Busy entries of a walk of h. */
-static int walk_busy_count(HANDLE h) {
-  PROCESS_HEAP_ENTRY e = {0};
-  int n = 0;
-  while (HeapWalk(h, &e))
-    n += (e.wFlags & PROCESS_HEAP_ENTRY_BUSY) != 0;
-  return n;
-}
-
 
 struct guest {
   HANDLE heap;
@@ -333,7 +329,7 @@ START_TEST(emul_blocks_freed_by_another_thread_are_free) {
   static struct guest g;
   memset(&g, 0, sizeof g);
   g.heap = h;
-  int busy_before = walk_busy_count(h);
+  int busy_before = walk_count(h, PROCESS_HEAP_ENTRY_BUSY);
   for (int i = 0; i < GIVEN; i++) {
     g.blocks[i] = HeapAlloc(h, 0, 40);
     ck_assert_ptr_nonnull(g.blocks[i]);
@@ -357,7 +353,7 @@ START_TEST(emul_blocks_freed_by_another_thread_are_free) {
       busy += (e.wFlags & PROCESS_HEAP_ENTRY_BUSY) && e.lpData == g.blocks[i];
   ck_assert_int_ne(HeapUnlock(h), FALSE);
   ck_assert_int_eq(busy, 0);
-  ck_assert_int_eq(walk_busy_count(h), busy_before); /* none left pending */
+  ck_assert_int_eq(walk_count(h, PROCESS_HEAP_ENTRY_BUSY), busy_before); /* none left pending */
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapDestroy(h), FALSE);
 }
