@@ -40,7 +40,10 @@ mkdir -p "$build/native"
 if [ "${PH_BENCH_SKIP_WINE:-0}" = 1 ]; then
   exit 0
 fi
-if ! command -v $host-gcc >/dev/null || ! command -v wine >/dev/null; then
+# The 64-bit loader: with wine32 installed, plain `wine` is the 32-bit one
+# (Debian puts wine64 outside PATH).
+wine=$(command -v wine64 || { [ -x /usr/lib/wine/wine64 ] && echo /usr/lib/wine/wine64; } || command -v wine || true)
+if ! command -v $host-gcc >/dev/null || [ -z "$wine" ]; then
   echo "== no mingw-w64 toolchain or no wine: Windows run skipped" >&2
   exit 0
 fi
@@ -53,7 +56,7 @@ mkdir -p "$build/w64"
          PKG_CONFIG_LIBDIR="$check_pc" "${extra[@]}" >&2; } &&
    make -s -j"$jobs" bench/bench.exe >&2)
 echo
-echo "== Windows build under $(wine --version 2>/dev/null || echo wine):" \
+echo "== Windows build under $("$wine" --version 2>/dev/null || echo wine):" \
      "ph = kernel32 HeapAlloc as Wine implements it; crt = msvcrt malloc"
 read -r -a wine_flags <<< "${PH_BENCH_WINE_FLAGS:-$*}"
-WINEDEBUG=-all timeout 1800 wine "$build/w64/bench/bench.exe" "${wine_flags[@]}"
+WINEDEBUG=-all timeout 1800 "$wine" "$build/w64/bench/bench.exe" "${wine_flags[@]}"
