@@ -49,6 +49,19 @@ static void take_mail(struct crowd* c, int self) {
     atomic_store(&c->failed, 1);
 }
 
+/* Publish block p of n bytes in slot h, its first bytes tagged; a NULL p
+ * (the call failed, or the block came back wrong) fails the crowd. */
+static void hold(struct crowd* c, struct held* h, unsigned char tag,
+                 unsigned char* p, SIZE_T n) {
+  if (p == NULL) {
+    atomic_store(&c->failed, 1);
+    return;
+  }
+  memset(p, tag, n < 64 ? n : 64);
+  atomic_store(&h->size, n);
+  atomic_store(&h->block, p);
+}
+
 /* One operation on slot i of thread `self`: allocate into an empty slot;
  * else grow or shrink its block, or free it, or hand it to the next
  * thread to free. */
@@ -60,14 +73,7 @@ static void crowd_step(struct crowd* c, int self, uint32_t r) {
   if (r & 0x40000000u)
     n += (SIZE_T)((r >> 4) % 4) << 16; /* now and then up to 256 KiB */
   if (p == NULL) {
-    p = HeapAlloc(c->heap, 0, n);
-    if (p == NULL) {
-      atomic_store(&c->failed, 1);
-      return;
-    }
-    memset(p, tag_of(self, i), n < 64 ? n : 64);
-    atomic_store(&h->size, n);
-    atomic_store(&h->block, p);
+    hold(c, h, tag_of(self, i), HeapAlloc(c->heap, 0, n), n);
     return;
   }
   if (p[0] != tag_of(self, i)) {
@@ -78,13 +84,8 @@ static void crowd_step(struct crowd* c, int self, uint32_t r) {
   case 0: { /* realloc: unpublished while it may move */
     atomic_store(&h->block, NULL);
     unsigned char* q = HeapReAlloc(c->heap, 0, p, n);
-    if (q == NULL || q[0] != tag_of(self, i)) {
-      atomic_store(&c->failed, 1);
-      return;
-    }
-    memset(q, tag_of(self, i), n < 64 ? n : 64);
-    atomic_store(&h->size, n);
-    atomic_store(&h->block, q);
+    hold(c, h, tag_of(self, i), q != NULL && q[0] == tag_of(self, i) ? q : NULL,
+         n);
     return;
   }
   case 1: { /* handed over: the next thread frees it */
