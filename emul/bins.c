@@ -188,21 +188,13 @@ void ph__bins_prefer(struct ph__heap* h, struct ph__block* b) {
  * bin) if b's links do not check.
  */
 bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
-  uint32_t rest = b->size - g;
-  if (b == h->victim && rest >= PH__MIN_BLOCK) {
-    ph__victim_shift(h, b, g, g);
-    b->size = g;
-    return true;
-  }
   if (!ph__bins_remove(h, b)) /* the victim: no longer one */
     return false;
-  if (rest < PH__MIN_BLOCK)
-    return true;
-  struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
-  ph__block_set(&h->seal, tail, rest, g, PH__STATE_FREE, 0);
-  fix_next(tail);
+  if (b->size - g < PH__MIN_BLOCK)
+    return true; /* b keeps it all */
+  victim_set(h, b);
+  ph__victim_shift(h, b, g, g); /* the rest: the victim */
   b->size = g;
-  victim_set(h, tail);
   return true;
 }
 
@@ -232,8 +224,7 @@ struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
   if (b != NULL)
     return b;
   b = h->victim;
-  if (b == NULL || b->size < g || b->state != PH__STATE_FREE ||
-      !ph__block_sealed(&h->seal, b))
+  if (!ph__victim_intact(h, b) || b->size < g)
     return NULL;
   h->victim = NULL;
   b->state = PH__STATE_BUSY;
@@ -278,8 +269,8 @@ static void header_wipe(struct ph__block* b) {
 
 /*
  * Give a block (BUSY or QUICK, header sealed) back to the bins, merged with
- * its FREE neighbours (into the victim, if one of them is).  A neighbour whose header does not check is left
- * alone and reported.  A header merged away is wiped (header_wipe).
+ * its FREE neighbours (into the victim, if one of them is).  A neighbour
+ * whose header does not check is left alone and reported.  A header merged away is wiped (header_wipe).
  * Returns the free block b became part of.
  */
 struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b) {
@@ -359,7 +350,7 @@ void ph__block_release_freed(struct ph__heap* h, struct ph__block* b) {
 
 /* Give back the whole pages inside every free block. */
 void ph__bins_purge(struct ph__heap* h) {
-  if (h->victim != NULL && ph__block_sealed(&h->seal, h->victim))
+  if (ph__victim_intact(h, h->victim))
     block_purge(h->victim);
   for (unsigned bin = 0; bin < PH__BIN_COUNT; bin++)
     for (struct ph__block* b = h->bins[bin]; b != NULL; b = link_next(h, b)) {
@@ -373,9 +364,7 @@ void ph__bins_purge(struct ph__heap* h) {
  * 0 if there is none. */
 size_t ph__bins_largest(const struct ph__heap* h) {
   const struct ph__block* v = h->victim;
-  size_t best = v != NULL && ph__block_sealed(&h->seal, v)
-                    ? ph__block_capacity(v)
-                    : 0;
+  size_t best = ph__victim_intact(h, v) ? ph__block_capacity(v) : 0;
   for (unsigned w = PH__BIN_WORDS; w-- > 0;) {
     uint64_t bits = h->bin_map[w];
     if (bits == 0)

@@ -277,13 +277,20 @@ size_t ph__bins_largest(const struct ph__heap* h);
  * front (a heap filling up) and growing the block just before it (a
  * growing buffer).  Neither touches a list. */
 
-/* Whether the victim of h is intact and can give up `more` granules from
+/* Whether v, h's victim, is there and intact (FREE, its header sealed). */
+static inline bool ph__victim_intact(const struct ph__heap* h,
+                                     const struct ph__block* v) {
+  return v != NULL && v->state == PH__STATE_FREE &&
+         ph__block_sealed(&h->seal, v);
+}
+
+/* Whether the victim v of h is intact and can give up `more` granules from
  * its front and still be a block. */
 static inline bool ph__victim_gives(const struct ph__heap* h,
                                     const struct ph__block* v,
                                     uint32_t more) {
   return v != NULL && v->size >= more + PH__MIN_BLOCK &&
-         v->state == PH__STATE_FREE && ph__block_sealed(&h->seal, v);
+         ph__victim_intact(h, v);
 }
 
 /* Move the victim v's header up by `more` granules, past what the block
@@ -628,16 +635,20 @@ static inline enum ph__entry ph__heap_enter(struct ph__heap* h,
   return ph__heap_enter_slow(h, self);
 }
 
-/* The shard of h that the calling thread allocates from. */
-static inline struct ph__heap* ph__heap_shard(struct ph__heap* h) {
+/* The shard of top heap h that the calling thread allocates from: h
+ * itself until its threads have met (lock.h), then its slot's; NULL if
+ * that is not made yet. */
+static inline struct ph__heap* ph__heap_slot_shard(struct ph__heap* h) {
   if (!h->sharded || !atomic_load_explicit(&h->spread, memory_order_relaxed))
     return h;
-  unsigned slot = ph__thread_slot();
-  if (slot == 0)
-    return h;
-  struct ph__heap* s =
-      atomic_load_explicit(&h->shards[slot], memory_order_acquire);
-  return PH_LIKELY(s != NULL) ? s : ph__heap_shard_new(h, slot);
+  return atomic_load_explicit(&h->shards[ph__thread_slot()],
+                              memory_order_acquire); /* [0] is h */
+}
+
+/* The shard of h that the calling thread allocates from, made if need be. */
+static inline struct ph__heap* ph__heap_shard(struct ph__heap* h) {
+  struct ph__heap* s = ph__heap_slot_shard(h);
+  return PH_LIKELY(s != NULL) ? s : ph__heap_shard_new(h, ph__thread_slot());
 }
 
 /* The shard of top heap h holding block pointer `data` (not yet checked as

@@ -50,7 +50,6 @@ void ph__biased_setup(bool allowed) {
   atomic_store(&ph__bias_on, allowed && ph__prim_fence_all_init());
 }
 
-
 /* The fence stopped working: no bias is granted from now on. */
 static void fence_failed(void) {
   ph__count(&ph__lock_counts.fence_failures);
@@ -75,9 +74,7 @@ static void revoke_fence(void) {
  * away (bias = 0); the caller then runs revoke_fence and revoke_wait.
  * Returns whether it is revoking; *met: whether the mutex was taken. */
 static bool lock_begin(ph__biased_t* lock, uintptr_t self, bool* met) {
-  *met = !ph__mutex_try(&lock->mutex);
-  if (*met)
-    ph__mutex_lock_slow(&lock->mutex);
+  *met = ph__mutex_lock(&lock->mutex);
   uintptr_t holder = atomic_load_explicit(&lock->bias, memory_order_relaxed);
   if (holder == 0 || holder == self)
     return false;
@@ -176,15 +173,7 @@ struct ph__heap ph__fast_none = {.lock = {.mutex = {1}}};
  * &ph__fast_none: none under Valgrind (the general paths tell it about
  * every block), nor before the thread's shard exists. */
 static struct ph__heap* fast_shard(struct ph__heap* h) {
-  if (PH_TRACK)
-    return &ph__fast_none;
-  unsigned slot =
-      h->sharded && atomic_load_explicit(&h->spread, memory_order_relaxed)
-          ? ph__thread_slot()
-          : 0;
-  struct ph__heap* s =
-      slot == 0 ? h
-                : atomic_load_explicit(&h->shards[slot], memory_order_acquire);
+  struct ph__heap* s = PH_TRACK ? NULL : ph__heap_slot_shard(h);
   return s != NULL ? s : &ph__fast_none;
 }
 
@@ -209,7 +198,6 @@ struct ph__heap* ph__heap_lookup_slow(const void* handle) {
 void ph__heap_remember(struct ph__heap* h) {
   remember(h, atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed));
 }
-
 
 /* Give the calling thread its slot, in order of first use (the first
  * thread, usually main, uses the heap itself), or a new one. */

@@ -226,9 +226,12 @@ static inline bool ph__mutex_try(ph__mutex_t* m) {
              memory_order_relaxed);
 }
 
-static inline void ph__mutex_lock(ph__mutex_t* m) {
-  if (PH_UNLIKELY(!ph__mutex_try(m)))
-    ph__mutex_lock_slow(m);
+/* Returns whether the mutex was taken (the caller waited). */
+static inline bool ph__mutex_lock(ph__mutex_t* m) {
+  if (PH_LIKELY(ph__mutex_try(m)))
+    return false;
+  ph__mutex_lock_slow(m);
+  return true;
 }
 
 static inline void ph__mutex_unlock(ph__mutex_t* m) {

@@ -70,8 +70,7 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
     }
   }
   const struct ph__block* v = h->victim; /* the one FREE block in no bin */
-  if (v != NULL && (!ph__block_owned(h, v) || !ph__block_sealed(&h->seal, v) ||
-                    v->state != PH__STATE_FREE))
+  if (v != NULL && (!ph__block_owned(h, v) || !ph__victim_intact(h, v)))
     return false;
   return seen + (v != NULL) == free_blocks;
 }

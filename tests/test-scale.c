@@ -320,6 +320,21 @@ static void guest_frees(void* arg) {
   g->second_error = GetLastError();
 }
 
+/* Allocate GIVEN blocks of h in this thread, then have a thread of its
+ * own free them all (guest_frees), overwriting the first after freeing it
+ * if `overwrite`. */
+static void give_to_guest(struct guest* g, HANDLE h, BOOL overwrite) {
+  memset(g, 0, sizeof *g);
+  g->heap = h;
+  g->overwrite = overwrite;
+  for (int i = 0; i < GIVEN; i++) {
+    g->blocks[i] = HeapAlloc(h, 0, 40);
+    ck_assert_ptr_nonnull(g->blocks[i]);
+    memset(g->blocks[i], 0x5A, 40);
+  }
+  ph_test_thread_join(ph_test_thread_start(guest_frees, g));
+}
+
 /* Blocks freed by another thread are free at once for every call that
  * looks (a second free from either thread fails, validation refuses
  * them, a locked walk shows them free) and nothing is left pending. */
@@ -328,15 +343,8 @@ START_TEST(emul_blocks_freed_by_another_thread_are_free) {
   if (h == NULL)
     return;
   static struct guest g;
-  memset(&g, 0, sizeof g);
-  g.heap = h;
   int busy_before = walk_count(h, PROCESS_HEAP_ENTRY_BUSY);
-  for (int i = 0; i < GIVEN; i++) {
-    g.blocks[i] = HeapAlloc(h, 0, 40);
-    ck_assert_ptr_nonnull(g.blocks[i]);
-    memset(g.blocks[i], 0x5A, 40);
-  }
-  ph_test_thread_join(ph_test_thread_start(guest_frees, &g));
+  give_to_guest(&g, h, FALSE);
   for (int i = 0; i < GIVEN; i++) {
     ck_assert_int_ne(g.first[i], FALSE);
     ck_assert_int_eq(g.second[i], FALSE);
@@ -369,12 +377,7 @@ START_TEST(emul_a_trampled_block_freed_by_another_thread_is_contained) {
   if (h == NULL)
     return;
   static struct guest g;
-  memset(&g, 0, sizeof g);
-  g.heap = h;
-  g.overwrite = TRUE;
-  for (int i = 0; i < GIVEN; i++)
-    g.blocks[i] = HeapAlloc(h, 0, 40);
-  ph_test_thread_join(ph_test_thread_start(guest_frees, &g));
+  give_to_guest(&g, h, TRUE);
   for (int i = 0; i < 4 * GIVEN; i++) {
     void* p = HeapAlloc(h, 0, 40);
     ck_assert_ptr_nonnull(p);
