@@ -123,7 +123,7 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
   if (size - 1 < PH__FAST_MAX) {
     uint32_t c = ph__size_to_granules(size);
     struct ph__block* b =
-        s->quick_granules != 0 ? ph__quick_pop_near(s, c) : NULL;
+        s->quick_granules != 0 ? ph__quick_pop_fit(s, c) : NULL;
     if (b == NULL) /* a heap filling up: nothing to reuse yet */
       b = ph__victim_carve(s, c);
     if (b != NULL) /* else the general path serves and counts it */
@@ -152,7 +152,7 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
     struct ph__heap* s = ph__thread.fast;
     if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
-      uint32_t c = ph__size_to_granules(size); /* exact class, 1 .. 512 B */
+      uint32_t c = ph__size_to_granules(size); /* a list of its own size */
       if (PH_UNLIKELY(s->quick[c] == NULL))
         return alloc_entered(heap, flags, size, s, PH__ENTRY_BIAS);
       void* p = ph__fast_pop(s, c, size);
@@ -412,7 +412,7 @@ int ph_heap_validate(void* heap, uint32_t flags, const void* block) {
     /* Windows reads the block's header and catches the fault: an address
      * that cannot be read gives ERROR_NOACCESS; readable memory that is
      * not a live block leaves the last error alone. */
-    if (!ph__prim_readable((const void*)((uintptr_t)block - PH__GRANULE)))
+    if (!ph__prim_readable((const void*)((uintptr_t)block - PH__HEADER)))
       ph__fail(PH_ERROR_NOACCESS);
     return 0;
   }

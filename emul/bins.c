@@ -15,7 +15,9 @@
  *
  * A freed block merges with a FREE neighbour on either side, so no two FREE
  * blocks are ever adjacent (quick-list blocks are not FREE and stay apart
- * until flushed).  Links are encoded, each by the address of its slot
+ * until flushed).  The one before is found through the freed block's
+ * PH__PREV_FREE and the footer (block.h); every block in a bin keeps its
+ * footer, the victim none.  Links are encoded, each by the address of its slot
  * (ph__encode), and checked against their neighbours before use: a
  * trampled link is reported as corruption and its bin is abandoned (its
  * blocks leak) rather than followed.
@@ -97,9 +99,40 @@ static void set_prev(const struct ph__heap* h, struct ph__block* b,
   links_of(b)->prev = ph__encode(h, &links_of(b)->prev, prev);
 }
 
-/* Set the prev_size of the block after b to b's size (outside the seal). */
-static void fix_next(struct ph__block* b) {
-  ph__block_next(b)->prev_size = b->size;
+/* Tell the block after b whether b is FREE (its PH__PREV_FREE), if its
+ * header checks; a trampled one is left alone and reported. */
+static void mark_next(struct ph__heap* h, struct ph__block* b, bool free) {
+  struct ph__block* n = ph__block_next(b);
+  if (ph__block_sealed(&h->seal, n))
+    ph__block_mark_prev(&h->seal, n, free);
+  else
+    ph__corruption(h, n, "block header overwritten");
+}
+
+struct ph__block* ph__block_free_before(const struct ph__heap* h,
+                                        const struct ph__block* b) {
+  if (!ph__block_prev_free(b))
+    return NULL;
+  struct ph__block* p = h->victim; /* keeps no footer */
+  if (p == NULL || ph__block_next(p) != b) {
+    uint64_t g = ph__block_footer_before(b); /* maybe trampled: checked */
+    if (g < PH__MIN_BLOCK || g > ((uintptr_t)b >> PH__GRANULE_SHIFT))
+      return NULL;
+    p = (struct ph__block*)((char*)b - (g << PH__GRANULE_SHIFT));
+    if (!ph__block_owned(h, p))
+      return NULL;
+  }
+  return ph__block_sealed(&h->seal, p) &&
+                 ph__block_state(p) == PH__STATE_FREE && ph__block_next(p) == b
+             ? p
+             : NULL;
+}
+
+struct ph__block* ph__region_last_free(const struct ph__heap* h,
+                                       const struct ph__region* r) {
+  struct ph__block* end = ph__region_sentinel(r);
+  return ph__block_sealed(&h->seal, end) ? ph__block_free_before(h, end)
+                                         : NULL;
 }
 
 static void bin_abandon(struct ph__heap* h, unsigned bin, const void* at) {
@@ -110,6 +143,7 @@ static void bin_abandon(struct ph__heap* h, unsigned bin, const void* at) {
 
 void ph__bins_insert(struct ph__heap* h, struct ph__block* b) {
   unsigned bin = bin_floor(b->size);
+  ph__block_footer_set(b);
   struct ph__block* head = h->bins[bin];
   set_next(h, b, head);
   set_prev(h, b, NULL);
@@ -157,18 +191,22 @@ bool ph__bins_remove(struct ph__heap* h, struct ph__block* b) {
 void ph__block_trim(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   if (b->size - g < PH__MIN_BLOCK)
     return;
-  struct ph__block* tail = (struct ph__block*)((char*)b + ((size_t)g << 4));
-  ph__block_set(&h->seal, tail, b->size - g, g, PH__STATE_BUSY, 0);
+  struct ph__block* tail =
+      (struct ph__block*)((char*)b + ((size_t)g << PH__GRANULE_SHIFT));
+  ph__block_set(&h->seal, tail, b->size - g, PH__STATE_BUSY, 0);
   b->size = g;
   ph__block_seal(&h->seal, b);
-  fix_next(tail);
   ph__block_release(h, tail);
 }
 
-/* Make FREE block v, in no bin, the victim; the old one goes to its bin. */
+/* Make FREE block v, in no bin, the victim; the old one goes to its bin
+ * (if its header was overwritten, nowhere: it leaks, and is reported). */
 static void victim_set(struct ph__heap* h, struct ph__block* v) {
-  if (h->victim != NULL)
-    ph__bins_insert(h, h->victim);
+  struct ph__block* old = h->victim;
+  if (ph__victim_intact(h, old))
+    ph__bins_insert(h, old);
+  else if (old != NULL)
+    ph__corruption(h, old, "block header overwritten");
   h->victim = v;
 }
 
@@ -190,10 +228,12 @@ void ph__bins_prefer(struct ph__heap* h, struct ph__block* b) {
 bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   if (!ph__bins_remove(h, b)) /* the victim: no longer one */
     return false;
-  if (b->size - g < PH__MIN_BLOCK)
-    return true; /* b keeps it all */
+  if (b->size - g < PH__MIN_BLOCK) { /* b keeps it all */
+    mark_next(h, b, false);
+    return true;
+  }
   victim_set(h, b);
-  ph__victim_shift(h, b, g, g); /* the rest: the victim */
+  ph__victim_shift(h, b, g); /* the rest: the victim */
   b->size = g;
   return true;
 }
@@ -227,6 +267,7 @@ struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
   if (!ph__victim_intact(h, b) || b->size < g)
     return NULL;
   h->victim = NULL;
+  mark_next(h, b, false);
   b->state = PH__STATE_BUSY;
   return b;
 }
@@ -245,7 +286,7 @@ struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t g) {
     if (bin < PH__BIN_COUNT) {
       b = h->bins[bin];
       if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b) ||
-          b->state != PH__STATE_FREE || b->size < g) {
+          ph__block_state(b) != PH__STATE_FREE || b->size < g) {
         bin_abandon(h, bin, b);
         continue;
       }
@@ -259,47 +300,34 @@ struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t g) {
   }
 }
 
-/* Wipe the header of a block just merged into its neighbour: left as it
- * was, it would still check (sealed, BUSY for a block freed straight into
- * the bins), and a second free of its pointer would be taken for a live
- * block inside the merged free one.  Zeroes never check. */
-static void header_wipe(struct ph__block* b) {
-  memset(b, 0, sizeof *b);
-}
-
 /*
  * Give a block (BUSY or QUICK, header sealed) back to the bins, merged with
  * its FREE neighbours (into the victim, if one of them is).  A neighbour
- * whose header does not check is left alone and reported.  A header merged away is wiped (header_wipe).
- * Returns the free block b became part of.
+ * whose header does not check is left alone and reported.  A header merged
+ * away is wiped (ph__block_wipe).  Returns the free block b became part of.
  */
 struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b) {
   const struct ph__seal_keys* seal = &h->seal;
   struct ph__block* n = ph__block_next(b);
-  if (!ph__block_sealed(seal, n) || n->prev_size != b->size) {
+  if (!ph__block_sealed(seal, n)) {
     ph__corruption(h, n, "block header overwritten");
-    b->state = PH__STATE_FREE;
-    ph__block_seal(seal, b);
+    ph__block_restate(seal, b, b->size, 0, PH__STATE_FREE);
     ph__bins_insert(h, b);
     return b;
   }
   const struct ph__block* victim = h->victim;
-  if (n->state == PH__STATE_FREE && ph__bins_remove(h, n)) {
+  if (ph__block_state(n) == PH__STATE_FREE && ph__bins_remove(h, n)) {
     b->size += n->size;
-    header_wipe(n);
+    ph__block_wipe(seal, n);
   }
-  if (b->prev_size != 0) { /* outside the seal: checked before use */
-    struct ph__block* p = ph__block_prev(b);
-    if (ph__block_owned(h, p) && ph__block_sealed(seal, p) &&
-        p->state == PH__STATE_FREE &&
-        p->size == b->prev_size && ph__bins_remove(h, p)) {
-      p->size += b->size;
-      header_wipe(b);
-      b = p;
-    }
+  struct ph__block* p = ph__block_free_before(h, b);
+  if (p != NULL && ph__bins_remove(h, p)) {
+    p->size += b->size;
+    ph__block_wipe(seal, b);
+    b = p;
   }
-  ph__block_restate(seal, b, b->size, 0, PH__STATE_FREE);
-  fix_next(b);
+  ph__block_set(seal, b, b->size, PH__STATE_FREE, 0);
+  mark_next(h, b, true);
   if (victim != NULL && h->victim == NULL)
     h->victim = b; /* merged with the victim: the victim, grown */
   else
@@ -316,7 +344,7 @@ struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b) {
 static void purge_span(struct ph__block* f, const char* lo, const char* hi) {
   size_t page = ph__prim_page_size();
   const char* first = (const char*)ph__block_data(f) + sizeof(struct ph__links);
-  const char* end = (const char*)ph__block_next(f);
+  const char* end = (const char*)ph__block_next(f) - 8; /* the footer stays */
   if (lo < first)
     lo = first;
   if (hi > end)

@@ -1,57 +1,80 @@
 /*
- * block.h - the header in front of every block, and its check value.
+ * block.h - the 8-byte header in front of every block, its check value,
+ * and the size a free block keeps at its end.
  *
- * Blocks live in regions (region.c) back to back, each a whole number of
- * 16-byte granules, header included:
+ * Blocks live in regions (region.c) back to back.  A block's header is the
+ * 8 bytes just before its data, and its data is 16-byte aligned, so every
+ * header sits at 8 modulo 16; a block spans from its header to the next
+ * header, a whole number of 16-byte granules:
  *
- *   [region header][block][block]...[block][sentinel]  ... uncommitted ...
+ *   [region header][hdr|data ...][hdr|data ...] ... [hdr]  ... uncommitted
+ *                  ^ 8 mod 16                        ^ sentinel
  *
- * The sentinel is a header-only BUSY-like block at the committed end; it
- * stops forward coalescing and walks.  A free block holds two encoded links
- * (its bin list) in its first 16 payload bytes, so the smallest block is 2
- * granules (32 bytes).
+ * So a request of n bytes takes ALIGN16(max(n, 16) + 8) bytes, as on
+ * Windows (8 bytes of header, not 16), and a block of g granules holds
+ * 16g - 8 bytes.  The sentinel is a header alone at the committed end; it
+ * stops forward coalescing and walks.
+ *
+ * A FREE block holds two encoded links (its bin list) in its first 16
+ * payload bytes and its size in its last 8 (its footer), and the header of
+ * the block after it says so (PH__PREV_FREE): that is how a freed block
+ * finds a FREE block before it to merge with (dlmalloc's boundary tags).
+ * A busy block's last 8 bytes are its caller's.  So the smallest block is
+ * 2 granules: header, links, footer.  The victim (bins.c) is the one FREE
+ * block whose footer is not kept: its size changes at every carve, and
+ * whoever looks before a block checks first whether the victim ends there.
  *
  * Invariants (ph_heap_validate checks them, the engine relies on them):
  *   check == ph__block_seal_of(heap, block) for every header; anything else
  *     is a trampled header or a pointer that is not a block of this heap
- *     (prev_size is outside the seal: it is checked against the block
- *     before wherever it is used)
- *   size >= 1 granule (sentinel) or >= 2 (block); prev_size == size of the
- *     block before, 0 for the first block of a region
- *   state FREE   => on exactly one bin list, never next to another FREE
+ *   a header that stops being one (merged into a neighbour, or moved) is
+ *     wiped, so that a sealed header is always a block's start
+ *   size >= 2 granules (the sentinel: 1)
+ *   PH__PREV_FREE set <=> the block before is FREE; then that block's
+ *     footer holds its size, unless it is the victim
+ *   state FREE   => in exactly one bin, or the victim; never next to
+ *     another FREE block (so a FREE block's PH__PREV_FREE is clear)
  *   state QUICK  => on exactly one quick list (freed, not yet coalesced)
  *   state BUSY   => handed out; payload bytes - slack == requested size
  */
 #ifndef PH_BLOCK_H
 #define PH_BLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-#define PH__GRANULE 16u /* bytes; block sizes and addresses are multiples */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#  error "the block header layout assumes a little-endian machine"
+#endif
+
+#define PH__GRANULE 16u /* bytes; block spans are multiples */
 #define PH__GRANULE_SHIFT 4
-#define PH__MIN_BLOCK 2u /* granules: header + two links */
+#define PH__HEADER 8u    /* bytes of a block's header, just before its data */
+#define PH__MIN_BLOCK 2u /* granules: header, two links, footer */
+#define PH__SLACK_MAX 255u /* the most payload bytes past a requested size
+                              (every way of handing out keeps to it) */
 
 enum ph__block_state {
-  PH__STATE_FREE = 0x3F,     /* in a bin */
+  PH__STATE_FREE = 0x3C,     /* in a bin, or the victim */
   PH__STATE_QUICK = 0x5A,    /* in a quick list */
-  PH__STATE_BUSY = 0xB7,     /* live block of the caller */
-  PH__STATE_SENTINEL = 0xE1, /* end of the committed part of a region */
-  PH__STATE_LARGE = 0xC9     /* live block with a mapping of its own */
+  PH__STATE_BUSY = 0x27,     /* live block of the caller */
+  PH__STATE_SENTINEL = 0x61, /* end of the committed part of a region */
+  PH__STATE_LARGE = 0x13     /* live block with a mapping of its own */
 };
+#define PH__STATE_MASK 0x7Fu
+#define PH__PREV_FREE 0x80u /* in `state`: the block before is FREE */
 
 struct ph__block {
-  uint32_t size;      /* granules, header included; first, so that an
-                         overrun of the block before, however short,
-                         changes a sealed field */
-  uint16_t slack;     /* payload bytes past the requested size */
-  uint8_t state;      /* enum ph__block_state */
-  uint8_t flags;      /* reserved, 0 */
-  uint32_t check;     /* seal over size .. flags, the address, the heap */
-  uint32_t prev_size; /* granules of the block before; 0 if first */
+  uint32_t size;  /* granules to the next header; first, so that an overrun
+                     of the block before, however short, changes a sealed
+                     field */
+  uint8_t slack;  /* payload bytes past the requested size */
+  uint8_t state;  /* enum ph__block_state, | PH__PREV_FREE */
+  uint16_t check; /* seal over size .. state, the address, the heap */
 };
 
-_Static_assert(sizeof(struct ph__block) == PH__GRANULE, "header size");
+_Static_assert(sizeof(struct ph__block) == PH__HEADER, "header size");
 
 /* Links of a free block, in its payload; stored encoded (ph__encode). */
 struct ph__links {
@@ -72,44 +95,63 @@ static inline unsigned ph__msb32(uint32_t x) {
 }
 
 static inline void* ph__block_data(const struct ph__block* b) {
-  return (char*)b + PH__GRANULE;
+  return (char*)b + PH__HEADER;
 }
 
 static inline struct ph__block* ph__block_of(const void* data) {
-  return (struct ph__block*)((char*)data - PH__GRANULE);
+  return (struct ph__block*)((char*)data - PH__HEADER);
 }
 
 static inline struct ph__block* ph__block_next(const struct ph__block* b) {
   return (struct ph__block*)((char*)b + ((size_t)b->size << PH__GRANULE_SHIFT));
 }
 
-static inline struct ph__block* ph__block_prev(const struct ph__block* b) {
-  return (struct ph__block*)((char*)b -
-                             ((size_t)b->prev_size << PH__GRANULE_SHIFT));
+/* A block's state without the flag. */
+static inline unsigned ph__block_state(const struct ph__block* b) {
+  return b->state & PH__STATE_MASK;
+}
+
+/* Whether b's header says the block before it is FREE. */
+static inline bool ph__block_prev_free(const struct ph__block* b) {
+  return (b->state & PH__PREV_FREE) != 0;
 }
 
 /* Payload bytes of a block (capacity, not the requested size). */
 static inline size_t ph__block_capacity(const struct ph__block* b) {
-  return ((size_t)b->size << PH__GRANULE_SHIFT) - PH__GRANULE;
+  return ((size_t)b->size << PH__GRANULE_SHIFT) - PH__HEADER;
 }
 
-/* The sealed fields, size .. flags: the header's first 8 bytes as they lie
- * in memory (one load). */
+/* The footer of FREE block b: its size, in its last 8 bytes (where the
+ * block after it can find it). */
+static inline void ph__block_footer_set(struct ph__block* b) {
+  uint64_t size = b->size;
+  memcpy((char*)ph__block_next(b) - 8, &size, 8);
+}
+
+/* What the 8 bytes before header b say the FREE block before it spans, in
+ * granules (meaningful only if b has PH__PREV_FREE; checked by the caller
+ * against that block's header). */
+static inline uint64_t ph__block_footer_before(const struct ph__block* b) {
+  uint64_t size;
+  memcpy(&size, (const char*)b - 8, 8);
+  return size;
+}
+
+/* The header as it lies in memory (one load); the sealed fields are its
+ * low 48 bits, the check the high 16 (little-endian). */
 static inline uint64_t ph__block_word(const struct ph__block* b) {
   uint64_t w;
   memcpy(&w, b, 8);
   return w;
 }
 
-/* The sealed fields as ph__block_word reads them back, built in registers. */
-static inline uint64_t ph__block_word_of(uint32_t size, uint16_t slack,
+#define PH__FIELDS_MASK (((uint64_t)1 << 48) - 1)
+
+/* The sealed fields as ph__block_word reads them back, built in registers
+ * (`state` may carry PH__PREV_FREE). */
+static inline uint64_t ph__block_word_of(uint32_t size, uint8_t slack,
                                          uint8_t state) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  return size | (uint64_t)slack << 32 | (uint64_t)state << 48;
-#else
-  struct ph__block h = {.size = size, .slack = slack, .state = state};
-  return ph__block_word(&h);
-#endif
+  return size | (uint64_t)slack << 32 | (uint64_t)state << 40;
 }
 
 /*
@@ -124,87 +166,99 @@ struct ph__seal_keys {
 };
 
 /*
- * The keyed check value of x lying at `at` (a header's sealed fields, a
- * quick-list link), 32 bits, never 0 (zeroed memory never checks):
- *   m = at ^ k->addr                 (odd: at is a multiple of 16)
- *   ph__seal_mix = ((x ^ key) * m) >> 32, low bit set  (product mod 2^64)
- * Both factors are secret, and only the high half of the product is kept
- * (its low k bits depend only on the factors' low k bits, which would let
- * stored values be solved bit by bit).  So no stored word holds a key, nor
- * a key XORed or added to what a reader of heap memory knows (before, one
- * freed block gave the key away in clear).  The address is a factor, not a
- * term XORed into x: no change of x makes up for a change of the address
- * (with a seal over x ^ at, as before, a header moved by d checked again
- * with its size XORed with d).
- * Its limit, measured against a stronger form: a reader who chooses input
- * differences (a header's slack through the size requested, the address
- * through which block is read) sees the result move by known multiples of
- * the secret factor, and after several reads can recover the keys with a
- * 2^32 search.  A second product over p ^ (p >> 32) stops that, but cost
- * 19 % on small churn (two multiplies on each of five checks a HeapAlloc +
- * HeapFree pair makes); this form costs 3 % in instructions.  The header
- * redesign (8-byte headers) is where a stronger check can be paid for.
+ * The keyed product of x lying at `at` (a header's sealed fields, a
+ * quick-list link):
+ *   m = at ^ k->addr                 (odd: at is even, k->addr odd)
+ *   ph__seal_product = (x ^ key) * m  (mod 2^64)
+ * of which a check keeps only high bits (the low k bits of a product
+ * depend only on its factors' low k bits, which would let stored values
+ * be solved bit by bit).  Both factors are secret, so no stored word holds
+ * a key, nor a key XORed or added to what a reader of heap memory knows.
+ * The address is a factor, not a term XORed into x: no change of x makes
+ * up for a change of the address.
+ * Its limit: a reader who chooses input differences (a header's slack
+ * through the size requested, the address through which block is read)
+ * sees the result move by known multiples of the secret factor, and after
+ * several reads can recover the keys with a search; a header's check is 16
+ * bits (so a forged header checks by a 2^-16 chance, as Scudo's), a quick
+ * link's 32.
  */
+static inline uint64_t ph__seal_product(const struct ph__seal_keys* k,
+                                        const void* at, uint64_t x,
+                                        uint64_t key) {
+  uint64_t m = (uint64_t)(uintptr_t)at ^ k->addr;
+  return (x ^ key) * m;
+}
+
+/* A 32-bit check of x at `at`, never 0 (quick links, small.h). */
 static inline uint32_t ph__seal_mix(const struct ph__seal_keys* k,
                                     const void* at, uint64_t x,
                                     uint64_t key) {
-  uint64_t m = (uint64_t)(uintptr_t)at ^ k->addr;
-  return (uint32_t)(((x ^ key) * m) >> 32) | 1u;
+  return (uint32_t)(ph__seal_product(k, at, x, key) >> 32) | 1u;
 }
 
-/* The check value of a header at b whose sealed fields are w: keyed, so a
- * header cannot be made up without the keys; by the address, so a header
- * copied elsewhere does not check (but by a 2^-31 chance).  prev_size is
- * not covered: it is checked against the block before wherever it is used
- * (that block's size must equal it and its header must check), so
- * writing it needs no new seal. */
-static inline uint32_t ph__block_seal_word(const struct ph__seal_keys* k,
-                                           const struct ph__block* b,
-                                           uint64_t w) {
-  return ph__seal_mix(k, b, w, k->word);
+/* The header at b with sealed fields `fields`, its check in the top 16
+ * bits: keyed, so a header cannot be made up without the keys; by the
+ * address, so a header copied elsewhere does not check (but by a 2^-16
+ * chance). */
+static inline uint64_t ph__block_pack(const struct ph__seal_keys* k,
+                                      const struct ph__block* b,
+                                      uint64_t fields) {
+  uint64_t p = ph__seal_product(k, b, fields, k->word);
+  return fields | (p & ~PH__FIELDS_MASK);
 }
 
-static inline uint32_t ph__block_seal_of(const struct ph__seal_keys* k,
-                                         const struct ph__block* b) {
-  return ph__block_seal_word(k, b, ph__block_word(b));
+static inline bool ph__block_sealed(const struct ph__seal_keys* k,
+                                    const struct ph__block* b) {
+  uint64_t w = ph__block_word(b);
+  return w == ph__block_pack(k, b, w & PH__FIELDS_MASK);
 }
 
-static inline void ph__block_seal(const struct ph__seal_keys* k,
-                                  struct ph__block* b) {
-  b->check = ph__block_seal_of(k, b);
-}
-
-static inline int ph__block_sealed(const struct ph__seal_keys* k,
-                                   const struct ph__block* b) {
-  return b->check == ph__block_seal_of(k, b);
-}
-
-/* Store sealed fields w and their seal at b (two stores, no reload: a
- * byte store followed by a wider load would stall store forwarding). */
+/* Store sealed fields `fields` and their check at b: one store. */
 static inline void ph__block_store(const struct ph__seal_keys* k,
-                                   struct ph__block* b, uint64_t w) {
-  uint32_t check = ph__block_seal_word(k, b, w); /* before b is written */
+                                   struct ph__block* b, uint64_t fields) {
+  uint64_t w = ph__block_pack(k, b, fields);
   memcpy(b, &w, 8);
-  b->check = check;
 }
 
-/* Set slack and state of a block of `size` granules (flags 0) and reseal
- * it; prev_size stays. */
-static inline void ph__block_restate(const struct ph__seal_keys* k,
-                                     struct ph__block* b, uint32_t size,
-                                     uint16_t slack, uint8_t state) {
+/* Write a whole header and seal it (`state` may carry PH__PREV_FREE). */
+static inline void ph__block_set(const struct ph__seal_keys* k,
+                                 struct ph__block* b, uint32_t size,
+                                 uint8_t state, uint8_t slack) {
   ph__block_store(k, b, ph__block_word_of(size, slack, state));
 }
 
-/* Write a whole header and seal it. */
-static inline void ph__block_set(const struct ph__seal_keys* k,
-                                 struct ph__block* b, uint32_t size,
-                                 uint32_t prev_size, uint8_t state,
-                                 uint16_t slack) {
-  struct ph__block h = {
-      .size = size, .slack = slack, .state = state, .prev_size = prev_size};
-  h.check = ph__block_seal_word(k, b, ph__block_word(&h));
-  memcpy(b, &h, sizeof h); /* built in registers, stored once */
+/* Set size, slack and state of b and reseal it; its PH__PREV_FREE stays. */
+static inline void ph__block_restate(const struct ph__seal_keys* k,
+                                     struct ph__block* b, uint32_t size,
+                                     uint8_t slack, uint8_t state) {
+  ph__block_set(k, b, size, (uint8_t)(state | (b->state & PH__PREV_FREE)),
+                slack);
+}
+
+/* Seal b again after its size was changed in place. */
+static inline void ph__block_seal(const struct ph__seal_keys* k,
+                                  struct ph__block* b) {
+  ph__block_store(k, b, ph__block_word(b) & PH__FIELDS_MASK);
+}
+
+/* Set or clear PH__PREV_FREE in header b (which the caller has checked)
+ * and reseal it. */
+static inline void ph__block_mark_prev(const struct ph__seal_keys* k,
+                                       struct ph__block* b, bool free) {
+  b->state = (uint8_t)(free ? b->state | PH__PREV_FREE
+                            : b->state & ~PH__PREV_FREE);
+  ph__block_seal(k, b);
+}
+
+/* Wipe a header that stops being one (merged into a neighbour, moved):
+ * left as it was, it would still check, and a second free of its pointer,
+ * or a walk cursor, would be taken for a block inside another.  What is
+ * left never checks: its check is the right one's complement. */
+static inline void ph__block_wipe(const struct ph__seal_keys* k,
+                                  struct ph__block* b) {
+  uint64_t w = ph__block_pack(k, b, 0) ^ ~PH__FIELDS_MASK;
+  memcpy(b, &w, 8);
 }
 
 #endif /* PH_BLOCK_H */

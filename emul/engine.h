@@ -42,8 +42,9 @@
 #define PH__CHUNK ((size_t)1 << PH__CHUNK_SHIFT) /* region alignment */
 
 #define PH__QUICK_EXACT 33u  /* granules: a quick list per size up to here */
-#define PH__QUICK_LIMIT 8192u /* granules: quick lists per class up to here */
-#define PH__QUICK_LISTS (PH__QUICK_EXACT + 1u + 8u * 8u) /* 2^5 .. 2^13 */
+#define PH__QUICK_LIMIT 8192u /* granules: quick lists up to here */
+#define PH__QUICK_LISTS (PH__QUICK_EXACT + 2u + 8u * 8u) /* 8 per 2^5 .. 2^12,
+                                                           one for 2^13 */
 #define PH__EXACT_BINS 64u
 #define PH__BIN_COUNT (PH__EXACT_BINS + 26u * 8u)
 #define PH__BIN_WORDS ((PH__BIN_COUNT + 63u) / 64u)
@@ -169,7 +170,7 @@ struct ph__heap {
   size_t committed;          /* sum of regions' commit_size */
   size_t reserved;           /* sum of regions' reserve_size */
 
-  struct ph__block* quick[PH__QUICK_LISTS]; /* heads (ph__quick_index) */
+  struct ph__block* quick[PH__QUICK_LISTS]; /* heads (ph__quick_list) */
   uint8_t class_allocs[PH__QUICK_LISTS]; /* requests of each class served
                                             from new space or the bins, up
                                             to PH__LFH_AFTER */
@@ -259,6 +260,13 @@ size_t ph__page_up(size_t n);
 ph__mutex_t* ph__region_cache_lock(void);
 
 /* ---- bins.c: coalesced free blocks ------------------------------------ */
+/* The FREE block before block b of h (b's header checked), if b's header
+ * says there is one and it checks (sealed, FREE, ending at b); else NULL. */
+struct ph__block* ph__block_free_before(const struct ph__heap* h,
+                                        const struct ph__block* b);
+/* The FREE block before region r's sentinel, or NULL. */
+struct ph__block* ph__region_last_free(const struct ph__heap* h,
+                                       const struct ph__region* r);
 void ph__bins_insert(struct ph__heap* h, struct ph__block* b);
 bool ph__bins_remove(struct ph__heap* h, struct ph__block* b);
 struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t granules);
@@ -280,7 +288,7 @@ size_t ph__bins_largest(const struct ph__heap* h);
 /* Whether v, h's victim, is there and intact (FREE, its header sealed). */
 static inline bool ph__victim_intact(const struct ph__heap* h,
                                      const struct ph__block* v) {
-  return v != NULL && v->state == PH__STATE_FREE &&
+  return v != NULL && ph__block_state(v) == PH__STATE_FREE &&
          ph__block_sealed(&h->seal, v);
 }
 
@@ -294,14 +302,15 @@ static inline bool ph__victim_gives(const struct ph__heap* h,
 }
 
 /* Move the victim v's header up by `more` granules, past what the block
- * before it (of `before` granules then) now holds. */
+ * before it now holds (BUSY: the moved header has no PH__PREV_FREE; the
+ * block after the victim keeps its own, and the victim keeps no footer).
+ * v's old header is the caller's to rewrite or wipe. */
 static inline void ph__victim_shift(struct ph__heap* h, struct ph__block* v,
-                                    uint32_t more, uint32_t before) {
+                                    uint32_t more) {
   uint32_t rest = v->size - more;
   struct ph__block* tail =
       (struct ph__block*)((char*)v + ((size_t)more << PH__GRANULE_SHIFT));
-  ph__block_set(&h->seal, tail, rest, before, PH__STATE_FREE, 0);
-  ph__block_next(tail)->prev_size = rest; /* outside the seal */
+  ph__block_set(&h->seal, tail, rest, PH__STATE_FREE, 0);
   h->victim = tail;
 }
 
@@ -315,9 +324,9 @@ static inline struct ph__block* ph__victim_carve(struct ph__heap* h,
   struct ph__block* v = h->victim;
   if (!ph__victim_gives(h, v, g))
     return NULL;
-  ph__victim_shift(h, v, g, g);
+  ph__victim_shift(h, v, g);
   v->size = g;
-  v->state = PH__STATE_BUSY;
+  v->state = PH__STATE_BUSY; /* a FREE block's PH__PREV_FREE is clear */
   return v;
 }
 
@@ -338,7 +347,8 @@ static inline uint32_t ph__victim_grow(struct ph__heap* h,
     more = PH__MIN_BLOCK; /* a granule of slack more: the header moves */
   if (v != ph__block_next(b) || !ph__victim_gives(h, v, more))
     return 0;
-  ph__victim_shift(h, v, more, b->size + more);
+  ph__victim_shift(h, v, more);
+  ph__block_wipe(&h->seal, v); /* inside b now */
   return b->size + more;
 }
 
@@ -519,11 +529,12 @@ static inline uintptr_t ph__remote_mark(const struct ph__heap* h,
   return ph__encode(h, b, (const void*)PH__REMOTE_TAG);
 }
 
-/* Granules for a request of `size` bytes, header included; 0 if too big. */
+/* Granules for a request of `size` bytes, header included, as Windows
+ * spaces blocks: ALIGN16(max(size, 16) + 8) bytes; 0 if too big. */
 static inline uint32_t ph__size_to_granules(size_t size) {
   if (size > ((size_t)UINT32_MAX - 2) * PH__GRANULE)
     return 0;
-  size_t g = (size + 2 * PH__GRANULE - 1) >> PH__GRANULE_SHIFT;
+  size_t g = (size + PH__HEADER + PH__GRANULE - 1) >> PH__GRANULE_SHIFT;
   return g < PH__MIN_BLOCK ? PH__MIN_BLOCK : (uint32_t)g;
 }
 
@@ -543,22 +554,7 @@ static inline struct ph__block* ph__region_first(const struct ph__region* r) {
   return (struct ph__block*)((char*)r + r->data_offset);
 }
 static inline struct ph__block* ph__region_sentinel(const struct ph__region* r) {
-  return (struct ph__block*)((char*)r + r->commit_size - PH__GRANULE);
-}
-
-/* The last block of region r (the one before its sentinel), if the
- * sentinel's prev_size names a block that checks and has that size; NULL
- * otherwise (prev_size is outside the seal, so it is checked here). */
-static inline struct ph__block* ph__region_last(const struct ph__heap* h,
-                                                const struct ph__region* r) {
-  struct ph__block* end = ph__region_sentinel(r);
-  size_t back = (size_t)end->prev_size << PH__GRANULE_SHIFT;
-  if (back == 0 ||
-      back > (size_t)((char*)end - (char*)ph__region_first(r)))
-    return NULL;
-  struct ph__block* b = (struct ph__block*)((char*)end - back);
-  return ph__block_sealed(&h->seal, b) && b->size == end->prev_size ? b
-                                                                     : NULL;
+  return (struct ph__block*)((char*)r + r->commit_size - PH__HEADER);
 }
 
 /* Whether b, met stepping through a region before `end` (its sentinel),
@@ -578,7 +574,7 @@ static inline bool ph__block_owned(const struct ph__heap* h,
                                    const struct ph__block* b) {
   struct ph__region* r = ph__map_find(b);
   return r != NULL && r->heap == h && r->kind != PH__REGION_LARGE &&
-         ((uintptr_t)b & (PH__GRANULE - 1)) == 0 &&
+         ((uintptr_t)b & (PH__GRANULE - 1)) == PH__HEADER &&
          (const char*)b >= (const char*)ph__region_first(r) &&
          (const char*)b < (const char*)ph__region_sentinel(r);
 }
@@ -742,7 +738,8 @@ static inline struct ph__block* ph__region_block(struct ph__heap* h,
   if (PH_UNLIKELY(b == NULL))
     return NULL;
   bool large = r->kind == PH__REGION_LARGE;
-  if (PH_UNLIKELY(b->state != (large ? PH__STATE_LARGE : PH__STATE_BUSY) ||
+  if (PH_UNLIKELY(ph__block_state(b) !=
+                      (large ? PH__STATE_LARGE : PH__STATE_BUSY) ||
                   (large && b != ph__region_first(r))))
     return NULL;
   return b;

@@ -56,7 +56,7 @@ static inline struct ph__block* ph__fast_busy(struct ph__heap* s,
   struct ph__block* b = ph__region_header(s, r, data);
   /* While guests' frees wait on s's remote list (remote.c), the block may
    * be one of them: the general path releases them first, then checks. */
-  return PH_LIKELY(b != NULL && b->state == PH__STATE_BUSY &&
+  return PH_LIKELY(b != NULL && ph__block_state(b) == PH__STATE_BUSY &&
                    atomic_load_explicit(&s->remote, memory_order_relaxed) ==
                        NULL)
              ? b

@@ -3,9 +3,9 @@
  * grow by committing pages or adding regions, and keep the heap's totals
  * of its regions.  (Entering a heap, its lock and shards: lock.c.)
  *
- * Allocation order for a request of g granules (rounded up to its size
- * class on a growable heap, small.h):
- *   1. the quick list of its class
+ * Allocation order for a request of g granules (ALIGN16(n + 8) bytes, as
+ * Windows spaces blocks; never rounded up further):
+ *   1. a quick list (small.h), the excess trimmed off a bigger block
  *   2. the bins (good fit, split)
  *   3. if the quick lists hold an eighth of the heap or more, merge them
  *      into the bins and try again
@@ -26,8 +26,8 @@ static void region_format(struct ph__heap* h, struct ph__region* r) {
   struct ph__block* first = ph__region_first(r);
   struct ph__block* end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)end - (char*)first) >> PH__GRANULE_SHIFT);
-  ph__block_set(&h->seal, first, g, 0, PH__STATE_BUSY, 0);
-  ph__block_set(&h->seal, end, 1, g, PH__STATE_SENTINEL, 0);
+  ph__block_set(&h->seal, first, g, PH__STATE_BUSY, 0);
+  ph__block_set(&h->seal, end, 1, PH__STATE_SENTINEL, 0);
   ph__bins_prefer(h, ph__block_release(h, first));
 }
 
@@ -42,13 +42,13 @@ static bool region_extend(struct ph__heap* h, struct ph__region* r,
   if (want - r->commit_size < bytes)
     return false;
   struct ph__block* old_end = ph__region_sentinel(r);
-  uint32_t before = old_end->prev_size;
+  uint8_t before = old_end->state & PH__PREV_FREE;
   if (!ph__heap_commit(h, r, want))
     return false;
   struct ph__block* end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)end - (char*)old_end) >> PH__GRANULE_SHIFT);
-  ph__block_set(&h->seal, end, 1, g, PH__STATE_SENTINEL, 0);
-  ph__block_set(&h->seal, old_end, g, before, PH__STATE_BUSY, 0);
+  ph__block_set(&h->seal, end, 1, PH__STATE_SENTINEL, 0);
+  ph__block_set(&h->seal, old_end, g, PH__STATE_BUSY | before, 0);
   ph__block_release(h, old_end);
   return true;
 }
@@ -74,24 +74,15 @@ static bool heap_add_region(struct ph__heap* h, uint32_t g) {
 
 static bool heap_grow(struct ph__heap* h, uint32_t g) {
   struct ph__region* r = h->last;
-  struct ph__block* before = ph__region_last(h, r);
+  struct ph__block* before = ph__region_last_free(h, r);
   size_t bytes = ((size_t)g + 1) * PH__GRANULE;
-  if (before != NULL && before->state == PH__STATE_FREE && before->size < g)
+  if (before != NULL && before->size < g)
     bytes -= (size_t)before->size * PH__GRANULE; /* it merges with the new */
   if (r->commit_size < r->reserve_size && region_extend(h, r, bytes))
     return true;
   if (h->maximum_size != 0)
     return false;
   return heap_add_region(h, g);
-}
-
-/* The block size to allocate for a request of g granules: its size class
- * where it has one, so that the block can be reused from a quick list
- * once freed.  A fixed heap rounds nothing (its space is counted). */
-static uint32_t alloc_granules(const struct ph__heap* h, uint32_t g) {
-  if (g > PH__QUICK_LIMIT || (h->maximum_size != 0 && g > PH__QUICK_EXACT))
-    return g;
-  return ph__quick_round(g);
 }
 
 /* Whether to merge the quick lists into the bins rather than grow: when
@@ -117,17 +108,29 @@ void ph__heap_lfh_on(struct ph__heap* h) {
     atomic_store_explicit(&h->top->compat, 2u, memory_order_relaxed);
 }
 
-/* A block for `size` bytes: a quick block of its class, else (fit_first)
- * the good fit among the free blocks, else the bins' victim first, the
- * good fit, merging the quick lists, growing (ph__heap_alloc_unquick). */
+/* A quick block (small.h) cut down to g granules if it has PH__QUICK_TRIM
+ * more (the rest goes to the bins), marked BUSY, or NULL. */
+#define PH__QUICK_TRIM 4u /* granules; less stays with the block as slack */
+static struct ph__block* quick_alloc(struct ph__heap* h, uint32_t g) {
+  struct ph__block* b = ph__quick_pop_fit(h, g);
+  if (b == NULL || b->size - g < PH__QUICK_TRIM)
+    return b;
+  ph__block_restate(&h->seal, b, b->size, 0, PH__STATE_BUSY);
+  ph__block_trim(h, b, g);
+  return b;
+}
+
+/* A block for `size` bytes: a quick block, else (fit_first) the good fit
+ * among the free blocks, else the bins' victim first, the good fit,
+ * merging the quick lists, growing (ph__heap_alloc_unquick). */
 static void* heap_alloc(struct ph__heap* h, size_t size, bool fit_first) {
   if (h->maximum_size != 0 && size > h->fixed_max)
     return NULL; /* a fixed heap's blocks stop there */
   if (size > PH_FIXED_BLOCK_MAX)
     return large_alloc(h, size);
-  uint32_t g = alloc_granules(h, ph__size_to_granules(size));
+  uint32_t g = ph__size_to_granules(size);
   ph__heap_count_class(h, g);
-  struct ph__block* b = ph__quick_class(g) ? ph__quick_pop_near(h, g) : NULL;
+  struct ph__block* b = ph__quick_takes(h, g) ? quick_alloc(h, g) : NULL;
   if (b == NULL && fit_first)
     b = ph__bins_fit(h, g);
   return b != NULL ? ph__block_hand_out(h, b, size)
@@ -138,7 +141,7 @@ void* ph__heap_alloc(struct ph__heap* h, size_t size) {
   return heap_alloc(h, size, false);
 }
 
-/* ph__heap_alloc of g granules (already rounded) for `size` bytes once
+/* ph__heap_alloc of g granules for `size` bytes once
  * the quick lists had none: the bins, merging the quick lists, growing. */
 void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g) {
   struct ph__block* b = ph__bins_alloc(h, g);
@@ -165,7 +168,7 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
 }
 
 void ph__heap_free_block(struct ph__heap* h, struct ph__block* b) {
-  if (!ph__quick_class(b->size))
+  if (!ph__quick_takes(h, b->size))
     ph__block_release_freed(h, b);
   else if (ph__quick_push(h, b, b->size))
     ph__heap_tick(h);
@@ -174,7 +177,7 @@ void ph__heap_free_block(struct ph__heap* h, struct ph__block* b) {
 /* Whether b is region r's sentinel (its header checks). */
 static bool block_is_end(const struct ph__heap* h, const struct ph__region* r,
                          const struct ph__block* b) {
-  return b == ph__region_sentinel(r) && b->state == PH__STATE_SENTINEL &&
+  return b == ph__region_sentinel(r) && ph__block_state(b) == PH__STATE_SENTINEL &&
          ph__block_sealed(&h->seal, b);
 }
 
@@ -187,7 +190,7 @@ static bool quick_gives_room(const struct ph__heap* h,
                              const struct ph__block* n, uint32_t g) {
   uint64_t have = (uint64_t)b->size + n->size;
   const struct ph__block* m = ph__block_next(n); /* n checks: in r */
-  if (m->state == PH__STATE_FREE && ph__block_sealed(&h->seal, m)) {
+  if (ph__block_state(m) == PH__STATE_FREE && ph__block_sealed(&h->seal, m)) {
     have += m->size;
     m = ph__block_next(m);
   }
@@ -203,10 +206,10 @@ static struct ph__block* block_free_next(struct ph__heap* h,
                                          const struct ph__region* r,
                                          struct ph__block* b, uint32_t g) {
   struct ph__block* n = ph__block_next(b);
-  if (n->state == PH__STATE_QUICK && ph__block_sealed(&h->seal, n) &&
+  if (ph__block_state(n) == PH__STATE_QUICK && ph__block_sealed(&h->seal, n) &&
       quick_gives_room(h, r, b, n, g))
-    ph__quick_flush_list(h, ph__quick_index(n->size));
-  if (n->state != PH__STATE_FREE || !ph__block_sealed(&h->seal, n))
+    ph__quick_flush_list(h, ph__quick_list(n->size));
+  if (ph__block_state(n) != PH__STATE_FREE || !ph__block_sealed(&h->seal, n))
     return NULL;
   return n;
 }
@@ -246,7 +249,7 @@ static bool block_take(struct ph__heap* h, struct ph__block* b,
   if (!ph__bins_take(h, n, more))
     return false;
   g = b->size + n->size; /* n->size: what n gave, maybe all of it */
-  ph__block_next(n)->prev_size = g; /* outside the seal */
+  ph__block_wipe(&h->seal, n); /* inside b now */
   ph__block_hand_out_sized(h, b, g, size);
   return true;
 }
@@ -481,7 +484,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
          sizeof(*h) - sizeof(struct ph__region));
   r->heap = h;
   r->index = 0;
-  r->data_offset = header;
+  r->data_offset = header + PH__HEADER; /* a header at 8 mod 16 */
   atomic_init(&h->next_index, 1);
   ph__biased_init(&h->lock);
   h->top = h;

@@ -12,7 +12,7 @@
 /* Whether region r holds no block: one FREE block, then the sentinel. */
 static bool region_empty(struct ph__heap* h, struct ph__region* r) {
   struct ph__block* b = ph__region_first(r);
-  return b->state == PH__STATE_FREE && ph__block_sealed(&h->seal, b) &&
+  return ph__block_state(b) == PH__STATE_FREE && ph__block_sealed(&h->seal, b) &&
          ph__block_next(b) == ph__region_sentinel(r);
 }
 
@@ -30,11 +30,11 @@ static void region_drop(struct ph__heap* h, struct ph__region* r) {
 /* Decommit the pages of r past its last block (and past what `keep`
  * bytes from the base must stay committed). */
 static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
-  struct ph__block* tail = ph__region_last(h, r);
-  if (tail == NULL || tail->state != PH__STATE_FREE)
+  struct ph__block* tail = ph__region_last_free(h, r);
+  if (tail == NULL)
     return;
   size_t used = (size_t)((char*)tail - (char*)r) +
-                (PH__MIN_BLOCK + 1) * PH__GRANULE;
+                PH__MIN_BLOCK * PH__GRANULE + PH__HEADER; /* and sentinel */
   size_t commit = ph__page_up(used > keep ? used : keep);
   if (commit >= r->commit_size || !ph__bins_remove(h, tail))
     return;
@@ -45,8 +45,8 @@ static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
   }
   struct ph__block* new_end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)new_end - (char*)tail) >> PH__GRANULE_SHIFT);
-  ph__block_set(&h->seal, new_end, 1, g, PH__STATE_SENTINEL, 0);
-  ph__block_set(&h->seal, tail, g, tail->prev_size, PH__STATE_FREE, 0);
+  ph__block_set(&h->seal, new_end, 1, PH__STATE_SENTINEL | PH__PREV_FREE, 0);
+  ph__block_set(&h->seal, tail, g, PH__STATE_FREE, 0);
   ph__bins_insert(h, tail);
 }
 
@@ -111,7 +111,7 @@ static size_t allocated_bytes(struct ph__heap* h) {
          b = ph__block_next(b)) {
       if (!ph__block_steppable(h, b, end))
         break;
-      if (b->state == PH__STATE_BUSY)
+      if (ph__block_state(b) == PH__STATE_BUSY)
         sum += ph__block_capacity(b) - b->slack;
     }
   }

@@ -26,7 +26,7 @@
 /* Seal the header of the large block of region r (it is sealed by its
  * address: again after a move). */
 static void large_seal(struct ph__region* r, const struct ph__seal_keys* seal) {
-  ph__block_set(seal, ph__region_first(r), 0, 0, PH__STATE_LARGE, 0);
+  ph__block_set(seal, ph__region_first(r), 0, PH__STATE_LARGE, 0);
 }
 
 /* Where a large block's data starts in its region: the first place past
@@ -35,7 +35,7 @@ static void large_seal(struct ph__region* r, const struct ph__seal_keys* seal) {
  * x64: Wine's tests, asserted on Windows); the base is 64 KiB aligned. */
 #define PH__LARGE_ALIGN (16u * (unsigned)sizeof(void*))
 #define PH__LARGE_DATA                                                         \
-  (((sizeof(struct ph__region) + PH__GRANULE - PH__LARGE_ALIGN / 2 +           \
+  (((sizeof(struct ph__region) + PH__HEADER - PH__LARGE_ALIGN / 2 +            \
      PH__LARGE_ALIGN - 1) / PH__LARGE_ALIGN) * PH__LARGE_ALIGN +               \
    PH__LARGE_ALIGN / 2)
 
@@ -50,7 +50,7 @@ struct ph__region* ph__large_new(size_t size, const struct ph__seal_keys* seal,
   if (r == NULL)
     return NULL;
   r->large_size = size;
-  r->data_offset = head - PH__GRANULE;
+  r->data_offset = head - PH__HEADER;
   large_seal(r, seal);
   return r;
 }
@@ -145,7 +145,7 @@ static void* large_resized(struct ph__region* r, size_t size, size_t dirty,
 void* ph__large_realloc(struct ph__region** rp, size_t size, uint32_t flags,
                         const struct ph__seal_keys* seal, bool exec) {
   struct ph__region* r = *rp;
-  size_t head = r->data_offset + PH__GRANULE;
+  size_t head = r->data_offset + PH__HEADER;
   size_t dirty = r->commit_size - head;
   size_t commit = size <= PH_REQUEST_MAX ? ph__page_up(head + size) : 0;
   if (commit == 0)

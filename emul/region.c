@@ -117,7 +117,7 @@ struct ph__region* ph__region_new(size_t min_reserve, size_t min_commit,
   r->kind = kind;
   r->index = 0;
   r->large_size = 0;
-  r->data_offset = sizeof(struct ph__region);
+  r->data_offset = sizeof(struct ph__region) + PH__HEADER; /* 8 mod 16 */
   if (!ph__map_insert(r)) {
     ph__prim_release(r, r->reserve_size);
     return NULL;

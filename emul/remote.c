@@ -47,7 +47,8 @@ bool ph__remote_free(struct ph__heap* s, struct ph__region* r, void* data) {
       ++ph__thread.remote_frees % PH__REMOTE_EVERY == 0)
     return false; /* the general path: the mutex, HeapLock's wait */
   struct ph__block* b = ph__region_header(s, r, data);
-  return b != NULL && b->state == PH__STATE_BUSY && remote_push(s, b);
+  return b != NULL && ph__block_state(b) == PH__STATE_BUSY &&
+         remote_push(s, b);
 }
 
 void ph__remote_drain(struct ph__heap* s) {
@@ -58,7 +59,8 @@ void ph__remote_drain(struct ph__heap* s) {
         (const struct ph__remote_link*)ph__block_data(b);
     /* A released block is no longer BUSY: a cycle stops here too. */
     if (!ph__block_owned(s, b) || !ph__block_sealed(&s->seal, b) ||
-        b->state != PH__STATE_BUSY || l->mark != ph__remote_mark(s, b)) {
+        ph__block_state(b) != PH__STATE_BUSY ||
+        l->mark != ph__remote_mark(s, b)) {
       ph__corruption(s, b, "block freed by another thread overwritten");
       return; /* the rest of the list is left, not followed */
     }

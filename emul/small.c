@@ -14,7 +14,7 @@ void ph__quick_abandon(struct ph__heap* h, unsigned i, struct ph__block* b) {
 /* Merge the blocks of quick list i into the bins. */
 void ph__quick_flush_list(struct ph__heap* h, unsigned i) {
   struct ph__block* b;
-  while ((b = ph__quick_pop(h, ph__quick_size(i))) != NULL)
+  while ((b = ph__quick_pop(h, i)) != NULL)
     ph__block_release(h, b);
 }
 

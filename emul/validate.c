@@ -2,36 +2,46 @@
  * validate.c - HeapValidate: check control data without trusting it.
  *
  * A whole-heap check walks every region block by block (headers sealed,
- * sizes chained, no two FREE neighbours, ends at the sentinel), then every
+ * each PH__PREV_FREE true, each binned block's footer its size, no two
+ * FREE neighbours, ends at the sentinel), then every
  * large block, every quick list, every bin and the victim.  A step count
  * bounds each list, so a trampled link that makes a cycle cannot hang it.
  */
 #include "small.h"
 
-static bool state_ok(uint8_t s) {
+static bool state_ok(unsigned s) {
   return s == PH__STATE_FREE || s == PH__STATE_QUICK || s == PH__STATE_BUSY;
+}
+
+/* Whether header b (sealed) is right about the block p before it (NULL
+ * for none): PH__PREV_FREE exactly when p is FREE, and then p's footer
+ * holds p's size, unless p is the victim. */
+static bool prev_ok(const struct ph__heap* h, const struct ph__block* p,
+                    const struct ph__block* b) {
+  bool free = p != NULL && ph__block_state(p) == PH__STATE_FREE;
+  if (ph__block_prev_free(b) != free)
+    return false;
+  return !free || p == h->victim || ph__block_footer_before(b) == p->size;
 }
 
 static bool validate_region(struct ph__heap* h, struct ph__region* r,
                             size_t* free_blocks) {
   struct ph__block* end = ph__region_sentinel(r);
   struct ph__block* b = ph__region_first(r);
-  uint32_t prev_size = 0;
-  bool prev_free = false;
+  struct ph__block* p = NULL;
   while (b < end) {
-    if (!ph__block_steppable(h, b, end) || !state_ok(b->state) ||
-        b->prev_size != prev_size)
+    if (!ph__block_steppable(h, b, end) || !state_ok(ph__block_state(b)) ||
+        !prev_ok(h, p, b))
       return false;
-    bool is_free = b->state == PH__STATE_FREE;
-    if (is_free && prev_free)
-      return false;
+    bool is_free = ph__block_state(b) == PH__STATE_FREE;
+    if (is_free && ph__block_prev_free(b))
+      return false; /* two FREE blocks in a row */
     *free_blocks += is_free;
-    prev_free = is_free;
-    prev_size = b->size;
+    p = b;
     b = ph__block_next(b);
   }
   return b == end && ph__block_sealed(&h->seal, end) &&
-         end->state == PH__STATE_SENTINEL && end->prev_size == prev_size;
+         ph__block_state(end) == PH__STATE_SENTINEL && prev_ok(h, p, end);
 }
 
 /* The block after FREE block b in its bin, as b's link says. */
@@ -49,7 +59,8 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
       const struct ph__quick_link* link =
           (const struct ph__quick_link*)ph__block_data(b);
       if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b) ||
-          b->state != PH__STATE_QUICK || b->size != ph__quick_size(i) ||
+          ph__block_state(b) != PH__STATE_QUICK ||
+          !ph__quick_fits(b->size) || ph__quick_list(b->size) != i ||
           link->check != ph__quick_check(&h->seal, b, link->next) ||
           (seen += b->size) > h->quick_granules) /* no cycle either */
         return false;
@@ -65,7 +76,7 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
     for (struct ph__block* b = h->bins[i]; b != NULL; b = bin_next(h, b)) {
       if (++seen > free_blocks || !ph__block_owned(h, b) ||
           !ph__block_sealed(&h->seal, b) ||
-          b->state != PH__STATE_FREE)
+          ph__block_state(b) != PH__STATE_FREE)
         return false;
     }
   }

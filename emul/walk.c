@@ -6,12 +6,24 @@
  * 0), then an UNCOMMITTED_RANGE entry if part of it is not committed; then
  * each large block, BUSY, without a REGION entry of its own.
  *
+ * Sizes, as Windows reports them (Wine's tests, asserted on Windows; p is
+ * sizeof(void *)):
+ *   busy   lpData the block, cbData its requested size, cbOverhead the
+ *          rest of its span (8 for a block spaced exactly: 0x28 bytes
+ *          take 0x30)
+ *   free   lpData 2p past the data (past the links), cbOverhead 4p, and
+ *          what follows starts at lpData + cbData + 2 x cbOverhead
+ *   quick  as Windows shows a free slot of its low-fragmentation heap:
+ *          lpData the data, cbOverhead 2p, cbData the rest of the span
+ *
  * Each step re-derives its position from entry->lpData and entry->wFlags
  * and checks it (the region through the address map, the block through its
  * header and its neighbour's), so a cursor made stale by frees between
  * steps, or forged, gives ERROR_INVALID_PARAMETER, never a wild read.
  */
 #include "engine.h"
+
+#define PH__P sizeof(void*) /* Windows' sizes below count in pointers */
 
 static uint32_t clamp32(size_t n) {
   return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
@@ -35,36 +47,60 @@ static void* region_data(struct ph__region* r) {
   return r == &h->region0 && h->top == h ? ph__heap_handle(h) : (void*)r;
 }
 
+/* A region entry, as Windows gives it: cbData its control data, no
+ * overhead, its first block 2p past them (Wine's tests, on Windows), where
+ * Windows' 2p-byte heap entry of the first block starts (x64: 8 bytes
+ * before the engine's header, which are the region's), its sizes in
+ * Region. */
 static void entry_region(ph_heap_entry_t* e, struct ph__region* r) {
   entry_clear(e, r);
   e->lpData = region_data(r);
+  char* first = (char*)ph__region_first(r) - (2 * PH__P - PH__HEADER);
   size_t skip = (size_t)((char*)e->lpData - (char*)r);
-  e->cbData = clamp32(r->data_offset - skip); /* the region's header, as
-                                                 Windows reports it; sizes
-                                                 are below */
+  e->cbData = clamp32((size_t)(first - (char*)e->lpData) - 2 * PH__P);
   e->cbOverhead = 0;
   e->wFlags = PH_PROCESS_HEAP_REGION;
   e->Region.dwCommittedSize = clamp32(r->commit_size - skip);
   e->Region.dwUnCommittedSize = clamp32(r->reserve_size - r->commit_size);
-  e->Region.lpFirstBlock = ph__region_first(r);
+  e->Region.lpFirstBlock = first;
   e->Region.lpLastBlock = (char*)r + r->reserve_size;
 }
 
 static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
                         struct ph__block* b) {
   entry_clear(e, r);
+  size_t span = (size_t)b->size << PH__GRANULE_SHIFT;
   e->lpData = ph__block_data(b);
-  if (b->state == PH__STATE_BUSY) {
+  switch (ph__block_state(b)) {
+  case PH__STATE_BUSY:
     e->cbData = clamp32(ph__block_capacity(b) - b->slack);
-    e->cbOverhead = clamp8(PH__GRANULE + b->slack);
+    e->cbOverhead = clamp8(PH__HEADER + b->slack);
     e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
-  } else {
-    /* As Windows reports a free block: what follows it starts at lpData +
-     * cbData + 2 x cbOverhead (Wine's tests, asserted on Windows and on
-     * Wine). */
-    e->cbData = clamp32(ph__block_capacity(b) - PH__GRANULE);
-    e->cbOverhead = PH__GRANULE;
+    break;
+  case PH__STATE_QUICK:
+    e->cbData = clamp32(span - 2 * PH__P);
+    e->cbOverhead = (uint8_t)(2 * PH__P);
+    break;
+  default: /* FREE; a free block small enough for none of its bytes to
+              show is reported from its data with none */
+    if (span >= 10 * PH__P) {
+      e->lpData = (char*)e->lpData + 2 * PH__P;
+      e->cbData = clamp32(span - 10 * PH__P);
+      e->cbOverhead = (uint8_t)(4 * PH__P);
+    } else {
+      e->cbData = 0;
+      e->cbOverhead = clamp8(span - PH__HEADER);
+    }
   }
+}
+
+/* The block of a cursor's lpData (a free entry's is 2p past its data when
+ * its cbOverhead is 4p, which no other entry of a block has). */
+static struct ph__block* cursor_block(const ph_heap_entry_t* e) {
+  char* data = e->lpData;
+  if (e->wFlags == 0 && e->cbOverhead == 4 * PH__P)
+    data -= 2 * PH__P;
+  return ph__block_of(data);
 }
 
 static void entry_large(ph_heap_entry_t* e, struct ph__region* r) {
@@ -100,38 +136,34 @@ static uint32_t after_region(struct ph__heap* h, ph_heap_entry_t* e,
 }
 
 /*
- * Whether b, inside r's committed blocks, is a block of h now.  A sealed
- * header is not enough: a block merged into the free block before it keeps
- * its old, sealed header inside that block's payload.  So the block before
- * b must also agree on b's start (the first block has none).
+ * Whether b, inside r's committed blocks, is a block of h now: its header
+ * checks (a header that stops being one is wiped, block.h), it is a
+ * block's, and if it says the block before is FREE, that block ends here.
  */
 static bool block_current(struct ph__heap* h, struct ph__region* r,
                           struct ph__block* b) {
-  struct ph__block* first = ph__region_first(r);
-  if (((uintptr_t)b & (PH__GRANULE - 1)) != 0 || (char*)b < (char*)first ||
+  if (((uintptr_t)b & (PH__GRANULE - 1)) != PH__HEADER ||
+      (char*)b < (char*)ph__region_first(r) ||
       (char*)b >= (char*)ph__region_sentinel(r) ||
-      !ph__block_sealed(&h->seal, b) || b->state == PH__STATE_SENTINEL)
+      !ph__block_sealed(&h->seal, b))
     return false;
-  if (b->prev_size == 0)
-    return b == first;
-  if ((size_t)((char*)b - (char*)first) <
-      (size_t)b->prev_size * PH__GRANULE)
+  unsigned s = ph__block_state(b);
+  if (s != PH__STATE_BUSY && s != PH__STATE_FREE && s != PH__STATE_QUICK)
     return false;
-  struct ph__block* p = ph__block_prev(b);
-  return ph__block_sealed(&h->seal, p) && p->size == b->prev_size &&
-         p->state != PH__STATE_SENTINEL;
+  return !ph__block_prev_free(b) || ph__block_free_before(h, b) != NULL;
 }
 
 /* The entry after the block at e->lpData in blocks region r. */
 static uint32_t after_block(struct ph__heap* h, ph_heap_entry_t* e,
                             struct ph__region* r) {
-  struct ph__block* b = ph__block_of(e->lpData);
+  struct ph__block* b = cursor_block(e);
   if (!block_current(h, r, b))
     return PH_ERROR_INVALID_PARAMETER;
   struct ph__block* n = ph__block_next(b);
-  if (!ph__block_sealed(&h->seal, n))
+  if ((char*)n > (char*)ph__region_sentinel(r) ||
+      !ph__block_sealed(&h->seal, n))
     return PH_ERROR_INVALID_PARAMETER;
-  if (n->state != PH__STATE_SENTINEL) {
+  if (ph__block_state(n) != PH__STATE_SENTINEL) {
     entry_block(e, r, n);
     return 0;
   }

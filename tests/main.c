@@ -14,6 +14,7 @@ int main(void) {
   SRunner* sr = srunner_create(test_registry());
   srunner_add_suite(sr, test_create());
   srunner_add_suite(sr, test_alloc());
+  srunner_add_suite(sr, test_geometry());
   srunner_add_suite(sr, test_realloc());
   srunner_add_suite(sr, test_lasterror());
   srunner_add_suite(sr, test_misuse());

@@ -19,6 +19,7 @@
 Suite* test_registry(void);
 Suite* test_create(void);
 Suite* test_alloc(void);
+Suite* test_geometry(void);
 Suite* test_realloc(void);
 Suite* test_lasterror(void);
 Suite* test_misuse(void);

@@ -13,7 +13,7 @@
  * checked there when the seal covered only fields ^ address.
  *
  * Black box: the public calls, the raw bytes of freed blocks (their pages
- * stay committed) and the header layout that block.h documents (16 bytes
+ * stay committed) and the header layout that block.h documents (8 bytes
  * before the block, the size in granules in the first 4).  The engine's
  * promises, not Windows': registered on the emulated engine only.
  */
@@ -64,7 +64,7 @@ struct freed {
 
 static struct freed freed_read(const unsigned char* p, uint64_t target) {
   struct freed f = {word_at(p), word_at(p + sizeof(uintptr_t)), addr(p),
-                    addr(p) - 16, target};
+                    addr(p) - 8, target};
   return f;
 }
 
@@ -137,7 +137,7 @@ START_TEST(quick_list_links_reveal_no_key) {
       ck_assert_ptr_nonnull(r);
       ck_assert_int_ne(HeapFree(h, 0, q), FALSE);
       ck_assert_int_ne(HeapFree(h, 0, r), FALSE);
-      pairs[i] = freed_read(r, addr(q) - 16);
+      pairs[i] = freed_read(r, addr(q) - 8);
     }
     uint64_t w0[BLOCKS];
     for (int i = 0; i < BLOCKS; i++)
@@ -207,18 +207,18 @@ START_TEST(header_moved_and_adjusted_does_not_check) {
     unsigned char* b = HeapAlloc(h, 0, 40);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
-    unsigned char saved[16], forged[16];
-    memcpy(saved, b - 16, 16);
-    memcpy(forged, a - 16, 16);
-    uint32_t size, diff = (uint32_t)((addr(a) - 16) ^ (addr(b) - 16));
+    unsigned char saved[8], forged[8];
+    memcpy(saved, b - 8, 8);
+    memcpy(forged, a - 8, 8);
+    uint32_t size, diff = (uint32_t)((addr(a) - 8) ^ (addr(b) - 8));
     memcpy(&size, forged, 4);
     size ^= diff;
     memcpy(forged, &size, 4);
-    memcpy(b - 16, forged, 16);
+    memcpy(b - 8, forged, 8);
 
     ck_assert_uint_eq(HeapSize(h, 0, b), (SIZE_T)-1);
     ck_assert_int_eq(HeapValidate(h, 0, b), FALSE);
-    memcpy(b - 16, saved, 16); /* put it back: the heap is whole again */
+    memcpy(b - 8, saved, 8); /* put it back: the heap is whole again */
     ck_assert_uint_eq(HeapSize(h, 0, b), 40);
     ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   }

@@ -244,7 +244,9 @@ START_TEST(emul_growth_never_takes_a_trampled_neighbour) {
     fill(p, 100);
     unsigned char* rest = walk_next_data(h, p);
     if (trample)
-      memset(rest - 16, 0x41, 16); /* its header */
+      /* its header: a free entry's data is 2p past the block's (as
+       * Windows reports it), and 8 bytes of header before that */
+      memset(rest - 2 * sizeof(void*) - 8, 0x41, 8);
     unsigned char* r = HeapReAlloc(h, 0, p, 4000);
     ck_assert_int_eq(r == p, !trample);
     if (r != NULL)

@@ -281,12 +281,11 @@ START_TEST(walk_under_lock_while_another_thread_waits) {
 }
 END_TEST
 
-/* The documented REGION cbData: the address space reserved for the region
- * (MS:PROCESS_HEAP_ENTRY).  Windows (Wine's tests) and Wine 8 give the
- * size of the heap's control structure instead (at most 4 KiB). */
 /* Windows reports the region's control data in cbData (Wine's heap tests
- * assert at most 0x1000 on Windows) and no overhead; the region's size is
- * in Region.dwCommittedSize + dwUnCommittedSize. */
+ * assert at most 0x1000 on Windows, though the documentation says the
+ * reserved size) and no overhead; the region's size is in
+ * Region.dwCommittedSize + dwUnCommittedSize, and its first block starts
+ * 2p (or on some versions 4p) past the control data. */
 START_TEST(region_entry_describes_its_header_and_sizes) {
   HANDLE h = ph_test_heap;
   walk_heap(h);
@@ -297,6 +296,11 @@ START_TEST(region_entry_describes_its_header_and_sizes) {
   ck_assert_uint_ge((SIZE_T)r->Region.dwCommittedSize +
                         r->Region.dwUnCommittedSize,
                     (SIZE_T)((char*)r->Region.lpLastBlock - (char*)r->lpData));
+  char* after = (char*)r->lpData + r->cbData;
+  char* first = r->Region.lpFirstBlock;
+  PH_ASSERT_DOC(first == after + 2 * sizeof(void*) ||
+                    first == after + 4 * sizeof(void*),
+                "the first block is elsewhere");
 }
 END_TEST
 
