@@ -121,7 +121,7 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
   void* p;
   ph__remote_take(s); /* what guests freed serves before new space */
   if (size - 1 < PH__FAST_MAX) {
-    uint32_t c = ph__size_to_granules(size);
+    uint32_t c = ph__small_granules(size);
     struct ph__block* b =
         s->quick_granules != 0 ? ph__quick_pop_fit(s, c) : NULL;
     if (b == NULL) /* a heap filling up: nothing to reuse yet */
@@ -152,7 +152,7 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
     struct ph__heap* s = ph__thread.fast;
     if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
-      uint32_t c = ph__size_to_granules(size); /* a list of its own size */
+      uint32_t c = ph__small_granules(size); /* a list of its own size */
       if (PH_UNLIKELY(s->quick[c] == NULL))
         return alloc_entered(heap, flags, size, s, PH__ENTRY_BIAS);
       void* p = ph__fast_pop(s, c, size);
@@ -208,7 +208,7 @@ static PH_NOINLINE void* realloc_general(void* heap, uint32_t flags,
     return fail_alloc(h, flags, PH_ERROR_INVALID_PARAMETER,
                       PH_STATUS_ACCESS_VIOLATION);
   }
-  size_t old_size = PH_TRACK ? ph__heap_block_size(r, block) : 0;
+  size_t old_size = PH_TRACK ? ph__heap_block_size(shard, r, block) : 0;
   void* p = ph__heap_realloc(shard, r, block, size, flags);
   if (p != NULL) /* under the lock: before another thread reuses block */
     PH_TRACK_REALLOC(block, old_size, p, size,
@@ -297,7 +297,7 @@ static PH_NOINLINE int free_general(void* heap, uint32_t flags, void* block) {
   }
   if (PH_TRACK) /* before another thread reuses it (a large block's region
                    may be reused from the cache, as a heap's too) */
-    PH_TRACK_FREE(block, ph__heap_block_size(r, block));
+    PH_TRACK_FREE(block, ph__heap_block_size(shard, r, block));
   ph__heap_free(shard, r, block);
   ph__heap_leave(shard, how);
   return 1;
@@ -360,9 +360,10 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
           ph__fast_leave(s, PH__ENTRY_BIAS);
           return free_general(heap, flags, block);
         }
-        if (PH_UNLIKELY(b->size > PH__QUICK_EXACT))
+        uint32_t g = ph__block_size(b);
+        if (PH_UNLIKELY(g > PH__QUICK_EXACT))
           return free_entered(b, s, r, PH__ENTRY_BIAS);
-        if (PH_UNLIKELY(ph__quick_push(s, b, b->size)))
+        if (PH_UNLIKELY(ph__quick_push(s, b, g)))
           return free_tick(s, PH__ENTRY_BIAS);
         ph__fast_leave(s, PH__ENTRY_BIAS);
         return 1;
@@ -388,8 +389,12 @@ size_t ph_heap_size(void* heap, uint32_t flags, const void* block) {
     bad_block(h, block);
     return (size_t)-1;
   }
-  size_t size = ph__heap_block_size(r, block);
+  size_t size = ph__heap_block_size(shard, r, block);
   ph__heap_leave(shard, how);
+  if (size == SIZE_MAX) { /* its own bytes past its size overwritten */
+    bad_block(h, block);
+    return (size_t)-1;
+  }
   return size;
 }
 

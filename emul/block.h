@@ -52,26 +52,28 @@
 #define PH__GRANULE_SHIFT 4
 #define PH__HEADER 8u    /* bytes of a block's header, just before its data */
 #define PH__MIN_BLOCK 2u /* granules: header, two links, footer */
-#define PH__SLACK_MAX 255u /* the most payload bytes past a requested size
-                              (every way of handing out keeps to it) */
+#define PH__SLACK_EXT 127u /* in the header: the slack is this or more, and
+                              kept in the block's last 8 bytes
+                              (ph__block_slack_store) */
 
 enum ph__block_state {
-  PH__STATE_FREE = 0x3C,     /* in a bin, or the victim */
+  PH__STATE_FREE = 0x3F,     /* in a bin, or the victim */
   PH__STATE_QUICK = 0x5A,    /* in a quick list */
-  PH__STATE_BUSY = 0x27,     /* live block of the caller */
-  PH__STATE_SENTINEL = 0x61, /* end of the committed part of a region */
-  PH__STATE_LARGE = 0x13     /* live block with a mapping of its own */
+  PH__STATE_BUSY = 0xB7,     /* live block of the caller */
+  PH__STATE_SENTINEL = 0xE1, /* end of the committed part of a region */
+  PH__STATE_LARGE = 0xC9     /* live block with a mapping of its own */
 };
-#define PH__STATE_MASK 0x7Fu
-#define PH__PREV_FREE 0x80u /* in `state`: the block before is FREE */
+#define PH__SLACK_MASK 0x7Fu
+#define PH__PREV_FREE 0x80u /* in `slack_pf`: the block before is FREE */
 
 struct ph__block {
-  uint32_t size;  /* granules to the next header; first, so that an overrun
-                     of the block before, however short, changes a sealed
-                     field */
-  uint8_t slack;  /* payload bytes past the requested size */
-  uint8_t state;  /* enum ph__block_state, | PH__PREV_FREE */
-  uint16_t check; /* seal over size .. state, the address, the heap */
+  uint32_t size;    /* granules to the next header; first, so that an
+                       overrun of the block before, however short, changes
+                       a sealed field */
+  uint8_t slack_pf; /* payload bytes past the requested size (low 7 bits),
+                       | PH__PREV_FREE */
+  uint8_t state;    /* enum ph__block_state */
+  uint16_t check;   /* seal over size .. state, the address, the heap */
 };
 
 _Static_assert(sizeof(struct ph__block) == PH__HEADER, "header size");
@@ -106,16 +108,6 @@ static inline struct ph__block* ph__block_next(const struct ph__block* b) {
   return (struct ph__block*)((char*)b + ((size_t)b->size << PH__GRANULE_SHIFT));
 }
 
-/* A block's state without the flag. */
-static inline unsigned ph__block_state(const struct ph__block* b) {
-  return b->state & PH__STATE_MASK;
-}
-
-/* Whether b's header says the block before it is FREE. */
-static inline bool ph__block_prev_free(const struct ph__block* b) {
-  return (b->state & PH__PREV_FREE) != 0;
-}
-
 /* Payload bytes of a block (capacity, not the requested size). */
 static inline size_t ph__block_capacity(const struct ph__block* b) {
   return ((size_t)b->size << PH__GRANULE_SHIFT) - PH__HEADER;
@@ -147,10 +139,30 @@ static inline uint64_t ph__block_word(const struct ph__block* b) {
 
 #define PH__FIELDS_MASK (((uint64_t)1 << 48) - 1)
 
+/* The fields, read through ph__block_word: one load for all of them, which
+ * the compiler shares between a check and the reads after it. */
+static inline uint32_t ph__block_size(const struct ph__block* b) {
+  return (uint32_t)ph__block_word(b);
+}
+
+static inline unsigned ph__block_state(const struct ph__block* b) {
+  return (unsigned)(ph__block_word(b) >> 40) & 0xFFu;
+}
+
+/* Payload bytes past the requested size. */
+static inline unsigned ph__block_slack(const struct ph__block* b) {
+  return (unsigned)(ph__block_word(b) >> 32) & PH__SLACK_MASK;
+}
+
+/* Whether b's header says the block before it is FREE. */
+static inline bool ph__block_prev_free(const struct ph__block* b) {
+  return (ph__block_word(b) >> 32) & PH__PREV_FREE;
+}
+
 /* The sealed fields as ph__block_word reads them back, built in registers
- * (`state` may carry PH__PREV_FREE). */
-static inline uint64_t ph__block_word_of(uint32_t size, uint8_t slack,
-                                         uint8_t state) {
+ * (slack and state below 256; `slack` may carry PH__PREV_FREE). */
+static inline uint64_t ph__block_word_of(uint32_t size, uint32_t slack,
+                                         uint32_t state) {
   return size | (uint64_t)slack << 32 | (uint64_t)state << 40;
 }
 
@@ -205,7 +217,7 @@ static inline uint64_t ph__block_pack(const struct ph__seal_keys* k,
                                       const struct ph__block* b,
                                       uint64_t fields) {
   uint64_t p = ph__seal_product(k, b, fields, k->word);
-  return fields | (p & ~PH__FIELDS_MASK);
+  return fields | (p >> 48 << 48);
 }
 
 static inline bool ph__block_sealed(const struct ph__seal_keys* k,
@@ -221,19 +233,19 @@ static inline void ph__block_store(const struct ph__seal_keys* k,
   memcpy(b, &w, 8);
 }
 
-/* Write a whole header and seal it (`state` may carry PH__PREV_FREE). */
+/* Write a whole header and seal it (`slack` may carry PH__PREV_FREE). */
 static inline void ph__block_set(const struct ph__seal_keys* k,
                                  struct ph__block* b, uint32_t size,
-                                 uint8_t state, uint8_t slack) {
+                                 unsigned state, unsigned slack) {
   ph__block_store(k, b, ph__block_word_of(size, slack, state));
 }
 
 /* Set size, slack and state of b and reseal it; its PH__PREV_FREE stays. */
 static inline void ph__block_restate(const struct ph__seal_keys* k,
                                      struct ph__block* b, uint32_t size,
-                                     uint8_t slack, uint8_t state) {
-  ph__block_set(k, b, size, (uint8_t)(state | (b->state & PH__PREV_FREE)),
-                slack);
+                                     unsigned slack, unsigned state) {
+  unsigned prev_free = (unsigned)(ph__block_word(b) >> 32) & PH__PREV_FREE;
+  ph__block_set(k, b, size, state, slack | prev_free);
 }
 
 /* Seal b again after its size was changed in place. */
@@ -246,9 +258,39 @@ static inline void ph__block_seal(const struct ph__seal_keys* k,
  * and reseal it. */
 static inline void ph__block_mark_prev(const struct ph__seal_keys* k,
                                        struct ph__block* b, bool free) {
-  b->state = (uint8_t)(free ? b->state | PH__PREV_FREE
-                            : b->state & ~PH__PREV_FREE);
+  b->slack_pf = (uint8_t)(free ? b->slack_pf | PH__PREV_FREE
+                                : b->slack_pf & ~PH__PREV_FREE);
   ph__block_seal(k, b);
+}
+
+/* Keep slack >= PH__SLACK_EXT of a block of g granules at b in its last 8
+ * bytes, which lie past the requested size: the slack and a keyed check of
+ * it by its address (a block rounded up to a size class, heap.c). */
+static inline void ph__block_slack_store(const struct ph__seal_keys* k,
+                                         struct ph__block* b, uint32_t g,
+                                         size_t slack) {
+  char* at = (char*)b + ((size_t)g << PH__GRANULE_SHIFT) - 8;
+  uint64_t w = (uint32_t)slack |
+               (uint64_t)ph__seal_mix(k, at, (uint32_t)slack, k->word) << 32;
+  memcpy(at, &w, 8);
+}
+
+/* The slack of BUSY block b (its header checked): from its header, or
+ * from its last 8 bytes; SIZE_MAX if those were overwritten (an overrun
+ * of the block itself, past its requested size). */
+static inline size_t ph__block_slack_of(const struct ph__seal_keys* k,
+                                        const struct ph__block* b) {
+  unsigned s = ph__block_slack(b);
+  if (s < PH__SLACK_EXT)
+    return s;
+  const char* at = (const char*)ph__block_next(b) - 8;
+  uint64_t w;
+  memcpy(&w, at, 8);
+  uint32_t slack = (uint32_t)w;
+  if ((uint32_t)(w >> 32) != ph__seal_mix(k, at, slack, k->word) ||
+      slack < PH__SLACK_EXT || slack > ph__block_capacity(b))
+    return SIZE_MAX;
+  return slack;
 }
 
 /* Wipe a header that stops being one (merged into a neighbour, moved):

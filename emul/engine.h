@@ -414,7 +414,10 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
 void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data);
 /* ph__heap_free of BUSY block b of a blocks region of h. */
 void ph__heap_free_block(struct ph__heap* h, struct ph__block* b);
-size_t ph__heap_block_size(struct ph__region* r, const void* data);
+/* The requested size of live block `data` of h in region r; SIZE_MAX if
+ * the block's own bytes past that size, which keep it, were overwritten. */
+size_t ph__heap_block_size(const struct ph__heap* h, struct ph__region* r,
+                           const void* data);
 
 /* ---- lock of one heap, shards (heap.c) ----------------------------------- */
 /* ph__thread (lock.h) caches the last lookup; ph__heap_epoch makes it
@@ -527,6 +530,12 @@ static inline struct ph__block* ph__decode(const struct ph__heap* h,
 static inline uintptr_t ph__remote_mark(const struct ph__heap* h,
                                         const struct ph__block* b) {
   return ph__encode(h, b, (const void*)PH__REMOTE_TAG);
+}
+
+/* Granules for a request of 1 .. PH__FAST_MAX bytes (no test, no branch). */
+static inline uint32_t ph__small_granules(size_t size) {
+  return (uint32_t)((size + PH__HEADER + PH__GRANULE - 1) >> PH__GRANULE_SHIFT) +
+         (size <= PH__GRANULE - PH__HEADER); /* the smallest: 2 */
 }
 
 /* Granules for a request of `size` bytes, header included, as Windows

@@ -37,14 +37,28 @@ static inline bool ph__fast_hit(const void* heap, uint32_t flags) {
              atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
 }
 
-/* In s (entered): `size` bytes from the non-empty quick list of class c,
- * or NULL if its head does not check (the general path reports it). */
+/* In s (entered): `size` bytes from the non-empty quick list of blocks of
+ * c granules, or NULL if its head or its link does not check (the general
+ * path reports it).  ph__quick_header_ok for an exact list, with the
+ * block's PH__PREV_FREE kept as the fields it checked say. */
 static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
                                  size_t size) {
   struct ph__block* b = s->quick[c];
-  if (PH_UNLIKELY(!ph__quick_head_ok(s, b, c)))
+  const struct ph__quick_link* link =
+      (const struct ph__quick_link*)ph__block_data(b);
+  uint64_t f = ph__block_word(b) & PH__FIELDS_MASK;
+  uint64_t want = ph__block_word_of(c, 0, PH__STATE_QUICK);
+  if (PH_UNLIKELY(f != want) &&
+      (f != (want | (uint64_t)PH__PREV_FREE << 32) ||
+       !ph__block_sealed(&s->seal, b)))
     return NULL;
-  return ph__block_hand_out_sized(s, ph__quick_unlink(s, c, b, c), c, size);
+  if (PH_UNLIKELY(link->check != ph__quick_check(&s->seal, b, link->next)))
+    return NULL;
+  ph__quick_unlink(s, c, b, c);
+  uint32_t slack = (c << PH__GRANULE_SHIFT) - PH__HEADER - (uint32_t)size;
+  slack |= (uint32_t)(f >> 32) & PH__PREV_FREE;
+  ph__block_store(&s->seal, b, ph__block_word_of(c, slack, PH__STATE_BUSY));
+  return ph__block_data(b);
 }
 
 /* In s (entered), holding region r: the live BUSY block at `data` (of a

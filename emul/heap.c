@@ -42,13 +42,13 @@ static bool region_extend(struct ph__heap* h, struct ph__region* r,
   if (want - r->commit_size < bytes)
     return false;
   struct ph__block* old_end = ph__region_sentinel(r);
-  uint8_t before = old_end->state & PH__PREV_FREE;
+  unsigned before = old_end->slack_pf & PH__PREV_FREE;
   if (!ph__heap_commit(h, r, want))
     return false;
   struct ph__block* end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)end - (char*)old_end) >> PH__GRANULE_SHIFT);
   ph__block_set(&h->seal, end, 1, PH__STATE_SENTINEL, 0);
-  ph__block_set(&h->seal, old_end, g, PH__STATE_BUSY | before, 0);
+  ph__block_set(&h->seal, old_end, g, PH__STATE_BUSY, before);
   ph__block_release(h, old_end);
   return true;
 }
@@ -108,16 +108,40 @@ void ph__heap_lfh_on(struct ph__heap* h) {
     atomic_store_explicit(&h->top->compat, 2u, memory_order_relaxed);
 }
 
-/* A quick block (small.h) cut down to g granules if it has PH__QUICK_TRIM
- * more (the rest goes to the bins), marked BUSY, or NULL. */
-#define PH__QUICK_TRIM 4u /* granules; less stays with the block as slack */
+/* A quick block (small.h) of at least g granules, cut down to g if the
+ * rest can be a block: the rest goes on a quick list of its own size, so
+ * no neighbour is touched and the block lies as Windows would place it.
+ * NULL if the quick lists have none. */
 static struct ph__block* quick_alloc(struct ph__heap* h, uint32_t g) {
   struct ph__block* b = ph__quick_pop_fit(h, g);
-  if (b == NULL || b->size - g < PH__QUICK_TRIM)
+  if (b == NULL || b->size - g < PH__MIN_BLOCK)
     return b;
-  ph__block_restate(&h->seal, b, b->size, 0, PH__STATE_BUSY);
-  ph__block_trim(h, b, g);
+  uint32_t rest = b->size - g;
+  struct ph__block* tail =
+      (struct ph__block*)((char*)b + ((size_t)g << PH__GRANULE_SHIFT));
+  ph__block_set(&h->seal, tail, rest, PH__STATE_BUSY, 0); /* b is not FREE */
+  ph__block_restate(&h->seal, b, g, 0, PH__STATE_BUSY);
+  if (!ph__quick_takes(h, rest))
+    ph__block_release(h, tail);
+  else if (ph__quick_push(h, tail, rest))
+    ph__heap_tick(h);
   return b;
+}
+
+/*
+ * The granules to allocate for a request of g: g, as Windows' back end
+ * spaces blocks, until requests of its list's sizes have come
+ * PH__LFH_AFTER times on a heap that can have Windows' low-fragmentation
+ * front end (a serialized growable one); from then on, a medium request is
+ * rounded up to its list's size (by at most 12.5 %, its slack then kept at
+ * the block's end), so that freed blocks of that list always fit it: a
+ * front end's size classes, as Windows' LFH rounds to its buckets.
+ */
+static uint32_t alloc_granules(struct ph__heap* h, uint32_t g) {
+  if (g <= PH__QUICK_EXACT || g >= PH__QUICK_LIMIT || !h->top->sharded ||
+      h->class_allocs[ph__quick_list(g)] < PH__LFH_AFTER)
+    return g;
+  return ph__quick_round(g);
 }
 
 /* A block for `size` bytes: a quick block, else (fit_first) the good fit
@@ -130,6 +154,7 @@ static void* heap_alloc(struct ph__heap* h, size_t size, bool fit_first) {
     return large_alloc(h, size);
   uint32_t g = ph__size_to_granules(size);
   ph__heap_count_class(h, g);
+  g = alloc_granules(h, g);
   struct ph__block* b = ph__quick_takes(h, g) ? quick_alloc(h, g) : NULL;
   if (b == NULL && fit_first)
     b = ph__bins_fit(h, g);
@@ -341,7 +366,11 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
       return p;
     return large_copy(h, r, size, flags);
   }
-  size_t old_size = ph__heap_block_size(r, data);
+  size_t old_size = ph__heap_block_size(h, r, data);
+  if (old_size == SIZE_MAX) {
+    ph__corruption(h, data, "block overrun past its size");
+    return NULL;
+  }
   void* result = NULL;
   if (block_resize(h, r, ph__block_of(data), size)) {
     result = data;
@@ -361,11 +390,13 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
   return result;
 }
 
-size_t ph__heap_block_size(struct ph__region* r, const void* data) {
+size_t ph__heap_block_size(const struct ph__heap* h, struct ph__region* r,
+                           const void* data) {
   if (r->kind == PH__REGION_LARGE)
     return r->large_size;
   const struct ph__block* b = ph__block_of(data);
-  return ph__block_capacity(b) - b->slack;
+  size_t slack = ph__block_slack_of(&h->seal, b);
+  return slack == SIZE_MAX ? SIZE_MAX : ph__block_capacity(b) - slack;
 }
 
 /* ---- a heap's regions and its totals ------------------------------------

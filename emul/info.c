@@ -45,7 +45,7 @@ static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
   }
   struct ph__block* new_end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)new_end - (char*)tail) >> PH__GRANULE_SHIFT);
-  ph__block_set(&h->seal, new_end, 1, PH__STATE_SENTINEL | PH__PREV_FREE, 0);
+  ph__block_set(&h->seal, new_end, 1, PH__STATE_SENTINEL, PH__PREV_FREE);
   ph__block_set(&h->seal, tail, g, PH__STATE_FREE, 0);
   ph__bins_insert(h, tail);
 }
@@ -111,8 +111,10 @@ static size_t allocated_bytes(struct ph__heap* h) {
          b = ph__block_next(b)) {
       if (!ph__block_steppable(h, b, end))
         break;
-      if (ph__block_state(b) == PH__STATE_BUSY)
-        sum += ph__block_capacity(b) - b->slack;
+      if (ph__block_state(b) == PH__STATE_BUSY) {
+        size_t slack = ph__block_slack_of(&h->seal, b);
+        sum += ph__block_capacity(b) - (slack == SIZE_MAX ? 0 : slack);
+      }
     }
   }
   for (struct ph__region* r = h->large; r != NULL; r = r->next)

@@ -69,6 +69,14 @@ static inline uint32_t ph__quick_lo(unsigned i) {
   return ((uint32_t)1 << k) + ((t % 8) << (k - 3));
 }
 
+/* What a request of g granules (PH__QUICK_EXACT < g < PH__QUICK_LIMIT) is
+ * rounded up to once its size is in demand (heap.c): the smallest size of
+ * a list all of whose blocks fit it, g itself if it starts a list. */
+static inline uint32_t ph__quick_round(uint32_t g) {
+  unsigned i = ph__quick_list(g);
+  return ph__quick_lo(i) == g ? g : ph__quick_lo(i + 1);
+}
+
 /* The check word of link `next` (as stored, encoded) in block b:
  * ph__seal_mix(k, b, next, k->link), so that without the keys no pair
  * (link, check) can be made up; a change to the stored link, or the pair
@@ -113,7 +121,7 @@ static inline bool ph__quick_header_ok(const struct ph__heap* h,
                 f == ph__block_word_of(i, 0, PH__STATE_QUICK)))
     return true;
   return ph__block_sealed(&h->seal, b) &&
-         ph__block_state(b) == PH__STATE_QUICK && b->slack == 0 &&
+         ph__block_state(b) == PH__STATE_QUICK && ph__block_slack(b) == 0 &&
          b->size >= PH__MIN_BLOCK && ph__quick_fits(b->size) &&
          ph__quick_list(b->size) == i;
 }
@@ -169,13 +177,16 @@ static inline struct ph__block* ph__quick_pop(struct ph__heap* h, unsigned i) {
 }
 
 /* Hand out block b, resized to g granules (taken from a list or the bins,
- * or grown), for `size` bytes: at most PH__SLACK_MAX bytes past it. */
+ * or grown), for `size` bytes. */
 static inline void* ph__block_hand_out_sized(struct ph__heap* h,
                                              struct ph__block* b, uint32_t g,
                                              size_t size) {
   size_t slack = ((size_t)g << PH__GRANULE_SHIFT) - PH__HEADER - size;
-  PH_ASSERT(slack <= PH__SLACK_MAX);
-  ph__block_restate(&h->seal, b, g, (uint8_t)slack, PH__STATE_BUSY);
+  if (PH_UNLIKELY(slack >= PH__SLACK_EXT)) {
+    ph__block_slack_store(&h->seal, b, g, slack);
+    slack = PH__SLACK_EXT;
+  }
+  ph__block_restate(&h->seal, b, g, (unsigned)slack, PH__STATE_BUSY);
   return ph__block_data(b);
 }
 

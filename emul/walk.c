@@ -66,6 +66,13 @@ static void entry_region(ph_heap_entry_t* e, struct ph__region* r) {
   e->Region.lpLastBlock = (char*)r + r->reserve_size;
 }
 
+/* The slack of busy block b of h, as a walk reports it: if the bytes
+ * that keep it were overwritten (ph__block_slack_of), none. */
+static size_t busy_slack(const struct ph__heap* h, const struct ph__block* b) {
+  size_t slack = ph__block_slack_of(&h->seal, b);
+  return slack == SIZE_MAX ? 0 : slack;
+}
+
 static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
                         struct ph__block* b) {
   entry_clear(e, r);
@@ -73,8 +80,8 @@ static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
   e->lpData = ph__block_data(b);
   switch (ph__block_state(b)) {
   case PH__STATE_BUSY:
-    e->cbData = clamp32(ph__block_capacity(b) - b->slack);
-    e->cbOverhead = clamp8(PH__HEADER + b->slack);
+    e->cbData = clamp32(ph__block_capacity(b) - busy_slack(r->heap, b));
+    e->cbOverhead = clamp8(PH__HEADER + busy_slack(r->heap, b));
     e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
     break;
   case PH__STATE_QUICK:

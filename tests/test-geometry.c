@@ -79,7 +79,7 @@ START_TEST(blocks_are_spaced_as_windows_spaces_them) {
 END_TEST
 
 /* Blocks of the smallest span, 4p bytes (up to 4p - 8 bytes asked for):
- * Wine 8.0 spaces them 48 bytes apart on x64 (later Wine's own test marks
+ * Wine 8.0 spaces them 6p apart, 48 bytes on x64 (later Wine's own test marks
  * sizes under 2p todo_wine). */
 START_TEST(tiny_blocks_are_spaced_as_windows_spaces_them) {
   HANDLE h = HeapCreate(HEAP_NO_SERIALIZE, 0, 0);
