@@ -97,7 +97,8 @@ struct row {
 
 static struct bench_allocator all[BENCH_ALLOCATORS];
 static struct row rows[WORKLOADS];
-static struct bench_run overhead[BENCH_ALLOCATORS];
+static struct bench_run overhead[BENCH_ALLOCATORS];   /* 32-B blocks */
+static struct bench_run spread[BENCH_ALLOCATORS];     /* 1-512 B */
 static bool overhead_run;
 static struct bench_memory memory[BENCH_MEM_CASES][BENCH_ALLOCATORS];
 static bool memory_run;
@@ -353,26 +354,40 @@ static void run_overhead(const struct bench_params* p) {
       continue;
     overhead[i] = bench_overhead(&all[i], p);
     check_errors(&all[i], "overhead", overhead[i].errors);
+    trim_all();
+    spread[i] = bench_overhead_spread(&all[i], p);
+    check_errors(&all[i], "overhead-spread", spread[i].errors);
   }
 }
 
-static void print_overhead(void) {
-  printf("\nMemory: %llu live blocks of 32 B on a fresh heap, measured once "
+/* One table of memory per block: runs[] of each allocator, blocks of
+ * `sizes` (for the title). */
+static void print_overhead_table(const struct bench_run* runs,
+                                 const char* sizes) {
+  double mean = 0; /* the same sizes for every allocator that ran */
+  uint64_t ops = 0;
+  for (int i = 0; i < BENCH_ALLOCATORS; i++)
+    if (all[i].absent == NULL) {
+      mean = runs[i].payload;
+      ops = runs[i].ops;
+    }
+  printf("\nMemory: %llu live blocks of %s on a fresh heap, measured once "
          "per allocator before the timed workloads\n",
-         (unsigned long long)overhead[BENCH_PH].ops);
-  printf("(resident: %s delta / blocks; overhead = resident - 32)\n",
-         bench_rss_source());
+         (unsigned long long)ops, sizes);
+  printf("(resident: %s delta / blocks; overhead = resident - %.2f, the "
+         "mean size asked for)\n",
+         bench_rss_source(), mean);
   printf("%-16s %10s %10s %10s %10s\n", "allocator", "resident", "overhead",
          "committed", "fill_ns");
   for (int i = 0; i < BENCH_ALLOCATORS; i++) {
-    const struct bench_run* r = &overhead[i];
+    const struct bench_run* r = &runs[i];
     printf("%-16s", all[i].name);
     if (all[i].absent != NULL) {
       printf(" %10s\n", absent_cell(&all[i]));
       continue;
     }
     if (r->resident > 0)
-      printf(" %10.2f %10.2f", r->resident, r->resident - 32);
+      printf(" %10.2f %10.2f", r->resident, r->resident - r->payload);
     else
       printf(" %10s %10s", "n/a", "n/a");
     if (r->committed > 0)
@@ -525,6 +540,11 @@ static void print_targets(void) {
                     ? overhead[BENCH_PH].resident - 32
                     : -1;
   target("overhead: ph resident B per 32-B block beyond 32", over, true, 16);
+  over = overhead_run && spread[BENCH_PH].resident > 0
+             ? spread[BENCH_PH].resident - spread[BENCH_PH].payload
+             : -1;
+  target("overhead-spread: ph resident B per block beyond size",
+         over, true, 16);
   snprintf(what, sizeof what, "threads-shared: ph throughput / %s", libc);
   target(what, inverse(ph_over("threads-shared", BENCH_LIBC)), false, 1.0);
   target("threads-shared: ph 2-thread time / ph 1-thread time",
@@ -680,8 +700,10 @@ int main(int argc, char** argv) {
     run_workload(w, &p, reps);
   }
   print_locks();
-  if (overhead_run)
-    print_overhead();
+  if (overhead_run) {
+    print_overhead_table(overhead, "32 B");
+    print_overhead_table(spread, "1-512 B, spread evenly");
+  }
   /* Last, as it sleeps and leaves allocators in their own state; not in a
    * --quick run unless named, as it takes ~40 s at any size. */
   if (selected("memory", only, n_only) && (n_only > 0 || p.scale_div == 1))

@@ -83,6 +83,7 @@ struct bench_run {
   uint64_t ops;      /* operations in the timed part */
   double resident;   /* overhead: resident bytes per block (0: unknown) */
   double committed;  /* overhead, ph: cbCommitted per block (0: unknown) */
+  double payload;    /* overhead: requested bytes per block, on average */
   uint64_t errors;   /* blocks found with a wrong tag: engine bug */
   uint64_t xfrees;   /* frees of a block another thread allocated */
   double shared;     /* cache-scratch: share of the threads whose first
@@ -138,6 +139,8 @@ struct bench_run bench_cache_scratch_8(const struct bench_allocator* a,
 /* bench-overhead.c */
 struct bench_run bench_overhead(const struct bench_allocator* a,
                                 const struct bench_params* p);
+struct bench_run bench_overhead_spread(const struct bench_allocator* a,
+                                       const struct bench_params* p);
 
 /* bench-memory.c: resident memory given back after each case. */
 enum bench_memory_case {
