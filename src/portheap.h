@@ -279,7 +279,7 @@ PH_EXPORT size_t ph_heap_size(void* heap, uint32_t flags, const void* block);
  * Returns:    nonzero if valid, 0 if not (bad heap, bad block, corrupted
  *             control data).  Never faults.
  * Last error: untouched, but PH_ERROR_NOACCESS for a block whose header
- *             (the 16 bytes before it) cannot be read, as Windows.
+ *             (the bytes just before it) cannot be read, as Windows.
  */
 PH_EXPORT int ph_heap_validate(void* heap, uint32_t flags, const void* block);
 
