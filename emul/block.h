@@ -67,13 +67,18 @@ enum ph__block_state {
 #define PH__PREV_FREE 0x80u /* in `slack_pf`: the block before is FREE */
 
 struct ph__block {
-  uint32_t size;    /* granules to the next header; first, so that an
-                       overrun of the block before, however short, changes
-                       a sealed field */
-  uint8_t slack_pf; /* payload bytes past the requested size (low 7 bits),
-                       | PH__PREV_FREE */
-  uint8_t state;    /* enum ph__block_state */
-  uint16_t check;   /* seal over size .. state, the address, the heap */
+  union {
+    struct {
+      uint32_t size;    /* granules to the next header; first, so that an
+                           overrun of the block before, however short,
+                           changes a sealed field */
+      uint8_t slack_pf; /* payload bytes past the requested size (low 7
+                           bits), | PH__PREV_FREE */
+      uint8_t state;    /* enum ph__block_state */
+      uint16_t check;   /* seal over size .. state, the address, the heap */
+    };
+    uint64_t word; /* all of it, for the atomic accesses below */
+  };
 };
 
 _Static_assert(sizeof(struct ph__block) == PH__HEADER, "header size");
@@ -255,12 +260,22 @@ static inline void ph__block_seal(const struct ph__seal_keys* k,
 }
 
 /* Set or clear PH__PREV_FREE in header b (which the caller has checked)
- * and reseal it. */
+ * and reseal it, in one atomic store: b may be a BUSY block that another
+ * thread is freeing at that moment, reading its header without the lock
+ * (ph__block_word_shared, remote.c). */
 static inline void ph__block_mark_prev(const struct ph__seal_keys* k,
                                        struct ph__block* b, bool free) {
-  b->slack_pf = (uint8_t)(free ? b->slack_pf | PH__PREV_FREE
-                                : b->slack_pf & ~PH__PREV_FREE);
-  ph__block_seal(k, b);
+  uint64_t f = ph__block_word(b) & PH__FIELDS_MASK;
+  uint64_t bit = (uint64_t)PH__PREV_FREE << 32;
+  f = free ? f | bit : f & ~bit;
+  __atomic_store_n(&b->word, ph__block_pack(k, b, f), __ATOMIC_RELAXED);
+}
+
+/* The header word as a thread without the heap's lock reads it: a guest
+ * freeing a BUSY block (remote.c), while the block's owner may set its
+ * PH__PREV_FREE (ph__block_mark_prev).  A plain load on 64-bit systems. */
+static inline uint64_t ph__block_word_shared(const struct ph__block* b) {
+  return __atomic_load_n(&b->word, __ATOMIC_RELAXED);
 }
 
 /* Keep slack >= PH__SLACK_EXT of a block of g granules at b in its last 8

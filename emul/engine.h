@@ -719,21 +719,29 @@ static inline void ph__fast_leave(struct ph__heap* s, enum ph__entry how) {
   ph__biased_leave(&s->lock, how);
 }
 
+/* Where the header of a block whose data would be at `data` in region r
+ * lies, if r vouches for that memory (aligned, inside the committed
+ * blocks); NULL if it cannot be a block's.  Nothing is read there. */
+static inline struct ph__block* ph__region_spot(struct ph__region* r,
+                                                const void* data) {
+  struct ph__block* b = ph__block_of(data);
+  if (((uintptr_t)data & (PH__GRANULE - 1)) != 0 ||
+      (char*)b < (char*)ph__region_first(r) ||
+      (char*)data > (char*)r + ph__region_committed(r) - PH__GRANULE)
+    return NULL;
+  return b;
+}
+
 /*
  * The sealed header of a block whose data would be at `data` in region r
- * of h, read only once r vouches for its memory (aligned, inside the
- * committed blocks); NULL if there is none.  Its state is the caller's.
+ * of h, read only once r vouches for its memory (ph__region_spot); NULL if
+ * there is none.  Its state is the caller's.
  */
 static inline struct ph__block* ph__region_header(struct ph__heap* h,
                                                   struct ph__region* r,
                                                   const void* data) {
-  struct ph__block* b = ph__block_of(data);
-  if (((uintptr_t)data & (PH__GRANULE - 1)) != 0 ||
-      (char*)b < (char*)ph__region_first(r) ||
-      (char*)data > (char*)r + ph__region_committed(r) - PH__GRANULE ||
-      !ph__block_sealed(&h->seal, b))
-    return NULL;
-  return b;
+  struct ph__block* b = ph__region_spot(r, data);
+  return b != NULL && ph__block_sealed(&h->seal, b) ? b : NULL;
 }
 
 /*

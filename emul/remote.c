@@ -46,9 +46,14 @@ bool ph__remote_free(struct ph__heap* s, struct ph__region* r, void* data) {
       atomic_load_explicit(&s->top->owner, memory_order_relaxed) != 0 ||
       ++ph__thread.remote_frees % PH__REMOTE_EVERY == 0)
     return false; /* the general path: the mutex, HeapLock's wait */
-  struct ph__block* b = ph__region_header(s, r, data);
-  return b != NULL && ph__block_state(b) == PH__STATE_BUSY &&
-         remote_push(s, b);
+  /* Without s's lock: the header read in one atomic load, as its owner may
+   * be setting its PH__PREV_FREE (ph__block_mark_prev). */
+  struct ph__block* b = ph__region_spot(r, data);
+  if (b == NULL)
+    return false;
+  uint64_t w = ph__block_word_shared(b);
+  return w == ph__block_pack(&s->seal, b, w & PH__FIELDS_MASK) &&
+         (unsigned)(w >> 40 & 0xFF) == PH__STATE_BUSY && remote_push(s, b);
 }
 
 void ph__remote_drain(struct ph__heap* s) {

@@ -15,6 +15,8 @@
  */
 #include "suites.h"
 
+#include <string.h>
+
 #define P ((SIZE_T)sizeof(void*))
 
 /* The distance Windows leaves between consecutive blocks of n bytes on a
@@ -140,6 +142,45 @@ START_TEST(busy_entries_report_their_span_less_their_size) {
 }
 END_TEST
 
+/* Blocks of 24 + 2p bytes on a growable heap, as Wine's test_HeapCreate
+ * walks them on Windows once its LFH serves that size: each busy one with
+ * cbData the size asked for and cbOverhead 8 (asserted on Windows and on
+ * Wine); once freed, slots with flags 0, cbData 0x20 and cbOverhead 2p
+ * (asserted on Windows, todo_wine: Wine 8.0 merges them into one free
+ * block). */
+START_TEST(lfh_sized_blocks_walk_as_windows_shows_them) {
+  enum { N = 0x12 };
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  SIZE_T n = 24 + 2 * P;
+  void* p[2 * N];
+  for (int round = 0; round < 2; round++) { /* the second: past the count */
+    for (int i = 0; i < N; i++) {
+      p[round * N + i] = HeapAlloc(h, 0, n);
+      ck_assert_ptr_nonnull(p[round * N + i]);
+    }
+  }
+  int busy = 0, other_busy = 0;
+  PROCESS_HEAP_ENTRY e = {0};
+  while (HeapWalk(h, &e))
+    if (e.wFlags & PROCESS_HEAP_ENTRY_BUSY) {
+      bool as_lfh = e.cbData == n && e.cbOverhead == 8;
+      busy += as_lfh;
+      other_busy += !as_lfh;
+    }
+  for (int i = 0; i < 2 * N; i++)
+    ck_assert_int_ne(HeapFree(h, 0, p[i]), FALSE);
+  int slots = 0;
+  memset(&e, 0, sizeof e);
+  while (HeapWalk(h, &e))
+    slots += e.wFlags == 0 && e.cbData == 0x20 && e.cbOverhead == 2 * P;
+  HeapDestroy(h);
+  ck_assert_int_eq(other_busy, 0);
+  ck_assert_int_eq(busy, 2 * N);
+  PH_ASSERT_DOC(slots >= N, "freed blocks merge into one free block");
+}
+END_TEST
+
 Suite* test_geometry(void) {
   Suite* s = suite_create("geometry");
   TCase* tc = tcase_create("layout");
@@ -155,7 +196,16 @@ Suite* test_geometry(void) {
                  sizeof(void*) == 8 || !ph_test_emul(),
                  "the engine's 32-bit blocks are 16-byte aligned, "
                  "Windows' 8");
-  tcase_add_test(tc, blocks_are_aligned_but_not_all_to_twice_that);
+  ph_test_add_if(tc, blocks_are_aligned_but_not_all_to_twice_that,
+                 "blocks_are_aligned_but_not_all_to_twice_that",
+                 sizeof(void*) == 8 || !ph_test_emul(),
+                 "the engine's 32-bit blocks are 16-byte aligned, "
+                 "Windows' 8");
+  ph_test_add_if(tc, lfh_sized_blocks_walk_as_windows_shows_them,
+                 "lfh_sized_blocks_walk_as_windows_shows_them",
+                 sizeof(void*) == 8 || !ph_test_emul(),
+                 "the engine's 32-bit blocks are 16-byte aligned, "
+                 "Windows' 8");
   tcase_add_test(tc, busy_entries_report_their_span_less_their_size);
   suite_add_tcase(s, tc);
   return s;
