@@ -194,8 +194,7 @@ void ph__block_trim(struct ph__heap* h, struct ph__block* b, uint32_t g) {
   struct ph__block* tail =
       (struct ph__block*)((char*)b + ((size_t)g << PH__GRANULE_SHIFT));
   ph__block_set(&h->seal, tail, b->size - g, PH__STATE_BUSY, 0);
-  b->size = g;
-  ph__block_seal(&h->seal, b);
+  ph__block_restate(&h->seal, b, g, ph__block_slack(b), PH__STATE_BUSY);
   ph__block_release(h, tail);
 }
 
@@ -268,7 +267,7 @@ struct ph__block* ph__bins_alloc(struct ph__heap* h, uint32_t g) {
     return NULL;
   h->victim = NULL;
   mark_next(h, b, false);
-  b->state = PH__STATE_BUSY;
+  ph__block_claim(b, b->size);
   return b;
 }
 
@@ -295,7 +294,7 @@ struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t g) {
     }
     if (!ph__bins_take(h, b, g))
       continue;
-    b->state = PH__STATE_BUSY;
+    ph__block_claim(b, b->size);
     return b;
   }
 }

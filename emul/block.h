@@ -253,10 +253,14 @@ static inline void ph__block_restate(const struct ph__seal_keys* k,
   ph__block_set(k, b, size, state, slack | prev_free);
 }
 
-/* Seal b again after its size was changed in place. */
-static inline void ph__block_seal(const struct ph__seal_keys* k,
-                                  struct ph__block* b) {
-  ph__block_store(k, b, ph__block_word(b) & PH__FIELDS_MASK);
+/* Claim FREE block b, resized to g granules, for its caller to hand out:
+ * BUSY, no slack, no PH__PREV_FREE (a FREE block's is clear), no check
+ * yet (it does not check until handed out).  One 8-byte store, so that
+ * the hand-out's 8-byte load of it is forwarded from the store buffer (a
+ * narrower store before a wider load of the same bytes stalls it). */
+static inline void ph__block_claim(struct ph__block* b, uint32_t g) {
+  uint64_t w = ph__block_word_of(g, 0, PH__STATE_BUSY);
+  memcpy(b, &w, 8);
 }
 
 /* Set or clear PH__PREV_FREE in header b (which the caller has checked)

@@ -325,8 +325,7 @@ static inline struct ph__block* ph__victim_carve(struct ph__heap* h,
   if (!ph__victim_gives(h, v, g))
     return NULL;
   ph__victim_shift(h, v, g);
-  v->size = g;
-  v->state = PH__STATE_BUSY; /* a FREE block's PH__PREV_FREE is clear */
+  ph__block_claim(v, g);
   return v;
 }
 
