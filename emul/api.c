@@ -361,7 +361,7 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
           return free_general(heap, flags, block);
         }
         uint32_t g = ph__block_size(b);
-        if (PH_UNLIKELY(g > PH__QUICK_EXACT))
+        if (PH_UNLIKELY(g > PH__QUICK_EXACT || !ph__quick_active(s, g)))
           return free_entered(b, s, r, PH__ENTRY_BIAS);
         if (PH_UNLIKELY(ph__quick_push(s, b, g)))
           return free_tick(s, PH__ENTRY_BIAS);

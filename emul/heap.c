@@ -139,7 +139,7 @@ static struct ph__block* quick_alloc(struct ph__heap* h, uint32_t g) {
  */
 static uint32_t alloc_granules(struct ph__heap* h, uint32_t g) {
   if (g <= PH__QUICK_EXACT || g >= PH__QUICK_LIMIT || !h->top->sharded ||
-      h->class_allocs[ph__quick_list(g)] < PH__LFH_AFTER)
+      !ph__quick_active(h, ph__quick_list(g)))
     return g;
   return ph__quick_round(g);
 }

@@ -5,7 +5,9 @@
  * A freed block of up to PH__QUICK_LIMIT granules goes onto the LIFO list
  * of its size, still marked not-free (QUICK), and the next request of that
  * size takes it back: no coalescing, no search, no neighbour touched.  This
- * is the job of Windows' low-fragmentation front end.  Lists:
+ * is the job of Windows' low-fragmentation front end, and as that one, a
+ * list is used only once requests of its sizes have come PH__LFH_AFTER
+ * times (ph__quick_active): before, freed blocks merge.  Lists:
  *   2 .. 33 granules      one per size (payloads up to 520 bytes)
  *   34 .. 8192 granules   8 per power of two, each holding the blocks
  *                         whose size lies in its range: a request takes
@@ -42,12 +44,6 @@ static inline bool ph__quick_fits(uint32_t g) {
   return g <= PH__QUICK_LIMIT;
 }
 
-/* Whether a block of g granules of h goes on a quick list when freed: a
- * fixed heap keeps only small ones there (its space is counted, and its
- * medium blocks merge at once). */
-static inline bool ph__quick_takes(const struct ph__heap* h, uint32_t g) {
-  return g <= PH__QUICK_EXACT || (g <= PH__QUICK_LIMIT && h->maximum_size == 0);
-}
 
 /* The list of blocks of g granules (PH__MIN_BLOCK <= g <= PH__QUICK_LIMIT):
  * g itself up to PH__QUICK_EXACT, then 8 lists per power of two. */
@@ -75,6 +71,24 @@ static inline uint32_t ph__quick_lo(unsigned i) {
 static inline uint32_t ph__quick_round(uint32_t g) {
   unsigned i = ph__quick_list(g);
   return ph__quick_lo(i) == g ? g : ph__quick_lo(i + 1);
+}
+
+/* Whether requests of the sizes of list i have come PH__LFH_AFTER times
+ * in h (ph__heap_count_class): the list is then in use, as Windows' LFH
+ * serves a bucket only after as many. */
+static inline bool ph__quick_active(const struct ph__heap* h, unsigned i) {
+  return h->class_allocs[i] >= PH__LFH_AFTER;
+}
+
+/* Whether a block of g granules of h goes on a quick list when freed: its
+ * list is in use (ph__quick_active; until then a freed block merges with
+ * its free neighbours, as in Windows' back end, and a walk sees one free
+ * block where it was); a fixed heap keeps only small ones there (its
+ * space is counted, and its medium blocks merge at once). */
+static inline bool ph__quick_takes(const struct ph__heap* h, uint32_t g) {
+  return (g <= PH__QUICK_EXACT ||
+          (g <= PH__QUICK_LIMIT && h->maximum_size == 0)) &&
+         ph__quick_active(h, ph__quick_list(g));
 }
 
 /* The check word of link `next` (as stored, encoded) in block b:

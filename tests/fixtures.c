@@ -20,6 +20,11 @@ void ph_test_heap_teardown(void) {
   ph_test_heap = NULL;
 }
 
+void ph_test_activate_size(HANDLE h, SIZE_T size) {
+  for (int i = 0; i < 18; i++)
+    ck_assert_ptr_nonnull(HeapAlloc(h, 0, size));
+}
+
 void ph_test_fill(void* p, SIZE_T n, unsigned char value) {
   memset(p, value, n);
 }

@@ -123,6 +123,11 @@ int ph_test_alloc_filled(HANDLE h, unsigned char** blocks, int n, SIZE_T size,
 void ph_test_check_and_free_filled(HANDLE h, unsigned char* const* blocks,
                                    int n, SIZE_T size, unsigned char fill);
 
+/* Put h's quick list for blocks of `size` bytes in use, as Windows' LFH
+ * serves a size only after 18 requests of it (emul/small.h): 18 blocks of
+ * that size, left allocated until h is destroyed. */
+void ph_test_activate_size(HANDLE h, SIZE_T size);
+
 /* Walk h from the start until the entry for block p, left in *e; false if
  * the walk ends without one. */
 bool ph_test_walk_to(HANDLE h, PROCESS_HEAP_ENTRY* e, const void* p);

@@ -181,6 +181,31 @@ START_TEST(lfh_sized_blocks_walk_as_windows_shows_them) {
 }
 END_TEST
 
+/* Until requests of a size have come 18 times, a freed block of that size
+ * merges back, as Windows' back end frees it, even on a heap whose LFH was
+ * switched on: its walk is the empty heap's again (Wine's test_HeapCreate,
+ * on Windows: 0x11 alloc/free pairs of 24 + 2p bytes, then three
+ * entries). */
+START_TEST(blocks_freed_before_the_lfh_count_merge_back) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  ULONG lfh = 2;
+  ck_assert_int_ne(HeapSetInformation(h, HeapCompatibilityInformation, &lfh,
+                                      sizeof lfh),
+                   FALSE);
+  int empty = ph_test_walk_entries(h, 100);
+  for (int i = 0; i < 0x11; i++) {
+    void* p = HeapAlloc(h, 0, 24 + 2 * P);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  }
+  int after = ph_test_walk_entries(h, 100);
+  HeapDestroy(h);
+  ck_assert_int_eq(empty, 3);
+  ck_assert_int_eq(after, empty);
+}
+END_TEST
+
 Suite* test_geometry(void) {
   Suite* s = suite_create("geometry");
   TCase* tc = tcase_create("layout");
@@ -207,6 +232,7 @@ Suite* test_geometry(void) {
                  "the engine's 32-bit blocks are 16-byte aligned, "
                  "Windows' 8");
   tcase_add_test(tc, busy_entries_report_their_span_less_their_size);
+  tcase_add_test(tc, blocks_freed_before_the_lfh_count_merge_back);
   suite_add_tcase(s, tc);
   return s;
 }

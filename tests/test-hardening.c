@@ -120,6 +120,8 @@ START_TEST(quick_list_links_reveal_no_key) {
   for (int k = 0; k < 2; k++) {
     HANDLE h = HeapCreate(0, (SIZE_T)64 << 10, 0);
     ck_assert_ptr_nonnull(h);
+    for (int i = 0; i < BLOCKS; i++)
+      ph_test_activate_size(h, 16 * (SIZE_T)(i + 1));
     unsigned char* p[BLOCKS];
     struct freed ends[BLOCKS], pairs[BLOCKS];
     for (int i = 0; i < BLOCKS; i++) { /* 16, 32, ... bytes: a list each */

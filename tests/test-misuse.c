@@ -491,6 +491,7 @@ END_TEST
  * links in its payload. */
 START_TEST(overrun_into_a_free_block_is_contained) {
   static const SIZE_T sizes[] = {100, 1000}; /* quick list, bins */
+  ph_test_activate_size(heap, 100); /* a freed 100-byte block: quick */
   for (size_t k = 0; k < 2; k++) {
     SIZE_T n = sizes[k];
     unsigned char *a, *b, *c;
@@ -524,6 +525,7 @@ END_TEST
 START_TEST(write_after_free_to_a_quick_link_is_noticed) {
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
+  ph_test_activate_size(h, 100);
   unsigned char* a = HeapAlloc(h, 0, 100);
   unsigned char* keep = HeapAlloc(h, 0, 100);
   ck_assert_ptr_nonnull(keep);
