@@ -13,10 +13,10 @@
  * before anything behind it is read.
  *
  * Free space is kept two ways:
- *   quick lists  freed blocks of a size class (up to 128 KiB, small.h),
- *                one LIFO list per class, not coalesced: constant-time
- *                alloc and free (the role of Windows' low-fragmentation
- *                front end)
+ *   quick lists  freed blocks up to 16 KiB (small.h), one LIFO list per
+ *                size range, not coalesced: constant-time alloc and free
+ *                (the role of Windows' low-fragmentation front end, in
+ *                use for a size once it has had as many requests)
  *   bins         coalesced free blocks, segregated by size with a bitmap
  *                (exact bins below 1 KiB, 8 per power of two above), so a
  *                good fit is found without a search
@@ -42,9 +42,10 @@
 #define PH__CHUNK ((size_t)1 << PH__CHUNK_SHIFT) /* region alignment */
 
 #define PH__QUICK_EXACT 33u  /* granules: a quick list per size up to here */
-#define PH__QUICK_LIMIT 8192u /* granules: quick lists up to here */
-#define PH__QUICK_LISTS (PH__QUICK_EXACT + 2u + 8u * 8u) /* 8 per 2^5 .. 2^12,
-                                                           one for 2^13 */
+#define PH__QUICK_LIMIT 1025u /* granules: quick lists up to here, blocks of
+                                 16 KiB, the largest Windows' LFH serves */
+#define PH__QUICK_LISTS (PH__QUICK_EXACT + 2u + 5u * 8u) /* 8 per 2^5 .. 2^9,
+                                                           one for 2^10 */
 #define PH__EXACT_BINS 64u
 #define PH__BIN_COUNT (PH__EXACT_BINS + 26u * 8u)
 #define PH__BIN_WORDS ((PH__BIN_COUNT + 63u) / 64u)

@@ -132,10 +132,11 @@ static struct ph__block* quick_alloc(struct ph__heap* h, uint32_t g) {
  * The granules to allocate for a request of g: g, as Windows' back end
  * spaces blocks, until requests of its list's sizes have come
  * PH__LFH_AFTER times on a heap that can have Windows' low-fragmentation
- * front end (a serialized growable one); from then on, a medium request is
- * rounded up to its list's size (by at most 12.5 %, its slack then kept at
- * the block's end), so that freed blocks of that list always fit it: a
- * front end's size classes, as Windows' LFH rounds to its buckets.
+ * front end (a serialized growable one); from then on, a medium request
+ * (up to 16 KiB, the largest the LFH serves) is rounded up to its list's
+ * size (by at most 12.5 %, its slack then kept at the block's end), so
+ * that freed blocks of that list always fit it, as Windows' LFH rounds to
+ * its buckets.
  */
 static uint32_t alloc_granules(struct ph__heap* h, uint32_t g) {
   if (g <= PH__QUICK_EXACT || g >= PH__QUICK_LIMIT || !h->top->sharded ||
