@@ -206,6 +206,26 @@ START_TEST(blocks_freed_before_the_lfh_count_merge_back) {
 }
 END_TEST
 
+/* Blocks above 16 KiB, which Windows' LFH never serves, keep the back
+ * end's spacing however many of one size a heap gets: 40 blocks of
+ * 0x1fa00 bytes on a default heap, 0x1fa10 apart (a heap that rounds such
+ * sizes to a class spaces them 0x20000). */
+START_TEST(medium_blocks_keep_their_spacing_however_many) {
+  enum { N = 40 };
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  char* p[N];
+  int exact = 0;
+  for (int i = 0; i < N; i++) {
+    p[i] = HeapAlloc(h, 0, 0x1fa00);
+    ck_assert_ptr_nonnull(p[i]);
+    exact += i > 0 && p[i] - p[i - 1] == (ptrdiff_t)windows_spacing(0x1fa00);
+  }
+  HeapDestroy(h);
+  ck_assert_int_ge(exact, N / 2); /* a region's end breaks a few pairs */
+}
+END_TEST
+
 Suite* test_geometry(void) {
   Suite* s = suite_create("geometry");
   TCase* tc = tcase_create("layout");
@@ -233,6 +253,7 @@ Suite* test_geometry(void) {
                  "Windows' 8");
   tcase_add_test(tc, busy_entries_report_their_span_less_their_size);
   tcase_add_test(tc, blocks_freed_before_the_lfh_count_merge_back);
+  tcase_add_test(tc, medium_blocks_keep_their_spacing_however_many);
   suite_add_tcase(s, tc);
   return s;
 }

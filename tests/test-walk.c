@@ -332,7 +332,7 @@ END_TEST
 
 /* A cursor on a block that was freed and merged into its free neighbour
  * no longer names a block.  The blocks are above the sizes the emulation
- * keeps on quick lists (128 KiB), which are freed without merging. */
+ * keeps on quick lists (16 KiB), which are freed without merging. */
 START_TEST(stale_cursor_fails_with_invalid_parameter) {
   HANDLE h = ph_test_heap;
   void* before = HeapAlloc(h, 0, 150000);
