@@ -226,34 +226,24 @@ START_TEST(medium_blocks_keep_their_spacing_however_many) {
 }
 END_TEST
 
+/* Register a test of Windows' layout: on the native backend, and on the
+ * engine where its granule is Windows' (64-bit systems). */
+#define add_layout_test(tc, fn)                                                \
+  ph_test_add_if(tc, fn, #fn, sizeof(void*) == 8 || !ph_test_emul(),          \
+                 "the engine's 32-bit blocks are 16-byte aligned, Windows' 8")
+
 Suite* test_geometry(void) {
   Suite* s = suite_create("geometry");
   TCase* tc = tcase_create("layout");
   tcase_set_timeout(tc, 60);
   tcase_add_checked_fixture(tc, ph_test_heap_setup, ph_test_heap_teardown);
-  ph_test_add_if(tc, blocks_are_spaced_as_windows_spaces_them,
-                 "blocks_are_spaced_as_windows_spaces_them",
-                 sizeof(void*) == 8 || !ph_test_emul(),
-                 "the engine's 32-bit blocks are 16-byte aligned, "
-                 "Windows' 8");
-  ph_test_add_if(tc, tiny_blocks_are_spaced_as_windows_spaces_them,
-                 "tiny_blocks_are_spaced_as_windows_spaces_them",
-                 sizeof(void*) == 8 || !ph_test_emul(),
-                 "the engine's 32-bit blocks are 16-byte aligned, "
-                 "Windows' 8");
-  ph_test_add_if(tc, blocks_are_aligned_but_not_all_to_twice_that,
-                 "blocks_are_aligned_but_not_all_to_twice_that",
-                 sizeof(void*) == 8 || !ph_test_emul(),
-                 "the engine's 32-bit blocks are 16-byte aligned, "
-                 "Windows' 8");
-  ph_test_add_if(tc, lfh_sized_blocks_walk_as_windows_shows_them,
-                 "lfh_sized_blocks_walk_as_windows_shows_them",
-                 sizeof(void*) == 8 || !ph_test_emul(),
-                 "the engine's 32-bit blocks are 16-byte aligned, "
-                 "Windows' 8");
+  add_layout_test(tc, blocks_are_spaced_as_windows_spaces_them);
+  add_layout_test(tc, tiny_blocks_are_spaced_as_windows_spaces_them);
+  add_layout_test(tc, blocks_are_aligned_but_not_all_to_twice_that);
+  add_layout_test(tc, lfh_sized_blocks_walk_as_windows_shows_them);
   tcase_add_test(tc, busy_entries_report_their_span_less_their_size);
   tcase_add_test(tc, blocks_freed_before_the_lfh_count_merge_back);
-  tcase_add_test(tc, medium_blocks_keep_their_spacing_however_many);
+  add_layout_test(tc, medium_blocks_keep_their_spacing_however_many);
   suite_add_tcase(s, tc);
   return s;
 }
