@@ -4,7 +4,8 @@
  * of its regions.  (Entering a heap, its lock and shards: lock.c.)
  *
  * Allocation order for a request of g granules (ALIGN16(n + 8) bytes, as
- * Windows spaces blocks; never rounded up further):
+ * Windows spaces blocks; up to 16 KiB rounded to its quick list's size
+ * once that list is in use, as Windows' LFH does: alloc_granules):
  *   1. a quick list (small.h), the excess trimmed off a bigger block
  *   2. the bins (good fit, split)
  *   3. if the quick lists hold an eighth of the heap or more, merge them

@@ -204,6 +204,7 @@ END_TEST
 START_TEST(header_moved_and_adjusted_does_not_check) {
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
+  int checked = 0; /* a 16-bit check: one in 65536 does, by chance */
   for (int i = 0; i < BLOCKS; i++) {
     unsigned char* a = HeapAlloc(h, 0, 40);
     unsigned char* b = HeapAlloc(h, 0, 40);
@@ -218,13 +219,16 @@ START_TEST(header_moved_and_adjusted_does_not_check) {
     memcpy(forged, &size, 4);
     memcpy(b - 8, forged, 8);
 
-    ck_assert_uint_eq(HeapSize(h, 0, b), (SIZE_T)-1);
-    ck_assert_int_eq(HeapValidate(h, 0, b), FALSE);
+    if (HeapSize(h, 0, b) != (SIZE_T)-1)
+      checked++;
+    else
+      ck_assert_int_eq(HeapValidate(h, 0, b), FALSE);
     memcpy(b - 8, saved, 8); /* put it back: the heap is whole again */
     ck_assert_uint_eq(HeapSize(h, 0, b), 40);
     ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   }
   ck_assert_int_ne(HeapDestroy(h), FALSE);
+  ck_assert_int_le(checked, 1);
 }
 END_TEST
 

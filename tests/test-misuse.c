@@ -454,10 +454,12 @@ END_TEST
 
 /* The shortest overrun: one to four bytes past a block that has no slack,
  * onto the first bytes of the next block's header.  Noticed when that
- * block is freed, sized or validated. */
+ * block is freed, sized or validated.  A header's check is 16 bits, so
+ * one overwrite in 65536 goes unnoticed: of the nine tried (each heap
+ * with keys of its own), one may, and is put back. */
 START_TEST(off_by_one_overrun_is_noticed_at_the_next_free) {
   static const SIZE_T sizes[] = {88, 488, 1000}; /* no slack: 16k - 8 */
-  int tested = 0;
+  int tested = 0, unnoticed = 0;
   for (size_t k = 0; k < 3; k++) {
     for (SIZE_T len = 1; len <= 4; len *= 2) {
       SIZE_T n = sizes[k];
@@ -470,7 +472,13 @@ START_TEST(off_by_one_overrun_is_noticed_at_the_next_free) {
         tested++;
         for (SIZE_T i = 0; i < len; i++)
           a[n + i] ^= 0x5A; /* b's header starts at a + n */
-        ck_assert_int_eq(HeapValidate(h, 0, b), FALSE);
+        if (HeapValidate(h, 0, b) != FALSE) { /* the 2^-16 chance */
+          for (SIZE_T i = 0; i < len; i++)
+            a[n + i] ^= 0x5A;
+          unnoticed++;
+          HeapDestroy(h);
+          continue;
+        }
         SetLastError(0);
         ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, b)), FALSE);
         ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
@@ -484,6 +492,7 @@ START_TEST(off_by_one_overrun_is_noticed_at_the_next_free) {
     }
   }
   ck_assert_int_gt(tested, 0); /* the layout this test needs did occur */
+  ck_assert_int_le(unnoticed, 1);
 }
 END_TEST
 
