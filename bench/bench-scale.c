@@ -131,25 +131,9 @@ static struct bench_run hot(const struct bench_allocator* a,
   return r;
 }
 
-struct bench_run bench_hot_1(const struct bench_allocator* a,
-                             const struct bench_params* p) {
-  return hot(a, p, 1);
-}
-struct bench_run bench_hot_2(const struct bench_allocator* a,
-                             const struct bench_params* p) {
-  return hot(a, p, 2);
-}
-struct bench_run bench_hot_8(const struct bench_allocator* a,
-                             const struct bench_params* p) {
-  return hot(a, p, 8);
-}
-struct bench_run bench_hot_32(const struct bench_allocator* a,
-                              const struct bench_params* p) {
-  return hot(a, p, 32);
-}
-struct bench_run bench_hot_64(const struct bench_allocator* a,
-                              const struct bench_params* p) {
-  return hot(a, p, 64);
+struct bench_run bench_hot(const struct bench_allocator* a,
+                           const struct bench_params* p) {
+  return hot(a, p, p->threads);
 }
 
 /* ---- larson: sets of blocks passed from thread to thread ---------------- */
@@ -420,11 +404,7 @@ static struct bench_run scratch(const struct bench_allocator* a,
   return r;
 }
 
-struct bench_run bench_cache_scratch_2(const struct bench_allocator* a,
-                                       const struct bench_params* p) {
-  return scratch(a, p, 2);
-}
-struct bench_run bench_cache_scratch_8(const struct bench_allocator* a,
-                                       const struct bench_params* p) {
-  return scratch(a, p, 8);
+struct bench_run bench_cache_scratch(const struct bench_allocator* a,
+                                     const struct bench_params* p) {
+  return scratch(a, p, p->threads);
 }

@@ -40,37 +40,41 @@ struct workload {
   bench_fn fn;
   const char* op; /* what one op is */
   bool scale;     /* issue 16's: ph's lock counts printed, its targets */
+  int threads;    /* bench_params.threads for fn */
 };
 
 static const struct workload workloads[] = {
-    {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B", false},
-    {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB", false},
-    {"realloc", bench_realloc_growth, "realloc, doubling 16 B..1 MiB", false},
+    {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B", false, 0},
+    {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB", false, 0},
+    {"realloc", bench_realloc_growth, "realloc, doubling 16 B..1 MiB", false,
+     0},
     {"realloc-lone", bench_realloc_lone, "realloc, lone block 16 B..1 MiB",
-     false},
-    {"destroy", bench_destroy, "block ended by destroy (glibc: free)", false},
+     false, 0},
+    {"destroy", bench_destroy, "block ended by destroy (glibc: free)", false,
+     0},
     {"destroy-nocache", bench_destroy_nocache, "same, ph region cache off",
-     false},
+     false, 0},
     {"per-request", bench_per_request, "block, create+fill+destroy x10",
-     false},
+     false, 0},
     {"threads-shared", bench_threads_shared, "pair, 2 threads, one heap",
-     false},
-    {"threads-each", bench_threads_each, "pair, 2 threads, heap each", false},
+     false, 0},
+    {"threads-each", bench_threads_each, "pair, 2 threads, heap each", false,
+     0},
     {"threads-alone", bench_threads_alone, "pair, threads-shared's, 1 thread",
-     false},
+     false, 0},
     {"prod-cons", bench_producer_consumer, "block, alloc in A, free in B",
-     false},
+     false, 0},
     /* issue 16's, on the default heap (bench-scale.c) */
-    {"hot-1", bench_hot_1, "pair, 1 thread", true},
-    {"hot-2", bench_hot_2, "pair, 2 threads", true},
-    {"hot-8", bench_hot_8, "pair, 8 threads", true},
-    {"hot-32", bench_hot_32, "pair, 32 threads", true},
-    {"hot-64", bench_hot_64, "pair, 64 threads", true},
-    {"larson", bench_larson, "pair, 8 threads passing sets on", true},
-    {"cache-scratch-2", bench_cache_scratch_2,
-     "8-B object written 1000x, 2 thr", true},
-    {"cache-scratch-8", bench_cache_scratch_8,
-     "8-B object written 1000x, 8 thr", true},
+    {"hot-1", bench_hot, "pair, 1 thread", true, 1},
+    {"hot-2", bench_hot, "pair, 2 threads", true, 2},
+    {"hot-8", bench_hot, "pair, 8 threads", true, 8},
+    {"hot-32", bench_hot, "pair, 32 threads", true, 32},
+    {"hot-64", bench_hot, "pair, 64 threads", true, 64},
+    {"larson", bench_larson, "pair, 8 threads passing sets on", true, 0},
+    {"cache-scratch-2", bench_cache_scratch,
+     "8-B object written 1000x, 2 thr", true, 2},
+    {"cache-scratch-8", bench_cache_scratch,
+     "8-B object written 1000x, 8 thr", true, 8},
 };
 #define WORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -190,7 +194,10 @@ static void print_header(const struct bench_params* p, int reps) {
 /* One run of a workload; for ph on issue 16's, its lock counts too (the
  * whole call: setup and teardown are a few thousand ops of millions). */
 static struct bench_run run_once(size_t w, const struct bench_allocator* a,
-                                 const struct bench_params* p) {
+                                 const struct bench_params* params) {
+  struct bench_params row_params = *params;
+  row_params.threads = workloads[w].threads;
+  const struct bench_params* p = &row_params;
   if (a->id != BENCH_PH || !workloads[w].scale)
     return workloads[w].fn(a, p);
   struct lock_sums* l = &rows[w].locks;

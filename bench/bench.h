@@ -74,6 +74,8 @@ void bench_heap_drop(const struct bench_allocator* a, void* heap,
 struct bench_params {
   uint64_t seed;
   unsigned scale_div; /* 1 full, 10 --quick */
+  int threads;        /* threads of the workload being run (its table row
+                         says; 0 where it has no such count) */
 };
 
 /* What one run of one workload on one allocator measured. */
@@ -120,22 +122,13 @@ struct bench_run bench_threads_each(const struct bench_allocator* a,
 struct bench_run bench_producer_consumer(const struct bench_allocator* a,
                                          const struct bench_params* p);
 /* bench-scale.c: issue 16, on each allocator's default heap */
-struct bench_run bench_hot_1(const struct bench_allocator* a,
-                             const struct bench_params* p);
-struct bench_run bench_hot_2(const struct bench_allocator* a,
-                             const struct bench_params* p);
-struct bench_run bench_hot_8(const struct bench_allocator* a,
-                             const struct bench_params* p);
-struct bench_run bench_hot_32(const struct bench_allocator* a,
-                              const struct bench_params* p);
-struct bench_run bench_hot_64(const struct bench_allocator* a,
-                              const struct bench_params* p);
+/* hot-N and cache-scratch-N: p->threads threads */
+struct bench_run bench_hot(const struct bench_allocator* a,
+                           const struct bench_params* p);
 struct bench_run bench_larson(const struct bench_allocator* a,
                               const struct bench_params* p);
-struct bench_run bench_cache_scratch_2(const struct bench_allocator* a,
-                                       const struct bench_params* p);
-struct bench_run bench_cache_scratch_8(const struct bench_allocator* a,
-                                       const struct bench_params* p);
+struct bench_run bench_cache_scratch(const struct bench_allocator* a,
+                                     const struct bench_params* p);
 /* bench-overhead.c */
 struct bench_run bench_overhead(const struct bench_allocator* a,
                                 const struct bench_params* p);

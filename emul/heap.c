@@ -204,7 +204,8 @@ void ph__heap_free_block(struct ph__heap* h, struct ph__block* b) {
 /* Whether b is region r's sentinel (its header checks). */
 static bool block_is_end(const struct ph__heap* h, const struct ph__region* r,
                          const struct ph__block* b) {
-  return b == ph__region_sentinel(r) && ph__block_state(b) == PH__STATE_SENTINEL &&
+  return b == ph__region_sentinel(r) &&
+         ph__block_state(b) == PH__STATE_SENTINEL &&
          ph__block_sealed(&h->seal, b);
 }
 
