@@ -13,7 +13,7 @@
  * before anything behind it is read.
  *
  * Free space is kept two ways:
- *   quick lists  freed blocks up to 16 KiB (small.h), one LIFO list per
+ *   quick lists  freed blocks up to 128 KiB (small.h), one LIFO list per
  *                size range, not coalesced: constant-time alloc and free
  *                (the role of Windows' low-fragmentation front end, in
  *                use for a size once it has had as many requests)
@@ -42,10 +42,11 @@
 #define PH__CHUNK ((size_t)1 << PH__CHUNK_SHIFT) /* region alignment */
 
 #define PH__QUICK_EXACT 33u  /* granules: a quick list per size up to here */
-#define PH__QUICK_LIMIT 1025u /* granules: quick lists up to here, blocks of
-                                 16 KiB, the largest Windows' LFH serves */
-#define PH__QUICK_LISTS (PH__QUICK_EXACT + 2u + 5u * 8u) /* 8 per 2^5 .. 2^9,
-                                                           one for 2^10 */
+#define PH__QUICK_LIMIT 8192u /* granules: quick lists up to here (128 KiB) */
+#define PH__QUICK_LISTS (PH__QUICK_EXACT + 2u + 8u * 8u) /* 8 per 2^5 .. 2^12,
+                                                           one for 2^13 */
+#define PH__LFH_LIMIT 1025u /* granules: blocks of up to 16 KiB, the largest
+                               Windows' LFH serves (small.h) */
 #define PH__EXACT_BINS 64u
 #define PH__BIN_COUNT (PH__EXACT_BINS + 26u * 8u)
 #define PH__BIN_WORDS ((PH__BIN_COUNT + 63u) / 64u)

@@ -9,18 +9,17 @@
  * list is used only once requests of its sizes have come PH__LFH_AFTER
  * times (ph__quick_active): before, freed blocks merge.  Lists:
  *   2 .. 33 granules      one per size (payloads up to 520 bytes)
- *   34 .. 1025 granules   8 per power of two (payloads up to 16 KiB, the
- *                         largest block Windows' LFH serves; larger blocks
- *                         are the bins', as Windows' back end's), each
- *                         holding the blocks whose size lies in its range:
- *                         a request takes the head of its own range's list
- *                         if it is big enough, else the head of the next
- *                         list (every block there is), and the heap puts
- *                         what it does not need back on a list (heap.c)
- * A block is as long as its request asks, ALIGN16(n + 8), as Windows'
- * back end spaces them, until its list is in use; then, on a heap that
- * can have the LFH, a medium request is rounded up to its list's size, as
- * the LFH rounds to its buckets (heap.c).
+ *   34 .. 8192 granules   8 per power of two (payloads up to 128 KiB),
+ *                         each holding the blocks whose size lies in its
+ *                         range: a request takes the head of its own
+ *                         range's list if it is big enough, else the head
+ *                         of the next list (every block there is)
+ * A block is carved as long as its request asks, ALIGN16(n + 8), as
+ * Windows' back end spaces them.  Once its list is in use, on a heap that
+ * can have the LFH, a request of up to 16 KiB (PH__LFH_LIMIT, the largest
+ * the LFH serves) is rounded up to its list's size, as the LFH rounds to
+ * its buckets; a larger one never is, but may get a bigger freed block
+ * whole (heap.c).
  * Quick blocks are merged into the bins (ph__quick_flush) when they hold
  * an eighth of the heap and it would otherwise grow, when it cannot grow,
  * and on ph_heap_compact, which bounds the fragmentation they cause.
