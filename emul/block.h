@@ -25,8 +25,8 @@
  * whoever looks before a block checks first whether the victim ends there.
  *
  * Invariants (ph_heap_validate checks them, the engine relies on them):
- *   check == ph__block_seal_of(heap, block) for every header; anything else
- *     is a trampled header or a pointer that is not a block of this heap
+ *   every header checks (ph__block_sealed, with its heap's keys); anything
+ *     else is a trampled header or a pointer that is not a block of it
  *   a header that stops being one (merged into a neighbour, or moved) is
  *     wiped, so that a sealed header is always a block's start
  *   size >= 2 granules (the sentinel: 1)
@@ -35,7 +35,9 @@
  *   state FREE   => in exactly one bin, or the victim; never next to
  *     another FREE block (so a FREE block's PH__PREV_FREE is clear)
  *   state QUICK  => on exactly one quick list (freed, not yet coalesced)
- *   state BUSY   => handed out; payload bytes - slack == requested size
+ *   state BUSY   => handed out; payload bytes - slack == requested size,
+ *     the slack in the header, or from PH__SLACK_EXT on in the block's
+ *     last 8 bytes with a check of its own (ph__block_slack_of)
  */
 #ifndef PH_BLOCK_H
 #define PH_BLOCK_H
