@@ -48,6 +48,44 @@ static bench_thread_t* start_or_die(const struct bench_allocator* a,
   return t;
 }
 
+/* What a worker thread reports, first in each worker's struct; written
+ * once, at its end (the workers' structs share cache lines). */
+struct worker_report {
+  uint64_t end_ns; /* when its share was done */
+  uint64_t ops;    /* what it did of the workload's ops */
+  uint64_t errors; /* tags found wrong */
+  uint64_t xfrees; /* frees of a block another thread allocated */
+};
+
+/* Run n workers: fn on each of the n structs of `size` bytes at
+ * `workers`, which start with their struct worker_report; the clock
+ * starts when all have set up (gate) and the run lasts until the last one
+ * is done; counts are their sums. */
+static struct bench_run run_workers(const struct bench_allocator* a,
+                                    struct bench_gate* gate,
+                                    void (*fn)(void*), void* workers,
+                                    size_t size, int n) {
+  struct bench_run r = {0};
+  bench_thread_t** t = calloc((size_t)n, sizeof *t);
+  if (t == NULL)
+    bench_oom(a, "thread setup", (size_t)n);
+  for (int i = 0; i < n; i++)
+    t[i] = start_or_die(a, fn, (char*)workers + (size_t)i * size);
+  uint64_t start = bench_gate_open(gate, n);
+  for (int i = 0; i < n; i++) {
+    bench_thread_join(t[i]);
+    const struct worker_report* w =
+        (const struct worker_report*)((char*)workers + (size_t)i * size);
+    double ns = (double)(w->end_ns - start);
+    r.ns = ns > r.ns ? ns : r.ns;
+    r.ops += w->ops;
+    r.errors += w->errors;
+    r.xfrees += w->xfrees;
+  }
+  free(t);
+  return r;
+}
+
 /* An allocated and tagged block of `size`, or the end of the program. */
 static void* tagged(const struct bench_allocator* a, void* heap, size_t size,
                     const char* where) {
@@ -66,12 +104,11 @@ static void* tagged(const struct bench_allocator* a, void* heap, size_t size,
 #define HOT_PAIRS 4000000 /* over all threads */
 
 struct hot_worker {
+  struct worker_report out; /* first */
   const struct bench_allocator* a;
   struct bench_gate* gate;
   uint64_t seed;
   size_t pairs;
-  uint64_t end_ns; /* out */
-  uint64_t errors; /* out */
 };
 
 static void hot_main(void* arg) {
@@ -93,47 +130,33 @@ static void hot_main(void* arg) {
     a->release(heap, live[slot]);
     live[slot] = tagged(a, heap, size, "hot churn");
   }
-  w->end_ns = bench_now_ns();
+  uint64_t end_ns = bench_now_ns();
 
   for (size_t i = 0; i < HOT_LIVE; i++) {
     errors += bench_tag_bad(live[i], live[i]);
     a->release(heap, live[i]);
   }
-  w->errors = errors; /* written once: the workers' structs share lines */
-}
-
-static struct bench_run hot(const struct bench_allocator* a,
-                            const struct bench_params* p, int threads) {
-  struct bench_run r = {0};
-  struct bench_gate gate = {0};
-  struct hot_worker* w = calloc((size_t)threads, sizeof *w);
-  bench_thread_t** t = calloc((size_t)threads, sizeof *t);
-  if (w == NULL || t == NULL)
-    bench_oom(a, "hot setup", (size_t)threads);
-  size_t pairs = bench_scaled(p, HOT_PAIRS) / (size_t)threads;
-  for (int i = 0; i < threads; i++) {
-    w[i] = (struct hot_worker){.a = a,
-                               .gate = &gate,
-                               .seed = p->seed + 1000 * (uint64_t)i,
-                               .pairs = pairs};
-    t[i] = start_or_die(a, hot_main, &w[i]);
-  }
-  uint64_t start = bench_gate_open(&gate, threads);
-  for (int i = 0; i < threads; i++) {
-    bench_thread_join(t[i]);
-    double ns = (double)(w[i].end_ns - start);
-    r.ns = ns > r.ns ? ns : r.ns;
-    r.ops += w[i].pairs;
-    r.errors += w[i].errors;
-  }
-  free(t);
-  free(w);
-  return r;
+  w->out = (struct worker_report){
+      .end_ns = end_ns, .ops = w->pairs, .errors = errors};
 }
 
 struct bench_run bench_hot(const struct bench_allocator* a,
                            const struct bench_params* p) {
-  return hot(a, p, p->threads);
+  int threads = p->threads;
+  struct bench_gate gate = {0};
+  struct hot_worker* w = calloc((size_t)threads, sizeof *w);
+  if (w == NULL)
+    bench_oom(a, "hot setup", (size_t)threads);
+  size_t pairs = bench_scaled(p, HOT_PAIRS) / (size_t)threads;
+  for (int i = 0; i < threads; i++)
+    w[i] = (struct hot_worker){.a = a,
+                               .gate = &gate,
+                               .seed = p->seed + 1000 * (uint64_t)i,
+                               .pairs = pairs};
+  struct bench_run r =
+      run_workers(a, &gate, hot_main, w, sizeof *w, threads);
+  free(w);
+  return r;
 }
 
 /* ---- larson: sets of blocks passed from thread to thread ---------------- */
@@ -165,12 +188,10 @@ struct larson {
 };
 
 struct larson_worker {
+  struct worker_report out; /* first */
   struct larson* l;
   uint8_t id;
   uint64_t seed;
-  uint64_t end_ns; /* out */
-  uint64_t errors; /* out */
-  uint64_t xfrees; /* out: frees of another thread's block */
 };
 
 static struct larson_set* larson_fill(const struct bench_allocator* a,
@@ -264,19 +285,19 @@ static void larson_main(void* arg) {
       s->owner[slot] = w->id;
     }
   }
-  w->end_ns = bench_now_ns();
+  uint64_t end_ns = bench_now_ns();
   atomic_fetch_sub(&l->running, 1);
 
-  w->errors = errors + larson_empty(a, heap, s);
-  w->xfrees = xfrees;
+  w->out = (struct worker_report){.end_ns = end_ns,
+                                  .ops = l->rounds * LARSON_ROUND,
+                                  .errors = errors + larson_empty(a, heap, s),
+                                  .xfrees = xfrees};
 }
 
 struct bench_run bench_larson(const struct bench_allocator* a,
                               const struct bench_params* p) {
-  struct bench_run r = {0};
   struct larson* l = calloc(1, sizeof *l);
   struct larson_worker w[LARSON_THREADS];
-  bench_thread_t* t[LARSON_THREADS];
   if (l == NULL)
     bench_oom(a, "larson setup", sizeof *l);
   l->a = a;
@@ -290,20 +311,11 @@ struct bench_run bench_larson(const struct bench_allocator* a,
   void* heap = a->heap_default(); /* the main thread's */
   atomic_init(&l->pool[LARSON_THREADS],
               larson_fill(a, heap, LARSON_THREADS, &rng));
-  for (int i = 0; i < LARSON_THREADS; i++) {
+  for (int i = 0; i < LARSON_THREADS; i++)
     w[i] = (struct larson_worker){
         .l = l, .id = (uint8_t)i, .seed = p->seed + 1000 * (uint64_t)i};
-    t[i] = start_or_die(a, larson_main, &w[i]);
-  }
-  uint64_t start = bench_gate_open(&l->gate, LARSON_THREADS);
-  for (int i = 0; i < LARSON_THREADS; i++) {
-    bench_thread_join(t[i]);
-    double ns = (double)(w[i].end_ns - start);
-    r.ns = ns > r.ns ? ns : r.ns;
-    r.ops += l->rounds * LARSON_ROUND;
-    r.errors += w[i].errors;
-    r.xfrees += w[i].xfrees;
-  }
+  struct bench_run r =
+      run_workers(a, &l->gate, larson_main, w, sizeof *w, LARSON_THREADS);
   for (size_t j = 0; j < LARSON_SETS; j++) {
     struct larson_set* s = atomic_load(&l->pool[j]);
     if (s != NULL)
@@ -321,14 +333,13 @@ struct bench_run bench_larson(const struct bench_allocator* a,
 #define SCRATCH_MAX_THREADS 8
 
 struct scratch_worker {
+  struct worker_report out; /* first */
   const struct bench_allocator* a;
   struct bench_gate* gate;
   void* given;     /* the main thread's block, freed first */
   size_t cycles;
   uintptr_t first;   /* out: the first object it allocated */
   uint64_t first_ns; /* out: when */
-  uint64_t end_ns;   /* out */
-  uint64_t errors; /* out */
   unsigned sum;    /* out: what the loads read, so they stay */
 };
 
@@ -359,36 +370,29 @@ static void scratch_main(void* arg) {
     errors += bench_tag_bad(b, b);
     a->release(heap, b);
   }
-  w->end_ns = bench_now_ns();
-  w->errors = errors;
+  w->out = (struct worker_report){.end_ns = bench_now_ns(),
+                                  .ops = w->cycles,
+                                  .errors = errors,
+                                  .xfrees = 1}; /* the given block */
   w->sum = sum;
 }
 
-static struct bench_run scratch(const struct bench_allocator* a,
-                                const struct bench_params* p, int threads) {
-  struct bench_run r = {0};
+struct bench_run bench_cache_scratch(const struct bench_allocator* a,
+                                     const struct bench_params* p) {
+  int threads = p->threads;
+  if (threads > SCRATCH_MAX_THREADS)
+    threads = SCRATCH_MAX_THREADS;
   struct bench_gate gate = {0};
   struct scratch_worker w[SCRATCH_MAX_THREADS];
-  bench_thread_t* t[SCRATCH_MAX_THREADS];
   void* heap = a->heap_default(); /* the main thread's */
-  void* given[SCRATCH_MAX_THREADS];
   for (int i = 0; i < threads; i++) /* back to back: neighbours in a line */
-    given[i] = tagged(a, heap, SCRATCH_SIZE, "cache-scratch setup");
-  size_t cycles = bench_scaled(p, SCRATCH_CYCLES) / (size_t)threads;
-  for (int i = 0; i < threads; i++) {
     w[i] = (struct scratch_worker){
-        .a = a, .gate = &gate, .given = given[i], .cycles = cycles};
-    t[i] = start_or_die(a, scratch_main, &w[i]);
-  }
-  uint64_t start = bench_gate_open(&gate, threads);
-  for (int i = 0; i < threads; i++) {
-    bench_thread_join(t[i]);
-    double ns = (double)(w[i].end_ns - start);
-    r.ns = ns > r.ns ? ns : r.ns;
-    r.ops += w[i].cycles;
-    r.errors += w[i].errors;
-    r.xfrees += 1; /* the given block */
-  }
+        .a = a,
+        .gate = &gate,
+        .given = tagged(a, heap, SCRATCH_SIZE, "cache-scratch setup"),
+        .cycles = bench_scaled(p, SCRATCH_CYCLES) / (size_t)threads};
+  struct bench_run r =
+      run_workers(a, &gate, scratch_main, w, sizeof *w, threads);
   /* Threads whose first object was in the line of the first object of a
    * thread that ran at the same time (each usually gets the same block
    * back at every cycle). */
@@ -396,7 +400,7 @@ static struct bench_run scratch(const struct bench_allocator* a,
   for (int i = 0; i < threads; i++)
     for (int j = 0; j < threads; j++)
       if (j != i && w[i].first / 64 == w[j].first / 64 &&
-          w[i].first_ns < w[j].end_ns && w[j].first_ns < w[i].end_ns) {
+          w[i].first_ns < w[j].out.end_ns && w[j].first_ns < w[i].out.end_ns) {
         sharing++;
         break;
       }
@@ -404,7 +408,3 @@ static struct bench_run scratch(const struct bench_allocator* a,
   return r;
 }
 
-struct bench_run bench_cache_scratch(const struct bench_allocator* a,
-                                     const struct bench_params* p) {
-  return scratch(a, p, p->threads);
-}
