@@ -227,10 +227,16 @@ static inline uint64_t ph__block_pack(const struct ph__seal_keys* k,
   return fields | (p >> 48 << 48);
 }
 
+/* Whether w, the header word read at b, checks. */
+static inline bool ph__block_word_sealed(const struct ph__seal_keys* k,
+                                         const struct ph__block* b,
+                                         uint64_t w) {
+  return w == ph__block_pack(k, b, w & PH__FIELDS_MASK);
+}
+
 static inline bool ph__block_sealed(const struct ph__seal_keys* k,
                                     const struct ph__block* b) {
-  uint64_t w = ph__block_word(b);
-  return w == ph__block_pack(k, b, w & PH__FIELDS_MASK);
+  return ph__block_word_sealed(k, b, ph__block_word(b));
 }
 
 /* Store sealed fields `fields` and their check at b: one store. */

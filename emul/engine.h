@@ -77,7 +77,7 @@ enum ph__region_kind {
 /*
  * Header at the base of every region.  Sizes in bytes, from the base.
  * Invariants: commit_size <= reserve_size, both multiples of the page size;
- * blocks regions: the sentinel header sits at base + commit_size - 16.
+ * blocks regions: the sentinel header sits at base + commit_size - 8.
  * Its size is a whole number of granules (64 bytes on LP64, 48 on ILP32).
  */
 struct ph__region {
@@ -357,10 +357,9 @@ static inline uint32_t ph__victim_grow(struct ph__heap* h,
  * Windows turns its low-fragmentation heap on by itself for a growable
  * serialized heap once 0x12 (18) blocks of one size have been allocated
  * (Wine's tests, asserted on Windows): HeapCompatibilityInformation then
- * reads 2.  The engine's quick lists are always on; it counts the
- * requests of each size class that a quick list did not serve (a size
- * seen for the first time, a heap filling up) and reports 2 from the
- * 18th of one class. */
+ * reads 2.  The engine counts the requests of each quick list's sizes
+ * that the list did not serve, reports 2 from the 18th of one list, and
+ * uses the list from then on, as the LFH serves a bucket (small.h). */
 #define PH__LFH_AFTER 0x12u
 /* The 18th request of a class has come in shard h (small.h counts). */
 void ph__heap_lfh_on(struct ph__heap* h);

@@ -124,6 +124,8 @@ static struct ph__block* quick_alloc(struct ph__heap* h, uint32_t g) {
   struct ph__block* tail =
       (struct ph__block*)((char*)b + ((size_t)g << PH__GRANULE_SHIFT));
   ph__block_set(&h->seal, tail, rest, PH__STATE_BUSY, 0); /* b is not FREE */
+  /* sealed now, not only at the hand-out: the tick below may flush the
+   * quick block before b, whose release reads b's header */
   ph__block_restate(&h->seal, b, g, 0, PH__STATE_BUSY);
   if (!ph__quick_takes(h, rest))
     ph__block_release(h, tail);

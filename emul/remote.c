@@ -52,7 +52,7 @@ bool ph__remote_free(struct ph__heap* s, struct ph__region* r, void* data) {
   if (b == NULL)
     return false;
   uint64_t w = ph__block_word_shared(b);
-  return w == ph__block_pack(&s->seal, b, w & PH__FIELDS_MASK) &&
+  return ph__block_word_sealed(&s->seal, b, w) &&
          (unsigned)(w >> 40 & 0xFF) == PH__STATE_BUSY && remote_push(s, b);
 }
 

@@ -219,7 +219,7 @@ static inline void ph__heap_count_class(struct ph__heap* h, uint32_t g) {
   if (!ph__quick_fits(g))
     return;
   unsigned i = ph__quick_list(g);
-  if (PH_UNLIKELY(h->class_allocs[i] < PH__LFH_AFTER) &&
+  if (PH_UNLIKELY(!ph__quick_active(h, i)) &&
       ++h->class_allocs[i] == PH__LFH_AFTER)
     ph__heap_lfh_on(h);
 }
