@@ -43,6 +43,19 @@ static SIZE_T spacing_of(HANDLE h, SIZE_T n) {
   return d1 < d2 ? d1 : d2;
 }
 
+/* Whether blocks of n bytes, if from <= n <= to, are spaced otherwise than
+ * on Windows (printed, with what they measured). */
+static bool spacing_differs(HANDLE h, SIZE_T n, SIZE_T from, SIZE_T to) {
+  if (n < from || n > to)
+    return false;
+  SIZE_T got = spacing_of(h, n);
+  if (got == windows_spacing(n))
+    return false;
+  printf("spacing of %#zx-byte blocks: %#zx, Windows %#zx\n", (size_t)n,
+         (size_t)got, (size_t)windows_spacing(n));
+  return true;
+}
+
 /* The sizes Wine's test walks (from just under the large-block threshold,
  * halving), and a few more: the edges of the minimum block, 0x28 (spaced
  * 0x30), and 0x1fa00, which a heap that rounds sizes to classes spaces
@@ -53,19 +66,9 @@ static int spacing_mismatches(HANDLE h, SIZE_T from, SIZE_T to) {
                                  520, 0x3f8, 0x1000, 0x1fa00, 0x20008};
   int bad = 0;
   for (SIZE_T n = 0x20000 * P - 0x3000; n != 0; n >>= 1)
-    if (n >= from && n <= to && spacing_of(h, n) != windows_spacing(n)) {
-      printf("spacing of %#zx-byte blocks: %#zx, Windows %#zx\n", (size_t)n,
-             (size_t)spacing_of(h, n), (size_t)windows_spacing(n));
-      bad++;
-    }
-  for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
-    SIZE_T n = extra[i];
-    if (n >= from && n <= to && spacing_of(h, n) != windows_spacing(n)) {
-      printf("spacing of %#zx-byte blocks: %#zx, Windows %#zx\n", (size_t)n,
-             (size_t)spacing_of(h, n), (size_t)windows_spacing(n));
-      bad++;
-    }
-  }
+    bad += spacing_differs(h, n, from, to);
+  for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+    bad += spacing_differs(h, extra[i], from, to);
   return bad;
 }
 
