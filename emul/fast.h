@@ -39,23 +39,13 @@ static inline bool ph__fast_hit(const void* heap, uint32_t flags) {
 
 /* In s (entered): `size` bytes from the non-empty quick list of blocks of
  * c granules, or NULL if its head or its link does not check (the general
- * path reports it).  The head's fields must be exactly those it was
- * pushed with, but for PH__PREV_FREE, which its neighbour's free may have
- * set since and which is kept as read, without the seal recomputed (10 %
- * of a hot set's pops meet it; the check cost 1 ns a pair): a flag forged
- * by an overrun only makes the block's own free look at the footer before
- * it, which must then lead to a sealed FREE header ending right there
- * (ph__block_free_before). */
+ * path reports it): ph__quick_head_ok, with the head's PH__PREV_FREE kept
+ * from the fields it checked. */
 static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
                                  size_t size) {
   struct ph__block* b = s->quick[c];
-  const struct ph__quick_link* link =
-      (const struct ph__quick_link*)ph__block_data(b);
   uint64_t f = ph__block_word(b) & PH__FIELDS_MASK;
-  uint64_t want = ph__block_word_of(c, 0, PH__STATE_QUICK);
-  if (PH_UNLIKELY((f & ~((uint64_t)PH__PREV_FREE << 32)) != want))
-    return NULL;
-  if (PH_UNLIKELY(link->check != ph__quick_check(&s->seal, b, link->next)))
+  if (PH_UNLIKELY(!ph__quick_fields_ok(f, c) || !ph__quick_link_ok(s, b)))
     return NULL;
   ph__quick_unlink(s, c, b, c);
   uint32_t slack = (c << PH__GRANULE_SHIFT) - PH__HEADER - (uint32_t)size;

@@ -56,12 +56,10 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
   for (unsigned i = PH__MIN_BLOCK; i < PH__QUICK_LISTS; i++) {
     for (struct ph__block* b = h->quick[i]; b != NULL;
          b = ph__quick_next(h, b)) {
-      const struct ph__quick_link* link =
-          (const struct ph__quick_link*)ph__block_data(b);
       if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b) ||
           ph__block_state(b) != PH__STATE_QUICK ||
           !ph__quick_fits(b->size) || ph__quick_list(b->size) != i ||
-          link->check != ph__quick_check(&h->seal, b, link->next) ||
+          !ph__quick_link_ok(h, b) ||
           (seen += b->size) > h->quick_granules) /* no cycle either */
         return false;
     }

@@ -79,11 +79,13 @@ static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
   size_t span = (size_t)b->size << PH__GRANULE_SHIFT;
   e->lpData = ph__block_data(b);
   switch (ph__block_state(b)) {
-  case PH__STATE_BUSY:
-    e->cbData = clamp32(ph__block_capacity(b) - busy_slack(r->heap, b));
-    e->cbOverhead = clamp8(PH__HEADER + busy_slack(r->heap, b));
+  case PH__STATE_BUSY: {
+    size_t slack = busy_slack(r->heap, b);
+    e->cbData = clamp32(ph__block_capacity(b) - slack);
+    e->cbOverhead = clamp8(PH__HEADER + slack);
     e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
     break;
+  }
   case PH__STATE_QUICK:
     e->cbData = clamp32(span - 2 * PH__P);
     e->cbOverhead = (uint8_t)(2 * PH__P);
