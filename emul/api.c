@@ -150,18 +150,23 @@ static PH_NOINLINE void* alloc_unbiased(void* heap, uint32_t flags,
 
 void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
+    /* From here heap is ph__thread.handle and flags 0: the calls below
+     * name them so, and the compiler keeps neither in a register. */
     struct ph__heap* s = ph__thread.fast;
+#define heap ((void*)(uintptr_t)ph__thread.handle)
     if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
       uint32_t c = ph__small_granules(size); /* a list of its own size */
       if (PH_UNLIKELY(s->quick[c] == NULL))
-        return alloc_entered(heap, flags, size, s, PH__ENTRY_BIAS);
+        return alloc_entered(heap, 0, size, s, PH__ENTRY_BIAS);
       void* p = ph__fast_pop(s, c, size);
       ph__fast_leave(s, PH__ENTRY_BIAS);
       if (PH_LIKELY(p != NULL))
         return p;
-    } else if (size <= PH_FIXED_BLOCK_MAX) {
-      return alloc_unbiased(heap, flags, size, s);
+      return alloc_general(heap, 0, size);
     }
+    if (size <= PH_FIXED_BLOCK_MAX)
+      return alloc_unbiased(heap, 0, size, s);
+#undef heap
   }
   return alloc_general(heap, flags, size);
 }
@@ -349,29 +354,51 @@ static PH_NOINLINE int free_guest(void* heap, uint32_t flags, void* block,
   return free_general(heap, flags, block);
 }
 
+/* HeapFree of live block b in region r of shard s, entered through the
+ * bias: onto its quick list if it is small and its list is in use, else
+ * the engine's whole way. */
+static inline int free_biased(struct ph__heap* s, struct ph__region* r,
+                              struct ph__block* b) {
+  uint32_t g = ph__block_size(b);
+  if (PH_UNLIKELY(g > PH__QUICK_EXACT || !ph__quick_active(s, g)))
+    return free_entered(b, s, r, PH__ENTRY_BIAS);
+  if (PH_UNLIKELY(ph__quick_push(s, b, g)))
+    return free_tick(s, PH__ENTRY_BIAS);
+  ph__fast_leave(s, PH__ENTRY_BIAS);
+  return 1;
+}
+
+/* HeapFree of `block` when it is not a live block of the hot region of
+ * s, the thread's cached shard (or s's bias is not held): found through
+ * the address map.  A live block of s makes its region the hot one. */
+static PH_NOINLINE int free_mapped(void* heap, uint32_t flags, void* block,
+                                   struct ph__heap* s) {
+  struct ph__region* r = ph__map_find(block);
+  if (r == NULL)
+    return free_general(heap, flags, block);
+  if (r->heap != s) /* not a block of s */
+    return free_guest(heap, flags, block, r);
+  if (!ph__fast_bias(s))
+    return free_unbiased(heap, flags, block, s, r);
+  struct ph__block* b = ph__fast_busy(s, r, block);
+  if (PH_UNLIKELY(b == NULL)) {
+    ph__fast_leave(s, PH__ENTRY_BIAS);
+    return free_general(heap, flags, block);
+  }
+  ph__heap_hot_set(s, r); /* b is BUSY: r is a blocks region */
+  return free_biased(s, r, b);
+}
+
 int ph_heap_free(void* heap, uint32_t flags, void* block) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
     struct ph__heap* s = ph__thread.fast;
-    struct ph__region* r = ph__map_find(block);
-    if (r != NULL && r->heap == s) { /* else not a block of s */
-      if (PH_LIKELY(ph__fast_bias(s))) {
-        struct ph__block* b = ph__fast_busy(s, r, block);
-        if (PH_UNLIKELY(b == NULL)) {
-          ph__fast_leave(s, PH__ENTRY_BIAS);
-          return free_general(heap, flags, block);
-        }
-        uint32_t g = ph__block_size(b);
-        if (PH_UNLIKELY(g > PH__QUICK_EXACT || !ph__quick_active(s, g)))
-          return free_entered(b, s, r, PH__ENTRY_BIAS);
-        if (PH_UNLIKELY(ph__quick_push(s, b, g)))
-          return free_tick(s, PH__ENTRY_BIAS);
-        ph__fast_leave(s, PH__ENTRY_BIAS);
-        return 1;
-      }
-      return free_unbiased(heap, flags, block, s, r);
+    if (PH_LIKELY(ph__fast_bias(s))) {
+      struct ph__block* b = ph__fast_live(s, ph__heap_hot_spot(s, block));
+      if (PH_LIKELY(b != NULL))
+        return free_biased(s, s->hot, b);
+      ph__fast_leave(s, PH__ENTRY_BIAS);
     }
-    if (r != NULL)
-      return free_guest(heap, flags, block, r);
+    return free_mapped(heap, flags, block, s);
   }
   return free_general(heap, flags, block);
 }

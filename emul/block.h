@@ -234,6 +234,17 @@ static inline bool ph__block_word_sealed(const struct ph__seal_keys* k,
   return w == ph__block_pack(k, b, w & PH__FIELDS_MASK);
 }
 
+/* Whether w, the header word read at b, checks and says `state`: one
+ * compare, the state put in the fields checked (any other state read
+ * makes the word differ). */
+static inline bool ph__block_word_sealed_as(const struct ph__seal_keys* k,
+                                            const struct ph__block* b,
+                                            uint64_t w, unsigned state) {
+  uint64_t f = (w & PH__FIELDS_MASK & ~((uint64_t)0xFF << 40)) |
+               (uint64_t)state << 40;
+  return w == ph__block_pack(k, b, f);
+}
+
 static inline bool ph__block_sealed(const struct ph__seal_keys* k,
                                     const struct ph__block* b) {
   return ph__block_word_sealed(k, b, ph__block_word(b));

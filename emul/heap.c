@@ -321,6 +321,8 @@ static void count_commit(struct ph__heap* h, const struct ph__region* r,
   h->committed += r->commit_size - before; /* modulo: a drop counts too */
   if (r->kind == PH__REGION_LARGE)
     h->reserved += r->commit_size - before;
+  if (r == h->hot)
+    ph__heap_hot_set(h, h->hot);
 }
 
 /* Large block region r of h was moved with its header (large.c): its
@@ -447,6 +449,8 @@ void ph__heap_region_release(struct ph__heap* h, struct ph__region* r) {
     h->last = r->prev;
   h->reserved -= ph__region_reserved(r);
   h->committed -= r->commit_size;
+  if (r == h->hot)
+    ph__heap_hot_set(h, NULL);
   ph__region_retire(r, ph__heap_exec(h));
 }
 

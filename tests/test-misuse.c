@@ -349,6 +349,42 @@ START_TEST(freed_blocks_are_refused) {
 }
 END_TEST
 
+/* Freed small blocks whose memory the heap then gave back (whole regions
+ * released, a region's tail decommitted) are refused, and nothing faults:
+ * the fast HeapFree finds a block of the region it met last without the
+ * address map, and must forget that memory as soon as it is given back.
+ * Freed first to last, the region met last is the newest, released by
+ * HeapCompact; freed last to first, it is the first region, whose tail is
+ * decommitted.  The region cache is off, so released memory is unmapped. */
+START_TEST(freed_blocks_in_memory_given_back_are_refused) {
+  enum { N = 16384 }; /* 256-byte blocks: 4.5 MiB, several regions */
+  static void* p[N];
+  size_t limit = ph_region_cache_limit(0);
+  for (int backwards = 0; backwards < 2; backwards++) {
+    HANDLE h = HeapCreate(0, 0, 0);
+    ck_assert_ptr_nonnull(h);
+    for (int i = 0; i < N; i++) {
+      p[i] = HeapAlloc(h, 0, 256);
+      ck_assert_ptr_nonnull(p[i]);
+    }
+    for (int i = 0; i < N; i++)
+      ck_assert_int_ne(HeapFree(h, 0, p[backwards ? N - 1 - i : i]), FALSE);
+    HeapCompact(h, 0);
+    for (int i = N - 1; i >= 0; i--) { /* the first block of each region too */
+      SetLastError(0);
+      ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, p[i])), FALSE);
+      ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+    }
+    for (int i = N - 1; i >= 0; i -= 97)
+      block_is_refused(h, p[i]);
+    ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+    ck_assert_int_ne(HeapDestroy(h), FALSE);
+  }
+  ph_region_cache_limit(limit);
+  bystanders_survive(true);
+}
+END_TEST
+
 /* The same refusals on a HEAP_NO_SERIALIZE heap, whose small blocks go
  * through the same fast paths as a serialized heap's but with no lock. */
 START_TEST(no_serialize_heap_refuses_bad_blocks) {
@@ -810,6 +846,8 @@ Suite* test_misuse(void) {
   ph_test_add_emul(tc, random_pointers_as_blocks_are_refused,
                    "a pointer that is no block is undefined on Windows");
   ph_test_add_emul(tc, freed_blocks_are_refused,
+                   "a freed block is undefined on Windows");
+  ph_test_add_emul(tc, freed_blocks_in_memory_given_back_are_refused,
                    "a freed block is undefined on Windows");
   ph_test_add_emul(tc, write_after_free_to_a_quick_link_is_noticed,
                    "a write after free is undefined on Windows");
