@@ -327,12 +327,27 @@ static PH_NOINLINE int free_tick(struct ph__heap* s, enum ph__entry how) {
   return 1;
 }
 
-/* HeapFree of `block` in region r of shard s when the inline path did not
- * enter s through the bias (see alloc_unbiased): the other ways in, else
- * (or if `block` is not a live block there) the general path, which
- * reports it. */
+/* HeapFree of `block` in region r (NULL: in none), not a block of the
+ * thread's cached shard: a block another thread allocated in this heap
+ * goes onto its shard's remote list, without its lock (remote.c);
+ * anything else, the general path. */
+static PH_NOINLINE int free_guest(void* heap, uint32_t flags, void* block,
+                                  struct ph__region* r) {
+  struct ph__heap* s = r != NULL ? r->heap : NULL;
+  if (s != NULL && s->top == ph__thread.heap && ph__remote_free(s, r, block))
+    return 1;
+  return free_general(heap, flags, block);
+}
+
+/* HeapFree of `block` when the inline path did not enter s, the thread's
+ * cached shard, through the bias (see alloc_unbiased): found through the
+ * address map, then the other ways in; else (or if `block` is not a live
+ * block there) the general path, which reports it. */
 static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
-                                     struct ph__heap* s, struct ph__region* r) {
+                                     struct ph__heap* s) {
+  struct ph__region* r = ph__map_find(block);
+  if (r == NULL || r->heap != s) /* not a block of s */
+    return free_guest(heap, flags, block, r);
   enum ph__entry how;
   if (ph__fast_lock(s, &how)) {
     struct ph__block* b = ph__fast_busy(s, r, block);
@@ -340,17 +355,6 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
       return free_entered(b, s, r, how);
     ph__fast_leave(s, how);
   }
-  return free_general(heap, flags, block);
-}
-
-/* HeapFree of `block` in region r, not of the thread's own shard: a block
- * another thread allocated in this heap goes onto its shard's remote
- * list, without its lock (remote.c); anything else, the general path. */
-static PH_NOINLINE int free_guest(void* heap, uint32_t flags, void* block,
-                                  struct ph__region* r) {
-  struct ph__heap* s = r->heap;
-  if (s != NULL && s->top == ph__thread.heap && ph__remote_free(s, r, block))
-    return 1;
   return free_general(heap, flags, block);
 }
 
@@ -368,37 +372,26 @@ static inline int free_biased(struct ph__heap* s, struct ph__region* r,
   return 1;
 }
 
-/* HeapFree of `block` when it is not a live block of the hot region of
- * s, the thread's cached shard (or s's bias is not held): found through
- * the address map.  A live block of s makes its region the hot one. */
-static PH_NOINLINE int free_mapped(void* heap, uint32_t flags, void* block,
-                                   struct ph__heap* s) {
-  struct ph__region* r = ph__map_find(block);
-  if (r == NULL)
-    return free_general(heap, flags, block);
-  if (r->heap != s) /* not a block of s */
-    return free_guest(heap, flags, block, r);
-  if (!ph__fast_bias(s))
-    return free_unbiased(heap, flags, block, s, r);
-  struct ph__block* b = ph__fast_busy(s, r, block);
-  if (PH_UNLIKELY(b == NULL)) {
-    ph__fast_leave(s, PH__ENTRY_BIAS);
-    return free_general(heap, flags, block);
-  }
-  ph__heap_hot_set(s, r); /* b is BUSY: r is a blocks region */
-  return free_biased(s, r, b);
-}
-
 int ph_heap_free(void* heap, uint32_t flags, void* block) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
     struct ph__heap* s = ph__thread.fast;
-    if (PH_LIKELY(ph__fast_bias(s))) {
-      struct ph__block* b = ph__fast_live(s, ph__heap_hot_spot(s, block));
-      if (PH_LIKELY(b != NULL))
-        return free_biased(s, s->hot, b);
-      ph__fast_leave(s, PH__ENTRY_BIAS);
+    if (PH_UNLIKELY(!ph__fast_bias(s)))
+      return free_unbiased(heap, flags, block, s);
+    /* A block of a shard with one blocks region needs no address map. */
+    struct ph__region* r = &s->region0;
+    struct ph__block* b = ph__heap_hot_spot(s, block);
+    if (PH_UNLIKELY(b == NULL)) {
+      r = ph__map_find(block);
+      if (r == NULL || r->heap != s) { /* not a block of s */
+        ph__fast_leave(s, PH__ENTRY_BIAS);
+        return free_guest(heap, flags, block, r);
+      }
+      b = ph__region_spot(r, block);
     }
-    return free_mapped(heap, flags, block, s);
+    b = ph__fast_live(s, b);
+    if (PH_LIKELY(b != NULL))
+      return free_biased(s, r, b);
+    ph__fast_leave(s, PH__ENTRY_BIAS);
   }
   return free_general(heap, flags, block);
 }

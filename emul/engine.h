@@ -166,15 +166,16 @@ struct ph__heap {
                                 last does not allocate from this shard (it
                                 came to free a block it holds) */
 
-  /* The blocks region this shard's fast HeapFree met last (fast.h), which
-   * it then finds without the address map: a 16-aligned address in
-   * [hot_lo, hot_lo + hot_n granules) is where a block's data may lie in
-   * region `hot` (ph__region_spot says the same of it).  hot_n is 0 with
-   * no such region; ph__heap_hot_set keeps it right whenever that
-   * region's commit changes or it leaves the heap. */
+  /* While the first region is the heap's only blocks region (the common
+   * case of a shard), the fast HeapFree finds its blocks without the
+   * address map (fast.h): a 16-aligned address in [hot_lo, hot_lo + hot_n
+   * granules) is where a block's data may lie there (ph__region_spot says
+   * the same of it).  hot_n is 0 while there are other blocks regions
+   * (whose blocks take the address map, as would those of the first: a
+   * test of which region would be a branch no processor predicts);
+   * ph__heap_hot_set keeps them right. */
   uintptr_t hot_lo;
   size_t hot_n;
-  struct ph__region* hot;
 
   struct ph__region* last;   /* newest blocks region: growth goes here */
   struct ph__region* large;  /* large blocks, newest first */
@@ -742,23 +743,25 @@ static inline struct ph__block* ph__region_spot(struct ph__region* r,
   return b;
 }
 
-/* Make blocks region r of h (or none: NULL) the one h's fast HeapFree
- * finds without the address map: its data addresses as ph__region_spot
- * allows them, from the first block's data to a granule before the end of
- * r's committed memory.  Called under h's lock. */
-static inline void ph__heap_hot_set(struct ph__heap* h, struct ph__region* r) {
-  uintptr_t lo = 0, hi = 0;
-  if (r != NULL) {
-    lo = (uintptr_t)ph__region_first(r) + PH__HEADER;
-    hi = (uintptr_t)r + ph__region_committed(r) - PH__GRANULE + 1;
-  }
-  h->hot = r;
+/* Say where h's fast HeapFree finds blocks without the address map (the
+ * hot_lo and hot_n of struct ph__heap): the first region's data addresses
+ * as ph__region_spot allows them, from the first block's data to a
+ * granule before the end of its committed memory, if it is h's only
+ * blocks region; else none.  Called under h's lock whenever that may have
+ * changed. */
+static inline void ph__heap_hot_set(struct ph__heap* h) {
+  const struct ph__region* r = &h->region0;
+  uintptr_t lo = (uintptr_t)ph__region_first(r) + PH__HEADER;
+  uintptr_t hi = (uintptr_t)r + ph__region_committed(r) - PH__GRANULE + 1;
   h->hot_lo = lo;
-  h->hot_n = hi > lo ? (hi - lo + PH__GRANULE - 1) >> PH__GRANULE_SHIFT : 0;
+  h->hot_n = h->last == r && hi > lo
+                 ? (hi - lo + PH__GRANULE - 1) >> PH__GRANULE_SHIFT
+                 : 0;
 }
 
-/* Where the header of a block whose data would be at `data` lies, if that
- * is in h's hot region and ph__region_spot would allow it; else NULL.
+/* Where the header of a block whose data would be at `data` lies, if h's
+ * first region is its only blocks region, `data` lies there and
+ * ph__region_spot would allow it; else NULL.
  * One compare: the offset rotated right by a granule's bits is below
  * hot_n only if it is a whole number of granules under hot_n of them. */
 static inline struct ph__block* ph__heap_hot_spot(const struct ph__heap* h,

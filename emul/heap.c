@@ -321,8 +321,8 @@ static void count_commit(struct ph__heap* h, const struct ph__region* r,
   h->committed += r->commit_size - before; /* modulo: a drop counts too */
   if (r->kind == PH__REGION_LARGE)
     h->reserved += r->commit_size - before;
-  if (r == h->hot)
-    ph__heap_hot_set(h, h->hot);
+  if (r == &h->region0)
+    ph__heap_hot_set(h);
 }
 
 /* Large block region r of h was moved with its header (large.c): its
@@ -430,6 +430,7 @@ void ph__heap_region_add(struct ph__heap* h, struct ph__region* r) {
     r->prev = h->last;
     h->last->next = r;
     h->last = r;
+    ph__heap_hot_set(h);
   }
   h->reserved += ph__region_reserved(r);
   h->committed += r->commit_size;
@@ -449,8 +450,7 @@ void ph__heap_region_release(struct ph__heap* h, struct ph__region* r) {
     h->last = r->prev;
   h->reserved -= ph__region_reserved(r);
   h->committed -= r->commit_size;
-  if (r == h->hot)
-    ph__heap_hot_set(h, NULL);
+  ph__heap_hot_set(h);
   ph__region_retire(r, ph__heap_exec(h));
 }
 
@@ -549,6 +549,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   h->committed = r->commit_size;
   h->last = r;
   region_format(h, r);
+  ph__heap_hot_set(h);
   return h;
 }
 

@@ -350,12 +350,12 @@ START_TEST(freed_blocks_are_refused) {
 END_TEST
 
 /* Freed small blocks whose memory the heap then gave back (whole regions
- * released, a region's tail decommitted) are refused, and nothing faults:
- * the fast HeapFree finds a block of the region it met last without the
- * address map, and must forget that memory as soon as it is given back.
- * Freed first to last, the region met last is the newest, released by
- * HeapCompact; freed last to first, it is the first region, whose tail is
- * decommitted.  The region cache is off, so released memory is unmapped. */
+ * released, the first region's tail decommitted) are refused, and nothing
+ * faults: the fast HeapFree finds a block of a heap's first region
+ * without the address map while that is its only blocks region, and must
+ * follow that region's commit as it shrinks.  Freed first to last and
+ * last to first (what merges, and so what compaction gives back,
+ * differs).  The region cache is off: released memory is unmapped. */
 START_TEST(freed_blocks_in_memory_given_back_are_refused) {
   enum { N = 16384 }; /* 256-byte blocks: 4.5 MiB, several regions */
   static void* p[N];
