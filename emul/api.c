@@ -91,6 +91,13 @@ int ph_heap_destroy(void* heap) {
   return 1;
 }
 
+/* The handle of the thread's lookup cache: what a fast path that has
+ * checked ph__fast_hit(heap, flags) passes on as heap (flags are 0 then),
+ * read again rather than kept in a register across the call. */
+static inline void* cached_handle(void) {
+  return (void*)(uintptr_t)ph__thread.handle;
+}
+
 /* HeapAlloc, any case (the entry point below tries fast.h first). */
 static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
                                        size_t size) {
@@ -150,23 +157,21 @@ static PH_NOINLINE void* alloc_unbiased(void* heap, uint32_t flags,
 
 void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
-    /* From here heap is ph__thread.handle and flags 0: the calls below
+    /* From here heap is cached_handle() and flags 0: the calls below
      * name them so, and the compiler keeps neither in a register. */
     struct ph__heap* s = ph__thread.fast;
-#define heap ((void*)(uintptr_t)ph__thread.handle)
     if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
       uint32_t c = ph__small_granules(size); /* a list of its own size */
       if (PH_UNLIKELY(s->quick[c] == NULL))
-        return alloc_entered(heap, 0, size, s, PH__ENTRY_BIAS);
+        return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
       void* p = ph__fast_pop(s, c, size);
       ph__fast_leave(s, PH__ENTRY_BIAS);
       if (PH_LIKELY(p != NULL))
         return p;
-      return alloc_general(heap, 0, size);
+      return alloc_general(cached_handle(), 0, size);
     }
     if (size <= PH_FIXED_BLOCK_MAX)
-      return alloc_unbiased(heap, 0, size, s);
-#undef heap
+      return alloc_unbiased(cached_handle(), 0, size, s);
   }
   return alloc_general(heap, flags, size);
 }
@@ -374,9 +379,9 @@ static inline int free_biased(struct ph__heap* s, struct ph__region* r,
 
 int ph_heap_free(void* heap, uint32_t flags, void* block) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
-    struct ph__heap* s = ph__thread.fast;
+    struct ph__heap* s = ph__thread.fast; /* heap: cached_handle() */
     if (PH_UNLIKELY(!ph__fast_bias(s)))
-      return free_unbiased(heap, flags, block, s);
+      return free_unbiased(cached_handle(), 0, block, s);
     /* A block of a shard with one blocks region needs no address map. */
     struct ph__region* r = &s->region0;
     struct ph__block* b = ph__heap_hot_spot(s, block);
@@ -384,7 +389,7 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
       r = ph__map_find(block);
       if (r == NULL || r->heap != s) { /* not a block of s */
         ph__fast_leave(s, PH__ENTRY_BIAS);
-        return free_guest(heap, flags, block, r);
+        return free_guest(cached_handle(), 0, block, r);
       }
       b = ph__region_spot(r, block);
     }
@@ -392,6 +397,7 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
     if (PH_LIKELY(b != NULL))
       return free_biased(s, r, b);
     ph__fast_leave(s, PH__ENTRY_BIAS);
+    return free_general(cached_handle(), 0, block);
   }
   return free_general(heap, flags, block);
 }
