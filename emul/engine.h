@@ -160,11 +160,13 @@ struct ph__heap {
   /* Blocks other threads freed, for this shard to release under its
    * lock (remote.c); pushed without the lock, on a line of its own. */
   _Alignas(64) _Atomic(struct ph__block*) remote;
+  atomic_uint remote_seen;   /* remote_drains when a guest last looked */
 
   _Alignas(64) ph__biased_t lock; /* held for the length of one operation */
   bool guest;                /* under the mutex: the thread that took it
                                 last does not allocate from this shard (it
                                 came to free a block it holds) */
+  atomic_uint remote_drains; /* times the remote list was released */
 
   /* While the first region is the heap's only blocks region (the common
    * case of a shard), the fast HeapFree finds its blocks without the

@@ -109,9 +109,12 @@
  * HeapLock, walks, validation and summaries see every guest free that
  * happened before them).  The owner's own fast frees and reallocs refuse
  * a marked block (the general path then drains and reports it).  A guest
- * takes the general path while another thread holds ph_heap_lock, and
- * for every 4096th guest free of a thread, so a shard whose owner stopped
- * allocating holds a bounded number of blocks pending.
+ * takes the general path while another thread holds ph_heap_lock, and at
+ * every 4096th guest free of a thread if the shard has not released its
+ * list since the last such look (remote_drains, remote_seen: relaxed
+ * hints), so a shard whose owner stopped allocating holds a bounded
+ * number of blocks pending while an owner that keeps releasing is never
+ * revoked by its guests.
  *
  * ---- Thread identity -------------------------------------------------------
  * A thread's id (bias holder, ph_heap_lock owner) comes from a process-wide
