@@ -59,15 +59,16 @@ static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
  * NULL. */
 static inline struct ph__block* ph__fast_live(struct ph__heap* s,
                                               struct ph__block* b) {
-  /* While guests' frees wait on s's remote list (remote.c), the block may
-   * be one of them: the general path releases them first, then checks.
-   * (Tested first: the compiler reloads nothing read before an atomic
-   * load, and the keys read for the check serve the caller again.) */
+  /* A block a guest has freed (remote.c) is BUSY until s releases it,
+   * but carries the guest's mark: the general path releases it first,
+   * then refuses or reports the call.  (Looking at s's remote list
+   * instead read a line the guests keep writing, a cache miss on every
+   * free of a shard whose blocks other threads free: larson.) */
   return PH_LIKELY(b != NULL &&
-                   atomic_load_explicit(&s->remote, memory_order_relaxed) ==
-                       NULL &&
                    ph__block_word_sealed_as(&s->seal, b, ph__block_word(b),
-                                            PH__STATE_BUSY))
+                                            PH__STATE_BUSY) &&
+                   __atomic_load_n((const uintptr_t*)ph__block_data(b),
+                                   __ATOMIC_RELAXED) != ph__remote_mark(s, b))
              ? b
              : NULL;
 }

@@ -100,16 +100,21 @@
  * only one wins, and a second free after it sees.  Then it pushes the
  * block on the shard's `remote` list (a compare-exchange loop, release;
  * the link, encoded, in the second payload word).  Nothing else is
- * written: the header stays BUSY, so the owner, which never reads a busy
- * block's payload, cannot race with the guest.  The shard releases the
+ * written: the header stays BUSY, so the owner, which reads a busy
+ * block's payload only to look for the mark (an atomic load of its first
+ * word), cannot race with the guest.  The shard releases the
  * list under its lock (ph__remote_drain: one exchange to NULL, acquire;
  * every block checked, a bad one ends the walk and the rest is left) at
  * every general entry (so HeapSize, HeapValidate, a second HeapFree see
  * the block as freed), on its owner's slow paths, and in lock_all (so
  * HeapLock, walks, validation and summaries see every guest free that
  * happened before them).  The owner's own fast frees and reallocs refuse
- * a marked block (the general path then drains and reports it).  A guest
- * takes the general path while another thread holds ph_heap_lock, and at
+ * a marked block (the general path then drains and reports it): they
+ * look at the block's first word, not at the list, whose line the guests
+ * keep writing.  A block marked and not yet pushed may be freed by its
+ * owner's general path meanwhile (a double free racing with itself): the
+ * drain then finds it no longer BUSY and reports it.  A guest takes the
+ * general path while another thread holds ph_heap_lock, and at
  * every 4096th guest free of a thread if the shard has not released its
  * list since the last such look (remote_drains, remote_seen: relaxed
  * hints), so a shard whose owner stopped allocating holds a bounded

@@ -301,6 +301,7 @@ struct guest {
   BOOL second[GIVEN];
   DWORD second_error;
   BOOL overwrite;     /* write into block 0 after freeing it */
+  BOOL once;          /* free each block once, nothing more */
 };
 
 /* A thread of its own part of the heap frees the blocks another thread
@@ -314,6 +315,8 @@ static void guest_frees(void* arg) {
     memset(g->blocks[0], 0x41, 16); /* a use after free: the list's words */
     return;
   }
+  if (g->once)
+    return;
   SetLastError(0);
   for (int i = 0; i < GIVEN; i++)
     g->second[i] = HeapFree(g->heap, 0, g->blocks[i]);
@@ -323,10 +326,12 @@ static void guest_frees(void* arg) {
 /* Allocate GIVEN blocks of h in this thread, then have a thread of its
  * own free them all (guest_frees), overwriting the first after freeing it
  * if `overwrite`. */
-static void give_to_guest(struct guest* g, HANDLE h, BOOL overwrite) {
+static void give_to_guest(struct guest* g, HANDLE h, BOOL overwrite,
+                          BOOL once) {
   memset(g, 0, sizeof *g);
   g->heap = h;
   g->overwrite = overwrite;
+  g->once = once;
   for (int i = 0; i < GIVEN; i++) {
     g->blocks[i] = HeapAlloc(h, 0, 40);
     ck_assert_ptr_nonnull(g->blocks[i]);
@@ -344,7 +349,7 @@ START_TEST(emul_blocks_freed_by_another_thread_are_free) {
     return;
   static struct guest g;
   int busy_before = walk_count(h, PROCESS_HEAP_ENTRY_BUSY);
-  give_to_guest(&g, h, FALSE);
+  give_to_guest(&g, h, FALSE, FALSE);
   for (int i = 0; i < GIVEN; i++) {
     ck_assert_int_ne(g.first[i], FALSE);
     ck_assert_int_eq(g.second[i], FALSE);
@@ -368,6 +373,33 @@ START_TEST(emul_blocks_freed_by_another_thread_are_free) {
 }
 END_TEST
 
+/* The allocating thread frees again, first thing, the blocks a guest has
+ * just freed (they wait for its part of the heap to release them): every
+ * second free fails, and no block is handed out twice. */
+START_TEST(emul_a_second_free_by_the_owner_fails) {
+  HANDLE h = split_heap();
+  if (h == NULL)
+    return;
+  static struct guest g;
+  give_to_guest(&g, h, FALSE, TRUE);
+  for (int i = 0; i < GIVEN; i++) {
+    ck_assert_int_ne(g.first[i], FALSE);
+    SetLastError(0);
+    ck_assert_int_eq(HeapFree(h, 0, g.blocks[i]), FALSE);
+    ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
+  }
+  static void* got[4 * GIVEN];
+  for (int i = 0; i < 4 * GIVEN; i++) {
+    got[i] = HeapAlloc(h, 0, 40);
+    ck_assert_ptr_nonnull(got[i]);
+    for (int j = 0; j < i; j++)
+      ck_assert_ptr_ne(got[i], got[j]);
+  }
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
 /* A use after free that overwrites a block waiting on its part's list of
  * blocks other threads freed (the first one freed: the list's end): the
  * list is not followed past it, the heap goes on serving, and the damaged
@@ -377,7 +409,7 @@ START_TEST(emul_a_trampled_block_freed_by_another_thread_is_contained) {
   if (h == NULL)
     return;
   static struct guest g;
-  give_to_guest(&g, h, TRUE);
+  give_to_guest(&g, h, TRUE, FALSE);
   for (int i = 0; i < 4 * GIVEN; i++) {
     void* p = HeapAlloc(h, 0, 40);
     ck_assert_ptr_nonnull(p);
@@ -494,6 +526,8 @@ Suite* test_scale(void) {
                    "needs a heap split into parts: the emulated engine's");
   ph_test_add_emul(tc, emul_a_trampled_block_freed_by_another_thread_is_contained,
                    "a use after free is undefined on Windows");
+  ph_test_add_emul(tc, emul_a_second_free_by_the_owner_fails,
+                   "a double free is undefined on Windows");
   ph_test_add_emul(tc, emul_guests_leave_an_allocating_owner_alone,
                    "needs a heap split into parts: the emulated engine's");
   suite_add_tcase(s, tc);
