@@ -158,7 +158,8 @@ struct ph__heap {
   struct ph__heap* reg_prev;
 
   /* Blocks other threads freed, for this shard to release under its
-   * lock (remote.c); pushed without the lock, on a line of its own. */
+   * lock (remote.c); pushed without the lock, on a line of its own with
+   * the other field guests write. */
   _Alignas(64) _Atomic(struct ph__block*) remote;
   atomic_uint remote_seen;   /* remote_drains when a guest last looked */
 

@@ -4,8 +4,14 @@
  */
 #include "suites.h"
 
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#  include <valgrind/valgrind.h>
+#endif
 
 #if defined(_WIN32)
 #  include <windows.h>
@@ -15,6 +21,14 @@
 #  include <time.h>
 #  include <unistd.h>
 #endif
+
+bool ph_test_under_valgrind(void) {
+#ifdef HAVE_VALGRIND_VALGRIND_H
+  return RUNNING_ON_VALGRIND != 0;
+#else
+  return false;
+#endif
+}
 
 bool ph_test_on_wine(void) {
 #if defined(_WIN32)

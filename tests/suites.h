@@ -38,6 +38,10 @@ Suite* test_scale(void);
 /* Whether the native backend runs on Wine rather than Windows. */
 bool ph_test_on_wine(void);
 
+/* Whether the suite runs under Valgrind (where the engine tells it of
+ * every block, and so takes its general paths only). */
+bool ph_test_under_valgrind(void);
+
 /* Whether the library runs portheap's engine (POSIX, or the emul build). */
 bool ph_test_emul(void);
 

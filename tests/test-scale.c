@@ -505,9 +505,11 @@ START_TEST(emul_guests_leave_an_allocating_owner_alone) {
   ck_assert_int_eq(atomic_load(&b.failures), 0);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapDestroy(h), FALSE);
-  if (!biasing) {
+  if (!biasing || ph_test_under_valgrind()) {
     printf("emul_guests_leave_an_allocating_owner_alone: counts not checked: "
-           "locks are not biased here\n");
+           "%s\n", !biasing ? "locks are not biased here"
+                            : "under Valgrind every free takes the general "
+                              "path");
     return;
   }
   ck_assert_uint_le(allocating, 1); /* 7 when every 4096th free entered */
