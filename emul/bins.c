@@ -122,8 +122,8 @@ struct ph__block* ph__block_free_before(const struct ph__heap* h,
     if (!ph__block_owned(h, p))
       return NULL;
   }
-  return ph__block_sealed(&h->seal, p) &&
-                 ph__block_state(p) == PH__STATE_FREE && ph__block_next(p) == b
+  return ph__block_sealed_as(&h->seal, p, PH__STATE_FREE) &&
+                 ph__block_next(p) == b
              ? p
              : NULL;
 }
@@ -284,8 +284,8 @@ struct ph__block* ph__bins_fit(struct ph__heap* h, uint32_t g) {
     struct ph__block* b;
     if (bin < PH__BIN_COUNT) {
       b = h->bins[bin];
-      if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b) ||
-          ph__block_state(b) != PH__STATE_FREE || b->size < g) {
+      if (!ph__block_owned(h, b) ||
+          !ph__block_sealed_as(&h->seal, b, PH__STATE_FREE) || b->size < g) {
         bin_abandon(h, bin, b);
         continue;
       }

@@ -250,6 +250,14 @@ static inline bool ph__block_sealed(const struct ph__seal_keys* k,
   return ph__block_word_sealed(k, b, ph__block_word(b));
 }
 
+/* Whether header b checks and says `state`: the one test for "a sealed
+ * FREE (BUSY, ...) block", a single compare. */
+static inline bool ph__block_sealed_as(const struct ph__seal_keys* k,
+                                       const struct ph__block* b,
+                                       unsigned state) {
+  return ph__block_word_sealed_as(k, b, ph__block_word(b), state);
+}
+
 /* Store sealed fields `fields` and their check at b: one store. */
 static inline void ph__block_store(const struct ph__seal_keys* k,
                                    struct ph__block* b, uint64_t fields) {

@@ -304,8 +304,7 @@ size_t ph__bins_largest(const struct ph__heap* h);
 /* Whether v, h's victim, is there and intact (FREE, its header sealed). */
 static inline bool ph__victim_intact(const struct ph__heap* h,
                                      const struct ph__block* v) {
-  return v != NULL && ph__block_state(v) == PH__STATE_FREE &&
-         ph__block_sealed(&h->seal, v);
+  return v != NULL && ph__block_sealed_as(&h->seal, v, PH__STATE_FREE);
 }
 
 /* Whether the victim v of h is intact and can give up `more` granules from
@@ -733,9 +732,30 @@ static inline void ph__fast_leave(struct ph__heap* s, enum ph__entry how) {
   ph__biased_leave(&s->lock, how);
 }
 
+/* The addresses where region r may hold a block's data: n granules from
+ * *lo, its first block's data, up to a granule before the end of its
+ * committed memory (where the sentinel is); n is 0 if there are none. */
+static inline size_t ph__region_data_span(const struct ph__region* r,
+                                          uintptr_t* lo) {
+  *lo = (uintptr_t)ph__region_first(r) + PH__HEADER;
+  uintptr_t last = (uintptr_t)r + ph__region_committed(r) - PH__GRANULE;
+  return last >= *lo ? ((last - *lo) >> PH__GRANULE_SHIFT) + 1 : 0;
+}
+
+/* Whether `data` is one of the n granule-aligned addresses from lo, in one
+ * compare: its offset rotated right by a granule's bits is below n only if
+ * it is a whole number of granules under n of them. */
+static inline bool ph__data_in(const void* data, uintptr_t lo, size_t n) {
+  uintptr_t d = (uintptr_t)data - lo;
+  d = d >> PH__GRANULE_SHIFT |
+      d << (sizeof(uintptr_t) * 8 - PH__GRANULE_SHIFT);
+  return d < n;
+}
+
 /* Where the header of a block whose data would be at `data` in region r
- * lies, if r vouches for that memory (aligned, inside the committed
- * blocks); NULL if it cannot be a block's.  Nothing is read there. */
+ * lies, if r vouches for that memory (one of ph__region_data_span's
+ * addresses, tested bound by bound: on this path, cheaper than computing
+ * the span); NULL if it cannot be a block's.  Nothing is read there. */
 static inline struct ph__block* ph__region_spot(struct ph__region* r,
                                                 const void* data) {
   struct ph__block* b = ph__block_of(data);
@@ -746,60 +766,36 @@ static inline struct ph__block* ph__region_spot(struct ph__region* r,
   return b;
 }
 
-/* Say where h's fast HeapFree finds blocks without the address map (the
- * hot_lo and hot_n of struct ph__heap): the first region's data addresses
- * as ph__region_spot allows them, from the first block's data to a
- * granule before the end of its committed memory, if it is h's only
- * blocks region; else none.  Called under h's lock whenever that may have
- * changed. */
+/* Keep the hot_lo and hot_n of h (where its fast HeapFree finds blocks
+ * without the address map): its first region's ph__region_data_span if
+ * that is its only blocks region, else none.  Called under h's lock
+ * whenever that may have changed. */
 static inline void ph__heap_hot_set(struct ph__heap* h) {
-  const struct ph__region* r = &h->region0;
-  uintptr_t lo = (uintptr_t)ph__region_first(r) + PH__HEADER;
-  uintptr_t hi = (uintptr_t)r + ph__region_committed(r) - PH__GRANULE + 1;
-  h->hot_lo = lo;
-  h->hot_n = h->last == r && hi > lo
-                 ? (hi - lo + PH__GRANULE - 1) >> PH__GRANULE_SHIFT
-                 : 0;
+  size_t n = ph__region_data_span(&h->region0, &h->hot_lo);
+  h->hot_n = h->last == &h->region0 ? n : 0;
 }
 
-/* Where the header of a block whose data would be at `data` lies, if h's
- * first region is its only blocks region, `data` lies there and
- * ph__region_spot would allow it; else NULL.
- * One compare: the offset rotated right by a granule's bits is below
- * hot_n only if it is a whole number of granules under hot_n of them. */
+/* ph__region_spot of h's first region while it is h's only blocks
+ * region; NULL for any other address. */
 static inline struct ph__block* ph__heap_hot_spot(const struct ph__heap* h,
                                                   const void* data) {
-  uintptr_t d = (uintptr_t)data - h->hot_lo;
-  d = d >> PH__GRANULE_SHIFT |
-      d << (sizeof(uintptr_t) * 8 - PH__GRANULE_SHIFT);
-  return PH_LIKELY(d < h->hot_n) ? ph__block_of(data) : NULL;
-}
-
-/*
- * The sealed header of a block whose data would be at `data` in region r
- * of h, read only once r vouches for its memory (ph__region_spot); NULL if
- * there is none.  Its state is the caller's.
- */
-static inline struct ph__block* ph__region_header(struct ph__heap* h,
-                                                  struct ph__region* r,
-                                                  const void* data) {
-  struct ph__block* b = ph__region_spot(r, data);
-  return b != NULL && ph__block_sealed(&h->seal, b) ? b : NULL;
+  return PH_LIKELY(ph__data_in(data, h->hot_lo, h->hot_n)) ? ph__block_of(data)
+                                                         : NULL;
 }
 
 /*
  * The live block at `data` in region r of h, checked without touching
- * memory that is not r's own; NULL if `data` is not one.
+ * memory that is not r's own (ph__region_spot); NULL if `data` is not one.
  */
 static inline struct ph__block* ph__region_block(struct ph__heap* h,
                                                  struct ph__region* r,
                                                  const void* data) {
-  struct ph__block* b = ph__region_header(h, r, data);
-  if (PH_UNLIKELY(b == NULL))
-    return NULL;
+  struct ph__block* b = ph__region_spot(r, data);
   bool large = r->kind == PH__REGION_LARGE;
-  if (PH_UNLIKELY(ph__block_state(b) !=
-                      (large ? PH__STATE_LARGE : PH__STATE_BUSY) ||
+  if (PH_UNLIKELY(b == NULL ||
+                  !ph__block_sealed_as(&h->seal, b,
+                                       large ? PH__STATE_LARGE
+                                             : PH__STATE_BUSY) ||
                   (large && b != ph__region_first(r))))
     return NULL;
   return b;

@@ -65,8 +65,7 @@ static inline struct ph__block* ph__fast_live(struct ph__heap* s,
    * instead read a line the guests keep writing, a cache miss on every
    * free of a shard whose blocks other threads free: larson.) */
   return PH_LIKELY(b != NULL &&
-                   ph__block_word_sealed_as(&s->seal, b, ph__block_word(b),
-                                            PH__STATE_BUSY) &&
+                   ph__block_sealed_as(&s->seal, b, PH__STATE_BUSY) &&
                    __atomic_load_n((const uintptr_t*)ph__block_data(b),
                                    __ATOMIC_RELAXED) != ph__remote_mark(s, b))
              ? b

@@ -210,8 +210,7 @@ void ph__heap_free_block(struct ph__heap* h, struct ph__block* b) {
 static bool block_is_end(const struct ph__heap* h, const struct ph__region* r,
                          const struct ph__block* b) {
   return b == ph__region_sentinel(r) &&
-         ph__block_state(b) == PH__STATE_SENTINEL &&
-         ph__block_sealed(&h->seal, b);
+         ph__block_sealed_as(&h->seal, b, PH__STATE_SENTINEL);
 }
 
 /* Whether merging QUICK block n, after BUSY block b of region r, into the
@@ -223,7 +222,7 @@ static bool quick_gives_room(const struct ph__heap* h,
                              const struct ph__block* n, uint32_t g) {
   uint64_t have = (uint64_t)b->size + n->size;
   const struct ph__block* m = ph__block_next(n); /* n checks: in r */
-  if (ph__block_state(m) == PH__STATE_FREE && ph__block_sealed(&h->seal, m)) {
+  if (ph__block_sealed_as(&h->seal, m, PH__STATE_FREE)) {
     have += m->size;
     m = ph__block_next(m);
   }
@@ -239,12 +238,10 @@ static struct ph__block* block_free_next(struct ph__heap* h,
                                          const struct ph__region* r,
                                          struct ph__block* b, uint32_t g) {
   struct ph__block* n = ph__block_next(b);
-  if (ph__block_state(n) == PH__STATE_QUICK && ph__block_sealed(&h->seal, n) &&
+  if (ph__block_sealed_as(&h->seal, n, PH__STATE_QUICK) &&
       quick_gives_room(h, r, b, n, g))
     ph__quick_flush_list(h, ph__quick_list(n->size));
-  if (ph__block_state(n) != PH__STATE_FREE || !ph__block_sealed(&h->seal, n))
-    return NULL;
-  return n;
+  return ph__block_sealed_as(&h->seal, n, PH__STATE_FREE) ? n : NULL;
 }
 
 /*

@@ -12,7 +12,7 @@
 /* Whether region r holds no block: one FREE block, then the sentinel. */
 static bool region_empty(struct ph__heap* h, struct ph__region* r) {
   struct ph__block* b = ph__region_first(r);
-  return ph__block_state(b) == PH__STATE_FREE && ph__block_sealed(&h->seal, b) &&
+  return ph__block_sealed_as(&h->seal, b, PH__STATE_FREE) &&
          ph__block_next(b) == ph__region_sentinel(r);
 }
 

@@ -67,8 +67,8 @@ bool ph__remote_free(struct ph__heap* s, struct ph__region* r, void* data) {
   if (b == NULL)
     return false;
   uint64_t w = ph__block_word_shared(b);
-  return ph__block_word_sealed(&s->seal, b, w) &&
-         (unsigned)(w >> 40 & 0xFF) == PH__STATE_BUSY && remote_push(s, b);
+  return ph__block_word_sealed_as(&s->seal, b, w, PH__STATE_BUSY) &&
+         remote_push(s, b);
 }
 
 void ph__remote_drain(struct ph__heap* s) {
@@ -82,8 +82,8 @@ void ph__remote_drain(struct ph__heap* s) {
     const struct ph__remote_link* l =
         (const struct ph__remote_link*)ph__block_data(b);
     /* A released block is no longer BUSY: a cycle stops here too. */
-    if (!ph__block_owned(s, b) || !ph__block_sealed(&s->seal, b) ||
-        ph__block_state(b) != PH__STATE_BUSY ||
+    if (!ph__block_owned(s, b) ||
+        !ph__block_sealed_as(&s->seal, b, PH__STATE_BUSY) ||
         l->mark != ph__remote_mark(s, b)) {
       ph__corruption(s, b, "block freed by another thread overwritten");
       return; /* the rest of the list is left, not followed */

@@ -47,7 +47,6 @@ static inline bool ph__quick_fits(uint32_t g) {
   return g <= PH__QUICK_LIMIT;
 }
 
-
 /* The list of blocks of g granules (PH__MIN_BLOCK <= g <= PH__QUICK_LIMIT):
  * g itself up to PH__QUICK_EXACT, then 8 lists per power of two. */
 static inline unsigned ph__quick_list(uint32_t g) {
@@ -154,8 +153,8 @@ static inline bool ph__quick_header_ok(const struct ph__heap* h,
   uint64_t f = ph__block_word(b) & PH__FIELDS_MASK;
   if (PH_LIKELY(i <= PH__QUICK_EXACT && ph__quick_fields_ok(f, i)))
     return true;
-  return ph__block_sealed(&h->seal, b) &&
-         ph__block_state(b) == PH__STATE_QUICK && ph__block_slack(b) == 0 &&
+  return ph__block_sealed_as(&h->seal, b, PH__STATE_QUICK) &&
+         ph__block_slack(b) == 0 &&
          b->size >= PH__MIN_BLOCK && ph__quick_fits(b->size) &&
          ph__quick_list(b->size) == i;
 }

@@ -40,8 +40,8 @@ static bool validate_region(struct ph__heap* h, struct ph__region* r,
     p = b;
     b = ph__block_next(b);
   }
-  return b == end && ph__block_sealed(&h->seal, end) &&
-         ph__block_state(end) == PH__STATE_SENTINEL && prev_ok(h, p, end);
+  return b == end && ph__block_sealed_as(&h->seal, end, PH__STATE_SENTINEL) &&
+         prev_ok(h, p, end);
 }
 
 /* The block after FREE block b in its bin, as b's link says. */
@@ -56,8 +56,8 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
   for (unsigned i = PH__MIN_BLOCK; i < PH__QUICK_LISTS; i++) {
     for (struct ph__block* b = h->quick[i]; b != NULL;
          b = ph__quick_next(h, b)) {
-      if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b) ||
-          ph__block_state(b) != PH__STATE_QUICK ||
+      if (!ph__block_owned(h, b) ||
+          !ph__block_sealed_as(&h->seal, b, PH__STATE_QUICK) ||
           !ph__quick_fits(b->size) || ph__quick_list(b->size) != i ||
           !ph__quick_link_ok(h, b) ||
           (seen += b->size) > h->quick_granules) /* no cycle either */
@@ -73,8 +73,7 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
       return false;
     for (struct ph__block* b = h->bins[i]; b != NULL; b = bin_next(h, b)) {
       if (++seen > free_blocks || !ph__block_owned(h, b) ||
-          !ph__block_sealed(&h->seal, b) ||
-          ph__block_state(b) != PH__STATE_FREE)
+          !ph__block_sealed_as(&h->seal, b, PH__STATE_FREE))
         return false;
     }
   }
