@@ -232,9 +232,14 @@ static void churn_pairs(void* arg) {
     HeapFree(a->heap, 0, HeapAlloc(a->heap, 0, (SIZE_T)(i % 50) * 8 + 8));
 }
 
-static uint64_t contended_now(void) {
+static ph_lock_stats_t lock_stats_now(void) {
   ph_lock_stats_t s = {.cb = sizeof s};
   ck_assert_int_ne(ph_lock_stats(&s), 0);
+  return s;
+}
+
+static uint64_t contended_now(void) {
+  ph_lock_stats_t s = lock_stats_now();
   return s.contended + s.bias_revocations;
 }
 
@@ -478,13 +483,6 @@ static void hand_batch(struct batches* b, int n) {
     ph_test_yield();
 }
 
-static uint64_t revocations_now(bool* biasing) {
-  ph_lock_stats_t s = {.cb = sizeof s};
-  ck_assert_int_ne(ph_lock_stats(&s), 0);
-  *biasing = s.biasing != 0;
-  return s.bias_revocations;
-}
-
 START_TEST(emul_guests_leave_an_allocating_owner_alone) {
   HANDLE h = split_heap();
   if (h == NULL)
@@ -494,13 +492,13 @@ START_TEST(emul_guests_leave_an_allocating_owner_alone) {
   b.heap = h;
   HeapFree(h, 0, HeapAlloc(h, 0, 40)); /* this thread's part */
   ph_test_thread_t* t = ph_test_thread_start(guest_frees_batches, &b);
-  bool biasing;
-  uint64_t before = revocations_now(&biasing);
+  uint64_t before = lock_stats_now().bias_revocations;
   for (int k = 0; k < BATCHES; k++) /* 30000 guest frees */
     hand_batch(&b, BATCH);
-  uint64_t allocating = revocations_now(&biasing) - before;
+  uint64_t allocating = lock_stats_now().bias_revocations - before;
   hand_batch(&b, IDLE_BATCH); /* the owner waits, allocating nothing */
-  uint64_t idle = revocations_now(&biasing) - before - allocating;
+  uint64_t idle = lock_stats_now().bias_revocations - before - allocating;
+  bool biasing = lock_stats_now().biasing != 0;
   ph_test_thread_join(t);
   ck_assert_int_eq(atomic_load(&b.failures), 0);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
