@@ -9,6 +9,7 @@
  * defines: the only writer of the last error.
  */
 #include "fast.h"
+#include "runs.h"
 #include "track.h"
 
 const char* ph_backend(void) {
@@ -127,7 +128,7 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
                                        enum ph__entry how) {
   void* p;
   ph__remote_take(s); /* what guests freed serves before new space */
-  if (size - 1 < PH__FAST_MAX) {
+  if (size - 1 < PH__FAST_MAX && !ph__heap_runs(s)) {
     uint32_t c = ph__small_granules(size);
     struct ph__block* b =
         s->quick_granules != 0 ? ph__quick_pop_fit(s, c) : NULL;
@@ -161,10 +162,18 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
      * name them so, and the compiler keeps neither in a register. */
     struct ph__heap* s = ph__thread.fast;
     if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
-      uint32_t c = ph__small_granules(size); /* a list of its own size */
+      uint32_t c = ph__small_granules(size); /* a run or a list of its own */
+      void* p;
+      if (PH_LIKELY(ph__heap_runs(s))) {
+        p = ph__run_pop(s, c, size);
+        if (PH_UNLIKELY(p == NULL))
+          return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
+        ph__fast_leave(s, PH__ENTRY_BIAS);
+        return p;
+      }
       if (PH_UNLIKELY(s->quick[c] == NULL))
         return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
-      void* p = ph__fast_pop(s, c, size);
+      p = ph__fast_pop(s, c, size);
       ph__fast_leave(s, PH__ENTRY_BIAS);
       if (PH_LIKELY(p != NULL))
         return p;
@@ -174,6 +183,14 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
       return alloc_unbiased(cached_handle(), 0, size, s);
   }
   return alloc_general(heap, flags, size);
+}
+
+/* Whether `block` is a busy run slot of blocks region r of h (entered). */
+static bool slot_live(struct ph__heap* h, struct ph__region* r,
+                      const void* block) {
+  struct ph__block* b =
+      r->kind == PH__REGION_LARGE ? NULL : ph__region_spot(r, block);
+  return b != NULL && ph__run_slot_busy(h, b, ph__block_word(b));
 }
 
 /*
@@ -192,7 +209,8 @@ static inline struct ph__heap* enter_block(struct ph__heap* h,
     return NULL;
   *how = ph__heap_enter(shard, flags);
   ph__remote_take(shard); /* a block a guest freed is free from here on */
-  if (PH_UNLIKELY(ph__region_block(shard, *region, block) == NULL)) {
+  if (PH_UNLIKELY(ph__region_block(shard, *region, block) == NULL &&
+                  !slot_live(shard, *region, block))) {
     ph__heap_leave(shard, *how);
     return NULL;
   }
@@ -355,9 +373,19 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
     return free_guest(heap, flags, block, r);
   enum ph__entry how;
   if (ph__fast_lock(s, &how)) {
-    struct ph__block* b = ph__fast_busy(s, r, block);
-    if (b != NULL)
+    struct ph__block* b = ph__region_spot(r, block);
+    uint64_t w = b != NULL ? ph__block_word(b) : 0;
+    switch (b != NULL ? ph__fast_state(s, b, w) : 0) {
+    case PH__STATE_RUN:
+      if (!ph__run_release(s, b, w))
+        break;
+      if (PH_UNLIKELY(--s->tick == 0))
+        return free_tick(s, how);
+      ph__fast_leave(s, how);
+      return 1;
+    case PH__STATE_BUSY:
       return free_entered(b, s, r, how);
+    }
     ph__fast_leave(s, how);
   }
   return free_general(heap, flags, block);
@@ -369,7 +397,8 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
 static inline int free_biased(struct ph__heap* s, struct ph__region* r,
                               struct ph__block* b) {
   uint32_t g = ph__block_size(b);
-  if (PH_UNLIKELY(g > PH__QUICK_EXACT || !ph__quick_active(s, g)))
+  if (PH_UNLIKELY(g > PH__QUICK_EXACT || ph__heap_runs(s) ||
+                  !ph__quick_active(s, g)))
     return free_entered(b, s, r, PH__ENTRY_BIAS);
   if (PH_UNLIKELY(ph__quick_push(s, b, g)))
     return free_tick(s, PH__ENTRY_BIAS);
@@ -393,8 +422,15 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
       }
       b = ph__region_spot(r, block);
     }
-    b = ph__fast_live(s, b);
-    if (PH_LIKELY(b != NULL))
+    uint64_t w = b != NULL ? ph__block_word(b) : 0;
+    unsigned state = b != NULL ? ph__fast_state(s, b, w) : 0;
+    if (PH_LIKELY(state == PH__STATE_RUN && ph__run_release(s, b, w))) {
+      if (PH_UNLIKELY(--s->tick == 0))
+        return free_tick(s, PH__ENTRY_BIAS);
+      ph__fast_leave(s, PH__ENTRY_BIAS);
+      return 1;
+    }
+    if (state == PH__STATE_BUSY)
       return free_biased(s, r, b);
     ph__fast_leave(s, PH__ENTRY_BIAS);
     return free_general(cached_handle(), 0, block);

@@ -63,7 +63,9 @@ enum ph__block_state {
   PH__STATE_QUICK = 0x5A,    /* in a quick list */
   PH__STATE_BUSY = 0xB7,     /* live block of the caller */
   PH__STATE_SENTINEL = 0xE1, /* end of the committed part of a region */
-  PH__STATE_LARGE = 0xC9     /* live block with a mapping of its own */
+  PH__STATE_LARGE = 0xC9,    /* live block with a mapping of its own */
+  PH__STATE_RUN = 0x96,      /* a slot of a run, busy or free (runs.h) */
+  PH__STATE_RUN_HEAD = 0x74  /* the head of a run, its descriptor inside */
 };
 #define PH__SLACK_MASK 0x7Fu
 #define PH__PREV_FREE 0x80u /* in `slack_pf`: the block before is FREE */
@@ -182,6 +184,8 @@ struct ph__seal_keys {
   uint64_t addr; /* XORed into the address of what is sealed; odd */
   uint64_t word; /* XORed into a header's sealed fields */
   uint64_t link; /* XORed into a stored quick-list link (small.h) */
+  uint64_t run;  /* XORed with a run descriptor's address: its canary
+                    (runs.h) */
 };
 
 /*
@@ -321,22 +325,29 @@ static inline void ph__block_slack_store(const struct ph__seal_keys* k,
   memcpy(at, &w, 8);
 }
 
-/* The slack of BUSY block b (its header checked): from its header, or
- * from its last 8 bytes; SIZE_MAX if those were overwritten (an overrun
+/* The slack kept in the last 8 bytes of a block of g granules at b
+ * (ph__block_slack_store); SIZE_MAX if those were overwritten (an overrun
  * of the block itself, past its requested size). */
-static inline size_t ph__block_slack_of(const struct ph__seal_keys* k,
-                                        const struct ph__block* b) {
-  unsigned s = ph__block_slack(b);
-  if (s < PH__SLACK_EXT)
-    return s;
-  const char* at = (const char*)ph__block_next(b) - 8;
+static inline size_t ph__block_slack_ext(const struct ph__seal_keys* k,
+                                         const struct ph__block* b,
+                                         uint32_t g) {
+  const char* at = (const char*)b + ((size_t)g << PH__GRANULE_SHIFT) - 8;
   uint64_t w;
   memcpy(&w, at, 8);
   uint32_t slack = (uint32_t)w;
   if ((uint32_t)(w >> 32) != ph__seal_mix(k, at, slack, k->word) ||
-      slack < PH__SLACK_EXT || slack > ph__block_capacity(b))
+      slack < PH__SLACK_EXT ||
+      slack > ((size_t)g << PH__GRANULE_SHIFT) - PH__HEADER)
     return SIZE_MAX;
   return slack;
+}
+
+/* The slack of BUSY block b (its header checked): from its header, or
+ * from its last 8 bytes; SIZE_MAX if those were overwritten. */
+static inline size_t ph__block_slack_of(const struct ph__seal_keys* k,
+                                        const struct ph__block* b) {
+  unsigned s = ph__block_slack(b);
+  return s < PH__SLACK_EXT ? s : ph__block_slack_ext(k, b, b->size);
 }
 
 /* Wipe a header that stops being one (merged into a neighbour, moved):

@@ -168,6 +168,10 @@ struct ph__heap {
                                 last does not allocate from this shard (it
                                 came to free a block it holds) */
   atomic_uint remote_drains; /* times the remote list was released */
+  bool runs;                 /* small blocks come from runs (runs.h) */
+  uint32_t tick;             /* quick pushes and run frees left until the
+                                next ph__heap_tick; on this line, which
+                                the fast paths touch anyway */
 
   /* While the first region is the heap's only blocks region (the common
    * case of a shard), the fast HeapFree finds its blocks without the
@@ -186,19 +190,25 @@ struct ph__heap {
   size_t committed;          /* sum of regions' commit_size */
   size_t reserved;           /* sum of regions' reserve_size */
 
-  struct ph__block* quick[PH__QUICK_LISTS]; /* heads (ph__quick_list) */
+  /* Blocks of up to PH__QUICK_EXACT granules come from runs (runs.h) on
+   * a heap that can have Windows' LFH (`runs`), from quick lists on any
+   * other: the two never meet in one heap, so they share the slots. */
+  union {
+    struct ph__block* quick[PH__QUICK_LISTS]; /* heads (ph__quick_list) */
+    struct ph__run* run[PH__QUICK_EXACT + 1]; /* active runs, by class */
+  };
   uint8_t class_allocs[PH__QUICK_LISTS]; /* requests of each class served
                                             from new space or the bins, up
                                             to PH__LFH_AFTER */
   struct ph__block* victim;           /* remainder of the last split, the
                                          FREE block in no bin, or NULL */
   size_t quick_granules;              /* sizes of the quick blocks, summed */
-  uint32_t tick;                      /* quick pushes left until the next
-                                         ph__heap_tick */
   uint64_t decay_at;                  /* ph__prim_now_ms time of the next
                                          decay step (info.c) */
   uint64_t bin_map[PH__BIN_WORDS];    /* bit set <=> bin non-empty */
   struct ph__block* bins[PH__BIN_COUNT];
+  size_t runs_released;               /* bytes of runs dissolved since the
+                                         last compaction (info.c) */
 };
 
 #define PH__HEAP_MAGIC 0x7068686561700a01ull

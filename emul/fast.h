@@ -72,6 +72,18 @@ static inline struct ph__block* ph__fast_live(struct ph__heap* s,
              : NULL;
 }
 
+/* In s (entered): the state of block b (its header word w) if that word
+ * seals and no guest has marked b freed (as ph__fast_live), else 0.  One
+ * keyed product, whichever the state. */
+static inline unsigned ph__fast_state(struct ph__heap* s, struct ph__block* b,
+                                      uint64_t w) {
+  return PH_LIKELY(ph__block_word_sealed(&s->seal, b, w) &&
+                   __atomic_load_n((const uintptr_t*)ph__block_data(b),
+                                   __ATOMIC_RELAXED) != ph__remote_mark(s, b))
+             ? (unsigned)(w >> 40) & 0xFFu
+             : 0;
+}
+
 /* In s (entered), holding region r: the live BUSY block at `data` (of a
  * blocks region, not a large one), or NULL; ph__region_block without the
  * large case. */

@@ -6,6 +6,8 @@
  * Allocation order for a request of g granules (ALIGN16(n + 8) bytes, as
  * Windows spaces blocks; up to 16 KiB rounded to its quick list's size
  * once that list is in use, as Windows' LFH does: alloc_granules):
+ *   0. up to PH__QUICK_EXACT granules, on a heap with runs, once requests
+ *      of that size have come PH__LFH_AFTER times: a run (runs.h)
  *   1. a quick list (small.h), the excess trimmed off a bigger block
  *   2. the bins (good fit, split)
  *   3. if the quick lists hold an eighth of the heap or more, merge them
@@ -18,6 +20,7 @@
  * may still grow past that limit in place (HeapReAlloc), while its region
  * has room.
  */
+#include "runs.h"
 #include "small.h"
 #include "track.h"
 
@@ -161,6 +164,11 @@ static void* heap_alloc(struct ph__heap* h, size_t size, bool fit_first) {
     return large_alloc(h, size);
   uint32_t g = ph__size_to_granules(size);
   ph__heap_count_class(h, g);
+  if (g <= PH__QUICK_EXACT && ph__heap_runs(h) && ph__quick_active(h, g)) {
+    void* p = ph__run_alloc(h, g, size);
+    if (p != NULL)
+      return p;
+  }
   g = alloc_granules(h, g);
   struct ph__block* b = ph__quick_takes(h, g) ? quick_alloc(h, g) : NULL;
   if (b == NULL && fit_first)
@@ -200,7 +208,9 @@ void ph__heap_free(struct ph__heap* h, struct ph__region* r, void* data) {
 }
 
 void ph__heap_free_block(struct ph__heap* h, struct ph__block* b) {
-  if (!ph__quick_takes(h, b->size))
+  if (ph__block_state(b) == PH__STATE_RUN)
+    ph__run_free(h, b);
+  else if (!ph__quick_takes(h, b->size))
     ph__block_release_freed(h, b);
   else if (ph__quick_push(h, b, b->size))
     ph__heap_tick(h);
@@ -365,6 +375,33 @@ static void* large_copy(struct ph__heap* h, struct ph__region* r,
   return data;
 }
 
+/* ph__heap_realloc of busy run slot b: in place while `size` fits its
+ * slot (the LFH keeps a block in its bucket), else moved. */
+static void* slot_realloc(struct ph__heap* h, struct ph__block* b, size_t size,
+                          uint32_t flags) {
+  uint64_t w = ph__block_word(b);
+  size_t old_size = ph__run_slot_size(h, b, w);
+  size_t cap = ph__block_capacity(b);
+  if (old_size == SIZE_MAX) {
+    ph__corruption(h, ph__block_data(b), "block overrun past its size");
+    return NULL;
+  }
+  void* result = NULL;
+  if (size <= cap) {
+    ph__run_set_slack(h, b, w, cap - size);
+    result = ph__block_data(b);
+  } else if (!(flags & PH_HEAP_REALLOC_IN_PLACE_ONLY)) {
+    result = heap_alloc(h, size, true);
+    if (result != NULL) {
+      memcpy(result, ph__block_data(b), old_size);
+      ph__run_free(h, b);
+    }
+  }
+  if (result != NULL && (flags & PH_HEAP_ZERO_MEMORY) && size > old_size)
+    memset((char*)result + old_size, 0, size - old_size);
+  return result;
+}
+
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
                        size_t size, uint32_t flags) {
   if (r->kind == PH__REGION_LARGE) {
@@ -373,6 +410,8 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
       return p;
     return large_copy(h, r, size, flags);
   }
+  if (ph__block_state(ph__block_of(data)) == PH__STATE_RUN)
+    return slot_realloc(h, ph__block_of(data), size, flags);
   size_t old_size = ph__heap_block_size(h, r, data);
   if (old_size == SIZE_MAX) {
     ph__corruption(h, data, "block overrun past its size");
@@ -402,6 +441,8 @@ size_t ph__heap_block_size(const struct ph__heap* h, struct ph__region* r,
   if (r->kind == PH__REGION_LARGE)
     return r->large_size;
   const struct ph__block* b = ph__block_of(data);
+  if (ph__block_state(b) == PH__STATE_RUN)
+    return ph__run_slot_size(h, b, ph__block_word(b));
   size_t slack = ph__block_slack_of(&h->seal, b);
   return slack == SIZE_MAX ? SIZE_MAX : ph__block_capacity(b) - slack;
 }
@@ -529,6 +570,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   ph__biased_init(&h->lock);
   h->top = h;
   h->sharded = (options & PH_HEAP_NO_SERIALIZE) == 0 && maximum_size == 0;
+  h->runs = h->sharded; /* where Windows would have the LFH */
   atomic_init(&h->spread, false);
   atomic_init(&h->shards[0], h);
   heap_keys(h);

@@ -1,13 +1,14 @@
 /*
  * info.c - HeapCompact and HeapSummary on the engine.
  *
- * Compaction flushes the quick lists (so every free block is coalesced),
+ * Compaction dissolves empty runs and flushes the quick lists (so every
+ * free block is coalesced),
  * hands back regions that hold nothing but one free block (all but the
  * first; decommitted, then to the region cache), purges the pages inside
  * every free block (ph__bins_purge), and decommits the free tail of every region down to the page
  * after its last block (the first region keeps what HeapCreate committed).
  */
-#include "engine.h"
+#include "runs.h"
 
 /* Whether region r holds no block: one FREE block, then the sentinel. */
 static bool region_empty(struct ph__heap* h, struct ph__region* r) {
@@ -53,6 +54,7 @@ static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
 /* Returns the largest free block's payload in bytes, 0 if none.
  * Caller holds h's lock. */
 size_t ph__heap_compact(struct ph__heap* h) {
+  ph__runs_flush(h);
   ph__quick_flush(h);
   struct ph__region* r = h->last;
   while (r != &h->region0) {
@@ -64,23 +66,27 @@ size_t ph__heap_compact(struct ph__heap* h) {
   for (r = &h->region0; r != NULL; r = r->next)
     region_trim(h, r, r == &h->region0 ? h->initial_commit : 0);
   ph__bins_purge(h);
+  h->runs_released = 0;
   return ph__bins_largest(h);
 }
 
 /* ---- decay: memory nobody uses goes back ---------------------------------- */
 
-/* Whether h's quick lists hold much memory: PH__QUICK_DECAY_MIN bytes and
- * a quarter of what h has committed (a program that freed most of what it
- * had, and does not ask for it again). */
-static bool quick_hoarding(const struct ph__heap* h) {
-  size_t bytes = (size_t)h->quick_granules << PH__GRANULE_SHIFT;
+/* Whether h holds much memory it does not use: its quick lists, and the
+ * runs dissolved since it last compacted (free blocks whose pages stay),
+ * PH__QUICK_DECAY_MIN bytes and a quarter of what h has committed (a
+ * program that freed most of what it had, and does not ask for it
+ * again). */
+static bool hoarding(const struct ph__heap* h) {
+  size_t bytes =
+      ((size_t)h->quick_granules << PH__GRANULE_SHIFT) + h->runs_released;
   return bytes >= PH__QUICK_DECAY_MIN && bytes >= h->committed / 4;
 }
 
 /*
- * Every PH__TICK_FREES quick-list pushes on h (caller holds h's lock): at
- * most once per decay time, release the region cache's regions that
- * nobody reused, and compact h if its quick lists hoard memory.  This is
+ * Every PH__TICK_FREES quick-list pushes or run frees on h (caller holds
+ * h's lock): at most once per decay time, release the region cache's
+ * regions that nobody reused, and compact h if it hoards memory.  This is
  * how memory goes back to the system with no thread of our own: the
  * program's own frees drive it (HeapCreate and HeapDestroy decay the cache
  * too).
@@ -92,7 +98,7 @@ void ph__heap_tick(struct ph__heap* h) {
     return;
   h->decay_at = now + ph__decay_ms();
   ph__region_cache_decay(now);
-  if (quick_hoarding(h))
+  if (hoarding(h))
     ph__heap_compact(h);
 }
 
@@ -111,8 +117,12 @@ static size_t allocated_bytes(struct ph__heap* h) {
          b = ph__block_next(b)) {
       if (!ph__block_steppable(h, b, end))
         break;
+      uint64_t w = ph__block_word(b);
       if (ph__block_state(b) == PH__STATE_BUSY) {
         size_t slack = ph__block_slack_of(&h->seal, b);
+        sum += ph__block_capacity(b) - (slack == SIZE_MAX ? 0 : slack);
+      } else if (ph__run_slot_busy(h, b, w)) {
+        size_t slack = ph__run_slot_slack(h, b, w);
         sum += ph__block_capacity(b) - (slack == SIZE_MAX ? 0 : slack);
       }
     }

@@ -5,6 +5,7 @@
  * the shard releases it later under its own lock (ph__remote_drain).  The
  * protocol, and why it is safe, is lock.h's ("Frees from other threads").
  */
+#include "runs.h"
 #include "small.h"
 #include "track.h"
 
@@ -67,7 +68,8 @@ bool ph__remote_free(struct ph__heap* s, struct ph__region* r, void* data) {
   if (b == NULL)
     return false;
   uint64_t w = ph__block_word_shared(b);
-  return ph__block_word_sealed_as(&s->seal, b, w, PH__STATE_BUSY) &&
+  return (ph__block_word_sealed_as(&s->seal, b, w, PH__STATE_BUSY) ||
+          ph__run_slot_busy(s, b, w)) &&
          remote_push(s, b);
 }
 
@@ -83,12 +85,17 @@ void ph__remote_drain(struct ph__heap* s) {
         (const struct ph__remote_link*)ph__block_data(b);
     /* A released block is no longer BUSY: a cycle stops here too. */
     if (!ph__block_owned(s, b) ||
-        !ph__block_sealed_as(&s->seal, b, PH__STATE_BUSY) ||
+        !(ph__block_sealed_as(&s->seal, b, PH__STATE_BUSY) ||
+          ph__run_slot_busy(s, b, ph__block_word(b))) ||
         l->mark != ph__remote_mark(s, b)) {
       ph__corruption(s, b, "block freed by another thread overwritten");
       return; /* the rest of the list is left, not followed */
     }
     struct ph__block* next = ph__decode(s, &l->next, l->next);
+    /* The mark goes: a run slot keeps its payload when freed, and handed
+     * out again with the mark, its next free would be taken for a
+     * second one. */
+    ((struct ph__remote_link*)ph__block_data(b))->mark = 0;
     ph__heap_free_block(s, b);
     b = next;
   }

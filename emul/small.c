@@ -20,8 +20,8 @@ void ph__quick_flush_list(struct ph__heap* h, unsigned i) {
 
 /* Merge every quick block into the bins. */
 void ph__quick_flush(struct ph__heap* h) {
-  for (unsigned i = PH__MIN_BLOCK; i < PH__QUICK_LISTS && h->quick_granules;
-       i++)
+  for (unsigned i = ph__quick_first(h);
+       i < PH__QUICK_LISTS && h->quick_granules; i++)
     ph__quick_flush_list(h, i);
   h->quick_granules = 0; /* and blocks of abandoned lists are forgotten */
 }

@@ -86,11 +86,14 @@ static inline bool ph__quick_active(const struct ph__heap* h, unsigned i) {
  * list is in use (ph__quick_active; until then a freed block merges with
  * its free neighbours, as in Windows' back end, and a walk sees one free
  * block where it was); a fixed heap keeps only small ones there (its
- * space is counted, and its medium blocks merge at once). */
+ * space is counted, and its medium blocks merge at once); a heap with
+ * runs (runs.h) has no exact lists: a small block from its back end goes
+ * back there. */
 static inline bool ph__quick_takes(const struct ph__heap* h, uint32_t g) {
-  return (g <= PH__QUICK_EXACT ||
-          (ph__quick_fits(g) && h->maximum_size == 0)) &&
-         ph__quick_active(h, ph__quick_list(g));
+  bool listed = g <= PH__QUICK_EXACT
+                    ? !h->runs
+                    : ph__quick_fits(g) && h->maximum_size == 0;
+  return listed && ph__quick_active(h, ph__quick_list(g));
 }
 
 /* The check word of link `next` (as stored, encoded) in block b:
@@ -184,6 +187,12 @@ static inline struct ph__block* ph__quick_unlink(struct ph__heap* h,
   PH_PREFETCH(next); /* the next request of this list reads its header */
   h->quick_granules -= g;
   return b;
+}
+
+/* The first quick list h has: on a heap with runs, the exact lists' slots
+ * hold its runs. */
+static inline unsigned ph__quick_first(const struct ph__heap* h) {
+  return h->runs ? PH__QUICK_EXACT + 1 : PH__MIN_BLOCK;
 }
 
 /* The head of list i, checked, or NULL; a list whose head does not check

@@ -7,10 +7,14 @@
  * large block, every quick list, every bin and the victim.  A step count
  * bounds each list, so a trampled link that makes a cycle cannot hang it.
  */
+#include "runs.h"
 #include "small.h"
 
+/* States a block met stepping through a region may have (a run's slots
+ * are checked with their head, ph__run_check). */
 static bool state_ok(unsigned s) {
-  return s == PH__STATE_FREE || s == PH__STATE_QUICK || s == PH__STATE_BUSY;
+  return s == PH__STATE_FREE || s == PH__STATE_QUICK || s == PH__STATE_BUSY ||
+         s == PH__STATE_RUN_HEAD;
 }
 
 /* Whether header b (sealed) is right about the block p before it (NULL
@@ -39,6 +43,13 @@ static bool validate_region(struct ph__heap* h, struct ph__region* r,
     *free_blocks += is_free;
     p = b;
     b = ph__block_next(b);
+    if (ph__block_state(p) == PH__STATE_RUN_HEAD) {
+      /* its slots, with it; p stays the head, as busy as they are for
+       * prev_ok */
+      b = ph__run_check(h, p, end);
+      if (b == NULL)
+        return false;
+    }
   }
   return b == end && ph__block_sealed_as(&h->seal, end, PH__STATE_SENTINEL) &&
          prev_ok(h, p, end);
@@ -53,7 +64,7 @@ static struct ph__block* bin_next(const struct ph__heap* h,
 
 static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
   size_t seen = 0;
-  for (unsigned i = PH__MIN_BLOCK; i < PH__QUICK_LISTS; i++) {
+  for (unsigned i = ph__quick_first(h); i < PH__QUICK_LISTS; i++) {
     for (struct ph__block* b = h->quick[i]; b != NULL;
          b = ph__quick_next(h, b)) {
       if (!ph__block_owned(h, b) ||
@@ -64,7 +75,7 @@ static bool validate_lists(struct ph__heap* h, size_t free_blocks) {
         return false;
     }
   }
-  if (seen != h->quick_granules)
+  if (seen != h->quick_granules || !ph__runs_check_lists(h))
     return false;
   seen = 0;
   for (unsigned i = 0; i < PH__BIN_COUNT; i++) {

@@ -15,13 +15,15 @@
  *          what follows starts at lpData + cbData + 2 x cbOverhead
  *   quick  as Windows shows a free slot of its low-fragmentation heap:
  *          lpData the data, cbOverhead 2p, cbData the rest of the span
+ *   run    (runs.h) its slots, busy or free as above; its head, which
+ *          Windows would not show, is stepped over
  *
  * Each step re-derives its position from entry->lpData and entry->wFlags
  * and checks it (the region through the address map, the block through its
  * header and its neighbour's), so a cursor made stale by frees between
  * steps, or forged, gives ERROR_INVALID_PARAMETER, never a wild read.
  */
-#include "engine.h"
+#include "runs.h"
 
 #define PH__P sizeof(void*) /* Windows' sizes below count in pointers */
 
@@ -86,6 +88,16 @@ static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
     e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
     break;
   }
+  case PH__STATE_RUN: /* a slot: busy, or free as the LFH shows it */
+    if (ph__run_slot_busy(r->heap, b, ph__block_word(b))) {
+      size_t slack = ph__run_slot_slack(r->heap, b, ph__block_word(b));
+      slack = slack == SIZE_MAX ? 0 : slack; /* as busy_slack */
+      e->cbData = clamp32(ph__block_capacity(b) - slack);
+      e->cbOverhead = clamp8(PH__HEADER + slack);
+      e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
+      break;
+    }
+    /* fall through */
   case PH__STATE_QUICK:
     e->cbData = clamp32(span - 2 * PH__P);
     e->cbOverhead = (uint8_t)(2 * PH__P);
@@ -101,6 +113,14 @@ static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
       e->cbOverhead = clamp8(span - PH__HEADER);
     }
   }
+}
+
+/* Block b of a walk, or the slot after it if it is a run's head: Windows
+ * shows its LFH's blocks, not the subsegment that holds them (Wine's
+ * test_HeapCreate: no other busy entry), and a head is always followed by
+ * its first slot. */
+static struct ph__block* shown(struct ph__block* b) {
+  return ph__block_state(b) == PH__STATE_RUN_HEAD ? ph__block_next(b) : b;
 }
 
 /* The block of a cursor's lpData (a free entry's is 2p past its data when
@@ -157,7 +177,8 @@ static bool block_current(struct ph__heap* h, struct ph__region* r,
       !ph__block_sealed(&h->seal, b))
     return false;
   unsigned s = ph__block_state(b);
-  if (s != PH__STATE_BUSY && s != PH__STATE_FREE && s != PH__STATE_QUICK)
+  if (s != PH__STATE_BUSY && s != PH__STATE_FREE && s != PH__STATE_QUICK &&
+      s != PH__STATE_RUN)
     return false;
   return !ph__block_prev_free(b) || ph__block_free_before(h, b) != NULL;
 }
@@ -172,6 +193,7 @@ static uint32_t after_block(struct ph__heap* h, ph_heap_entry_t* e,
   if ((char*)n > (char*)ph__region_sentinel(r) ||
       !ph__block_sealed(&h->seal, n))
     return PH_ERROR_INVALID_PARAMETER;
+  n = shown(n);
   if (ph__block_state(n) != PH__STATE_SENTINEL) {
     entry_block(e, r, n);
     return 0;
@@ -210,7 +232,7 @@ uint32_t ph__walk_next(struct ph__heap* h, ph_heap_entry_t* e) {
   case PH_PROCESS_HEAP_REGION:
     if (e->lpData != region_data(r))
       return PH_ERROR_INVALID_PARAMETER;
-    entry_block(e, r, ph__region_first(r));
+    entry_block(e, r, shown(ph__region_first(r)));
     return 0;
   case PH_PROCESS_HEAP_UNCOMMITTED_RANGE:
     if (e->lpData != (char*)r + r->commit_size)

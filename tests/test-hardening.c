@@ -118,7 +118,9 @@ static void assert_no_relation(const struct freed* f, int n, int relations,
  * it committed, and these blocks (2 KiB) must stay on theirs. */
 START_TEST(quick_list_links_reveal_no_key) {
   for (int k = 0; k < 2; k++) {
-    HANDLE h = HeapCreate(0, (SIZE_T)64 << 10, 0);
+    /* NO_SERIALIZE: a heap without runs, whose small sizes have quick
+     * lists (runs keep nothing in freed blocks) */
+    HANDLE h = HeapCreate(HEAP_NO_SERIALIZE, (SIZE_T)64 << 10, 0);
     ck_assert_ptr_nonnull(h);
     for (int i = 0; i < BLOCKS; i++)
       ph_test_activate_size(h, 16 * (SIZE_T)(i + 1));
@@ -155,6 +157,28 @@ START_TEST(quick_list_links_reveal_no_key) {
     ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
     ck_assert_int_ne(HeapDestroy(h), FALSE);
   }
+}
+END_TEST
+
+/* Small blocks of a heap with runs (a growable serialized one), freed:
+ * a run keeps a slot's state and slack in its descriptor, so a freed
+ * block holds what the program left there, nothing of the engine's. */
+START_TEST(run_slots_keep_nothing_in_freed_blocks) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  ph_test_activate_size(h, 100);
+  unsigned char* p[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++) {
+    p[i] = HeapAlloc(h, 0, 100);
+    ck_assert_ptr_nonnull(p[i]);
+    memset(p[i], 0x5C, 100);
+  }
+  for (int i = 0; i < BLOCKS; i++) {
+    ck_assert_int_ne(HeapFree(h, 0, p[i]), FALSE);
+    ck_assert_uint_eq(ph_test_first_bad_byte(p[i], 100, 0x5C), 100);
+  }
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
 }
 END_TEST
 
@@ -237,6 +261,8 @@ Suite* test_hardening(void) {
   TCase* tc = tcase_create("core");
   ph_test_add_emul(tc, quick_list_links_reveal_no_key,
                    "the quick lists are portheap's engine");
+  ph_test_add_emul(tc, run_slots_keep_nothing_in_freed_blocks,
+                   "runs are portheap's engine");
   ph_test_add_emul(tc, bin_links_reveal_no_key,
                    "the bins are portheap's engine");
   ph_test_add_emul(tc, header_moved_and_adjusted_does_not_check,

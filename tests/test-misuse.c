@@ -533,10 +533,11 @@ START_TEST(off_by_one_overrun_is_noticed_at_the_next_free) {
 END_TEST
 
 /* Write past the end of a over a freed block b: its header and the list
- * links in its payload. */
+ * links in its payload.  (Blocks of up to 512 bytes come from runs, which
+ * keep no links in freed blocks: overrun_into_a_free_run_slot_is_contained.) */
 START_TEST(overrun_into_a_free_block_is_contained) {
-  static const SIZE_T sizes[] = {100, 1000}; /* quick list, bins */
-  ph_test_activate_size(heap, 100); /* a freed 100-byte block: quick */
+  static const SIZE_T sizes[] = {632, 1000}; /* quick list, bins */
+  ph_test_activate_size(heap, 632); /* a freed 632-byte block: quick */
   for (size_t k = 0; k < 2; k++) {
     SIZE_T n = sizes[k];
     unsigned char *a, *b, *c;
@@ -562,32 +563,102 @@ START_TEST(overrun_into_a_free_block_is_contained) {
 }
 END_TEST
 
-/* A write after free into a small block's second pointer-sized word (the
- * check word of its quick-list link: bytes 8-15 on 64-bit, 4-7 on 32-bit;
- * the link itself intact): HeapValidate notices,
- * and the list is dropped rather than trusted, so the block is never
- * handed out again and the heap goes on serving. */
-START_TEST(write_after_free_to_a_quick_link_is_noticed) {
+/* Write past the end of a over the header of b, a free slot of a run
+ * (a block of up to 512 bytes once its size is in demand): runs keep no
+ * link in a freed block, and do not read a slot's header to hand it out.
+ * Validation notices; b's pointer is refused; a, c and the rest of the
+ * heap serve on.  The slot may be handed out again: its free then fails
+ * and reports the damage (the slot stays busy), and no other block is
+ * lost. */
+START_TEST(overrun_into_a_free_run_slot_is_contained) {
+  enum { COUNT = 100 };
+  SIZE_T n = 100;
+  ph_test_activate_size(heap, n);
+  unsigned char *a, *b, *c;
+  SIZE_T gap = three_in_a_row(n, &a, &b, &c);
+  ck_assert_uint_le(gap, n + 16);
+  ck_assert_int_ne(HeapFree(heap, 0, b), FALSE);
+  memset(a, 0xEE, gap); /* a's bytes, its slack, b's header */
+
+  ck_assert_int_eq(HeapValidate(heap, 0, NULL), FALSE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapFree(heap, 0, b)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  heap_still_serves(heap, 24);
+  heap_still_serves(heap, 5000);
+  walk_ends(heap);
+  ck_assert_uint_eq(ph_test_first_bad_byte(c, n, 0xCC), n);
+  unsigned char* p[COUNT];
+  ck_assert_int_eq(ph_test_alloc_filled(heap, p, COUNT, n, 0x30), COUNT);
+  int refused = 0;
+  for (int i = 0; i < COUNT; i++) {
+    ck_assert_uint_eq(ph_test_first_bad_byte(p[i], n, (unsigned char)(0x30 + i)), n);
+    refused += HeapFree(heap, 0, p[i]) == FALSE;
+  }
+  ck_assert_int_le(refused, 1); /* b's slot, if it was handed out */
+  ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, c), FALSE);
+  HeapCompact(heap, 0);
+  heap_still_serves(heap, 24);
+  ck_assert_int_eq(HeapValidate(heap, 0, NULL), FALSE);
+  bystanders_survive(false);
+}
+END_TEST
+
+/* A write after free over the whole of a small block, a slot of a run:
+ * runs keep nothing there, so nothing the heap relies on changes.  The
+ * heap validates, serves on, and a second free of the block still
+ * fails: its state is in the run's bitmap, not in the block. */
+START_TEST(write_after_free_into_a_run_slot_changes_nothing) {
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
   ph_test_activate_size(h, 100);
   unsigned char* a = HeapAlloc(h, 0, 100);
   unsigned char* keep = HeapAlloc(h, 0, 100);
+  ck_assert_ptr_nonnull(a);
+  ck_assert_ptr_nonnull(keep);
+  ck_assert_int_ne(HeapFree(h, 0, a), FALSE);
+  memset(a, 0x41, 100);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapFree(h, 0, a)), FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INVALID_PARAMETER);
+  heap_still_serves(h, 100);
+  ck_assert_uint_eq(HeapSize(h, 0, keep), 100);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
+/* A write after free into a quick-listed block's second pointer-sized
+ * word (the check word of its quick-list link: bytes 8-15 on 64-bit, 4-7
+ * on 32-bit; the link itself intact): HeapValidate notices, and the list
+ * is dropped rather than trusted, so the block is never handed out again
+ * and the heap goes on serving.  (632 bytes, 40 granules: above the
+ * runs' sizes, and the first size of a quick list, which no rounding
+ * moves to the next list.) */
+START_TEST(write_after_free_to_a_quick_link_is_noticed) {
+  enum { N = 632 };
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  ph_test_activate_size(h, N);
+  unsigned char* a = HeapAlloc(h, 0, N);
+  unsigned char* keep = HeapAlloc(h, 0, N);
   ck_assert_ptr_nonnull(keep);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapFree(h, 0, a), FALSE);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   memset(a + sizeof(void*), 0x41, sizeof(void*));
   ck_assert_int_eq(HeapValidate(h, 0, NULL), FALSE);
-  void* p = HeapAlloc(h, 0, 100);
-  void* q = HeapAlloc(h, 0, 100);
+  void* p = HeapAlloc(h, 0, N);
+  void* q = HeapAlloc(h, 0, N);
   ck_assert_ptr_nonnull(p);
   ck_assert_ptr_nonnull(q);
   ck_assert_ptr_ne(p, a);
   ck_assert_ptr_ne(q, a);
-  ck_assert_uint_eq(HeapSize(h, 0, p), 100);
-  heap_still_serves(h, 100);
-  ck_assert_uint_eq(HeapSize(h, 0, keep), 100);
+  ck_assert_uint_eq(HeapSize(h, 0, p), N);
+  heap_still_serves(h, N);
+  ck_assert_uint_eq(HeapSize(h, 0, keep), N);
   ck_assert_int_ne(HeapDestroy(h), FALSE);
 }
 END_TEST
@@ -851,6 +922,8 @@ Suite* test_misuse(void) {
                    "a freed block is undefined on Windows");
   ph_test_add_emul(tc, write_after_free_to_a_quick_link_is_noticed,
                    "a write after free is undefined on Windows");
+  ph_test_add_emul(tc, write_after_free_into_a_run_slot_changes_nothing,
+                   "a write after free is undefined on Windows");
   ph_test_add_emul(tc, no_serialize_heap_refuses_bad_blocks,
                    "misuse is undefined on Windows");
   ph_test_add_emul(tc, double_free_never_hands_out_a_block_twice,
@@ -860,6 +933,8 @@ Suite* test_misuse(void) {
   ph_test_add_emul(tc, off_by_one_overrun_is_noticed_at_the_next_free,
                    "a heap overrun is undefined on Windows");
   ph_test_add_emul(tc, overrun_into_a_free_block_is_contained,
+                   "heap corruption is undefined on Windows");
+  ph_test_add_emul(tc, overrun_into_a_free_run_slot_is_contained,
                    "heap corruption is undefined on Windows");
   ph_test_add_emul(tc, sizes_at_engine_limits_are_exact,
                    "the limits are the engine's");

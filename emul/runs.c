@@ -1,0 +1,277 @@
+/*
+ * runs.c - the slow paths of runs (runs.h): making a run, moving one
+ * between lists as its slots fill and empty, dissolving it into the back
+ * end, and checking runs for HeapValidate.
+ */
+#include "runs.h"
+
+static uintptr_t slots_mask(unsigned n) {
+  return n == PH__RUN_SLOTS ? ~(uintptr_t)0 : ((uintptr_t)1 << n) - 1;
+}
+
+/* Whether r, reached through h's lists (a link in a descriptor whose
+ * canary checked), is a run of class c of h: its own canary. */
+static bool run_ok(const struct ph__heap* h, const struct ph__run* r,
+                   uint32_t c) {
+  return ph__run_intact(h, r) && r->c == c;
+}
+
+/* A run of class c carved from h's back end, its slots all free; NULL
+ * without memory.  Its slot headers are sealed here, once. */
+static struct ph__run* run_new(struct ph__heap* h, uint32_t c) {
+  unsigned n = PH__RUN_SLOTS;
+  uint32_t g = PH__RUN_HEAD_MIN + n * c;
+  void* data = ph__heap_alloc_unquick(
+      h, ((size_t)g << PH__GRANULE_SHIFT) - PH__HEADER, g);
+  if (data == NULL)
+    return NULL;
+  struct ph__block* head = ph__block_of(data);
+  uint32_t head_g = head->size - n * c; /* a bigger block: the head's */
+  struct ph__run* r = (struct ph__run*)((char*)head +
+                                        ((size_t)head_g << PH__GRANULE_SHIFT) -
+                                        PH__RUN_DESC);
+  memset(r, 0, sizeof *r);
+  r->canary = ph__run_canary(h, r);
+  r->all = slots_mask(n);
+  r->free = r->all;
+  r->c = (uint16_t)c;
+  r->head_g = (uint16_t)head_g;
+  r->nfree = r->n = (uint16_t)n;
+  ph__block_restate(&h->seal, head, head_g, 0, PH__STATE_RUN_HEAD);
+  for (unsigned i = 0; i < n; i++)
+    ph__block_set(&h->seal, ph__run_slot(r, i), c, PH__STATE_RUN, i);
+  return r;
+}
+
+/* Merge empty run r (on no list) back into h's back end: its slot
+ * headers wiped (a stale pointer to a slot then checks as nothing), its
+ * head made one BUSY block of the whole run, released. */
+static void run_dissolve(struct ph__heap* h, struct ph__run* r) {
+  unsigned n = r->n;
+  struct ph__block* head = ph__run_head(r);
+  uint32_t g = r->head_g + n * r->c;
+  if (!ph__block_sealed_as(&h->seal, head, PH__STATE_RUN_HEAD) ||
+      head->size != r->head_g) { /* left as it is: it leaks */
+    ph__corruption(h, head, "run head overwritten");
+    return;
+  }
+  for (unsigned i = 0; i < n; i++)
+    ph__block_wipe(&h->seal, ph__run_slot(r, i));
+  ph__block_restate(&h->seal, head, g, 0, PH__STATE_BUSY);
+  ph__block_release(h, head);
+  h->runs_released += (size_t)g << PH__GRANULE_SHIFT;
+}
+
+static void list_unlink(struct ph__run* r) {
+  r->prev->next = r->next;
+  if (r->next != NULL)
+    r->next->prev = r->prev;
+  r->next = r->prev = NULL;
+}
+
+/* Put r on the list after active run a. */
+static void list_push(struct ph__run* a, struct ph__run* r) {
+  r->prev = a;
+  r->next = a->next;
+  if (a->next != NULL)
+    a->next->prev = r;
+  a->next = r;
+}
+
+/* Make r (on no list, or the first after the active run) the active run of
+ * class c, taking over the list of runs with free slots and the spare. */
+static void run_activate(struct ph__heap* h, uint32_t c, struct ph__run* r,
+                         struct ph__run* rest, struct ph__run* spare) {
+  r->prev = NULL;
+  r->next = rest;
+  r->spare = spare;
+  if (rest != NULL)
+    rest->prev = r;
+  h->run[c] = r;
+}
+
+/* Forget the runs of class c after one did not check: their slots leak
+ * (none is handed out twice or at a forged address), reported. */
+static void runs_abandon(struct ph__heap* h, uint32_t c, struct ph__run* r) {
+  h->run[c] = NULL;
+  ph__corruption(h, r, "run descriptor overwritten");
+}
+
+/*
+ * A run of class c with a free slot, made h's active run: the active run
+ * itself, else the first run of its list (the full active run leaves every
+ * list), else a new one.  NULL without memory, or if a run met does not
+ * check (reported).
+ */
+static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
+  struct ph__run* a = h->run[c];
+  if (a == NULL) {
+    struct ph__run* r = run_new(h, c);
+    if (r != NULL)
+      run_activate(h, c, r, NULL, NULL);
+    return r;
+  }
+  if (!run_ok(h, a, c)) {
+    runs_abandon(h, c, a);
+    return NULL;
+  }
+  if (ph__run_free_bits(a) != 0)
+    return a;
+  struct ph__run* next = a->next;
+  struct ph__run* spare = a->spare;
+  if ((next != NULL && !run_ok(h, next, c)) ||
+      (spare != NULL && !run_ok(h, spare, c))) {
+    runs_abandon(h, c, a);
+    return NULL;
+  }
+  struct ph__run* r;
+  if (next != NULL) { /* the fullest first: fewer runs stay */
+    r = next;
+    run_activate(h, c, r, next->next, spare);
+  } else if (spare != NULL) {
+    r = spare;
+    run_activate(h, c, r, NULL, NULL);
+  } else {
+    r = run_new(h, c);
+    if (r == NULL)
+      return NULL;
+    run_activate(h, c, r, NULL, NULL);
+  }
+  a->next = a->spare = NULL; /* full: on no list */
+  return r;
+}
+
+/* `size` bytes from a run of class c of h (entered), or NULL. */
+void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size) {
+  return run_refill(h, c) != NULL ? ph__run_pop(h, c, size) : NULL;
+}
+
+/*
+ * A slot of run r of h was freed, and r now has PH__RUN_RELIST free slots
+ * or all of them: unless it is the active run, it joins its class's list
+ * (or becomes the active run, if there is none); empty, it leaves the
+ * list and becomes the spare, or is dissolved.
+ */
+void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
+  if (!ph__run_intact(h, r) || r->c < PH__MIN_BLOCK || r->c > PH__QUICK_EXACT) {
+    ph__corruption(h, r, "run descriptor overwritten");
+    return;
+  }
+  struct ph__run* a = h->run[r->c];
+  if (r == a)
+    return;
+  if (r->nfree < r->n) { /* PH__RUN_RELIST free: back in service */
+    if (a == NULL)
+      run_activate(h, r->c, r, NULL, NULL);
+    else
+      list_push(a, r);
+    return;
+  }
+  if (r->prev != NULL) /* empty: it joined the list on its way */
+    list_unlink(r);
+  if (a != NULL && a->spare == NULL)
+    a->spare = r;
+  else
+    run_dissolve(h, r);
+}
+
+/* Free busy slot b of h (entered; its header sealed, the caller checked
+ * it is a live block), counting towards h's tick: false, with nothing changed, if its run does not
+ * check or the slot is free (reported). */
+bool ph__run_free(struct ph__heap* h, struct ph__block* b) {
+  if (ph__run_release(h, b, ph__block_word(b))) {
+    if (--h->tick == 0)
+      ph__heap_tick(h);
+    return true;
+  }
+  ph__corruption(h, b, "run slot freed twice or run overwritten");
+  return false;
+}
+
+/* Dissolve every empty run of h (HeapCompact, decay): the spares, and the
+ * active runs that are empty (no other run is, runs.h). */
+void ph__runs_flush(struct ph__heap* h) {
+  if (!ph__heap_runs(h))
+    return;
+  for (uint32_t c = PH__MIN_BLOCK; c <= PH__QUICK_EXACT; c++) {
+    struct ph__run* a = h->run[c];
+    if (a == NULL)
+      continue;
+    if (!run_ok(h, a, c) || (a->spare != NULL && !run_ok(h, a->spare, c))) {
+      runs_abandon(h, c, a);
+      continue;
+    }
+    if (a->spare != NULL)
+      run_dissolve(h, a->spare);
+    a->spare = NULL;
+    if (a->nfree == a->n) {
+      struct ph__run* next = a->next;
+      h->run[c] = NULL;
+      if (next != NULL)
+        run_activate(h, c, next, next->next, NULL);
+      a->next = NULL;
+      run_dissolve(h, a);
+    }
+  }
+}
+
+/* ---- validation ----------------------------------------------------------- */
+
+/*
+ * The block after the run whose head is `head` in a region ending at
+ * `end` (its sentinel), if the run checks: its descriptor (canary, class,
+ * slot mask), and its n slots, each a sealed RUN header of size c and
+ * index i, in order.  NULL if not.
+ */
+struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
+                                const struct ph__block* end) {
+  size_t span = (size_t)head->size << PH__GRANULE_SHIFT;
+  if (head->size < PH__RUN_HEAD_MIN ||
+      (size_t)((const char*)end - (const char*)head) < span)
+    return NULL;
+  struct ph__run* r =
+      (struct ph__run*)((char*)head + span - PH__RUN_DESC);
+  unsigned n = r->n;
+  if (!ph__run_intact(h, r) || r->head_g != head->size ||
+      r->c < PH__MIN_BLOCK || r->c > PH__QUICK_EXACT || n == 0 ||
+      n > PH__RUN_SLOTS || r->all != slots_mask(n) ||
+      (ph__run_free_bits(r) & ~r->all) != 0 ||
+      r->nfree != ph__popcount(ph__run_free_bits(r)))
+    return NULL;
+  for (unsigned i = 0; i < n; i++) {
+    struct ph__block* b = ph__run_slot(r, i);
+    if ((size_t)((const char*)end - (const char*)b) <
+            ((size_t)r->c << PH__GRANULE_SHIFT) ||
+        ph__block_word(b) !=
+            ph__block_pack(&h->seal, b,
+                           ph__block_word_of(r->c, i, PH__STATE_RUN)))
+      return NULL;
+  }
+  return ph__run_slot(r, n);
+}
+
+/* Whether h's run lists check: each run of class c, its canary; after
+ * the active run, only runs with PH__RUN_RELIST free slots or more and a
+ * busy one; back links right; no cycle (a step bound); the spare empty.
+ * (Each run's head and slots: ph__run_check, as validation steps through
+ * the regions.) */
+bool ph__runs_check_lists(struct ph__heap* h) {
+  if (!ph__heap_runs(h))
+    return true;
+  size_t steps = (h->committed >> PH__GRANULE_SHIFT) + 1;
+  for (uint32_t c = PH__MIN_BLOCK; c <= PH__QUICK_EXACT; c++) {
+    struct ph__run* prev = NULL;
+    for (struct ph__run* r = h->run[c]; r != NULL; prev = r, r = r->next) {
+      if (steps-- == 0 || !run_ok(h, r, c) || r->prev != prev)
+        return false;
+      if (prev != NULL && (r->nfree < PH__RUN_RELIST || r->nfree == r->n ||
+                           r->spare != NULL))
+        return false;
+    }
+    struct ph__run* spare = h->run[c] != NULL ? h->run[c]->spare : NULL;
+    if (spare != NULL && (!run_ok(h, spare, c) || spare->next != NULL ||
+                          spare->nfree != spare->n))
+      return false;
+  }
+  return true;
+}

@@ -1,0 +1,261 @@
+/*
+ * runs.h - runs: the low-fragmentation front end of a heap that can have
+ * one (a serialized growable heap, as Windows' LFH), for blocks of up to
+ * PH__QUICK_EXACT granules once requests of their size have come
+ * PH__LFH_AFTER times (ph__quick_active).
+ *
+ * A run is a head block followed by n slots of c granules, all of them
+ * blocks of the region's sequence, so that walks, validation and merging
+ * step through them as through any block:
+ *
+ *   [head: header | ...spare... | struct ph__run] [slot 0] [slot 1] ... [slot n-1]
+ *
+ * A slot's header is written and sealed once, when the run is made: state
+ * RUN, size c, its index in the slack bits.  Whether a slot is busy, and
+ * its slack while it is, live in the run's descriptor, which ends where
+ * slot 0 begins: bit i of `free` set means slot i is free.  So a HeapAlloc
+ * from a run takes a bit and stores the slack; a HeapFree checks the
+ * slot's header (its seal: keyed, by address, so the descriptor it leads
+ * to is where the engine put it), checks that the bit is clear and sets
+ * it.  No header is rewritten and no link is stored in freed memory, so
+ * there is nothing to encode or check there, and a write after free
+ * cannot steer an allocation (Windows' LFH keeps its free slots in a
+ * bitmap for the same reason).
+ *
+ * The descriptor lies inside the heap's memory, after the head's header:
+ * an overrun of the block before the run reaches the head's header, then
+ * the canary (its address XORed with a secret of the heap), before the
+ * bitmap.  The fast paths check the canary before they use a run (one
+ * XOR: as quick fields are checked, it stops an overrun, not a reader of
+ * heap memory; a keyed rotation and add instead cost hot-1 1.5 ns a
+ * pair); the slow paths check the head's sealed header too.
+ *
+ * Lists, per class c of a shard h: h->run[c] is the active run, which
+ * serves allocations; it heads a list, through `next`, of runs with
+ * PH__RUN_RELIST free slots or more and a busy one.  Other runs are on
+ * no list: only the active run fills, and it is replaced when it has no
+ * free slot, by the first run of its list, else its spare, else a new
+ * run; a run on no list joins the list when its PH__RUN_RELIST-th slot is
+ * free.  A run that is not active and whose last busy slot is freed
+ * becomes the active run's spare if it has none (so that a class whose
+ * live count swings around a run's size does not make and dissolve a run
+ * each time), else it is dissolved: merged back into the back end.  The active run and its spare are kept
+ * even when empty (Windows keeps its subsegment too: a walk after all its
+ * blocks are freed shows the free slots), until HeapCompact or decay
+ * flushes them.
+ *
+ * Guests (remote.c) read `free` to refuse a slot that is free; its owner
+ * writes it with relaxed atomic stores (plain moves).
+ */
+#ifndef PH_RUNS_H
+#define PH_RUNS_H
+
+#include "engine.h"
+
+/* Slots of a run: a bitmap word's.  Fewer, for the larger classes, cost
+ * hot-1 a quarter more time (16 slots: 15.9 ns a pair against 12.5): a
+ * class whose live count swings past a run's size spreads over several
+ * runs, and the blocks a thread reuses over more pages. */
+#define PH__RUN_SLOTS ((unsigned)sizeof(uintptr_t) * 8u)
+/* A run that is not active goes back on its list once this many of its
+ * slots are free: a refill then serves a quarter of a run or more, where
+ * taking back a run at its first free slot made one allocation in five a
+ * refill on small churn (31.6 ns a pair against 23.0 with quick lists). */
+#define PH__RUN_RELIST (PH__RUN_SLOTS / 4u)
+#define PH__RUN_SLACK_EXT 255u /* slack[i]: the slack is this or more, and
+                                  kept in the slot's last 8 bytes */
+
+struct ph__run {
+  uintptr_t canary;     /* ph__run_canary(h, run) */
+  uintptr_t free;       /* bit i set: slot i is free (relaxed atomics) */
+  uintptr_t all;        /* the bits of the n slots */
+  struct ph__run* next; /* the list the active run heads (see above) */
+  struct ph__run* prev; /* NULL for the active run and runs on no list */
+  struct ph__run* spare; /* the active run's: an empty run kept for its
+                            next refill (on no list), or NULL */
+  uint16_t c;           /* granules of a slot */
+  uint16_t head_g;      /* granules of the head block */
+  uint16_t nfree;       /* slots free: the bits of `free` counted */
+  uint16_t n;           /* slots */
+  uint8_t slack[PH__RUN_SLOTS]; /* bytes past the size asked, of busy
+                                   slots (PH__RUN_SLACK_EXT: see there) */
+};
+
+/* Bytes from the descriptor to slot 0's header: the descriptor, rounded
+ * so that slot 0's header lies where any header does (8 mod 16). */
+#define PH__RUN_DESC                                                           \
+  ((sizeof(struct ph__run) + PH__GRANULE - 1) / PH__GRANULE * PH__GRANULE)
+/* The smallest head block: its header and the descriptor. */
+#define PH__RUN_HEAD_MIN ((PH__HEADER + PH__RUN_DESC + PH__GRANULE - 1) / PH__GRANULE)
+
+/* Whether h serves its small classes from runs (fixed at creation: a
+ * heap that Windows would give the LFH). */
+static inline bool ph__heap_runs(const struct ph__heap* h) {
+  return h->runs;
+}
+
+/* The index of the lowest set bit of x (x != 0). */
+static inline unsigned ph__ctz(uintptr_t x) {
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll((unsigned long long)x);
+#else
+  unsigned n = 0;
+  while (!(x & 1u)) {
+    x >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
+static inline unsigned ph__popcount(uintptr_t x) {
+#if defined(__GNUC__)
+  return (unsigned)__builtin_popcountll((unsigned long long)x);
+#else
+  unsigned n = 0;
+  for (; x != 0; x &= x - 1)
+    n++;
+  return n;
+#endif
+}
+
+/* The canary of descriptor r of h: its address XORed with a secret of
+ * h (one XOR on the fast paths).  Without reading heap memory it cannot
+ * be made up; read, it gives the secret away, and with it every run's
+ * canary of that heap: it stops overruns, not a reader. */
+static inline uintptr_t ph__run_canary(const struct ph__heap* h,
+                                       const struct ph__run* r) {
+  return (uintptr_t)((uint64_t)(uintptr_t)r ^ h->seal.run);
+}
+
+static inline bool ph__run_intact(const struct ph__heap* h,
+                                  const struct ph__run* r) {
+  return r->canary == ph__run_canary(h, r);
+}
+
+static inline struct ph__block* ph__run_slot(const struct ph__run* r,
+                                             unsigned i) {
+  return (struct ph__block*)((char*)r + PH__RUN_DESC +
+                             ((size_t)i * r->c << PH__GRANULE_SHIFT));
+}
+
+/* The head block of run r. */
+static inline struct ph__block* ph__run_head(const struct ph__run* r) {
+  return (struct ph__block*)((char*)r + PH__RUN_DESC -
+                             ((size_t)r->head_g << PH__GRANULE_SHIFT));
+}
+
+/* Slot b's index and its run, from w, its sealed header word. */
+static inline unsigned ph__run_index(uint64_t w) {
+  return (unsigned)(w >> 32) & PH__SLACK_MASK;
+}
+static inline struct ph__run* ph__run_of(const struct ph__block* b,
+                                         uint64_t w) {
+  size_t before = (size_t)ph__run_index(w) * (uint32_t)w;
+  return (struct ph__run*)((char*)b - (before << PH__GRANULE_SHIFT) -
+                           PH__RUN_DESC);
+}
+
+static inline uintptr_t ph__run_free_bits(const struct ph__run* r) {
+  return __atomic_load_n(&r->free, __ATOMIC_RELAXED);
+}
+static inline void ph__run_set_free(struct ph__run* r, uintptr_t f) {
+  __atomic_store_n(&r->free, f, __ATOMIC_RELAXED);
+}
+
+/* Whether w, the header word read at b, is a sealed slot's whose bit says
+ * busy, in a run whose canary checks.  One keyed product. */
+static inline bool ph__run_slot_busy(const struct ph__heap* h,
+                                     const struct ph__block* b, uint64_t w) {
+  if (!ph__block_word_sealed_as(&h->seal, b, w, PH__STATE_RUN))
+    return false;
+  const struct ph__run* r = ph__run_of(b, w);
+  return ph__run_intact(h, r) &&
+         !((ph__run_free_bits(r) >> ph__run_index(w)) & 1u);
+}
+
+/* The slack of busy slot b of h (header word w); SIZE_MAX if the slot's
+ * own bytes that keep a large one were overwritten (an overrun). */
+static inline size_t ph__run_slot_slack(const struct ph__heap* h,
+                                        const struct ph__block* b, uint64_t w) {
+  size_t slack = ph__run_of(b, w)->slack[ph__run_index(w)];
+  return slack < PH__RUN_SLACK_EXT
+             ? slack
+             : ph__block_slack_ext(&h->seal, b, (uint32_t)w);
+}
+
+/* Bytes the caller asked for in busy slot b of h; SIZE_MAX as above. */
+static inline size_t ph__run_slot_size(const struct ph__heap* h,
+                                       const struct ph__block* b, uint64_t w) {
+  size_t slack = ph__run_slot_slack(h, b, w);
+  return slack == SIZE_MAX ? SIZE_MAX : ph__block_capacity(b) - slack;
+}
+
+/* Keep `slack` bytes (at most the slot's payload) as busy slot b's
+ * (header word w). */
+static inline void ph__run_set_slack(const struct ph__heap* h,
+                                     struct ph__block* b, uint64_t w,
+                                     size_t slack) {
+  struct ph__run* r = ph__run_of(b, w);
+  unsigned i = ph__run_index(w);
+  if (slack < PH__RUN_SLACK_EXT) {
+    r->slack[i] = (uint8_t)slack;
+    return;
+  }
+  r->slack[i] = PH__RUN_SLACK_EXT;
+  ph__block_slack_store(&h->seal, b, (uint32_t)w, slack);
+}
+
+/* In h (entered): `size` bytes (1 .. c granules' payload) from the active
+ * run of class c, or NULL if it has none free, or does not check.  The
+ * slot's header is not read: an overrun of the slot before may have
+ * overwritten it while it was free, and the block is then handed out
+ * with it; its HeapFree fails and reports the damage (the slot stays
+ * busy).  Reading it here (one compare, as quick fields are checked)
+ * cost hot-1 0.9 ns a pair: the slot's line, which the caller's first
+ * write would have fetched, fetched on the way out. */
+static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size) {
+  struct ph__run* r = h->run[c];
+  if (PH_UNLIKELY(r == NULL || !ph__run_intact(h, r)))
+    return NULL;
+  uintptr_t f = r->free;
+  if (PH_UNLIKELY(f == 0))
+    return NULL;
+  unsigned i = ph__ctz(f);
+  ph__run_set_free(r, f & (f - 1));
+  r->nfree--;
+  r->slack[i] = /* at most 24 (a request of 0 in 2 granules) */
+      (uint8_t)(((size_t)c << PH__GRANULE_SHIFT) - PH__HEADER - size);
+  return (char*)r + PH__RUN_DESC + PH__HEADER +
+         ((size_t)i * c << PH__GRANULE_SHIFT); /* slot i's data */
+}
+
+void ph__run_moved(struct ph__heap* h, struct ph__run* r);
+
+/* In h (entered): free slot b, whose header word w seals as a RUN slot's
+ * of h.  False, with nothing changed, if the slot is free already (the
+ * caller reports it).  The canary is not checked here (0.35 ns a pair on
+ * hot-1): a slot's header leads to its descriptor, so what is written
+ * stays inside it, and the descriptor's next use that could hand a slot
+ * out or move the run (ph__run_pop, ph__run_moved, a refill) checks it. */
+static inline bool ph__run_release(struct ph__heap* h, struct ph__block* b,
+                                   uint64_t w) {
+  struct ph__run* r = ph__run_of(b, w);
+  uintptr_t f = r->free, bit = (uintptr_t)1 << ph__run_index(w);
+  if (PH_UNLIKELY(f & bit))
+    return false;
+  ph__run_set_free(r, f | bit);
+  unsigned k = ++r->nfree;
+  if (PH_UNLIKELY(k == PH__RUN_RELIST || k == r->n))
+    ph__run_moved(h, r);
+  return true;
+}
+
+void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size);
+bool ph__run_free(struct ph__heap* h, struct ph__block* b);
+void ph__runs_flush(struct ph__heap* h);
+struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
+                                const struct ph__block* end);
+bool ph__runs_check_lists(struct ph__heap* h);
+
+#endif /* PH_RUNS_H */
