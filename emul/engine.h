@@ -555,6 +555,16 @@ static inline uintptr_t ph__remote_mark(const struct ph__heap* h,
   return ph__encode(h, b, (const void*)PH__REMOTE_TAG);
 }
 
+/* The mark a free slot of a run (runs.h) keeps in its first payload word,
+ * so that a guest refuses a second free of it without reading its run's
+ * bitmap, a line the owner keeps writing: the guests' mark with its low
+ * bit flipped (any other bit pattern a program leaves matches it only by
+ * chance).  Cleared when the slot is handed out again. */
+static inline uintptr_t ph__free_mark(const struct ph__heap* h,
+                                      const struct ph__block* b) {
+  return ph__remote_mark(h, b) ^ 1u;
+}
+
 /* Granules for a request of 1 .. PH__FAST_MAX bytes (no test, no branch). */
 static inline uint32_t ph__small_granules(size_t size) {
   return (uint32_t)((size + PH__HEADER + PH__GRANULE - 1) >> PH__GRANULE_SHIFT) +

@@ -93,11 +93,14 @@
  * ---- Frees from other threads (remote.c) ------------------------------------
  * A guest's HeapFree takes no lock and revokes no bias.  It checks the
  * block as any free does (the region from the address map; the header
- * inside the committed part, sealed, BUSY; the committed size read with a
- * relaxed load, as the owner changes it with a relaxed store), then marks
- * it: an atomic compare-exchange of the block's first payload word to a
- * keyed mark (ph__remote_mark), which of two threads freeing it at once
- * only one wins, and a second free after it sees.  Then it pushes the
+ * inside the committed part, sealed, BUSY or a run's slot; the committed
+ * size read with a relaxed load, as the owner changes it with a relaxed
+ * store), then marks it: an atomic compare-exchange of the block's first
+ * payload word to a keyed mark (ph__remote_mark), which of two threads
+ * freeing it at once only one wins, and a second free after it sees.  A
+ * free run slot carries the free mark there (ph__free_mark, the owner's
+ * relaxed store when it frees the slot, cleared when it hands it out), so
+ * a guest refuses it without reading the run's bitmap.  Then it pushes the
  * block on the shard's `remote` list (a compare-exchange loop, release;
  * the link, encoded, in the second payload word).  Nothing else is
  * written: the header stays BUSY, so the owner, which reads a busy
@@ -113,7 +116,7 @@
  * look at the block's first word, not at the list, whose line the guests
  * keep writing.  A block marked and not yet pushed may be freed by its
  * owner's general path meanwhile (a double free racing with itself): the
- * drain then finds it no longer BUSY and reports it.  A guest takes the
+ * drain then finds it no longer BUSY (or its slot free) and reports it.  A guest takes the
  * general path while another thread holds ph_heap_lock, and at
  * every 4096th guest free of a thread if the shard has not released its
  * list since the last such look (remote_drains, remote_seen: relaxed

@@ -15,8 +15,9 @@ struct ph__remote_link {
   uintptr_t next; /* the next block of the list, encoded (ph__encode) */
 };
 
-/* Mark BUSY block b of shard s as freed by a guest and push it on s's
- * list.  False, nothing done, if it was marked already (a second free). */
+/* Mark BUSY block (or run slot) b of shard s as freed by a guest and push
+ * it on s's list.  False, nothing done, if it was marked already, or is a
+ * free run slot (its free mark, ph__free_mark): a second free. */
 static bool remote_push(struct ph__heap* s, struct ph__block* b) {
   struct ph__remote_link* l = (struct ph__remote_link*)ph__block_data(b);
   uintptr_t mark = ph__remote_mark(s, b);
@@ -24,7 +25,8 @@ static bool remote_push(struct ph__heap* s, struct ph__block* b) {
    * threads that free it at once. */
   _Atomic(uintptr_t)* first = (_Atomic(uintptr_t)*)&l->mark;
   uintptr_t was = atomic_load_explicit(first, memory_order_relaxed);
-  if (was == mark || !atomic_compare_exchange_strong_explicit(
+  if ((was | 1u) == (mark | 1u) || /* marked, or a run slot's free mark */
+      !atomic_compare_exchange_strong_explicit(
                          first, &was, mark, memory_order_relaxed,
                          memory_order_relaxed))
     return false;
@@ -68,8 +70,10 @@ bool ph__remote_free(struct ph__heap* s, struct ph__region* r, void* data) {
   if (b == NULL)
     return false;
   uint64_t w = ph__block_word_shared(b);
-  return (ph__block_word_sealed_as(&s->seal, b, w, PH__STATE_BUSY) ||
-          ph__run_slot_busy(s, b, w)) &&
+  unsigned state = (unsigned)(w >> 40) & 0xFFu; /* a run slot's, free or
+                                                    not: its free mark */
+  return ph__block_word_sealed(&s->seal, b, w) &&
+         (state == PH__STATE_BUSY || state == PH__STATE_RUN) &&
          remote_push(s, b);
 }
 
@@ -92,11 +96,7 @@ void ph__remote_drain(struct ph__heap* s) {
       return; /* the rest of the list is left, not followed */
     }
     struct ph__block* next = ph__decode(s, &l->next, l->next);
-    /* The mark goes: a run slot keeps its payload when freed, and handed
-     * out again with the mark, its next free would be taken for a
-     * second one. */
-    ((struct ph__remote_link*)ph__block_data(b))->mark = 0;
-    ph__heap_free_block(s, b);
+    ph__heap_free_block(s, b); /* the mark goes: links or a free mark */
     b = next;
   }
 }
