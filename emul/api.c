@@ -375,9 +375,10 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
   if (ph__fast_lock(s, &how)) {
     struct ph__block* b = ph__region_spot(r, block);
     uint64_t w = b != NULL ? ph__block_word(b) : 0;
-    switch (b != NULL ? ph__fast_state(s, b, w) : 0) {
+    uintptr_t mark = ph__remote_mark(s, b);
+    switch (b != NULL ? ph__fast_state(s, b, w, mark) : 0) {
     case PH__STATE_RUN:
-      if (!ph__run_release(s, b, w))
+      if (!ph__run_release(s, b, w, mark))
         break;
       if (PH_UNLIKELY(--s->tick == 0))
         return free_tick(s, how);
@@ -423,8 +424,9 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
       b = ph__region_spot(r, block);
     }
     uint64_t w = b != NULL ? ph__block_word(b) : 0;
-    unsigned state = b != NULL ? ph__fast_state(s, b, w) : 0;
-    if (PH_LIKELY(state == PH__STATE_RUN && ph__run_release(s, b, w))) {
+    uintptr_t mark = ph__remote_mark(s, b);
+    unsigned state = b != NULL ? ph__fast_state(s, b, w, mark) : 0;
+    if (PH_LIKELY(state == PH__STATE_RUN && ph__run_release(s, b, w, mark))) {
       if (PH_UNLIKELY(--s->tick == 0))
         return free_tick(s, PH__ENTRY_BIAS);
       ph__fast_leave(s, PH__ENTRY_BIAS);

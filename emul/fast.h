@@ -73,13 +73,14 @@ static inline struct ph__block* ph__fast_live(struct ph__heap* s,
 }
 
 /* In s (entered): the state of block b (its header word w) if that word
- * seals and no guest has marked b freed (as ph__fast_live), else 0.  One
+ * seals and no guest has marked b freed (mark: ph__remote_mark(s, b); as
+ * ph__fast_live), else 0.  One
  * keyed product, whichever the state. */
 static inline unsigned ph__fast_state(struct ph__heap* s, struct ph__block* b,
-                                      uint64_t w) {
+                                      uint64_t w, uintptr_t mark) {
   return PH_LIKELY(ph__block_word_sealed(&s->seal, b, w) &&
                    __atomic_load_n((const uintptr_t*)ph__block_data(b),
-                                   __ATOMIC_RELAXED) != ph__remote_mark(s, b))
+                                   __ATOMIC_RELAXED) != mark)
              ? (unsigned)(w >> 40) & 0xFFu
              : 0;
 }

@@ -179,7 +179,7 @@ void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
  * it is a live block), counting towards h's tick: false, with nothing changed, if its run does not
  * check or the slot is free (reported). */
 bool ph__run_free(struct ph__heap* h, struct ph__block* b) {
-  if (ph__run_release(h, b, ph__block_word(b))) {
+  if (ph__run_release(h, b, ph__block_word(b), ph__remote_mark(h, b))) {
     if (--h->tick == 0)
       ph__heap_tick(h);
     return true;

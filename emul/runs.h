@@ -44,12 +44,16 @@
  * blocks are freed shows the free slots), until HeapCompact or decay
  * flushes them.
  *
- * A free slot carries a keyed free mark in its first payload word
- * (ph__free_mark), cleared when it is handed out: a guest (remote.c)
- * refuses a slot that carries it, without reading the run's bitmap, a
- * line its owner keeps writing (reading it cost larson about 3 ns a
- * pair).  The bitmap stays the truth; the owner checks it at every free
- * and the drain of the guests' frees reports a slot found free there.
+ * Once guests free blocks of a shard (h->marks), its free slots carry a
+ * keyed free mark in their first payload word (ph__free_mark), cleared
+ * when they are handed out: a guest (remote.c) refuses a slot that
+ * carries it, without reading the run's bitmap, a line its owner keeps
+ * writing (reading it cost larson about 3 ns a pair; writing the marks on
+ * a shard no guest frees into cost hot-1 0.5 ns).  The bitmap stays the
+ * truth; the owner checks it at every free, and the drain of the guests'
+ * frees reports a slot it finds free there (a slot freed before the
+ * shard's first guest free carries no mark: a guest's second free of it
+ * is reported so, when the owner drains it, not by the call).
  */
 #ifndef PH_RUNS_H
 #define PH_RUNS_H
@@ -233,27 +237,30 @@ static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size) {
       (uint8_t)(((size_t)c << PH__GRANULE_SHIFT) - PH__HEADER - size);
   uintptr_t* data = (uintptr_t*)((char*)r + PH__RUN_DESC + PH__HEADER +
                                  ((size_t)i * c << PH__GRANULE_SHIFT));
-  __atomic_store_n(data, 0, __ATOMIC_RELAXED); /* its free mark goes */
+  if (atomic_load_explicit(&h->marks, memory_order_relaxed))
+    __atomic_store_n(data, 0, __ATOMIC_RELAXED); /* its free mark goes */
   return data;
 }
 
 void ph__run_moved(struct ph__heap* h, struct ph__run* r);
 
 /* In h (entered): free slot b, whose header word w seals as a RUN slot's
- * of h.  False, with nothing changed, if the slot is free already (the
- * caller reports it).  The canary is not checked here (0.35 ns a pair on
+ * of h (mark: ph__remote_mark(h, b), which the caller has at hand).
+ * False, with nothing changed, if the slot is free already (the caller
+ * reports it).  The canary is not checked here (0.35 ns a pair on
  * hot-1): a slot's header leads to its descriptor, so what is written
  * stays inside it, and the descriptor's next use that could hand a slot
  * out or move the run (ph__run_pop, ph__run_moved, a refill) checks it. */
 static inline bool ph__run_release(struct ph__heap* h, struct ph__block* b,
-                                   uint64_t w) {
+                                   uint64_t w, uintptr_t mark) {
   struct ph__run* r = ph__run_of(b, w);
   uintptr_t f = r->free, bit = (uintptr_t)1 << ph__run_index(w);
   if (PH_UNLIKELY(f & bit))
     return false;
   ph__run_set_free(r, f | bit);
-  __atomic_store_n((uintptr_t*)ph__block_data(b), ph__free_mark(h, b),
-                   __ATOMIC_RELAXED);
+  if (atomic_load_explicit(&h->marks, memory_order_relaxed))
+    __atomic_store_n((uintptr_t*)ph__block_data(b), mark ^ 1u, /* free mark */
+                     __ATOMIC_RELAXED);
   unsigned k = ++r->nfree;
   if (PH_UNLIKELY(k == PH__RUN_RELIST || k == r->n))
     ph__run_moved(h, r);

@@ -160,11 +160,11 @@ START_TEST(quick_list_links_reveal_no_key) {
 }
 END_TEST
 
-/* Small blocks of a heap with runs (a growable serialized one), freed:
- * a run keeps a slot's state and slack in its descriptor, so a freed
- * block holds what the program left there but for its first word, the
- * free mark (keyed, by address), which shows no relation a reader could
- * use. */
+/* Small blocks of a heap with runs (a growable serialized one), freed by
+ * the thread that allocated them: a run keeps a slot's state and slack in
+ * its descriptor, so a freed block holds what the program left there,
+ * nothing of the engine's.  (Once other threads free a part's blocks, its
+ * free slots carry a keyed mark in their first word: test-scale.c.) */
 START_TEST(run_slots_keep_nothing_in_freed_blocks) {
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
@@ -175,22 +175,9 @@ START_TEST(run_slots_keep_nothing_in_freed_blocks) {
     ck_assert_ptr_nonnull(p[i]);
     memset(p[i], 0x5C, 100);
   }
-  struct freed f[BLOCKS];
-  uint64_t w0[BLOCKS];
   for (int i = 0; i < BLOCKS; i++) {
     ck_assert_int_ne(HeapFree(h, 0, p[i]), FALSE);
-    SIZE_T word = sizeof(uintptr_t);
-    ck_assert_uint_eq(ph_test_first_bad_byte(p[i] + word, 100 - word, 0x5C),
-                      100 - word);
-    f[i] = freed_read(p[i], 0);
-    w0[i] = f[i].w0;
-  }
-  assert_all_differ(w0, BLOCKS, "run slots: w0");
-  for (int k = 4; k <= 5; k++) { /* w0 ^ block, w0 - block */
-    uint64_t v[BLOCKS];
-    for (int i = 0; i < BLOCKS; i++)
-      v[i] = relation(k, &f[i]);
-    assert_varies(v, BLOCKS, relation_names[k]);
+    ck_assert_uint_eq(ph_test_first_bad_byte(p[i], 100, 0x5C), 100);
   }
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapDestroy(h), FALSE);

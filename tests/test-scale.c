@@ -405,6 +405,48 @@ START_TEST(emul_a_second_free_by_the_owner_fails) {
 }
 END_TEST
 
+/* A guest frees blocks that the thread that allocated them has freed
+ * already, in a heap whose guests have freed blocks before.  Small blocks
+ * come from runs, which keep a freed block's state outside it: the guest
+ * tells them free by the mark their free left in them, and each second
+ * free fails at once, reported, with nothing left pending. */
+static void guest_frees_again(void* arg) {
+  struct guest* g = arg;
+  SetLastError(0);
+  for (int i = 0; i < GIVEN; i++)
+    g->second[i] = HeapFree(g->heap, 0, g->blocks[i]);
+  g->second_error = GetLastError();
+}
+
+START_TEST(emul_a_guests_free_of_a_freed_block_fails) {
+  HANDLE h = split_heap();
+  if (h == NULL)
+    return;
+  static struct guest g;
+  give_to_guest(&g, h, FALSE, TRUE); /* guests have freed blocks here */
+  for (int i = 0; i < GIVEN; i++) {
+    g.blocks[i] = HeapAlloc(h, 0, 40);
+    ck_assert_ptr_nonnull(g.blocks[i]);
+    memset(g.blocks[i], 0x5A, 40);
+  }
+  for (int i = 0; i < GIVEN; i++)
+    ck_assert_int_ne(HeapFree(h, 0, g.blocks[i]), FALSE);
+  ph_test_thread_join(ph_test_thread_start(guest_frees_again, &g));
+  for (int i = 0; i < GIVEN; i++)
+    ck_assert_int_eq(g.second[i], FALSE);
+  ck_assert_uint_eq(g.second_error, ERROR_INVALID_PARAMETER);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE); /* nothing pending */
+  static void* got[4 * GIVEN];
+  for (int i = 0; i < 4 * GIVEN; i++) {
+    got[i] = HeapAlloc(h, 0, 40);
+    ck_assert_ptr_nonnull(got[i]);
+    for (int j = 0; j < i; j++)
+      ck_assert_ptr_ne(got[i], got[j]);
+  }
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
 /* A use after free that overwrites a block waiting on its part's list of
  * blocks other threads freed (the first one freed: the list's end): the
  * list is not followed past it, the heap goes on serving, and the damaged
@@ -527,6 +569,8 @@ Suite* test_scale(void) {
   ph_test_add_emul(tc, emul_a_trampled_block_freed_by_another_thread_is_contained,
                    "a use after free is undefined on Windows");
   ph_test_add_emul(tc, emul_a_second_free_by_the_owner_fails,
+                   "a double free is undefined on Windows");
+  ph_test_add_emul(tc, emul_a_guests_free_of_a_freed_block_fails,
                    "a double free is undefined on Windows");
   ph_test_add_emul(tc, emul_guests_leave_an_allocating_owner_alone,
                    "needs a heap split into parts: the emulated engine's");
