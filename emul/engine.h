@@ -169,9 +169,9 @@ struct ph__heap {
                                 came to free a block it holds) */
   atomic_uint remote_drains; /* times the remote list was released */
   bool runs;                 /* small blocks come from runs (runs.h) */
-  atomic_bool marks;         /* a guest has freed a block of this shard:
-                                its free run slots carry the free mark
-                                from then on (ph__free_mark) */
+  bool marks;                /* this shard has released blocks guests
+                                freed: its free run slots carry the free
+                                mark from then on (ph__free_mark) */
   uint32_t tick;             /* quick pushes and run frees left until the
                                 next ph__heap_tick; on this line, which
                                 the fast paths touch anyway */
@@ -559,7 +559,7 @@ static inline uintptr_t ph__remote_mark(const struct ph__heap* h,
 }
 
 /* The mark a free slot of a run (runs.h) keeps in its first payload word
- * once guests free blocks of its shard (h->marks), so that a guest
+ * once its shard has released blocks guests freed (h->marks), so that a guest
  * refuses a second free of it without reading its run's bitmap, a line
  * the owner keeps writing: the guests' mark with its low bit flipped (any
  * other bit pattern a program leaves matches it only by chance).  Cleared

@@ -98,9 +98,10 @@
  * store), then marks it: an atomic compare-exchange of the block's first
  * payload word to a keyed mark (ph__remote_mark), which of two threads
  * freeing it at once only one wins, and a second free after it sees.  A
- * free run slot carries the free mark there (ph__free_mark, the owner's
- * relaxed store when it frees the slot, cleared when it hands it out), so
- * a guest refuses it without reading the run's bitmap.  Then it pushes the
+ * free run slot carries the free mark there once its shard has released
+ * guests' frees (ph__free_mark, the owner's relaxed store when it frees
+ * the slot, cleared when it hands it out), so a guest refuses it without
+ * reading the run's bitmap.  Then it pushes the
  * block on the shard's `remote` list (a compare-exchange loop, release;
  * the link, encoded, in the second payload word).  Nothing else is
  * written: the header stays BUSY, so the owner, which reads a busy

@@ -30,8 +30,6 @@ static bool remote_push(struct ph__heap* s, struct ph__block* b) {
                          first, &was, mark, memory_order_relaxed,
                          memory_order_relaxed))
     return false;
-  if (!atomic_load_explicit(&s->marks, memory_order_relaxed))
-    atomic_store_explicit(&s->marks, true, memory_order_relaxed);
   struct ph__block* head = atomic_load_explicit(&s->remote, memory_order_relaxed);
   do
     l->next = ph__encode(s, &l->next, head);
@@ -86,6 +84,8 @@ void ph__remote_drain(struct ph__heap* s) {
                         atomic_load_explicit(&s->remote_drains,
                                              memory_order_relaxed) + 1,
                         memory_order_relaxed); /* only s's holder writes it */
+  if (b != NULL)
+    s->marks = true; /* guests free here: free slots get the free mark */
   while (b != NULL) {
     const struct ph__remote_link* l =
         (const struct ph__remote_link*)ph__block_data(b);

@@ -44,16 +44,18 @@
  * blocks are freed shows the free slots), until HeapCompact or decay
  * flushes them.
  *
- * Once guests free blocks of a shard (h->marks), its free slots carry a
- * keyed free mark in their first payload word (ph__free_mark), cleared
- * when they are handed out: a guest (remote.c) refuses a slot that
- * carries it, without reading the run's bitmap, a line its owner keeps
- * writing (reading it cost larson about 3 ns a pair; writing the marks on
- * a shard no guest frees into cost hot-1 0.5 ns).  The bitmap stays the
- * truth; the owner checks it at every free, and the drain of the guests'
- * frees reports a slot it finds free there (a slot freed before the
- * shard's first guest free carries no mark: a guest's second free of it
- * is reported so, when the owner drains it, not by the call).
+ * Once a shard has released blocks guests freed (h->marks, set by its
+ * drain), its free slots carry a keyed free mark in their first payload
+ * word (ph__free_mark), cleared when they are handed out: a guest
+ * (remote.c) refuses a slot that carries it, without reading the run's
+ * bitmap, a line its owner keeps writing (reading it cost larson about
+ * 3 ns a pair; writing the marks on a shard no guest frees into cost
+ * hot-1 0.5 ns; guests setting the flag, a look at the owner's lock line
+ * at every guest free, cost larson 7).  The bitmap stays the truth; the
+ * owner checks it at every free, and the drain of the guests' frees
+ * reports a slot it finds free there (a slot its owner freed before its
+ * first drain carries no mark: a guest's second free of it is reported
+ * so, when the owner drains it, not by the call).
  */
 #ifndef PH_RUNS_H
 #define PH_RUNS_H
@@ -237,7 +239,7 @@ static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size) {
       (uint8_t)(((size_t)c << PH__GRANULE_SHIFT) - PH__HEADER - size);
   uintptr_t* data = (uintptr_t*)((char*)r + PH__RUN_DESC + PH__HEADER +
                                  ((size_t)i * c << PH__GRANULE_SHIFT));
-  if (atomic_load_explicit(&h->marks, memory_order_relaxed))
+  if (h->marks)
     __atomic_store_n(data, 0, __ATOMIC_RELAXED); /* its free mark goes */
   return data;
 }
@@ -258,7 +260,7 @@ static inline bool ph__run_release(struct ph__heap* h, struct ph__block* b,
   if (PH_UNLIKELY(f & bit))
     return false;
   ph__run_set_free(r, f | bit);
-  if (atomic_load_explicit(&h->marks, memory_order_relaxed))
+  if (h->marks)
     __atomic_store_n((uintptr_t*)ph__block_data(b), mark ^ 1u, /* free mark */
                      __ATOMIC_RELAXED);
   unsigned k = ++r->nfree;

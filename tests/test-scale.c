@@ -406,7 +406,7 @@ START_TEST(emul_a_second_free_by_the_owner_fails) {
 END_TEST
 
 /* A guest frees blocks that the thread that allocated them has freed
- * already, in a heap whose guests have freed blocks before.  Small blocks
+ * already, in a heap whose part has released blocks guests freed before.  Small blocks
  * come from runs, which keep a freed block's state outside it: the guest
  * tells them free by the mark their free left in them, and each second
  * free fails at once, reported, with nothing left pending. */
@@ -423,7 +423,8 @@ START_TEST(emul_a_guests_free_of_a_freed_block_fails) {
   if (h == NULL)
     return;
   static struct guest g;
-  give_to_guest(&g, h, FALSE, TRUE); /* guests have freed blocks here */
+  give_to_guest(&g, h, FALSE, TRUE); /* guests have freed blocks here, */
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE); /* released them */
   for (int i = 0; i < GIVEN; i++) {
     g.blocks[i] = HeapAlloc(h, 0, 40);
     ck_assert_ptr_nonnull(g.blocks[i]);
