@@ -345,6 +345,17 @@ static void give_to_guest(struct guest* g, HANDLE h, BOOL overwrite,
   ph_test_thread_join(ph_test_thread_start(guest_frees, g));
 }
 
+/* 4 x GIVEN blocks of 40 bytes from h, none handed out twice. */
+static void no_block_twice(HANDLE h) {
+  static void* got[4 * GIVEN];
+  for (int i = 0; i < 4 * GIVEN; i++) {
+    got[i] = HeapAlloc(h, 0, 40);
+    ck_assert_ptr_nonnull(got[i]);
+    for (int j = 0; j < i; j++)
+      ck_assert_ptr_ne(got[i], got[j]);
+  }
+}
+
 /* Blocks freed by another thread are free at once for every call that
  * looks (a second free from either thread fails, validation refuses
  * them, a locked walk shows them free) and nothing is left pending. */
@@ -393,13 +404,7 @@ START_TEST(emul_a_second_free_by_the_owner_fails) {
     ck_assert_int_eq(HeapFree(h, 0, g.blocks[i]), FALSE);
     ck_assert_uint_eq(GetLastError(), ERROR_INVALID_PARAMETER);
   }
-  static void* got[4 * GIVEN];
-  for (int i = 0; i < 4 * GIVEN; i++) {
-    got[i] = HeapAlloc(h, 0, 40);
-    ck_assert_ptr_nonnull(got[i]);
-    for (int j = 0; j < i; j++)
-      ck_assert_ptr_ne(got[i], got[j]);
-  }
+  no_block_twice(h);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapDestroy(h), FALSE);
 }
@@ -437,13 +442,7 @@ START_TEST(emul_a_guests_free_of_a_freed_block_fails) {
     ck_assert_int_eq(g.second[i], FALSE);
   ck_assert_uint_eq(g.second_error, ERROR_INVALID_PARAMETER);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE); /* nothing pending */
-  static void* got[4 * GIVEN];
-  for (int i = 0; i < 4 * GIVEN; i++) {
-    got[i] = HeapAlloc(h, 0, 40);
-    ck_assert_ptr_nonnull(got[i]);
-    for (int j = 0; j < i; j++)
-      ck_assert_ptr_ne(got[i], got[j]);
-  }
+  no_block_twice(h);
   ck_assert_int_ne(HeapDestroy(h), FALSE);
 }
 END_TEST
