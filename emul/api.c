@@ -120,9 +120,10 @@ static PH_NOINLINE void* alloc_general(void* heap, uint32_t flags,
 }
 
 /* HeapAlloc in shard s, entered by the entry point (how), for any
- * request up to the fixed-heap limit: a small one from its quick list or
- * carved from the victim (a heap filling up), anything else the engine's
- * whole way; the general path if that fails (it reports the failure). */
+ * request up to the fixed-heap limit: on a heap without runs a small one
+ * from its quick list or carved from the victim (a heap filling up),
+ * anything else (a run to refill or make, too) the engine's whole way;
+ * the general path if that fails (it reports the failure). */
 static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
                                        size_t size, struct ph__heap* s,
                                        enum ph__entry how) {
@@ -350,6 +351,20 @@ static PH_NOINLINE int free_tick(struct ph__heap* s, enum ph__entry how) {
   return 1;
 }
 
+/* HeapFree of run slot b of s, entered (how), its header word w sealed
+ * and without the guests' mark (mark): its bit set, the tick counted, s
+ * left.  0, still entered, if the slot is free already (the general path
+ * reports it). */
+static inline int free_slot(struct ph__heap* s, struct ph__block* b,
+                            uint64_t w, uintptr_t mark, enum ph__entry how) {
+  if (PH_UNLIKELY(!ph__run_release(s, b, w, mark)))
+    return 0;
+  if (PH_UNLIKELY(--s->tick == 0))
+    return free_tick(s, how);
+  ph__fast_leave(s, how);
+  return 1;
+}
+
 /* HeapFree of `block` in region r (NULL: in none), not a block of the
  * thread's cached shard: a block another thread allocated in this heap
  * goes onto its shard's remote list, without its lock (remote.c);
@@ -378,12 +393,9 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
     uintptr_t mark = ph__remote_mark(s, b);
     switch (b != NULL ? ph__fast_state(s, b, w, mark) : 0) {
     case PH__STATE_RUN:
-      if (!ph__run_release(s, b, w, mark))
-        break;
-      if (PH_UNLIKELY(--s->tick == 0))
-        return free_tick(s, how);
-      ph__fast_leave(s, how);
-      return 1;
+      if (free_slot(s, b, w, mark, how))
+        return 1;
+      break;
     case PH__STATE_BUSY:
       return free_entered(b, s, r, how);
     }
@@ -426,12 +438,9 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
     uint64_t w = b != NULL ? ph__block_word(b) : 0;
     uintptr_t mark = ph__remote_mark(s, b);
     unsigned state = b != NULL ? ph__fast_state(s, b, w, mark) : 0;
-    if (PH_LIKELY(state == PH__STATE_RUN && ph__run_release(s, b, w, mark))) {
-      if (PH_UNLIKELY(--s->tick == 0))
-        return free_tick(s, PH__ENTRY_BIAS);
-      ph__fast_leave(s, PH__ENTRY_BIAS);
+    if (PH_LIKELY(state == PH__STATE_RUN) &&
+        free_slot(s, b, w, mark, PH__ENTRY_BIAS))
       return 1;
-    }
     if (state == PH__STATE_BUSY)
       return free_biased(s, r, b);
     ph__fast_leave(s, PH__ENTRY_BIAS);

@@ -100,7 +100,7 @@ static void runs_abandon(struct ph__heap* h, uint32_t c, struct ph__run* r) {
 /*
  * A run of class c with a free slot, made h's active run: the active run
  * itself, else the first run of its list (the full active run leaves every
- * list), else a new one.  NULL without memory, or if a run met does not
+ * list), else its spare, else a new one.  NULL without memory, or if a run met does not
  * check (reported).
  */
 static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
@@ -125,7 +125,7 @@ static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
     return NULL;
   }
   struct ph__run* r;
-  if (next != NULL) { /* the fullest first: fewer runs stay */
+  if (next != NULL) { /* in use, a quarter free or more: fewer runs stay */
     r = next;
     run_activate(h, c, r, next->next, spare);
   } else if (spare != NULL) {
@@ -153,7 +153,8 @@ void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size) {
  * list and becomes the spare, or is dissolved.
  */
 void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
-  if (!ph__run_intact(h, r) || r->c < PH__MIN_BLOCK || r->c > PH__QUICK_EXACT) {
+  if (!ph__run_intact(h, r) || r->c < PH__MIN_BLOCK ||
+      r->c > PH__QUICK_EXACT) {
     ph__corruption(h, r, "run descriptor overwritten");
     return;
   }
@@ -176,8 +177,8 @@ void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
 }
 
 /* Free busy slot b of h (entered; its header sealed, the caller checked
- * it is a live block), counting towards h's tick: false, with nothing changed, if its run does not
- * check or the slot is free (reported). */
+ * it is a live block), counting towards h's tick: false, with nothing
+ * changed, if the slot is free already (reported). */
 bool ph__run_free(struct ph__heap* h, struct ph__block* b) {
   if (ph__run_release(h, b, ph__block_word(b), ph__remote_mark(h, b))) {
     if (--h->tick == 0)

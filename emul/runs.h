@@ -25,10 +25,12 @@
  * The descriptor lies inside the heap's memory, after the head's header:
  * an overrun of the block before the run reaches the head's header, then
  * the canary (its address XORed with a secret of the heap), before the
- * bitmap.  The fast paths check the canary before they use a run (one
+ * bitmap.  The allocation path checks the canary before it hands out a
+ * slot, and so do the slow paths before they follow a run's links (one
  * XOR: as quick fields are checked, it stops an overrun, not a reader of
  * heap memory; a keyed rotation and add instead cost hot-1 1.5 ns a
- * pair); the slow paths check the head's sealed header too.
+ * pair); dissolving a run checks its head's sealed header, validation
+ * the whole run (ph__run_check).
  *
  * Lists, per class c of a shard h: h->run[c] is the active run, which
  * serves allocations; it heads a list, through `next`, of runs with
@@ -39,10 +41,10 @@
  * free.  A run that is not active and whose last busy slot is freed
  * becomes the active run's spare if it has none (so that a class whose
  * live count swings around a run's size does not make and dissolve a run
- * each time), else it is dissolved: merged back into the back end.  The active run and its spare are kept
- * even when empty (Windows keeps its subsegment too: a walk after all its
- * blocks are freed shows the free slots), until HeapCompact or decay
- * flushes them.
+ * each time), else it is dissolved: merged back into the back end.  The
+ * active run and its spare are kept even when empty (Windows keeps its
+ * subsegment too: a walk after all its blocks are freed shows the free
+ * slots), until HeapCompact or decay flushes them.
  *
  * Once a shard has released blocks guests freed (h->marks, set by its
  * drain), its free slots carry a keyed free mark in their first payload
@@ -62,10 +64,11 @@
 
 #include "engine.h"
 
-/* Slots of a run: a bitmap word's.  Fewer, for the larger classes, cost
- * hot-1 a quarter more time (16 slots: 15.9 ns a pair against 12.5): a
- * class whose live count swings past a run's size spreads over several
- * runs, and the blocks a thread reuses over more pages. */
+/* Slots of a run: a bitmap word's, whatever the size (a run of 520-byte
+ * blocks spans 33 KiB).  16 slots for the larger sizes cost hot-1 a
+ * quarter more time (15.9 ns a pair against 12.5, measured while runs
+ * still rejoined their list at their first free slot): a size whose live
+ * count swings past a run's spreads over more runs and pages. */
 #define PH__RUN_SLOTS ((unsigned)sizeof(uintptr_t) * 8u)
 /* A run that is not active goes back on its list once this many of its
  * slots are free: a refill then serves a quarter of a run or more, where
