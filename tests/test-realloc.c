@@ -361,6 +361,50 @@ START_TEST(emul_a_large_block_grows_past_its_reservation) {
 }
 END_TEST
 
+/* A small block once its size is in demand (a slot of a run, Windows'
+ * LFH's block): resized in its slot while the new size fits it (104 bytes
+ * for 100: 112 spaced), the prefix kept, the new bytes zeroed if asked;
+ * beyond it, moved (HEAP_REALLOC_IN_PLACE_ONLY: refused, the block
+ * intact); a walk shows it busy with the size asked for, and free again
+ * as an LFH slot once freed. */
+START_TEST(emul_small_blocks_resize_in_their_slot) {
+  ph_test_activate_size(heap, 100);
+  unsigned char* p = HeapAlloc(heap, 0, 100);
+  ck_assert_ptr_nonnull(p);
+  fill(p, 100);
+  ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 60), p);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), 60);
+  check_fill(p, 60);
+  ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_ZERO_MEMORY, p, 104), p);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), 104);
+  check_fill(p, 60);
+  ck_assert_uint_eq(ph_test_first_bad_byte(p + 60, 44, 0), 44);
+  fill(p, 104);
+  SetLastError(0);
+  ck_assert_ptr_null(
+      ph_le_ptr(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 105)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), 104);
+  check_fill(p, 104);
+  PROCESS_HEAP_ENTRY e;
+  ck_assert(ph_test_walk_to(heap, &e, p));
+  ck_assert_uint_eq(e.wFlags, PROCESS_HEAP_ENTRY_BUSY);
+  ck_assert_uint_eq(e.cbData, 104);
+  ck_assert_uint_eq(e.cbOverhead, 8);
+  unsigned char* q = HeapReAlloc(heap, 0, p, 600);
+  ck_assert_ptr_nonnull(q);
+  ck_assert_ptr_ne(q, p);
+  check_fill(q, 104);
+  ck_assert_int_eq(HeapValidate(heap, 0, p), FALSE);
+  ck_assert(ph_test_walk_to(heap, &e, p)); /* a free LFH slot: 2p over */
+  ck_assert_uint_eq(e.wFlags, 0);
+  ck_assert_uint_eq(e.cbData, 112 - 2 * sizeof(void*));
+  ck_assert_uint_eq(e.cbOverhead, 2 * sizeof(void*));
+  ck_assert_int_ne(HeapFree(heap, 0, q), FALSE);
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+}
+END_TEST
+
 START_TEST(realloc_to_zero_gives_an_empty_block) {
   void* p = HeapAlloc(heap, 0, 100);
   void* q = HeapReAlloc(heap, 0, p, 0);
@@ -452,6 +496,8 @@ Suite* test_realloc(void) {
   tcase_add_test(tc, realloc_of_null_fails);
   tcase_add_test(tc, a_shrunk_large_block_does_not_grow_back_in_place);
   tcase_add_test(tc, realloc_of_huge_size_fails_and_keeps_the_block);
+  ph_test_add_emul(tc, emul_small_blocks_resize_in_their_slot,
+                   "how a small block is resized in place is the engine's");
   ph_test_add_emul(tc, emul_grows_in_place_into_free_neighbour,
                    "block placement is Windows' own business");
   ph_test_add_emul(tc, emul_a_lone_buffer_moves_once_on_its_way_to_1_mib,
