@@ -78,20 +78,20 @@
 #define PH__RUN_SLACK_EXT 255u /* slack[i]: the slack is this or more, and
                                   kept in the slot's last 8 bytes */
 
-struct ph__run {
+struct ph__run { /* what every call touches first, then the slacks */
   uintptr_t canary;     /* ph__run_canary(h, run) */
   uintptr_t free;       /* bit i set: slot i is free (relaxed atomics) */
+  uint16_t nfree;       /* slots free: the bits of `free` counted */
+  uint16_t n;           /* slots */
+  uint16_t c;           /* granules of a slot */
+  uint16_t head_g;      /* granules of the head block */
+  uint8_t slack[PH__RUN_SLOTS]; /* bytes past the size asked, of busy
+                                   slots (PH__RUN_SLACK_EXT: see there) */
   uintptr_t all;        /* the bits of the n slots */
   struct ph__run* next; /* the list the active run heads (see above) */
   struct ph__run* prev; /* NULL for the active run and runs on no list */
   struct ph__run* spare; /* the active run's: an empty run kept for its
                             next refill (on no list), or NULL */
-  uint16_t c;           /* granules of a slot */
-  uint16_t head_g;      /* granules of the head block */
-  uint16_t nfree;       /* slots free: the bits of `free` counted */
-  uint16_t n;           /* slots */
-  uint8_t slack[PH__RUN_SLOTS]; /* bytes past the size asked, of busy
-                                   slots (PH__RUN_SLACK_EXT: see there) */
 };
 
 /* Bytes from the descriptor to slot 0's header: the descriptor, rounded
