@@ -1,16 +1,17 @@
 /*
  * fast.h - the fast paths of HeapAlloc and HeapFree: a small block (up to
- * 512 bytes, a quick list of its own size) of the heap this thread used
- * last, entered through the thread's bias (with no lock at all on a
+ * 512 bytes: a slot of a run of its size, runs.h, or on a heap without
+ * runs the head of a quick list of its own size) of the heap this thread
+ * used last, entered through the thread's bias (with no lock at all on a
  * NO_SERIALIZE heap, and through the mutex where nothing is biased).
  *
  * They do exactly what the general paths in api.c do in that case, with
  * the same checks, in fewer instructions: no call, no register saved, no
  * result passed through memory.  Whatever they do not handle (another
  * heap, flags, a big block, a bias not held, a pointer that does not
- * check, an allocation the list and the victim cannot serve) they leave
- * untouched and the entry point hands the call, arguments unchanged, to
- * its general path, which also reports errors.  A block or request that is
+ * check, an allocation the run, the list and the victim cannot serve)
+ * they leave untouched and the entry point hands the call, arguments
+ * unchanged, to its general path, which also reports errors.  A block or request that is
  * not small, on the same heap, is handed over already entered (api.c).
  *
  * Instructions saved here paid more than their own cost in the benchmarks
