@@ -11,8 +11,9 @@
  * heap, flags, a big block, a bias not held, a pointer that does not
  * check, an allocation the run, the list and the victim cannot serve)
  * they leave untouched and the entry point hands the call, arguments
- * unchanged, to its general path, which also reports errors.  A block or request that is
- * not small, on the same heap, is handed over already entered (api.c).
+ * unchanged, to its general path, which also reports errors.  A block or
+ * request that is not small, on the same heap, is handed over already
+ * entered (api.c).
  *
  * Instructions saved here paid more than their own cost in the benchmarks
  * (about 0.1 ns each on small churn, whose time is mostly cache misses):

@@ -16,10 +16,18 @@ static bool run_ok(const struct ph__heap* h, const struct ph__run* r,
   return ph__run_intact(h, r) && r->c == c;
 }
 
+/* Slots of a new run of class c: `first`, the size's first run (runs.h). */
+static unsigned run_slots(uint32_t c, bool first) {
+  unsigned n = PH__RUN_FIRST_BYTES / (c << PH__GRANULE_SHIFT);
+  if (n < PH__RUN_FIRST_MIN)
+    n = PH__RUN_FIRST_MIN;
+  return first && n < PH__RUN_SLOTS ? n : PH__RUN_SLOTS;
+}
+
 /* A run of class c carved from h's back end, its slots all free; NULL
  * without memory.  Its slot headers are sealed here, once. */
-static struct ph__run* run_new(struct ph__heap* h, uint32_t c) {
-  unsigned n = PH__RUN_SLOTS;
+static struct ph__run* run_new(struct ph__heap* h, uint32_t c, bool first) {
+  unsigned n = run_slots(c, first);
   uint32_t g = PH__RUN_HEAD_MIN + n * c;
   void* data = ph__heap_alloc_unquick(
       h, ((size_t)g << PH__GRANULE_SHIFT) - PH__HEADER, g);
@@ -100,13 +108,13 @@ static void runs_abandon(struct ph__heap* h, uint32_t c, struct ph__run* r) {
 /*
  * A run of class c with a free slot, made h's active run: the active run
  * itself, else the first run of its list (the full active run leaves every
- * list), else its spare, else a new one.  NULL without memory, or if a run met does not
- * check (reported).
+ * list), else its spare, else a new one.  NULL without memory, or if a
+ * run met does not check (reported).
  */
 static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
   struct ph__run* a = h->run[c];
   if (a == NULL) {
-    struct ph__run* r = run_new(h, c);
+    struct ph__run* r = run_new(h, c, true);
     if (r != NULL)
       run_activate(h, c, r, NULL, NULL);
     return r;
@@ -132,7 +140,7 @@ static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
     r = spare;
     run_activate(h, c, r, NULL, NULL);
   } else {
-    r = run_new(h, c);
+    r = run_new(h, c, false);
     if (r == NULL)
       return NULL;
     run_activate(h, c, r, NULL, NULL);
@@ -147,10 +155,10 @@ void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size) {
 }
 
 /*
- * A slot of run r of h was freed, and r now has PH__RUN_RELIST free slots
- * or all of them: unless it is the active run, it joins its class's list
- * (or becomes the active run, if there is none); empty, it leaves the
- * list and becomes the spare, or is dissolved.
+ * A slot of run r of h was freed, and r now has a quarter of its slots
+ * free (ph__run_relist) or all of them: unless it is the active run, it
+ * joins its class's list (or becomes the active run, if there is none);
+ * empty, it leaves the list and becomes the spare, or is dissolved.
  */
 void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
   if (!ph__run_intact(h, r) || r->c < PH__MIN_BLOCK ||
@@ -161,7 +169,7 @@ void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
   struct ph__run* a = h->run[r->c];
   if (r == a)
     return;
-  if (r->nfree < r->n) { /* PH__RUN_RELIST free: back in service */
+  if (r->nfree < r->n) { /* a quarter free: back in service */
     if (a == NULL)
       run_activate(h, r->c, r, NULL, NULL);
     else
@@ -216,7 +224,7 @@ void ph__runs_flush(struct ph__heap* h) {
   }
 }
 
-/* ---- validation ----------------------------------------------------------- */
+/* ---- validation --------------------------------------------------------- */
 
 /*
  * The block after the run whose head is `head` in a region ending at
@@ -252,8 +260,8 @@ struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
 }
 
 /* Whether h's run lists check: each run of class c, its canary; after
- * the active run, only runs with PH__RUN_RELIST free slots or more and a
- * busy one; back links right; no cycle (a step bound); the spare empty.
+ * the active run, only runs with a quarter of their slots free or more
+ * and a busy one; back links right; no cycle (a step bound); the spare empty.
  * (Each run's head and slots: ph__run_check, as validation steps through
  * the regions.) */
 bool ph__runs_check_lists(struct ph__heap* h) {
@@ -265,8 +273,8 @@ bool ph__runs_check_lists(struct ph__heap* h) {
     for (struct ph__run* r = h->run[c]; r != NULL; prev = r, r = r->next) {
       if (steps-- == 0 || !run_ok(h, r, c) || r->prev != prev)
         return false;
-      if (prev != NULL && (r->nfree < PH__RUN_RELIST || r->nfree == r->n ||
-                           r->spare != NULL))
+      if (prev != NULL && (r->nfree < ph__run_relist(r->n) ||
+                           r->nfree == r->n || r->spare != NULL))
         return false;
     }
     struct ph__run* spare = h->run[c] != NULL ? h->run[c]->spare : NULL;

@@ -8,7 +8,7 @@
  * blocks of the region's sequence, so that walks, validation and merging
  * step through them as through any block:
  *
- *   [head: header | ...spare... | struct ph__run] [slot 0] [slot 1] ... [slot n-1]
+ *   [head: header, spare bytes, struct ph__run] [slot 0] ... [slot n-1]
  *
  * A slot's header is written and sealed once, when the run is made: state
  * RUN, size c, its index in the slack bits.  Whether a slot is busy, and
@@ -33,18 +33,19 @@
  * the whole run (ph__run_check).
  *
  * Lists, per class c of a shard h: h->run[c] is the active run, which
- * serves allocations; it heads a list, through `next`, of runs with
- * PH__RUN_RELIST free slots or more and a busy one.  Other runs are on
- * no list: only the active run fills, and it is replaced when it has no
- * free slot, by the first run of its list, else its spare, else a new
- * run; a run on no list joins the list when its PH__RUN_RELIST-th slot is
- * free.  A run that is not active and whose last busy slot is freed
- * becomes the active run's spare if it has none (so that a class whose
- * live count swings around a run's size does not make and dissolve a run
- * each time), else it is dissolved: merged back into the back end.  The
- * active run and its spare are kept even when empty (Windows keeps its
- * subsegment too: a walk after all its blocks are freed shows the free
- * slots), until HeapCompact or decay flushes them.
+ * serves allocations; it heads a list, through `next`, of runs with a
+ * quarter of their slots free or more (ph__run_relist) and a busy one.
+ * Other runs are on no list: only the active run fills, and it is
+ * replaced when it has no free slot, by the first run of its list, else
+ * its spare, else a new run; a run on no list joins the list when a
+ * quarter of its slots are free.  A run that is not active and whose
+ * last busy slot is freed becomes the active run's spare if it has none
+ * (so that a class whose live count swings around a run's size does not
+ * make and dissolve a run each time), else it is dissolved: merged back
+ * into the back end.  The active run and its spare are kept even when
+ * empty (Windows keeps its subsegment too: a walk after all its blocks
+ * are freed shows the free slots), until HeapCompact or decay flushes
+ * them.
  *
  * Once a shard has released blocks guests freed (h->marks, set by its
  * drain), its free slots carry a keyed free mark in their first payload
@@ -64,17 +65,24 @@
 
 #include "engine.h"
 
-/* Slots of a run: a bitmap word's, whatever the size (a run of 520-byte
- * blocks spans 33 KiB).  16 slots for the larger sizes cost hot-1 a
- * quarter more time (15.9 ns a pair against 12.5, measured while runs
- * still rejoined their list at their first free slot): a size whose live
- * count swings past a run's spreads over more runs and pages. */
+/* Slots of a run: at most a bitmap word's.  A size's first run spans
+ * about PH__RUN_FIRST_BYTES (at least PH__RUN_FIRST_MIN slots), so that a
+ * shard that uses many sizes a little holds little (20 blocks of each of
+ * the 33 sizes: 328 KiB committed, 776 with full runs); the runs a size
+ * needs beyond its first have a word's slots (a run of 520-byte blocks
+ * then spans 33 KiB), as small runs for a size in demand spread its live
+ * blocks over more runs and pages. */
 #define PH__RUN_SLOTS ((unsigned)sizeof(uintptr_t) * 8u)
-/* A run that is not active goes back on its list once this many of its
+#define PH__RUN_FIRST_BYTES 4096u
+#define PH__RUN_FIRST_MIN 8u
+
+/* A run that is not active goes back on its list once a quarter of its
  * slots are free: a refill then serves a quarter of a run or more, where
  * taking back a run at its first free slot made one allocation in five a
  * refill on small churn (31.6 ns a pair against 23.0 with quick lists). */
-#define PH__RUN_RELIST (PH__RUN_SLOTS / 4u)
+static inline unsigned ph__run_relist(unsigned n) {
+  return n / 4u;
+}
 #define PH__RUN_SLACK_EXT 255u /* slack[i]: the slack is this or more, and
                                   kept in the slot's last 8 bytes */
 
@@ -99,7 +107,8 @@ struct ph__run { /* what every call touches first, then the slacks */
 #define PH__RUN_DESC                                                           \
   ((sizeof(struct ph__run) + PH__GRANULE - 1) / PH__GRANULE * PH__GRANULE)
 /* The smallest head block: its header and the descriptor. */
-#define PH__RUN_HEAD_MIN ((PH__HEADER + PH__RUN_DESC + PH__GRANULE - 1) / PH__GRANULE)
+#define PH__RUN_HEAD_MIN                                                       \
+  ((PH__HEADER + PH__RUN_DESC + PH__GRANULE - 1) / PH__GRANULE)
 
 /* Whether h serves its small classes from runs (fixed at creation: a
  * heap that Windows would give the LFH). */
@@ -267,7 +276,7 @@ static inline bool ph__run_release(struct ph__heap* h, struct ph__block* b,
     __atomic_store_n((uintptr_t*)ph__block_data(b), mark ^ 1u, /* free mark */
                      __ATOMIC_RELAXED);
   unsigned k = ++r->nfree;
-  if (PH_UNLIKELY(k == PH__RUN_RELIST || k == r->n))
+  if (PH_UNLIKELY(k == ph__run_relist(r->n) || k == r->n))
     ph__run_moved(h, r);
   return true;
 }
