@@ -490,9 +490,12 @@ START_TEST(mixed_churn_stays_within_a_bound_of_the_live_peak) {
 END_TEST
 
 /* A heap that uses every small size a little (20 blocks of each of the
- * 33 sizes from 8 to 520 bytes: 170 KiB asked for) holds little more:
- * each size's first run is small (measured: 328 KiB committed; with a
- * size's first run as large as the next ones, 776). */
+ * 33 sizes from 8 to 520 bytes: 170 KiB asked for) holds little more in
+ * its blocks: each size's first run is small.  Measured by a walk (busy
+ * blocks and free slots of the low-fragmentation front end, as Windows
+ * shows them), not by the committed total, which grows in steps of the
+ * system's.  (Measured: 271 KiB; with a size's first run as large as the
+ * next ones, 709.) */
 START_TEST(emul_many_sizes_a_little_hold_little) {
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
@@ -502,11 +505,17 @@ START_TEST(emul_many_sizes_a_little_hold_little) {
       ck_assert_ptr_nonnull(HeapAlloc(h, 0, n));
       asked += n;
     }
-  HEAP_SUMMARY s;
-  s.cb = sizeof s;
-  ck_assert_int_ne(HeapSummary(h, 0, &s), FALSE);
-  ck_assert_uint_eq(s.cbAllocated, asked);
-  ck_assert_uint_le(s.cbCommitted, (SIZE_T)512 << 10);
+  SIZE_T held = 0;
+  PROCESS_HEAP_ENTRY e;
+  memset(&e, 0, sizeof e);
+  while (HeapWalk(h, &e))
+    if (e.wFlags == PROCESS_HEAP_ENTRY_BUSY ||
+        (e.wFlags == 0 && e.cbOverhead == 2 * sizeof(void*)))
+      held += e.cbData + e.cbOverhead;
+  printf("emul_many_sizes_a_little_hold_little: %lu bytes asked, %lu held\n",
+         (unsigned long)asked, (unsigned long)held);
+  ck_assert_uint_ge(held, asked);
+  ck_assert_uint_le(held, (SIZE_T)400 << 10);
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   HeapDestroy(h);
 }
