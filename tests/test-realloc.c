@@ -22,6 +22,17 @@ static void check_fill(const void* p, SIZE_T n) {
   ck_assert_uint_eq(i, n); /* i: the first byte that changed */
 }
 
+/* HeapReAlloc of p (size bytes, filled) to `to` bytes in place is
+ * refused: NULL, ERROR_NOT_ENOUGH_MEMORY, p as it was. */
+static void in_place_growth_refused(void* p, SIZE_T size, SIZE_T to) {
+  SetLastError(0);
+  ck_assert_ptr_null(
+      ph_le_ptr(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, to)));
+  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
+  ck_assert_uint_eq(HeapSize(heap, 0, p), size);
+  check_fill(p, size);
+}
+
 START_TEST(growing_keeps_contents) {
   SIZE_T n = 16;
   void* p = HeapAlloc(heap, 0, n);
@@ -86,12 +97,7 @@ START_TEST(in_place_grow_that_cannot_fails_and_keeps_the_block) {
     blocks[i] = HeapAlloc(heap, 0, 64);
     fill(blocks[i], 64);
   }
-  void* p = blocks[10];
-  SetLastError(0);
-  ck_assert_ptr_null(ph_le_ptr(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 1 << 20)));
-  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
-  ck_assert_uint_eq(HeapSize(heap, 0, p), 64);
-  check_fill(p, 64);
+  in_place_growth_refused(blocks[10], 64, (SIZE_T)1 << 20);
   for (int i = 0; i < 64; i++)
     ck_assert_int_ne(HeapFree(heap, 0, blocks[i]), FALSE);
 }
@@ -263,12 +269,7 @@ START_TEST(emul_in_place_growth_past_a_busy_neighbour_fails) {
   void* p = HeapAlloc(heap, 0, 1000);
   void* wall = HeapAlloc(heap, 0, 16);
   fill(p, 1000);
-  SetLastError(0);
-  ck_assert_ptr_null(
-      ph_le_ptr(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 5000)));
-  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
-  ck_assert_uint_eq(HeapSize(heap, 0, p), 1000);
-  check_fill(p, 1000);
+  in_place_growth_refused(p, 1000, 5000);
   HeapFree(heap, 0, wall);
   ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 5000), p);
   check_fill(p, 1000);
@@ -380,12 +381,7 @@ START_TEST(emul_small_blocks_resize_in_their_slot) {
   check_fill(p, 60);
   ck_assert_uint_eq(ph_test_first_bad_byte(p + 60, 44, 0), 44);
   fill(p, 104);
-  SetLastError(0);
-  ck_assert_ptr_null(
-      ph_le_ptr(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p, 105)));
-  ck_assert_uint_eq(ph_test_error, ERROR_NOT_ENOUGH_MEMORY);
-  ck_assert_uint_eq(HeapSize(heap, 0, p), 104);
-  check_fill(p, 104);
+  in_place_growth_refused(p, 104, 105);
   PROCESS_HEAP_ENTRY e;
   ck_assert(ph_test_walk_to(heap, &e, p));
   ck_assert_uint_eq(e.wFlags, PROCESS_HEAP_ENTRY_BUSY);
