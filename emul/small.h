@@ -88,12 +88,19 @@ static inline bool ph__quick_active(const struct ph__heap* h, unsigned i) {
  * block where it was); a fixed heap keeps only small ones there (its
  * space is counted, and its medium blocks merge at once); a heap with
  * runs (runs.h) has no exact lists: a small block from its back end goes
- * back there. */
+ * back there.  (A block rounded up to the next list's first size, heap.c,
+ * counts as its own list's.) */
 static inline bool ph__quick_takes(const struct ph__heap* h, uint32_t g) {
-  bool listed = g <= PH__QUICK_EXACT
-                    ? !h->runs
-                    : ph__quick_fits(g) && h->maximum_size == 0;
-  return listed && ph__quick_active(h, ph__quick_list(g));
+  if (g <= PH__QUICK_EXACT)
+    return !h->runs && ph__quick_active(h, g);
+  if (!ph__quick_fits(g) || h->maximum_size != 0)
+    return false;
+  unsigned i = ph__quick_list(g);
+  /* The first size of list i also serves the requests of list i - 1,
+   * rounded up to it (heap.c): taken once either list is in use. */
+  return ph__quick_active(h, i) ||
+         (i > PH__QUICK_EXACT + 1 && g == ph__quick_lo(i) &&
+          ph__quick_active(h, i - 1));
 }
 
 /* The check word of link `next` (as stored, encoded) in block b:
