@@ -213,8 +213,7 @@ END_TEST
  * size of the next list (600 bytes: 38 granules, to 40, where 36-39 share
  * a list); freed, such a block is kept for the next request of its size,
  * as a free slot of the LFH, not merged back (a freed block of the next
- * list's size was kept only once that list was in demand itself: medium
- * churn took 64 ns a pair, 52-56 once they were kept). */
+ * list's size was kept only once that list was in demand itself). */
 START_TEST(emul_rounded_medium_blocks_are_kept_when_freed) {
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
