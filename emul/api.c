@@ -129,7 +129,7 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
                                        enum ph__entry how) {
   void* p;
   ph__remote_take(s); /* what guests freed serves before new space */
-  if (size - 1 < PH__FAST_MAX && !ph__heap_runs(s)) {
+  if (size - 1 < PH__FAST_MAX && !s->runs) {
     uint32_t c = ph__small_granules(size);
     struct ph__block* b =
         s->quick_granules != 0 ? ph__quick_pop_fit(s, c) : NULL;
@@ -165,7 +165,7 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
     if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
       uint32_t c = ph__small_granules(size); /* a run or a list of its own */
       void* p;
-      if (PH_LIKELY(ph__heap_runs(s))) {
+      if (PH_LIKELY(s->runs)) {
         p = ph__run_pop(s, c, size);
         if (PH_UNLIKELY(p == NULL))
           return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
@@ -351,13 +351,13 @@ static PH_NOINLINE int free_tick(struct ph__heap* s, enum ph__entry how) {
   return 1;
 }
 
-/* HeapFree of run slot b of s, entered (how), its header word w sealed
- * and without the guests' mark (mark): its bit set, the tick counted, s
+/* HeapFree of run slot b of s, entered (how), its header sealed and
+ * without the guests' mark (mark): its bit set, the tick counted, s
  * left.  0, still entered, if the slot is free already (the general path
  * reports it). */
 static inline int free_slot(struct ph__heap* s, struct ph__block* b,
-                            uint64_t w, uintptr_t mark, enum ph__entry how) {
-  if (PH_UNLIKELY(!ph__run_release(s, b, w, mark)))
+                            uintptr_t mark, enum ph__entry how) {
+  if (PH_UNLIKELY(!ph__run_release(s, b, ph__block_word(b), mark)))
     return 0;
   if (PH_UNLIKELY(--s->tick == 0))
     return free_tick(s, how);
@@ -389,11 +389,10 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
   enum ph__entry how;
   if (ph__fast_lock(s, &how)) {
     struct ph__block* b = ph__region_spot(r, block);
-    uint64_t w = b != NULL ? ph__block_word(b) : 0;
     uintptr_t mark = ph__remote_mark(s, b);
-    switch (b != NULL ? ph__fast_state(s, b, w, mark) : 0) {
+    switch (ph__fast_state(s, b, mark)) {
     case PH__STATE_RUN:
-      if (free_slot(s, b, w, mark, how))
+      if (free_slot(s, b, mark, how))
         return 1;
       break;
     case PH__STATE_BUSY:
@@ -410,8 +409,7 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
 static inline int free_biased(struct ph__heap* s, struct ph__region* r,
                               struct ph__block* b) {
   uint32_t g = ph__block_size(b);
-  if (PH_UNLIKELY(g > PH__QUICK_EXACT || ph__heap_runs(s) ||
-                  !ph__quick_active(s, g)))
+  if (PH_UNLIKELY(g > PH__QUICK_EXACT || !ph__quick_takes(s, g)))
     return free_entered(b, s, r, PH__ENTRY_BIAS);
   if (PH_UNLIKELY(ph__quick_push(s, b, g)))
     return free_tick(s, PH__ENTRY_BIAS);
@@ -435,11 +433,10 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
       }
       b = ph__region_spot(r, block);
     }
-    uint64_t w = b != NULL ? ph__block_word(b) : 0;
     uintptr_t mark = ph__remote_mark(s, b);
-    unsigned state = b != NULL ? ph__fast_state(s, b, w, mark) : 0;
+    unsigned state = ph__fast_state(s, b, mark);
     if (PH_LIKELY(state == PH__STATE_RUN) &&
-        free_slot(s, b, w, mark, PH__ENTRY_BIAS))
+        free_slot(s, b, mark, PH__ENTRY_BIAS))
       return 1;
     if (state == PH__STATE_BUSY)
       return free_biased(s, r, b);

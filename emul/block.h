@@ -154,8 +154,13 @@ static inline uint32_t ph__block_size(const struct ph__block* b) {
   return (uint32_t)ph__block_word(b);
 }
 
+/* The state in header word w. */
+static inline unsigned ph__block_word_state(uint64_t w) {
+  return (unsigned)(w >> 40) & 0xFFu;
+}
+
 static inline unsigned ph__block_state(const struct ph__block* b) {
-  return (unsigned)(ph__block_word(b) >> 40) & 0xFFu;
+  return ph__block_word_state(ph__block_word(b));
 }
 
 /* Payload bytes past the requested size. */

@@ -168,7 +168,9 @@ struct ph__heap {
                                 last does not allocate from this shard (it
                                 came to free a block it holds) */
   atomic_uint remote_drains; /* times the remote list was released */
-  bool runs;                 /* small blocks come from runs (runs.h) */
+  bool runs;                 /* small blocks come from runs (runs.h):
+                                fixed at creation, where Windows would
+                                give the heap its LFH */
   bool marks;                /* this shard has released blocks guests
                                 freed: its free run slots carry the free
                                 mark from then on (ph__free_mark) */

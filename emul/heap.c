@@ -164,7 +164,7 @@ static void* heap_alloc(struct ph__heap* h, size_t size, bool fit_first) {
     return large_alloc(h, size);
   uint32_t g = ph__size_to_granules(size);
   ph__heap_count_class(h, g);
-  if (g <= PH__QUICK_EXACT && ph__heap_runs(h) && ph__quick_active(h, g)) {
+  if (g <= PH__QUICK_EXACT && h->runs && ph__quick_active(h, g)) {
     void* p = ph__run_alloc(h, g, size);
     if (p != NULL)
       return p;
@@ -380,12 +380,13 @@ static void* large_copy(struct ph__heap* h, struct ph__region* r,
 static void* slot_realloc(struct ph__heap* h, struct ph__block* b, size_t size,
                           uint32_t flags) {
   uint64_t w = ph__block_word(b);
-  size_t old_size = ph__run_slot_size(h, b, w);
-  size_t cap = ph__block_capacity(b);
-  if (old_size == SIZE_MAX) {
+  size_t slack = ph__run_slot_slack(h, b, w);
+  if (slack == SIZE_MAX) {
     ph__corruption(h, ph__block_data(b), "block overrun past its size");
     return NULL;
   }
+  size_t cap = ph__block_capacity(b);
+  size_t old_size = cap - slack;
   void* result = NULL;
   if (size <= cap) {
     ph__run_set_slack(h, b, w, cap - size);
@@ -441,9 +442,7 @@ size_t ph__heap_block_size(const struct ph__heap* h, struct ph__region* r,
   if (r->kind == PH__REGION_LARGE)
     return r->large_size;
   const struct ph__block* b = ph__block_of(data);
-  if (ph__block_state(b) == PH__STATE_RUN)
-    return ph__run_slot_size(h, b, ph__block_word(b));
-  size_t slack = ph__block_slack_of(&h->seal, b);
+  size_t slack = ph__live_slack(h, b);
   return slack == SIZE_MAX ? SIZE_MAX : ph__block_capacity(b) - slack;
 }
 

@@ -117,12 +117,9 @@ static size_t allocated_bytes(struct ph__heap* h) {
          b = ph__block_next(b)) {
       if (!ph__block_steppable(h, b, end))
         break;
-      uint64_t w = ph__block_word(b);
-      if (ph__block_state(b) == PH__STATE_BUSY) {
-        size_t slack = ph__block_slack_of(&h->seal, b);
-        sum += ph__block_capacity(b) - (slack == SIZE_MAX ? 0 : slack);
-      } else if (ph__run_slot_busy(h, b, w)) {
-        size_t slack = ph__run_slot_slack(h, b, w);
+      if (ph__block_state(b) == PH__STATE_BUSY ||
+          ph__run_slot_busy(h, b, ph__block_word(b))) {
+        size_t slack = ph__live_slack(h, b);
         sum += ph__block_capacity(b) - (slack == SIZE_MAX ? 0 : slack);
       }
     }

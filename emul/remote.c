@@ -70,8 +70,8 @@ bool ph__remote_free(struct ph__heap* s, struct ph__region* r, void* data) {
   if (b == NULL)
     return false;
   uint64_t w = ph__block_word_shared(b);
-  unsigned state = (unsigned)(w >> 40) & 0xFFu; /* a run slot's, free or
-                                                    not: its free mark */
+  unsigned state = ph__block_word_state(w); /* a run slot's, free or not:
+                                               its free mark */
   return ph__block_word_sealed(&s->seal, b, w) &&
          (state == PH__STATE_BUSY || state == PH__STATE_RUN) &&
          remote_push(s, b);

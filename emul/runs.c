@@ -200,7 +200,7 @@ bool ph__run_free(struct ph__heap* h, struct ph__block* b) {
 /* Dissolve every empty run of h (HeapCompact, decay): the spares, and the
  * active runs that are empty (no other run is, runs.h). */
 void ph__runs_flush(struct ph__heap* h) {
-  if (!ph__heap_runs(h))
+  if (!h->runs)
     return;
   for (uint32_t c = PH__MIN_BLOCK; c <= PH__QUICK_EXACT; c++) {
     struct ph__run* a = h->run[c];
@@ -265,7 +265,7 @@ struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
  * (Each run's head and slots: ph__run_check, as validation steps through
  * the regions.) */
 bool ph__runs_check_lists(struct ph__heap* h) {
-  if (!ph__heap_runs(h))
+  if (!h->runs)
     return true;
   size_t steps = (h->committed >> PH__GRANULE_SHIFT) + 1;
   for (uint32_t c = PH__MIN_BLOCK; c <= PH__QUICK_EXACT; c++) {

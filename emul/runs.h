@@ -110,12 +110,6 @@ struct ph__run { /* what every call touches first, then the slacks */
 #define PH__RUN_HEAD_MIN                                                       \
   ((PH__HEADER + PH__RUN_DESC + PH__GRANULE - 1) / PH__GRANULE)
 
-/* Whether h serves its small classes from runs (fixed at creation: a
- * heap that Windows would give the LFH). */
-static inline bool ph__heap_runs(const struct ph__heap* h) {
-  return h->runs;
-}
-
 /* The index of the lowest set bit of x (x != 0). */
 static inline unsigned ph__ctz(uintptr_t x) {
 #if defined(__GNUC__)
@@ -207,11 +201,14 @@ static inline size_t ph__run_slot_slack(const struct ph__heap* h,
              : ph__block_slack_ext(&h->seal, b, (uint32_t)w);
 }
 
-/* Bytes the caller asked for in busy slot b of h; SIZE_MAX as above. */
-static inline size_t ph__run_slot_size(const struct ph__heap* h,
-                                       const struct ph__block* b, uint64_t w) {
-  size_t slack = ph__run_slot_slack(h, b, w);
-  return slack == SIZE_MAX ? SIZE_MAX : ph__block_capacity(b) - slack;
+/* The slack of live block b of h (BUSY, or a busy run slot): SIZE_MAX if
+ * the block's own bytes that keep a large one were overwritten. */
+static inline size_t ph__live_slack(const struct ph__heap* h,
+                                    const struct ph__block* b) {
+  uint64_t w = ph__block_word(b);
+  return ph__block_word_state(w) == PH__STATE_RUN
+             ? ph__run_slot_slack(h, b, w)
+             : ph__block_slack_of(&h->seal, b);
 }
 
 /* Keep `slack` bytes (at most the slot's payload) as busy slot b's

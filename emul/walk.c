@@ -68,11 +68,16 @@ static void entry_region(ph_heap_entry_t* e, struct ph__region* r) {
   e->Region.lpLastBlock = (char*)r + r->reserve_size;
 }
 
-/* The slack of busy block b of h, as a walk reports it: if the bytes
- * that keep it were overwritten (ph__block_slack_of), none. */
-static size_t busy_slack(const struct ph__heap* h, const struct ph__block* b) {
-  size_t slack = ph__block_slack_of(&h->seal, b);
-  return slack == SIZE_MAX ? 0 : slack;
+/* A busy entry for live block b of h (BUSY, or a busy run slot): the
+ * size asked for, the rest of its span as overhead (if the bytes that
+ * keep a large slack were overwritten, ph__live_slack, none). */
+static void entry_busy(ph_heap_entry_t* e, const struct ph__heap* h,
+                       const struct ph__block* b) {
+  size_t slack = ph__live_slack(h, b);
+  slack = slack == SIZE_MAX ? 0 : slack;
+  e->cbData = clamp32(ph__block_capacity(b) - slack);
+  e->cbOverhead = clamp8(PH__HEADER + slack);
+  e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
 }
 
 static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
@@ -81,20 +86,12 @@ static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
   size_t span = (size_t)b->size << PH__GRANULE_SHIFT;
   e->lpData = ph__block_data(b);
   switch (ph__block_state(b)) {
-  case PH__STATE_BUSY: {
-    size_t slack = busy_slack(r->heap, b);
-    e->cbData = clamp32(ph__block_capacity(b) - slack);
-    e->cbOverhead = clamp8(PH__HEADER + slack);
-    e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
+  case PH__STATE_BUSY:
+    entry_busy(e, r->heap, b);
     break;
-  }
   case PH__STATE_RUN: /* a slot: busy, or free as the LFH shows it */
     if (ph__run_slot_busy(r->heap, b, ph__block_word(b))) {
-      size_t slack = ph__run_slot_slack(r->heap, b, ph__block_word(b));
-      slack = slack == SIZE_MAX ? 0 : slack; /* as busy_slack */
-      e->cbData = clamp32(ph__block_capacity(b) - slack);
-      e->cbOverhead = clamp8(PH__HEADER + slack);
-      e->wFlags = PH_PROCESS_HEAP_ENTRY_BUSY;
+      entry_busy(e, r->heap, b);
       break;
     }
     /* fall through */
