@@ -191,7 +191,7 @@ static bool slot_live(struct ph__heap* h, struct ph__region* r,
                       const void* block) {
   struct ph__block* b =
       r->kind == PH__REGION_LARGE ? NULL : ph__region_spot(r, block);
-  return b != NULL && ph__run_slot_busy(h, b, ph__block_word(b));
+  return b != NULL && ph__block_live(h, b);
 }
 
 /*

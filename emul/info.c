@@ -117,8 +117,7 @@ static size_t allocated_bytes(struct ph__heap* h) {
          b = ph__block_next(b)) {
       if (!ph__block_steppable(h, b, end))
         break;
-      if (ph__block_state(b) == PH__STATE_BUSY ||
-          ph__run_slot_busy(h, b, ph__block_word(b))) {
+      if (ph__block_live(h, b)) {
         size_t slack = ph__live_slack(h, b);
         sum += ph__block_capacity(b) - (slack == SIZE_MAX ? 0 : slack);
       }

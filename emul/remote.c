@@ -91,8 +91,7 @@ void ph__remote_drain(struct ph__heap* s) {
         (const struct ph__remote_link*)ph__block_data(b);
     /* A released block is no longer BUSY: a cycle stops here too. */
     if (!ph__block_owned(s, b) ||
-        !(ph__block_sealed_as(&s->seal, b, PH__STATE_BUSY) ||
-          ph__run_slot_busy(s, b, ph__block_word(b))) ||
+        !ph__block_live(s, b) ||
         l->mark != ph__remote_mark(s, b)) {
       ph__corruption(s, b, "block freed by another thread overwritten");
       return; /* the rest of the list is left, not followed */

@@ -179,16 +179,26 @@ static inline void ph__run_set_free(struct ph__run* r, uintptr_t f) {
   __atomic_store_n(&r->free, f, __ATOMIC_RELAXED);
 }
 
-/* Whether w, the header word read at b, is a sealed slot's whose bit says
- * busy, in a run whose canary checks.  One keyed product.  (A guest,
- * without the lock, tells a free slot by its free mark instead: remote.c.) */
-static inline bool ph__run_slot_busy(const struct ph__heap* h,
-                                     const struct ph__block* b, uint64_t w) {
-  if (!ph__block_word_sealed_as(&h->seal, b, w, PH__STATE_RUN))
+/* Whether b is a live block of h: its header seals and says BUSY, or it
+ * is a slot whose bit says busy, in a run whose canary checks.  One keyed
+ * product.  (A guest, without the lock, tells a free slot by its free
+ * mark instead: remote.c.) */
+static inline bool ph__block_live(const struct ph__heap* h,
+                                  const struct ph__block* b) {
+  uint64_t w = ph__block_word(b);
+  if (!ph__block_word_sealed(&h->seal, b, w))
     return false;
-  const struct ph__run* r = ph__run_of(b, w);
-  return ph__run_intact(h, r) &&
-         !((ph__run_free_bits(r) >> ph__run_index(w)) & 1u);
+  switch (ph__block_word_state(w)) {
+  case PH__STATE_BUSY:
+    return true;
+  case PH__STATE_RUN: {
+    const struct ph__run* r = ph__run_of(b, w);
+    return ph__run_intact(h, r) &&
+           !((ph__run_free_bits(r) >> ph__run_index(w)) & 1u);
+  }
+  default:
+    return false;
+  }
 }
 
 /* The slack of busy slot b of h (header word w); SIZE_MAX if the slot's

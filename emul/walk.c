@@ -90,7 +90,7 @@ static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
     entry_busy(e, r->heap, b);
     break;
   case PH__STATE_RUN: /* a slot: busy, or free as the LFH shows it */
-    if (ph__run_slot_busy(r->heap, b, ph__block_word(b))) {
+    if (ph__block_live(r->heap, b)) {
       entry_busy(e, r->heap, b);
       break;
     }
