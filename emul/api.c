@@ -351,14 +351,33 @@ static PH_NOINLINE int free_tick(struct ph__heap* s, enum ph__entry how) {
   return 1;
 }
 
-/* HeapFree of run slot b of s, entered (how), its header sealed and
- * without the guests' mark (mark): its bit set, the tick counted, s
- * left.  0, still entered, if the slot is free already (the general path
- * reports it). */
+/* The end of a fast HeapFree of a run slot whose run's countdown ran out
+ * (PH__RELEASE_MOVED): the run moved, the tick, s left.  Out of line, so
+ * that the fast path makes tail calls only (and saves no register). */
+static PH_NOINLINE int free_moved(struct ph__heap* s, struct ph__block* b,
+                                  enum ph__entry how) {
+  ph__run_moved(s, ph__run_of(b, ph__block_word(b)));
+  if (--s->tick == 0)
+    return free_tick(s, how);
+  ph__fast_leave(s, how);
+  return 1;
+}
+
+/* HeapFree of run slot b of s, the thread's cached shard, entered (how),
+ * its header sealed and without the guests' mark (mark): its bit set,
+ * the tick counted, s left.  If the slot is free already, s is left and
+ * the general path reports it. */
 static inline int free_slot(struct ph__heap* s, struct ph__block* b,
                             uintptr_t mark, enum ph__entry how) {
-  if (PH_UNLIKELY(!ph__run_release(s, b, ph__block_word(b), mark)))
-    return 0;
+  switch (ph__run_release(s, b, ph__block_word(b), mark)) {
+  case PH__RELEASE_TWICE:
+    ph__fast_leave(s, how);
+    return free_general(cached_handle(), 0, ph__block_data(b));
+  case PH__RELEASE_MOVED:
+    return free_moved(s, b, how);
+  case PH__RELEASE_DONE:
+    break;
+  }
   if (PH_UNLIKELY(--s->tick == 0))
     return free_tick(s, how);
   ph__fast_leave(s, how);
@@ -392,9 +411,7 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
     uintptr_t mark = ph__remote_mark(s, b);
     switch (ph__fast_state(s, b, mark)) {
     case PH__STATE_RUN:
-      if (free_slot(s, b, mark, how))
-        return 1;
-      break;
+      return free_slot(s, b, mark, how);
     case PH__STATE_BUSY:
       return free_entered(b, s, r, how);
     }
@@ -435,9 +452,8 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
     }
     uintptr_t mark = ph__remote_mark(s, b);
     unsigned state = ph__fast_state(s, b, mark);
-    if (PH_LIKELY(state == PH__STATE_RUN) &&
-        free_slot(s, b, mark, PH__ENTRY_BIAS))
-      return 1;
+    if (PH_LIKELY(state == PH__STATE_RUN))
+      return free_slot(s, b, mark, PH__ENTRY_BIAS);
     if (state == PH__STATE_BUSY)
       return free_biased(s, r, b);
     ph__fast_leave(s, PH__ENTRY_BIAS);

@@ -190,7 +190,8 @@ struct ph__seal_keys {
   uint64_t word; /* XORed into a header's sealed fields */
   uint64_t link; /* XORed into a stored quick-list link (small.h) */
   uint64_t run;  /* XORed with a run descriptor's address: its canary
-                    (runs.h) */
+                    (runs.h); with a block's: the guests' mark
+                    (ph__remote_mark, engine.h) */
 };
 
 /*
@@ -225,6 +226,14 @@ static inline uint32_t ph__seal_mix(const struct ph__seal_keys* k,
   return (uint32_t)(ph__seal_product(k, at, x, key) >> 32) | 1u;
 }
 
+/* The keyed product whose top 16 bits are the check of header word w at
+ * b: of its fields (w's low 48 bits), taken shifted to the top (w << 16)
+ * so that no mask is needed to drop the check bits. */
+static inline uint64_t ph__block_check(const struct ph__seal_keys* k,
+                                       const struct ph__block* b, uint64_t w) {
+  return ph__seal_product(k, b, w << 16, k->word);
+}
+
 /* The header at b with sealed fields `fields`, its check in the top 16
  * bits: keyed, so a header cannot be made up without the keys; by the
  * address, so a header copied elsewhere does not check (but by a 2^-16
@@ -232,15 +241,14 @@ static inline uint32_t ph__seal_mix(const struct ph__seal_keys* k,
 static inline uint64_t ph__block_pack(const struct ph__seal_keys* k,
                                       const struct ph__block* b,
                                       uint64_t fields) {
-  uint64_t p = ph__seal_product(k, b, fields, k->word);
-  return fields | (p >> 48 << 48);
+  return fields | (ph__block_check(k, b, fields) >> 48 << 48);
 }
 
 /* Whether w, the header word read at b, checks. */
 static inline bool ph__block_word_sealed(const struct ph__seal_keys* k,
                                          const struct ph__block* b,
                                          uint64_t w) {
-  return w == ph__block_pack(k, b, w & PH__FIELDS_MASK);
+  return ((ph__block_check(k, b, w) ^ w) >> 48) == 0;
 }
 
 /* Whether w, the header word read at b, checks and says `state`: one

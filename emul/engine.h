@@ -553,11 +553,19 @@ static inline struct ph__block* ph__decode(const struct ph__heap* h,
 
 /* The mark a guest leaves in the first payload word of BUSY block b of h
  * as it pushes b on h's remote list (remote.c): keyed and by address, so
- * that data a program left in its block matches it only by chance. */
+ * that data a program left in its block matches it only by chance.  One
+ * XOR with a secret (the key of run canaries): it tells a program's data
+ * from a mark, as the canary tells a descriptor from an overrun; a reader
+ * of heap memory who learns the key can make a guest's free of a block
+ * fail, nothing more (the owner checks every block it releases).  The
+ * tag keeps it apart from the canary that a dissolved run may have left
+ * at the same address, where a block's data later starts (a keyed
+ * rotation and add, as links are encoded, cost the fast HeapFree 5
+ * instructions). */
 #define PH__REMOTE_TAG ((uintptr_t)0x52454d4fu)
 static inline uintptr_t ph__remote_mark(const struct ph__heap* h,
                                         const struct ph__block* b) {
-  return ph__encode(h, b, (const void*)PH__REMOTE_TAG);
+  return (uintptr_t)b ^ PH__REMOTE_TAG ^ (uintptr_t)h->seal.run;
 }
 
 /* The mark a free slot of a run (runs.h) keeps in its first payload word

@@ -44,7 +44,7 @@ static struct ph__run* run_new(struct ph__heap* h, uint32_t c, bool first) {
   r->free = r->all;
   r->c = (uint16_t)c;
   r->head_g = (uint16_t)head_g;
-  r->nfree = r->n = (uint16_t)n;
+  r->n = (uint16_t)n; /* left: 0, the active run's (no meaning) */
   ph__block_restate(&h->seal, head, head_g, 0, PH__STATE_RUN_HEAD);
   for (unsigned i = 0; i < n; i++)
     ph__block_set(&h->seal, ph__run_slot(r, i), c, PH__STATE_RUN, i);
@@ -146,6 +146,7 @@ static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
     run_activate(h, c, r, NULL, NULL);
   }
   a->next = a->spare = NULL; /* full: on no list */
+  a->left = (uint16_t)ph__run_relist(a->n);
   return r;
 }
 
@@ -155,10 +156,11 @@ void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size) {
 }
 
 /*
- * A slot of run r of h was freed, and r now has a quarter of its slots
- * free (ph__run_relist) or all of them: unless it is the active run, it
- * joins its class's list (or becomes the active run, if there is none);
- * empty, it leaves the list and becomes the spare, or is dissolved.
+ * A slot of run r of h was freed and r's countdown of frees (`left`)
+ * reached 0: unless r is the active run, it has a quarter of its slots
+ * free (ph__run_relist) and joins its class's list (or becomes the active
+ * run, if there is none), its countdown then its busy slots; or it is
+ * empty, leaves the list and becomes the spare, or is dissolved.
  */
 void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
   if (!ph__run_intact(h, r) || r->c < PH__MIN_BLOCK ||
@@ -169,10 +171,13 @@ void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
   struct ph__run* a = h->run[r->c];
   if (r == a)
     return;
-  if (r->nfree < r->n) { /* a quarter free: back in service */
+  unsigned busy = r->n - ph__popcount(ph__run_free_bits(r));
+  if (busy != 0) { /* a quarter free: back in service */
+    r->left = (uint16_t)busy;
     if (a == NULL)
       run_activate(h, r->c, r, NULL, NULL);
-    else
+    else if (r->prev == NULL) /* (on the list already: a countdown
+                                 overwritten; it stays there) */
       list_push(a, r);
     return;
   }
@@ -188,13 +193,20 @@ void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
  * it is a live block), counting towards h's tick: false, with nothing
  * changed, if the slot is free already (reported). */
 bool ph__run_free(struct ph__heap* h, struct ph__block* b) {
-  if (ph__run_release(h, b, ph__block_word(b), ph__remote_mark(h, b))) {
-    if (--h->tick == 0)
-      ph__heap_tick(h);
-    return true;
+  uint64_t w = ph__block_word(b);
+  switch (ph__run_release(h, b, w, ph__remote_mark(h, b))) {
+  case PH__RELEASE_TWICE:
+    ph__corruption(h, b, "run slot freed twice or run overwritten");
+    return false;
+  case PH__RELEASE_MOVED:
+    ph__run_moved(h, ph__run_of(b, w));
+    break;
+  case PH__RELEASE_DONE:
+    break;
   }
-  ph__corruption(h, b, "run slot freed twice or run overwritten");
-  return false;
+  if (--h->tick == 0)
+    ph__heap_tick(h);
+  return true;
 }
 
 /* Dissolve every empty run of h (HeapCompact, decay): the spares, and the
@@ -213,7 +225,7 @@ void ph__runs_flush(struct ph__heap* h) {
     if (a->spare != NULL)
       run_dissolve(h, a->spare);
     a->spare = NULL;
-    if (a->nfree == a->n) {
+    if (ph__run_free_bits(a) == a->all) {
       struct ph__run* next = a->next;
       h->run[c] = NULL;
       if (next != NULL)
@@ -244,8 +256,7 @@ struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
   if (!ph__run_intact(h, r) || r->head_g != head->size ||
       r->c < PH__MIN_BLOCK || r->c > PH__QUICK_EXACT || n == 0 ||
       n > PH__RUN_SLOTS || r->all != slots_mask(n) ||
-      (ph__run_free_bits(r) & ~r->all) != 0 ||
-      r->nfree != ph__popcount(ph__run_free_bits(r)))
+      (ph__run_free_bits(r) & ~r->all) != 0 || r->left > n)
     return NULL;
   for (unsigned i = 0; i < n; i++) {
     struct ph__block* b = ph__run_slot(r, i);
@@ -261,7 +272,8 @@ struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
 
 /* Whether h's run lists check: each run of class c, its canary; after
  * the active run, only runs with a quarter of their slots free or more
- * and a busy one; back links right; no cycle (a step bound); the spare empty.
+ * and a busy one, counting down their busy slots; back links right; no
+ * cycle (a step bound); the spare empty.
  * (Each run's head and slots: ph__run_check, as validation steps through
  * the regions.) */
 bool ph__runs_check_lists(struct ph__heap* h) {
@@ -273,13 +285,14 @@ bool ph__runs_check_lists(struct ph__heap* h) {
     for (struct ph__run* r = h->run[c]; r != NULL; prev = r, r = r->next) {
       if (steps-- == 0 || !run_ok(h, r, c) || r->prev != prev)
         return false;
-      if (prev != NULL && (r->nfree < ph__run_relist(r->n) ||
-                           r->nfree == r->n || r->spare != NULL))
+      unsigned nfree = ph__popcount(ph__run_free_bits(r));
+      if (prev != NULL && (nfree < ph__run_relist(r->n) || nfree == r->n ||
+                           r->left != r->n - nfree || r->spare != NULL))
         return false;
     }
     struct ph__run* spare = h->run[c] != NULL ? h->run[c]->spare : NULL;
     if (spare != NULL && (!run_ok(h, spare, c) || spare->next != NULL ||
-                          spare->nfree != spare->n))
+                          ph__run_free_bits(spare) != spare->all))
       return false;
   }
   return true;

@@ -89,7 +89,10 @@ static inline unsigned ph__run_relist(unsigned n) {
 struct ph__run { /* what every call touches first, then the slacks */
   uintptr_t canary;     /* ph__run_canary(h, run) */
   uintptr_t free;       /* bit i set: slot i is free (relaxed atomics) */
-  uint16_t nfree;       /* slots free: the bits of `free` counted */
+  uint16_t left;        /* frees before ph__run_moved looks at the run:
+                           of the active run, those on its list and the
+                           spare, their busy slots; of a run on no list,
+                           frees until a quarter of its slots are free */
   uint16_t n;           /* slots */
   uint16_t c;           /* granules of a slot */
   uint16_t head_g;      /* granules of the head block */
@@ -253,7 +256,7 @@ static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size) {
     return NULL;
   unsigned i = ph__ctz(f);
   ph__run_set_free(r, f & (f - 1));
-  r->nfree--;
+  r->left++;
   r->slack[i] = /* at most 24 (a request of 0 in 2 granules) */
       (uint8_t)(((size_t)c << PH__GRANULE_SHIFT) - PH__HEADER - size);
   uintptr_t* data = (uintptr_t*)((char*)r + PH__RUN_DESC + PH__HEADER +
@@ -265,27 +268,34 @@ static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size) {
 
 void ph__run_moved(struct ph__heap* h, struct ph__run* r);
 
+/* What ph__run_release did. */
+enum ph__release {
+  PH__RELEASE_TWICE = 0, /* nothing: the slot was free already */
+  PH__RELEASE_DONE,      /* the slot is free */
+  PH__RELEASE_MOVED      /* the slot is free; the caller passes its run
+                            (ph__run_of) to ph__run_moved */
+};
+
 /* In h (entered): free slot b, whose header word w seals as a RUN slot's
- * of h (mark: ph__remote_mark(h, b), which the caller has at hand).
- * False, with nothing changed, if the slot is free already (the caller
- * reports it).  The canary is not checked here (0.35 ns a pair on
- * hot-1): a slot's header leads to its descriptor, so what is written
- * stays inside it, and the descriptor's next use that could hand a slot
- * out or move the run (ph__run_pop, ph__run_moved, a refill) checks it. */
-static inline bool ph__run_release(struct ph__heap* h, struct ph__block* b,
-                                   uint64_t w, uintptr_t mark) {
+ * of h (mark: ph__remote_mark(h, b), which the caller has at hand).  The
+ * canary is not checked here (0.35 ns a pair on hot-1): a slot's header
+ * leads to its descriptor, so what is written stays inside it, and the
+ * descriptor's next use that could hand a slot out or move the run
+ * (ph__run_pop, ph__run_moved, a refill) checks it.  The caller makes
+ * any call after this (ph__run_moved, the report of a second free) so
+ * that this path saves no register. */
+static inline enum ph__release ph__run_release(struct ph__heap* h,
+                                               struct ph__block* b,
+                                               uint64_t w, uintptr_t mark) {
   struct ph__run* r = ph__run_of(b, w);
   uintptr_t f = r->free, bit = (uintptr_t)1 << ph__run_index(w);
   if (PH_UNLIKELY(f & bit))
-    return false;
+    return PH__RELEASE_TWICE;
   ph__run_set_free(r, f | bit);
   if (h->marks)
     __atomic_store_n((uintptr_t*)ph__block_data(b), mark ^ 1u, /* free mark */
                      __ATOMIC_RELAXED);
-  unsigned k = ++r->nfree;
-  if (PH_UNLIKELY(k == ph__run_relist(r->n) || k == r->n))
-    ph__run_moved(h, r);
-  return true;
+  return PH_UNLIKELY(--r->left == 0) ? PH__RELEASE_MOVED : PH__RELEASE_DONE;
 }
 
 void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size);
