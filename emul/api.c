@@ -364,12 +364,12 @@ static PH_NOINLINE int free_moved(struct ph__heap* s, struct ph__block* b,
 }
 
 /* HeapFree of run slot b of s, the thread's cached shard, entered (how),
- * its header sealed and without the guests' mark (mark): its bit set,
- * the tick counted, s left.  If the slot is free already, s is left and
- * the general path reports it. */
+ * its header sealed and without the guests' mark: its bit set, the tick
+ * counted, s left.  If the slot is free already, s is left and the
+ * general path reports it. */
 static inline int free_slot(struct ph__heap* s, struct ph__block* b,
-                            uintptr_t mark, enum ph__entry how) {
-  switch (ph__run_release(s, b, ph__block_word(b), mark)) {
+                            enum ph__entry how) {
+  switch (ph__run_release(s, b, ph__block_word(b))) {
   case PH__RELEASE_TWICE:
     ph__fast_leave(s, how);
     return free_general(cached_handle(), 0, ph__block_data(b));
@@ -411,7 +411,7 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
     uintptr_t mark = ph__remote_mark(s, b);
     switch (ph__fast_state(s, b, mark)) {
     case PH__STATE_RUN:
-      return free_slot(s, b, mark, how);
+      return free_slot(s, b, how);
     case PH__STATE_BUSY:
       return free_entered(b, s, r, how);
     }
@@ -453,7 +453,7 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
     uintptr_t mark = ph__remote_mark(s, b);
     unsigned state = ph__fast_state(s, b, mark);
     if (PH_LIKELY(state == PH__STATE_RUN))
-      return free_slot(s, b, mark, PH__ENTRY_BIAS);
+      return free_slot(s, b, PH__ENTRY_BIAS);
     if (state == PH__STATE_BUSY)
       return free_biased(s, r, b);
     ph__fast_leave(s, PH__ENTRY_BIAS);

@@ -557,15 +557,14 @@ static inline struct ph__block* ph__decode(const struct ph__heap* h,
  * XOR with a secret (the key of run canaries): it tells a program's data
  * from a mark, as the canary tells a descriptor from an overrun; a reader
  * of heap memory who learns the key can make a guest's free of a block
- * fail, nothing more (the owner checks every block it releases).  The
- * tag keeps it apart from the canary that a dissolved run may have left
- * at the same address, where a block's data later starts (a keyed
- * rotation and add, as links are encoded, cost the fast HeapFree 5
- * instructions). */
-#define PH__REMOTE_TAG ((uintptr_t)0x52454d4fu)
+ * fail, nothing more (the owner checks every block it releases).  A
+ * canary that a dissolved run left in memory lies where a header may,
+ * never where a block's data starts (a descriptor starts 8 bytes off a
+ * granule, runs.h), so it is never taken for a mark.  (A keyed rotation
+ * and add, as links are encoded, cost the fast HeapFree 5 instructions.) */
 static inline uintptr_t ph__remote_mark(const struct ph__heap* h,
                                         const struct ph__block* b) {
-  return (uintptr_t)b ^ PH__REMOTE_TAG ^ (uintptr_t)h->seal.run;
+  return (uintptr_t)b ^ (uintptr_t)h->seal.run;
 }
 
 /* The mark a free slot of a run (runs.h) keeps in its first payload word

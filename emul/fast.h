@@ -75,7 +75,7 @@ static inline unsigned ph__fast_state(struct ph__heap* s,
   return PH_LIKELY(ph__block_word_sealed(&s->seal, b, w) &&
                    __atomic_load_n((const uintptr_t*)ph__block_data(b),
                                    __ATOMIC_RELAXED) != mark)
-             ? ph__block_word_state(w)
+             ? b->state
              : 0;
 }
 

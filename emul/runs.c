@@ -52,8 +52,11 @@ static struct ph__run* run_new(struct ph__heap* h, uint32_t c, bool first) {
 }
 
 /* Merge empty run r (on no list) back into h's back end: its slot
- * headers wiped (a stale pointer to a slot then checks as nothing), its
- * head made one BUSY block of the whole run, released. */
+ * headers wiped (a stale pointer to a slot then checks as nothing) and
+ * their free marks (a block that later starts where a slot did, its first
+ * word not yet written, would carry its own free mark: a guest's free of
+ * it would be refused), its head made one BUSY block of the whole run,
+ * released. */
 static void run_dissolve(struct ph__heap* h, struct ph__run* r) {
   unsigned n = r->n;
   struct ph__block* head = ph__run_head(r);
@@ -63,8 +66,12 @@ static void run_dissolve(struct ph__heap* h, struct ph__run* r) {
     ph__corruption(h, head, "run head overwritten");
     return;
   }
-  for (unsigned i = 0; i < n; i++)
-    ph__block_wipe(&h->seal, ph__run_slot(r, i));
+  for (unsigned i = 0; i < n; i++) {
+    struct ph__block* b = ph__run_slot(r, i);
+    ph__block_wipe(&h->seal, b);
+    if (h->marks)
+      *(uintptr_t*)ph__block_data(b) = 0;
+  }
   ph__block_restate(&h->seal, head, g, 0, PH__STATE_BUSY);
   ph__block_release(h, head);
   h->runs_released += (size_t)g << PH__GRANULE_SHIFT;
@@ -194,7 +201,7 @@ void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
  * changed, if the slot is free already (reported). */
 bool ph__run_free(struct ph__heap* h, struct ph__block* b) {
   uint64_t w = ph__block_word(b);
-  switch (ph__run_release(h, b, w, ph__remote_mark(h, b))) {
+  switch (ph__run_release(h, b, w)) {
   case PH__RELEASE_TWICE:
     ph__corruption(h, b, "run slot freed twice or run overwritten");
     return false;
