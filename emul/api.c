@@ -363,16 +363,16 @@ static PH_NOINLINE int free_moved(struct ph__heap* s, struct ph__block* b,
   return 1;
 }
 
-/* HeapFree of run slot b of s, the thread's cached shard, entered (how),
- * its header sealed and without the guests' mark: its bit set, the tick
- * counted, s left.  If the slot is free already, s is left and the
- * general path reports it. */
+/* HeapFree of run slot b (whose data is `block`) of s, the thread's
+ * cached shard, entered (how), its header sealed and without the guests'
+ * mark: its bit set, the tick counted, s left.  If the slot is free
+ * already, s is left and the general path reports it. */
 static inline int free_slot(struct ph__heap* s, struct ph__block* b,
-                            enum ph__entry how) {
+                            void* block, enum ph__entry how) {
   switch (ph__run_release(s, b, ph__block_word(b))) {
   case PH__RELEASE_TWICE:
     ph__fast_leave(s, how);
-    return free_general(cached_handle(), 0, ph__block_data(b));
+    return free_general(cached_handle(), 0, block);
   case PH__RELEASE_MOVED:
     return free_moved(s, b, how);
   case PH__RELEASE_DONE:
@@ -408,10 +408,9 @@ static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
   enum ph__entry how;
   if (ph__fast_lock(s, &how)) {
     struct ph__block* b = ph__region_spot(r, block);
-    uintptr_t mark = ph__remote_mark(s, b);
-    switch (ph__fast_state(s, b, mark)) {
+    switch (ph__fast_state(s, b)) {
     case PH__STATE_RUN:
-      return free_slot(s, b, how);
+      return free_slot(s, b, block, how);
     case PH__STATE_BUSY:
       return free_entered(b, s, r, how);
     }
@@ -441,19 +440,21 @@ int ph_heap_free(void* heap, uint32_t flags, void* block) {
       return free_unbiased(cached_handle(), 0, block, s);
     /* A block of a shard with one blocks region needs no address map. */
     struct ph__region* r = &s->region0;
-    struct ph__block* b = ph__heap_hot_spot(s, block);
-    if (PH_UNLIKELY(b == NULL)) {
+    if (PH_UNLIKELY(ph__heap_hot_spot(s, block) == NULL)) {
       r = ph__map_find(block);
       if (r == NULL || r->heap != s) { /* not a block of s */
         ph__fast_leave(s, PH__ENTRY_BIAS);
         return free_guest(cached_handle(), 0, block, r);
       }
-      b = ph__region_spot(r, block);
+      if (ph__region_spot(r, block) == NULL) {
+        ph__fast_leave(s, PH__ENTRY_BIAS);
+        return free_general(cached_handle(), 0, block);
+      }
     }
-    uintptr_t mark = ph__remote_mark(s, b);
-    unsigned state = ph__fast_state(s, b, mark);
+    struct ph__block* b = ph__block_of(block); /* where either allows it */
+    unsigned state = ph__fast_state(s, b);
     if (PH_LIKELY(state == PH__STATE_RUN))
-      return free_slot(s, b, PH__ENTRY_BIAS);
+      return free_slot(s, b, block, PH__ENTRY_BIAS);
     if (state == PH__STATE_BUSY)
       return free_biased(s, r, b);
     ph__fast_leave(s, PH__ENTRY_BIAS);

@@ -58,23 +58,22 @@ static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
 
 /* In s (entered): the state of the block whose header is b (the header
  * of a block whose data ph__region_spot or ph__heap_hot_spot allows; NULL
- * for none) if its header seals and no guest has marked it freed (mark:
- * ph__remote_mark(s, b), which the caller keeps for the free), else 0.
- * One keyed product, whichever the state.  A block a guest has freed
+ * for none) if its header seals and no guest has marked it freed
+ * (ph__remote_mark), else 0.  One keyed product, whichever the state.  A block a guest has freed
  * (remote.c) is live until s releases it, but carries the guest's mark:
  * the general path releases it first, then refuses or reports the call.
  * (Looking at s's remote list instead read a line the guests keep
  * writing, a cache miss on every free of a shard whose blocks other
  * threads free: larson.) */
 static inline unsigned ph__fast_state(struct ph__heap* s,
-                                      const struct ph__block* b,
-                                      uintptr_t mark) {
+                                      const struct ph__block* b) {
   if (PH_UNLIKELY(b == NULL))
     return 0;
   uint64_t w = ph__block_word(b);
   return PH_LIKELY(ph__block_word_sealed(&s->seal, b, w) &&
                    __atomic_load_n((const uintptr_t*)ph__block_data(b),
-                                   __ATOMIC_RELAXED) != mark)
+                                   __ATOMIC_RELAXED) !=
+                       ph__remote_mark(s, b))
              ? b->state
              : 0;
 }
@@ -83,8 +82,7 @@ static inline unsigned ph__fast_state(struct ph__heap* s,
  * else NULL. */
 static inline struct ph__block* ph__fast_live(struct ph__heap* s,
                                               struct ph__block* b) {
-  return ph__fast_state(s, b, ph__remote_mark(s, b)) == PH__STATE_BUSY ? b
-                                                                      : NULL;
+  return ph__fast_state(s, b) == PH__STATE_BUSY ? b : NULL;
 }
 
 /* In s (entered), holding region r: the live BUSY block at `data` (of a
