@@ -44,7 +44,7 @@ static struct ph__run* run_new(struct ph__heap* h, uint32_t c, bool first) {
   r->free = r->all;
   r->c = (uint16_t)c;
   r->head_g = (uint16_t)head_g;
-  r->n = (uint16_t)n; /* left: 0, the active run's (no meaning) */
+  r->n = (uint16_t)n; /* left: run_activate's */
   ph__block_restate(&h->seal, head, head_g, 0, PH__STATE_RUN_HEAD);
   for (unsigned i = 0; i < n; i++)
     ph__block_set(&h->seal, ph__run_slot(r, i), c, PH__STATE_RUN, i);
@@ -94,9 +94,12 @@ static void list_push(struct ph__run* a, struct ph__run* r) {
 }
 
 /* Make r (on no list, or the first after the active run) the active run of
- * class c, taking over the list of runs with free slots and the spare. */
+ * class c, taking over the list of runs with free slots and the spare.
+ * Its countdown is its busy slots plus n: it never runs out while r is
+ * active (emptying the active run moves nothing). */
 static void run_activate(struct ph__heap* h, uint32_t c, struct ph__run* r,
                          struct ph__run* rest, struct ph__run* spare) {
+  r->left = (uint16_t)(2u * r->n - ph__popcount(ph__run_free_bits(r)));
   r->prev = NULL;
   r->next = rest;
   r->spare = spare;
@@ -180,11 +183,13 @@ void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
     return;
   unsigned busy = r->n - ph__popcount(ph__run_free_bits(r));
   if (busy != 0) { /* a quarter free: back in service */
-    r->left = (uint16_t)busy;
-    if (a == NULL)
+    if (a == NULL) {
       run_activate(h, r->c, r, NULL, NULL);
-    else if (r->prev == NULL) /* (on the list already: a countdown
-                                 overwritten; it stays there) */
+      return;
+    }
+    r->left = (uint16_t)busy;
+    if (r->prev == NULL) /* (on the list already: a countdown overwritten;
+                            it stays there) */
       list_push(a, r);
     return;
   }
@@ -263,7 +268,7 @@ struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
   if (!ph__run_intact(h, r) || r->head_g != head->size ||
       r->c < PH__MIN_BLOCK || r->c > PH__QUICK_EXACT || n == 0 ||
       n > PH__RUN_SLOTS || r->all != slots_mask(n) ||
-      (ph__run_free_bits(r) & ~r->all) != 0 || r->left > n)
+      (ph__run_free_bits(r) & ~r->all) != 0 || r->left > 2 * n)
     return NULL;
   for (unsigned i = 0; i < n; i++) {
     struct ph__block* b = ph__run_slot(r, i);
@@ -293,8 +298,9 @@ bool ph__runs_check_lists(struct ph__heap* h) {
       if (steps-- == 0 || !run_ok(h, r, c) || r->prev != prev)
         return false;
       unsigned nfree = ph__popcount(ph__run_free_bits(r));
-      if (prev != NULL && (nfree < ph__run_relist(r->n) || nfree == r->n ||
-                           r->left != r->n - nfree || r->spare != NULL))
+      if (prev == NULL ? r->left != 2 * r->n - nfree
+                       : nfree < ph__run_relist(r->n) || nfree == r->n ||
+                             r->left != r->n - nfree || r->spare != NULL)
         return false;
     }
     struct ph__run* spare = h->run[c] != NULL ? h->run[c]->spare : NULL;

@@ -90,8 +90,9 @@ struct ph__run { /* what every call touches first, then the slacks */
   uintptr_t canary;     /* ph__run_canary(h, run) */
   uintptr_t free;       /* bit i set: slot i is free (relaxed atomics) */
   uint16_t left;        /* frees before ph__run_moved looks at the run:
-                           of the active run, those on its list and the
-                           spare, their busy slots; of a run on no list,
+                           of a run on the active run's list and the
+                           spare, its busy slots; of the active run, n
+                           more (it never runs out); of a run on no list,
                            frees until a quarter of its slots are free */
   uint16_t n;           /* slots */
   uint16_t c;           /* granules of a slot */
