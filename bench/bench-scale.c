@@ -19,6 +19,13 @@
  *                    one filled by the main thread), so most frees are of
  *                    blocks another thread allocated (bench_run.xfrees
  *                    counts them); 4M steps in all
+ *   thread-churn     short-lived threads: 1000 threads, started two at a
+ *                    time (each pair joined before the next starts), each
+ *                    churning 64 live blocks of 16-516 B for 2000 pairs on
+ *                    the default heap; the time includes starting and
+ *                    joining the threads (the same for every allocator),
+ *                    so what differs is what a thread's first and last
+ *                    calls cost (portheap: a thread's bias, lock.c)
  *   cache-scratch-N  Hoard's cache-scratch (passive false sharing): the main
  *                    thread allocates one 8-B object per thread back to
  *                    back; each thread frees the one it was given, then
@@ -99,6 +106,7 @@ static void* tagged(const struct bench_allocator* a, void* heap, size_t size,
 /* ---- hot-N: a hot working set per thread, one default heap -------------- */
 
 #define HOT_LIVE 256
+#define HOT_FEW 32 /* hot-few: a block or so of each size alive */
 #define HOT_MIN 16
 #define HOT_MAX 516
 #define HOT_PAIRS 4000000 /* over all threads */
@@ -109,6 +117,7 @@ struct hot_worker {
   struct bench_gate* gate;
   uint64_t seed;
   size_t pairs;
+  size_t live; /* blocks alive, at most HOT_LIVE */
 };
 
 static void hot_main(void* arg) {
@@ -117,14 +126,14 @@ static void hot_main(void* arg) {
   void* heap = a->heap_default();
   void* live[HOT_LIVE];
   uint64_t rng = w->seed, errors = 0;
-  for (size_t i = 0; i < HOT_LIVE; i++)
+  for (size_t i = 0; i < w->live; i++)
     live[i] = tagged(a, heap, bench_between(&rng, HOT_MIN, HOT_MAX),
                      "hot fill");
   bench_gate_wait(w->gate);
 
   for (size_t n = 0; n < w->pairs; n++) {
     uint64_t x = bench_rand(&rng);
-    size_t slot = bench_below(x, HOT_LIVE);
+    size_t slot = bench_below(x, w->live);
     size_t size = HOT_MIN + bench_below(x << 32, HOT_MAX - HOT_MIN + 1);
     errors += bench_tag_bad(live[slot], live[slot]);
     a->release(heap, live[slot]);
@@ -132,7 +141,7 @@ static void hot_main(void* arg) {
   }
   uint64_t end_ns = bench_now_ns();
 
-  for (size_t i = 0; i < HOT_LIVE; i++) {
+  for (size_t i = 0; i < w->live; i++) {
     errors += bench_tag_bad(live[i], live[i]);
     a->release(heap, live[i]);
   }
@@ -140,8 +149,8 @@ static void hot_main(void* arg) {
       .end_ns = end_ns, .ops = w->pairs, .errors = errors};
 }
 
-struct bench_run bench_hot(const struct bench_allocator* a,
-                           const struct bench_params* p) {
+static struct bench_run hot_run(const struct bench_allocator* a,
+                                const struct bench_params* p, size_t live) {
   int threads = p->threads;
   struct bench_gate gate = {0};
   struct hot_worker* w = calloc((size_t)threads, sizeof *w);
@@ -152,10 +161,79 @@ struct bench_run bench_hot(const struct bench_allocator* a,
     w[i] = (struct hot_worker){.a = a,
                                .gate = &gate,
                                .seed = p->seed + 1000 * (uint64_t)i,
-                               .pairs = pairs};
+                               .pairs = pairs,
+                               .live = live};
   struct bench_run r =
       run_workers(a, &gate, hot_main, w, sizeof *w, threads);
   free(w);
+  return r;
+}
+
+struct bench_run bench_hot(const struct bench_allocator* a,
+                           const struct bench_params* p) {
+  return hot_run(a, p, HOT_LIVE);
+}
+
+struct bench_run bench_hot_few(const struct bench_allocator* a,
+                               const struct bench_params* p) {
+  return hot_run(a, p, HOT_FEW);
+}
+
+/* ---- thread-churn: short-lived threads, two at a time ------------------- */
+
+#define CHURN_THREADS 1000
+#define CHURN_PAIRS 2000
+#define CHURN_LIVE 64
+
+struct churn_worker {
+  struct worker_report out; /* first */
+  const struct bench_allocator* a;
+  uint64_t seed;
+};
+
+static void churn_main(void* arg) {
+  struct churn_worker* w = arg;
+  const struct bench_allocator* a = w->a;
+  void* heap = a->heap_default();
+  void* live[CHURN_LIVE] = {0};
+  uint64_t rng = w->seed, errors = 0;
+  for (size_t n = 0; n < CHURN_PAIRS; n++) {
+    uint64_t x = bench_rand(&rng);
+    size_t slot = bench_below(x, CHURN_LIVE);
+    if (live[slot] != NULL) {
+      errors += bench_tag_bad(live[slot], live[slot]);
+      a->release(heap, live[slot]);
+    }
+    live[slot] = tagged(a, heap, HOT_MIN + bench_below(x << 32, HOT_MAX - HOT_MIN + 1),
+                        "thread churn");
+  }
+  for (size_t i = 0; i < CHURN_LIVE; i++)
+    if (live[i] != NULL) {
+      errors += bench_tag_bad(live[i], live[i]);
+      a->release(heap, live[i]);
+    }
+  w->out = (struct worker_report){.ops = CHURN_PAIRS, .errors = errors};
+}
+
+struct bench_run bench_thread_churn(const struct bench_allocator* a,
+                                    const struct bench_params* p) {
+  size_t threads = (bench_scaled(p, CHURN_THREADS) + 1) / 2 * 2;
+  struct bench_run r = {0};
+  uint64_t start = bench_now_ns();
+  for (size_t i = 0; i < threads; i += 2) {
+    struct churn_worker w[2] = {
+        {.a = a, .seed = p->seed + 1000 * (uint64_t)i},
+        {.a = a, .seed = p->seed + 1000 * (uint64_t)i + 1}};
+    bench_thread_t* t0 = start_or_die(a, churn_main, &w[0]);
+    bench_thread_t* t1 = start_or_die(a, churn_main, &w[1]);
+    bench_thread_join(t0);
+    bench_thread_join(t1);
+    for (int k = 0; k < 2; k++) {
+      r.ops += w[k].out.ops;
+      r.errors += w[k].out.errors;
+    }
+  }
+  r.ns = (double)(bench_now_ns() - start);
   return r;
 }
 

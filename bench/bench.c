@@ -66,10 +66,13 @@ static const struct workload workloads[] = {
      false, 0},
     /* issue 16's, on the default heap (bench-scale.c) */
     {"hot-1", bench_hot, "pair, 1 thread", true, 1},
+    {"hot-few", bench_hot_few, "pair, 1 thread, 32 blocks alive", true, 1},
     {"hot-2", bench_hot, "pair, 2 threads", true, 2},
     {"hot-8", bench_hot, "pair, 8 threads", true, 8},
     {"hot-32", bench_hot, "pair, 32 threads", true, 32},
     {"hot-64", bench_hot, "pair, 64 threads", true, 64},
+    {"thread-churn", bench_thread_churn, "pair, 1000 threads of 2000, 2 at a time",
+     true, 0},
     {"larson", bench_larson, "pair, 8 threads passing sets on", true, 0},
     {"cache-scratch-2", bench_cache_scratch,
      "8-B object written 1000x, 2 thr", true, 2},
@@ -597,8 +600,8 @@ static void print_targets_memory(void) {
 
 /* Issue 16: the process heap as a program's malloc. */
 static void print_targets_scale(void) {
-  static const char* const hot[] = {"hot-1", "hot-2", "hot-8", "hot-32",
-                                    "hot-64"};
+  static const char* const hot[] = {"hot-1", "hot-few", "hot-2", "hot-8",
+                                    "hot-32", "hot-64"};
   const char* libc = all[BENCH_LIBC].name;
   char what[96];
   printf("\nTargets (issue 16: process heap as malloc)%11s %8s    %-6s %s\n",

@@ -122,9 +122,15 @@ struct bench_run bench_threads_each(const struct bench_allocator* a,
 struct bench_run bench_producer_consumer(const struct bench_allocator* a,
                                          const struct bench_params* p);
 /* bench-scale.c: issue 16, on each allocator's default heap */
-/* hot-N and cache-scratch-N: p->threads threads */
+/* hot-N and cache-scratch-N: p->threads threads; hot-few: 32 blocks alive
+ * per thread instead of 256 */
 struct bench_run bench_hot(const struct bench_allocator* a,
                            const struct bench_params* p);
+struct bench_run bench_hot_few(const struct bench_allocator* a,
+                               const struct bench_params* p);
+/* thread-churn: 1000 short-lived threads, two at a time */
+struct bench_run bench_thread_churn(const struct bench_allocator* a,
+                                    const struct bench_params* p);
 struct bench_run bench_larson(const struct bench_allocator* a,
                               const struct bench_params* p);
 struct bench_run bench_cache_scratch(const struct bench_allocator* a,

@@ -74,7 +74,7 @@ void* ph_heap_create(uint32_t options, size_t initial_size,
     ph__fail(error);
     return NULL;
   }
-  ph__biased_give(&h->lock, ph__thread_self()); /* no one else sees it yet */
+  ph__heap_give_bias(h); /* no one else sees it yet */
   ph__registry_add(h);
   ph__heap_remember(h);
   ph__region_cache_decay(ph__prim_now_ms());

@@ -459,6 +459,10 @@ struct ph__heap* ph__heap_lookup_slow(const void* handle);
 /* Make live top heap h the calling thread's cached lookup (a heap just
  * made is most likely the next one used). */
 void ph__heap_remember(struct ph__heap* h);
+/* Give the calling thread the bias of shard s, which no other thread
+ * sees yet, remembering it so that the thread gives it back as it exits
+ * (lock.c). */
+void ph__heap_give_bias(struct ph__heap* s);
 
 enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self);
 void ph__heap_wait_owner(struct ph__heap* top);

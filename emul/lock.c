@@ -120,18 +120,19 @@ bool ph__biased_lock(ph__biased_t* lock, uintptr_t self) {
 #define PH__FENCE_RETEST_MS 100u
 static atomic_uint_fast64_t fence_tested_at; /* ph__prim_now_ms + 1; 0: never */
 
-static void bias_grant(ph__biased_t* lock, uintptr_t self) {
+static bool bias_grant(ph__biased_t* lock, uintptr_t self) {
   uint64_t now = ph__prim_now_ms() + 1;
   uint64_t tested = atomic_load_explicit(&fence_tested_at, memory_order_relaxed);
   if (tested == 0 || now - tested >= PH__FENCE_RETEST_MS) {
     if (!ph__prim_fence_all()) {
       fence_failed();
-      return;
+      return false;
     }
     atomic_store_explicit(&fence_tested_at, now, memory_order_relaxed);
   }
   ph__count(&ph__lock_counts.grants);
   atomic_store_explicit(&lock->bias, self, memory_order_relaxed);
+  return true;
 }
 
 void ph__biased_init(ph__biased_t* lock) {
@@ -143,21 +144,91 @@ void ph__biased_init(ph__biased_t* lock) {
   lock->streak_goal = PH__BIAS_GOAL_MIN;
 }
 
-void ph__biased_give(ph__biased_t* lock, uintptr_t maker) {
-  if (ph__biasing())
-    bias_grant(lock, maker);
+bool ph__biased_give(ph__biased_t* lock, uintptr_t maker) {
+  return ph__biasing() && bias_grant(lock, maker);
 }
 
-void ph__biased_note(ph__biased_t* lock, uintptr_t self) {
+bool ph__biased_note(ph__biased_t* lock, uintptr_t self) {
   if (lock->streak_thread != self) {
     lock->streak_thread = self;
     lock->streak = 0;
   }
   if (++lock->streak < lock->streak_goal ||
       atomic_load_explicit(&lock->bias, memory_order_relaxed) == self)
+    return false;
+  return ph__biasing() && bias_grant(lock, self);
+}
+
+/* ---- biases given back as a thread exits ------------------------------------
+ * A thread that exits holding a shard's bias leaves it to the next thread
+ * of its slot to revoke: a process-wide fence (a membarrier: tens of
+ * microseconds), and since a revoked lock must be shared for longer before
+ * it is biased again, that thread's first entries through the mutex.  So
+ * a thread remembers the shards whose bias it was given (up to PH__HELD;
+ * a bias past them is revoked when needed, as before) and, as it exits,
+ * sets each bias it still holds back to 0 under the shard's mutex: no
+ * fence, as it is inside no operation.  A shard is used only once found
+ * again among the live heaps, under the registry lock (a heap destroyed
+ * since is skipped; one being destroyed waits for that lock), and its
+ * bias is cleared only if it is still this thread's.  The mutexes are
+ * held for one operation at a time (ph_heap_lock holds none), so the
+ * exiting thread waits for no ph_heap_lock owner (lock order: registry,
+ * then heaps).
+ */
+#define PH__HELD 8u
+
+struct held_bias {
+  struct ph__heap* top; /* the shard's heap when it was given */
+  struct ph__heap* shard;
+  unsigned slot;        /* its index in top->shards; PH__SHARDS: top itself */
+};
+static _Thread_local struct held_bias held[PH__HELD];
+static _Thread_local unsigned held_n;
+
+/* Whether shard (a pointer to compare, not to read) is still `slot` of
+ * live heap top. */
+static bool held_live(struct ph__heap* top, const struct held_bias* b) {
+  return b->slot == PH__SHARDS
+             ? b->shard == top
+             : b->shard == atomic_load_explicit(&top->shards[b->slot],
+                                                memory_order_acquire);
+}
+
+static void held_release(struct ph__heap* top, void* self) {
+  for (unsigned i = 0; i < held_n; i++) {
+    if (held[i].top != top || !held_live(top, &held[i]))
+      continue;
+    ph__biased_t* lock = &held[i].shard->lock;
+    ph__mutex_lock(&lock->mutex);
+    if (atomic_load_explicit(&lock->bias, memory_order_relaxed) ==
+        (uintptr_t)self)
+      atomic_store_explicit(&lock->bias, 0, memory_order_relaxed);
+    ph__mutex_unlock(&lock->mutex);
+  }
+}
+
+static void held_give_back(void) {
+  if (held_n == 0)
     return;
-  if (ph__biasing())
-    bias_grant(lock, self);
+  ph__registry_foreach(held_release, (void*)ph__thread.id);
+  held_n = 0;
+}
+
+/* The calling thread was given shard s's bias: remember it. */
+static void held_add(struct ph__heap* s) {
+  for (unsigned i = 0; i < held_n; i++)
+    if (held[i].shard == s)
+      return;
+  if (held_n == PH__HELD ||
+      (held_n == 0 && !ph__prim_on_thread_exit(held_give_back)))
+    return;
+  held[held_n++] = (struct held_bias){
+      .top = s->top, .shard = s, .slot = s == s->top ? PH__SHARDS : s->slot};
+}
+
+void ph__heap_give_bias(struct ph__heap* s) {
+  if (ph__biased_give(&s->lock, ph__thread_self()))
+    held_add(s);
 }
 
 /* ---- the lookup cache, thread slots, shards --------------------------------- */
@@ -260,7 +331,7 @@ struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
       /* Its thread's from the start, unless a ph_heap_lock holds h: a
        * bias must not let the thread past it (lock.h). */
       if (atomic_load_explicit(&h->owner, memory_order_relaxed) == 0)
-        ph__biased_give(&s->lock, ph__thread_self());
+        ph__heap_give_bias(s);
       atomic_store_explicit(&h->shards[slot], s, memory_order_release);
     }
   }
@@ -361,8 +432,9 @@ enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self) {
     bool guest = !own_shard(h);
     uintptr_t owner =
         atomic_load_explicit(&h->top->owner, memory_order_relaxed);
-    if (owner == 0 && !guest) /* a guest neither breaks nor makes a streak */
-      ph__biased_note(&h->lock, self);
+    if (owner == 0 && !guest && /* a guest neither breaks nor makes a streak */
+        ph__biased_note(&h->lock, self))
+      held_add(h);
     if (owner == 0 || owner == self) {
       h->guest = guest;
       if (met)

@@ -285,8 +285,8 @@ enum ph__entry { PH__ENTRY_NONE = 0, PH__ENTRY_MUTEX = 1, PH__ENTRY_BIAS = 2 };
 
 void ph__biased_init(ph__biased_t* lock);
 /* Give the bias of a lock no other thread can see yet (a heap or shard
- * just made) to its maker, if biasing is on. */
-void ph__biased_give(ph__biased_t* lock, uintptr_t maker);
+ * just made) to its maker, if biasing is on.  Returns whether it did. */
+bool ph__biased_give(ph__biased_t* lock, uintptr_t maker);
 
 /* Whether new biases may be granted: the process-wide fence worked at
  * start-up and PORTHEAP_BIASED_LOCKS is not 0 (ph__biased_setup), and it
@@ -319,8 +319,9 @@ static inline bool ph__biased_try_bias(ph__biased_t* lock, uintptr_t self) {
 bool ph__biased_lock(ph__biased_t* lock, uintptr_t self);
 
 /* Holding the mutex: count an entry by `self` towards the bias, and give
- * self the bias when the streak reaches the goal. */
-void ph__biased_note(ph__biased_t* lock, uintptr_t self);
+ * self the bias when the streak reaches the goal.  Returns whether it was
+ * given now. */
+bool ph__biased_note(ph__biased_t* lock, uintptr_t self);
 
 static inline void ph__biased_unlock(ph__biased_t* lock) {
   ph__mutex_unlock(&lock->mutex);

@@ -279,6 +279,37 @@ bool ph__prim_fence_all(void) {
 }
 #  endif
 
+/* One key for the process, whose destructor calls the function given; the
+ * key goes when the library is unloaded, so that no thread exiting after
+ * that calls into it. */
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static _Atomic(void (*)(void)) exit_fn;
+static atomic_bool exit_keyed;
+
+static void exit_run(void* value) {
+  (void)value;
+  void (*fn)(void) = atomic_load_explicit(&exit_fn, memory_order_acquire);
+  if (fn != NULL)
+    fn();
+}
+
+static void exit_key_make(void) {
+  atomic_store(&exit_keyed, pthread_key_create(&exit_key, exit_run) == 0);
+}
+
+__attribute__((destructor)) static void exit_key_drop(void) {
+  if (atomic_exchange(&exit_keyed, false))
+    pthread_key_delete(exit_key);
+}
+
+bool ph__prim_on_thread_exit(void (*fn)(void)) {
+  atomic_store_explicit(&exit_fn, fn, memory_order_release);
+  pthread_once(&exit_once, exit_key_make);
+  return atomic_load(&exit_keyed) &&
+         pthread_setspecific(exit_key, (void*)1) == 0;
+}
+
 void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
                      void (*child)(void)) {
   pthread_atfork(prepare, parent, child);

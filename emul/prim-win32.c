@@ -140,6 +140,39 @@ bool ph__prim_fence_all(void) {
   return true;
 }
 
+/* A fiber-local slot whose callback runs as a thread exits (with the value
+ * set), freed when the library is unloaded: FlsFree then runs the callback
+ * for every thread's value, so the function is forgotten first. */
+static DWORD exit_slot = FLS_OUT_OF_INDEXES;
+static INIT_ONCE exit_once = INIT_ONCE_STATIC_INIT;
+static void (*volatile exit_fn)(void);
+
+static void WINAPI exit_run(void* value) {
+  void (*fn)(void) = exit_fn;
+  if (value != NULL && fn != NULL)
+    fn();
+}
+
+__attribute__((destructor)) static void exit_slot_drop(void) {
+  exit_fn = NULL;
+  if (exit_slot != FLS_OUT_OF_INDEXES)
+    FlsFree(exit_slot);
+}
+
+static BOOL CALLBACK exit_slot_make(INIT_ONCE* once, void* arg, void** ctx) {
+  (void)once;
+  (void)arg;
+  (void)ctx;
+  exit_slot = FlsAlloc(exit_run);
+  return TRUE;
+}
+
+bool ph__prim_on_thread_exit(void (*fn)(void)) {
+  exit_fn = fn;
+  InitOnceExecuteOnce(&exit_once, exit_slot_make, NULL, NULL);
+  return exit_slot != FLS_OUT_OF_INDEXES && FlsSetValue(exit_slot, (void*)1);
+}
+
 void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
                      void (*child)(void)) {
   (void)prepare;

@@ -79,6 +79,13 @@ bool ph__prim_fence_all_init(void);
  * say): then no barrier ran. */
 bool ph__prim_fence_all(void);
 
+/* Have `fn` called when the calling thread exits (its thread-local
+ * variables still there): after the first call in a thread, later ones
+ * change nothing.  `fn` is the same function in every call of the process.
+ * False if the system refused (no call then).  A pthread key's destructor
+ * (deleted when the library is unloaded); an FLS callback on Windows. */
+bool ph__prim_on_thread_exit(void (*fn)(void));
+
 /* Run `prepare` before fork() and `parent`/`child` after it, in both
  * processes.  A no-op where there is no fork(). */
 void ph__prim_atfork(void (*prepare)(void), void (*parent)(void),
