@@ -188,9 +188,13 @@ END_TEST
  * merges back, as Windows' back end frees it, even on a heap whose LFH was
  * switched on: its walk is the empty heap's again (Wine's test_HeapCreate,
  * on Windows: 0x11 alloc/free pairs of 24 + 2p bytes, then three
- * entries). */
+ * entries).  The heap is made of fresh memory (the emulated engine's
+ * region cache emptied first): a region another heap left committed has
+ * no uncommitted range to show. */
 START_TEST(blocks_freed_before_the_lfh_count_merge_back) {
+  size_t limit = ph_region_cache_limit(0);
   HANDLE h = HeapCreate(0, 0, 0);
+  ph_region_cache_limit(limit);
   ck_assert_ptr_nonnull(h);
   ULONG lfh = 2;
   ck_assert_int_ne(HeapSetInformation(h, HeapCompatibilityInformation, &lfh,
