@@ -351,16 +351,21 @@ static PH_NOINLINE int free_tick(struct ph__heap* s, enum ph__entry how) {
   return 1;
 }
 
-/* The end of a fast HeapFree of a run slot whose run's countdown ran out
- * (PH__RELEASE_MOVED): the run moved, the tick, s left.  Out of line, so
- * that the fast path makes tail calls only (and saves no register). */
-static PH_NOINLINE int free_moved(struct ph__heap* s, struct ph__block* b,
-                                  enum ph__entry how) {
-  ph__run_moved(s, ph__run_of(b, ph__block_word(b)));
-  if (--s->tick == 0)
+/* The end of a fast HeapFree of a run slot: the tick counted, s left. */
+static inline int free_counted(struct ph__heap* s, enum ph__entry how) {
+  if (PH_UNLIKELY(--s->tick == 0))
     return free_tick(s, how);
   ph__fast_leave(s, how);
   return 1;
+}
+
+/* The same when the slot's run's countdown ran out (PH__RELEASE_MOVED):
+ * the run moved first.  Out of line, so that the fast path makes tail
+ * calls only (and saves no register). */
+static PH_NOINLINE int free_moved(struct ph__heap* s, struct ph__block* b,
+                                  enum ph__entry how) {
+  ph__run_moved(s, ph__run_of(b, ph__block_word(b)));
+  return free_counted(s, how);
 }
 
 /* HeapFree of run slot b (whose data is `block`) of s, the thread's
@@ -378,10 +383,7 @@ static inline int free_slot(struct ph__heap* s, struct ph__block* b,
   case PH__RELEASE_DONE:
     break;
   }
-  if (PH_UNLIKELY(--s->tick == 0))
-    return free_tick(s, how);
-  ph__fast_leave(s, how);
-  return 1;
+  return free_counted(s, how);
 }
 
 /* HeapFree of `block` in region r (NULL: in none), not a block of the

@@ -279,13 +279,12 @@ enum ph__release {
 };
 
 /* In h (entered): free slot b, whose header word w seals as a RUN slot's
- * of h.  The
- * canary is not checked here (0.35 ns a pair on hot-1): a slot's header
- * leads to its descriptor, so what is written stays inside it, and the
- * descriptor's next use that could hand a slot out or move the run
- * (ph__run_pop, ph__run_moved, a refill) checks it.  The caller makes
- * any call after this (ph__run_moved, the report of a second free) so
- * that this path saves no register. */
+ * of h.  The canary is not checked here (0.35 ns a pair on hot-1): a
+ * slot's header leads to its descriptor, so what is written stays inside
+ * it, and the descriptor's next use that could hand a slot out or move
+ * the run (ph__run_pop, ph__run_moved, a refill) checks it.  The caller
+ * makes any call after this (ph__run_moved, the report of a second free),
+ * so that this path saves no register. */
 static inline enum ph__release ph__run_release(struct ph__heap* h,
                                                struct ph__block* b,
                                                uint64_t w) {

@@ -8,7 +8,7 @@
  *   crash overrun       HeapEnableTerminationOnCorruption, then a write past a
  *                       block over the next block's header, then freeing
  *                       that next block (its header no longer checks)
- *   crash fence-revoke  Linux: a thread's heap lock is biased, then a
+ *   crash fence-revoke  Linux: a live thread's heap lock is biased, then a
  *                       seccomp filter makes membarrier fail, then another
  *                       thread enters that lock: the revocation cannot be
  *                       fenced, so the process must end with a message
@@ -88,13 +88,25 @@ static void* churn_main(void* h) {
   return ph_heap_alloc(h, 0, 40);
 }
 
+/* churn_main in a thread that then stays (a thread that exits gives its
+ * biases back, and there would be nothing to revoke). */
+static void* volatile kept_block;
+
+static void* churn_and_stay(void* h) {
+  kept_block = churn_main(h);
+  for (;;)
+    pause(); /* until the process ends */
+  return NULL;
+}
+
 static void* churn_alone(void* h) {
   pthread_t t;
-  void* block = NULL;
-  if (pthread_create(&t, NULL, churn_main, h) != 0 ||
-      pthread_join(t, &block) != 0)
+  if (pthread_create(&t, NULL, churn_and_stay, h) != 0)
     return NULL;
-  return block;
+  pthread_detach(t);
+  while (kept_block == NULL)
+    usleep(1000);
+  return kept_block;
 }
 
 /* Make a heap in a thread of its own and churn it there: the maker holds
