@@ -63,7 +63,9 @@
  * grant re-tests it first (at most every 100 ms), so none is granted after
  * that, and a revocation whose fence fails ends the process with a message (it cannot
  * know whether the holder is inside, and running without exclusion would
- * corrupt the heap silently).
+ * corrupt the heap silently).  A holder gives its own bias back, as it
+ * exits (lock.c): it stores bias = 0 under the mutex, needing no fence,
+ * as it is inside no operation.
  *
  * ---- Shards: how a heap grows with its threads ------------------------------
  * A serialized growable heap starts as one shard, the top heap.  A thread
