@@ -59,12 +59,13 @@ static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
 /* In s (entered): the state of the block whose header is b (the header
  * of a block whose data ph__region_spot or ph__heap_hot_spot allows; NULL
  * for none) if its header seals and no guest has marked it freed
- * (ph__remote_mark), else 0.  One keyed product, whichever the state.  A block a guest has freed
- * (remote.c) is live until s releases it, but carries the guest's mark:
- * the general path releases it first, then refuses or reports the call.
- * (Looking at s's remote list instead read a line the guests keep
- * writing, a cache miss on every free of a shard whose blocks other
- * threads free: larson.) */
+ * (ph__remote_mark), else 0.  One keyed product, whichever the state; the
+ * state read as the header's byte (the word's shift cost two
+ * instructions more).  A block a guest has freed (remote.c) is live
+ * until s releases it, but carries the guest's mark: the general path
+ * releases it first, then refuses or reports the call.  (Looking at s's
+ * remote list instead read a line the guests keep writing, a cache miss
+ * on every free of a shard whose blocks other threads free: larson.) */
 static inline unsigned ph__fast_state(struct ph__heap* s,
                                       const struct ph__block* b) {
   if (PH_UNLIKELY(b == NULL))
