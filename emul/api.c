@@ -186,11 +186,14 @@ void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
   return alloc_general(heap, flags, size);
 }
 
-/* Whether `block` is a busy run slot of blocks region r of h (entered). */
-static bool slot_live(struct ph__heap* h, struct ph__region* r,
-                      const void* block) {
-  struct ph__block* b =
-      r->kind == PH__REGION_LARGE ? NULL : ph__region_spot(r, block);
+/* Whether `block` is a live block of region r of h (entered): its large
+ * block, or a BUSY block or busy run slot (ph__block_live: one keyed
+ * product, whichever). */
+static bool block_live(struct ph__heap* h, struct ph__region* r,
+                       const void* block) {
+  if (r->kind == PH__REGION_LARGE)
+    return ph__region_block(h, r, block) != NULL;
+  struct ph__block* b = ph__region_spot(r, block);
   return b != NULL && ph__block_live(h, b);
 }
 
@@ -210,8 +213,7 @@ static inline struct ph__heap* enter_block(struct ph__heap* h,
     return NULL;
   *how = ph__heap_enter(shard, flags);
   ph__remote_take(shard); /* a block a guest freed is free from here on */
-  if (PH_UNLIKELY(ph__region_block(shard, *region, block) == NULL &&
-                  !slot_live(shard, *region, block))) {
+  if (PH_UNLIKELY(!block_live(shard, *region, block))) {
     ph__heap_leave(shard, *how);
     return NULL;
   }

@@ -375,32 +375,28 @@ static void* large_copy(struct ph__heap* h, struct ph__region* r,
   return data;
 }
 
-/* ph__heap_realloc of busy run slot b: in place while `size` fits its
- * slot (the LFH keeps a block in its bucket), else moved. */
-static void* slot_realloc(struct ph__heap* h, struct ph__block* b, size_t size,
-                          uint32_t flags) {
+/* Resize live block b of blocks region r to `size` bytes where it lies,
+ * if it can be: a run slot while `size` fits the slot (the LFH keeps a
+ * block in its bucket), any other block as block_resize can. */
+static bool resize_in_place(struct ph__heap* h, struct ph__region* r,
+                            struct ph__block* b, size_t size) {
   uint64_t w = ph__block_word(b);
-  size_t slack = ph__run_slot_slack(h, b, w);
-  if (slack == SIZE_MAX) {
-    ph__corruption(h, ph__block_data(b), "block overrun past its size");
-    return NULL;
-  }
+  if (ph__block_word_state(w) != PH__STATE_RUN)
+    return block_resize(h, r, b, size);
   size_t cap = ph__block_capacity(b);
-  size_t old_size = cap - slack;
-  void* result = NULL;
-  if (size <= cap) {
-    ph__run_set_slack(h, b, w, cap - size);
-    result = ph__block_data(b);
-  } else if (!(flags & PH_HEAP_REALLOC_IN_PLACE_ONLY)) {
-    result = heap_alloc(h, size, true);
-    if (result != NULL) {
-      memcpy(result, ph__block_data(b), old_size);
-      ph__run_free(h, b);
-    }
-  }
-  if (result != NULL && (flags & PH_HEAP_ZERO_MEMORY) && size > old_size)
-    memset((char*)result + old_size, 0, size - old_size);
-  return result;
+  if (size > cap)
+    return false;
+  ph__run_set_slack(h, b, w, cap - size);
+  return true;
+}
+
+/* Give back live block b that realloc moved: a run slot to its run, any
+ * other block merged at once (the gap for the next move). */
+static void release_moved(struct ph__heap* h, struct ph__block* b) {
+  if (ph__block_state(b) == PH__STATE_RUN)
+    ph__run_free(h, b);
+  else
+    ph__block_release(h, b);
 }
 
 void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
@@ -411,15 +407,13 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
       return p;
     return large_copy(h, r, size, flags);
   }
-  if (ph__block_state(ph__block_of(data)) == PH__STATE_RUN)
-    return slot_realloc(h, ph__block_of(data), size, flags);
   size_t old_size = ph__heap_block_size(h, r, data);
   if (old_size == SIZE_MAX) {
     ph__corruption(h, data, "block overrun past its size");
     return NULL;
   }
   void* result = NULL;
-  if (block_resize(h, r, ph__block_of(data), size)) {
+  if (resize_in_place(h, r, ph__block_of(data), size)) {
     result = data;
   } else if (!(flags & PH_HEAP_REALLOC_IN_PLACE_ONLY)) {
     /* The new place: the good fit before the victim, so growing blocks
@@ -429,7 +423,7 @@ void* ph__heap_realloc(struct ph__heap* h, struct ph__region* r, void* data,
     result = heap_alloc(h, size, true);
     if (result != NULL) {
       memcpy(result, data, old_size < size ? old_size : size);
-      ph__block_release(h, ph__block_of(data));
+      release_moved(h, ph__block_of(data));
     }
   }
   if (result != NULL && (flags & PH_HEAP_ZERO_MEMORY) && size > old_size)

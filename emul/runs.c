@@ -5,8 +5,10 @@
  */
 #include "runs.h"
 
+/* The bits of a run's n slots in its bitmap (n at most PH__RUN_SLOTS;
+ * a larger n, only in an overwritten descriptor, gives all bits). */
 static uintptr_t slots_mask(unsigned n) {
-  return n == PH__RUN_SLOTS ? ~(uintptr_t)0 : ((uintptr_t)1 << n) - 1;
+  return n >= PH__RUN_SLOTS ? ~(uintptr_t)0 : ((uintptr_t)1 << n) - 1;
 }
 
 /* Whether r, reached through h's lists (a link in a descriptor whose
@@ -40,8 +42,7 @@ static struct ph__run* run_new(struct ph__heap* h, uint32_t c, bool first) {
                                         PH__RUN_DESC);
   memset(r, 0, sizeof *r);
   r->canary = ph__run_canary(h, r);
-  r->all = slots_mask(n);
-  r->free = r->all;
+  r->free = slots_mask(n);
   r->c = (uint16_t)c;
   r->head_g = (uint16_t)head_g;
   r->n = (uint16_t)n; /* left: run_activate's */
@@ -237,7 +238,7 @@ void ph__runs_flush(struct ph__heap* h) {
     if (a->spare != NULL)
       run_dissolve(h, a->spare);
     a->spare = NULL;
-    if (ph__run_free_bits(a) == a->all) {
+    if (ph__run_free_bits(a) == slots_mask(a->n)) {
       struct ph__run* next = a->next;
       h->run[c] = NULL;
       if (next != NULL)
@@ -253,7 +254,7 @@ void ph__runs_flush(struct ph__heap* h) {
 /*
  * The block after the run whose head is `head` in a region ending at
  * `end` (its sentinel), if the run checks: its descriptor (canary, class,
- * slot mask), and its n slots, each a sealed RUN header of size c and
+ * no free bit past its n slots, countdown), and its n slots, each a sealed RUN header of size c and
  * index i, in order.  NULL if not.
  */
 struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
@@ -267,8 +268,8 @@ struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
   unsigned n = r->n;
   if (!ph__run_intact(h, r) || r->head_g != head->size ||
       r->c < PH__MIN_BLOCK || r->c > PH__QUICK_EXACT || n == 0 ||
-      n > PH__RUN_SLOTS || r->all != slots_mask(n) ||
-      (ph__run_free_bits(r) & ~r->all) != 0 || r->left > 2 * n)
+      n > PH__RUN_SLOTS || (ph__run_free_bits(r) & ~slots_mask(n)) != 0 ||
+      r->left > 2 * n)
     return NULL;
   for (unsigned i = 0; i < n; i++) {
     struct ph__block* b = ph__run_slot(r, i);
@@ -305,7 +306,7 @@ bool ph__runs_check_lists(struct ph__heap* h) {
     }
     struct ph__run* spare = h->run[c] != NULL ? h->run[c]->spare : NULL;
     if (spare != NULL && (!run_ok(h, spare, c) || spare->next != NULL ||
-                          ph__run_free_bits(spare) != spare->all))
+                          ph__run_free_bits(spare) != slots_mask(spare->n)))
       return false;
   }
   return true;

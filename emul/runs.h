@@ -99,7 +99,6 @@ struct ph__run { /* what every call touches first, then the slacks */
   uint16_t head_g;      /* granules of the head block */
   uint8_t slack[PH__RUN_SLOTS]; /* bytes past the size asked, of busy
                                    slots (PH__RUN_SLACK_EXT: see there) */
-  uintptr_t all;        /* the bits of the n slots */
   struct ph__run* next; /* the list the active run heads (see above) */
   struct ph__run* prev; /* NULL for the active run and runs on no list */
   struct ph__run* spare; /* the active run's: an empty run kept for its
@@ -205,24 +204,18 @@ static inline bool ph__block_live(const struct ph__heap* h,
   }
 }
 
-/* The slack of busy slot b of h (header word w); SIZE_MAX if the slot's
- * own bytes that keep a large one were overwritten (an overrun). */
-static inline size_t ph__run_slot_slack(const struct ph__heap* h,
-                                        const struct ph__block* b, uint64_t w) {
+/* The slack of live block b of h (BUSY, or a busy run slot: its byte in
+ * the descriptor, or PH__RUN_SLACK_EXT and its own last bytes): SIZE_MAX
+ * if the block's own bytes that keep a large one were overwritten. */
+static inline size_t ph__live_slack(const struct ph__heap* h,
+                                    const struct ph__block* b) {
+  uint64_t w = ph__block_word(b);
+  if (ph__block_word_state(w) != PH__STATE_RUN)
+    return ph__block_slack_of(&h->seal, b);
   size_t slack = ph__run_of(b, w)->slack[ph__run_index(w)];
   return slack < PH__RUN_SLACK_EXT
              ? slack
              : ph__block_slack_ext(&h->seal, b, (uint32_t)w);
-}
-
-/* The slack of live block b of h (BUSY, or a busy run slot): SIZE_MAX if
- * the block's own bytes that keep a large one were overwritten. */
-static inline size_t ph__live_slack(const struct ph__heap* h,
-                                    const struct ph__block* b) {
-  uint64_t w = ph__block_word(b);
-  return ph__block_word_state(w) == PH__STATE_RUN
-             ? ph__run_slot_slack(h, b, w)
-             : ph__block_slack_of(&h->seal, b);
 }
 
 /* Keep `slack` bytes (at most the slot's payload) as busy slot b's
