@@ -475,6 +475,7 @@ void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum);
 void ph__heap_leave_all(struct ph__heap* h, bool locked);
 struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot);
 unsigned ph__thread_slot_assign(void);
+void ph__thread_slots_fork_child(void);
 
 /* The calling thread's slot, 0 .. PH__SHARDS - 1. */
 static inline unsigned ph__thread_slot(void) {

@@ -7,6 +7,8 @@
 #include "engine.h"
 #include "track.h"
 
+#include <limits.h>
+
 struct ph__lock_counts ph__lock_counts;
 
 /* ---- thread identity ------------------------------------------------------ */
@@ -214,13 +216,14 @@ static void held_give_back(void) {
   held_n = 0;
 }
 
+static bool exit_hook(void);
+
 /* The calling thread was given shard s's bias: remember it. */
 static void held_add(struct ph__heap* s) {
   for (unsigned i = 0; i < held_n; i++)
     if (held[i].shard == s)
       return;
-  if (held_n == PH__HELD ||
-      (held_n == 0 && !ph__prim_on_thread_exit(held_give_back)))
+  if (held_n == PH__HELD || !exit_hook())
     return;
   held[held_n++] = (struct held_bias){
       .top = s->top, .shard = s, .slot = s == s->top ? PH__SHARDS : s->slot};
@@ -231,9 +234,88 @@ void ph__heap_give_bias(struct ph__heap* s) {
     held_add(s);
 }
 
-/* ---- the lookup cache, thread slots, shards --------------------------------- */
-
+/* ---- thread slots -------------------------------------------------------------
+ * A thread's slot picks its shard of every spread heap (lock.h).  A thread
+ * takes the slot the fewest live threads have, the lowest of those: a
+ * thread started after another exited takes that one's slot, and with it
+ * shards whose runs and pages are still there (a program whose threads
+ * come and go uses as many shards as it has threads at a time, not 64).
+ * slot_users[i] counts the threads that have slot i, claimed by a
+ * compare-exchange, given back as a thread exits (thread_exit) or moves;
+ * they are hints, like the slot itself.  A thread whose exit cannot be
+ * hooked is not counted: it takes slots in turn, as all did before.
+ */
+static atomic_uint slot_users[PH__SHARDS];
 static atomic_uint slots_given;
+static _Thread_local bool exit_hooked; /* thread_exit will run */
+static _Thread_local bool slot_counted; /* slot_users counts this thread */
+
+static void slot_give_back(void) {
+  unsigned s = ph__thread.slot_plus1;
+  if (s != 0 && slot_counted)
+    atomic_fetch_sub_explicit(&slot_users[s - 1], 1, memory_order_relaxed);
+  slot_counted = false;
+}
+
+/* As the calling thread exits: its biases and its slot given back. */
+static void thread_exit(void) {
+  held_give_back();
+  slot_give_back();
+}
+
+/* Whether thread_exit will run as the calling thread exits. */
+static bool exit_hook(void) {
+  if (!exit_hooked)
+    exit_hooked = ph__prim_on_thread_exit(thread_exit);
+  return exit_hooked;
+}
+
+/* Claim the slot the fewest threads have (the lowest of those), other
+ * than `not`. */
+static unsigned slot_claim(unsigned not) {
+  for (;;) {
+    unsigned best = 0, least = UINT_MAX;
+    for (unsigned i = 0; i < PH__SHARDS && least != 0; i++) {
+      unsigned n = atomic_load_explicit(&slot_users[i], memory_order_relaxed);
+      if (i != not && n < least) {
+        best = i;
+        least = n;
+      }
+    }
+    if (atomic_compare_exchange_weak_explicit(&slot_users[best], &least,
+                                              least + 1, memory_order_relaxed,
+                                              memory_order_relaxed))
+      return best;
+  }
+}
+
+/* Give the calling thread a slot (another than its own, if it has one),
+ * giving its own back. */
+unsigned ph__thread_slot_assign(void) {
+  unsigned old = ph__thread.slot_plus1;
+  unsigned s;
+  if (exit_hook()) {
+    s = slot_claim(old != 0 ? old - 1 : PH__SHARDS);
+    slot_give_back();
+    slot_counted = true;
+  } else {
+    s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS;
+  }
+  ph__thread.slot_plus1 = s + 1;
+  return s;
+}
+
+/* In a child after fork(): only the calling thread has a slot. */
+void ph__thread_slots_fork_child(void) {
+  for (unsigned i = 0; i < PH__SHARDS; i++)
+    atomic_store_explicit(&slot_users[i], 0, memory_order_relaxed);
+  unsigned s = ph__thread.slot_plus1;
+  if (s != 0 && slot_counted)
+    atomic_store_explicit(&slot_users[s - 1], 1, memory_order_relaxed);
+}
+
+/* ---- the lookup cache, shards ----------------------------------------------- */
+
 atomic_uintptr_t ph__heap_epoch = 1; /* 1: a zeroed thread cache is stale */
 
 /* Never biased (bias 0), its mutex always held, no region: every way in
@@ -270,14 +352,6 @@ void ph__heap_remember(struct ph__heap* h) {
   remember(h, atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed));
 }
 
-/* Give the calling thread its slot, in order of first use (the first
- * thread, usually main, uses the heap itself), or a new one. */
-unsigned ph__thread_slot_assign(void) {
-  unsigned s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS + 1;
-  ph__thread.slot_plus1 = s;
-  return s - 1;
-}
-
 /* Whether shard s is the one the calling thread allocates from. */
 static bool own_shard(const struct ph__heap* s) {
   const struct ph__heap* top = s->top;
@@ -295,8 +369,8 @@ static bool own_shard(const struct ph__heap* s) {
  * allocate.  The first time on a heap, its threads spread to their own
  * slots' shards from then on (a heap used by one thread at a time stays
  * one shard).  After that, if s is the shard the thread allocates from and
- * the other allocates there too, the thread moves to the next slot in
- * turn, so threads that keep meeting part (a guest would follow the
+ * the other allocates there too, the thread moves to the slot the fewest
+ * threads have, so threads that keep meeting part (a guest would follow the
  * blocks wherever the thread went).  Its cached fast-path shard follows.
  */
 static void contended(struct ph__heap* s, bool guest) {

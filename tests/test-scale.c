@@ -283,6 +283,8 @@ END_TEST
 
 /* ---- frees from other threads (emulated engine) ------------------------ */
 
+
+
 /* A new heap whose threads have met, so it has split into parts; NULL,
  * with the reason printed, if they never met (then the caller skips). */
 static HANDLE split_heap(void) {
@@ -295,6 +297,25 @@ static HANDLE split_heap(void) {
   HeapDestroy(h);
   return NULL;
 }
+
+/* Threads that come and go one after another on a split heap reuse the
+ * parts of the threads that exited: a program whose threads come and go
+ * holds the memory of as many parts as it has threads at a time, not of
+ * one part for each thread it ever ran. */
+START_TEST(emul_threads_that_come_and_go_reuse_parts) {
+  HANDLE h = split_heap();
+  if (h == NULL)
+    return;
+  int parts = walk_regions(h);
+  for (int k = 0; k < 8; k++) {
+    struct churn_arg a = {h, 2000, NULL};
+    ph_test_thread_join(ph_test_thread_start(churn_pairs, &a));
+  }
+  ck_assert_int_le(walk_regions(h), parts + 1);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
 
 enum { GIVEN = 100 };
 
@@ -609,6 +630,8 @@ Suite* test_scale(void) {
   tcase_add_test(tc, sixty_four_threads_share_the_process_heap);
   ph_test_add_emul(tc, emul_a_heap_splits_only_when_its_threads_meet,
                    "how a heap is laid out is Windows' own business");
+  ph_test_add_emul(tc, emul_threads_that_come_and_go_reuse_parts,
+                   "needs a heap split into parts: the emulated engine's");
   ph_test_add_emul(tc, emul_blocks_freed_by_another_thread_are_free,
                    "needs a heap split into parts: the emulated engine's");
   ph_test_add_emul(tc, emul_a_trampled_block_freed_by_another_thread_is_contained,
