@@ -18,18 +18,25 @@ static bool run_ok(const struct ph__heap* h, const struct ph__run* r,
   return ph__run_intact(h, r) && r->c == c;
 }
 
-/* Slots of a new run of class c: `first`, the size's first run (runs.h). */
-static unsigned run_slots(uint32_t c, bool first) {
+/* Slots of a new run of class c made when the class's active run has
+ * `after` slots (0: there is none, this is the size's first run): the
+ * first spans about PH__RUN_FIRST_BYTES, each next one twice the active
+ * run's slots, up to a word's (runs.h). */
+static unsigned run_slots(uint32_t c, unsigned after) {
   unsigned n = PH__RUN_FIRST_BYTES / (c << PH__GRANULE_SHIFT);
   if (n < PH__RUN_FIRST_MIN)
     n = PH__RUN_FIRST_MIN;
-  return first && n < PH__RUN_SLOTS ? n : PH__RUN_SLOTS;
+  if (after != 0 && n < 2u * after)
+    n = 2u * after;
+  return n < PH__RUN_SLOTS ? n : PH__RUN_SLOTS;
 }
 
 /* A run of class c carved from h's back end, its slots all free; NULL
- * without memory.  Its slot headers are sealed here, once. */
-static struct ph__run* run_new(struct ph__heap* h, uint32_t c, bool first) {
-  unsigned n = run_slots(c, first);
+ * without memory.  Its slot headers are sealed here, once.  `after`: see
+ * run_slots. */
+static struct ph__run* run_new(struct ph__heap* h, uint32_t c,
+                               unsigned after) {
+  unsigned n = run_slots(c, after);
   uint32_t g = PH__RUN_HEAD_MIN + n * c;
   void* data = ph__heap_alloc_unquick(
       h, ((size_t)g << PH__GRANULE_SHIFT) - PH__HEADER, g);
@@ -125,7 +132,7 @@ static void runs_abandon(struct ph__heap* h, uint32_t c, struct ph__run* r) {
 static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
   struct ph__run* a = h->run[c];
   if (a == NULL) {
-    struct ph__run* r = run_new(h, c, true);
+    struct ph__run* r = run_new(h, c, 0);
     if (r != NULL)
       run_activate(h, c, r, NULL, NULL);
     return r;
@@ -151,7 +158,7 @@ static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
     r = spare;
     run_activate(h, c, r, NULL, NULL);
   } else {
-    r = run_new(h, c, false);
+    r = run_new(h, c, a->n);
     if (r == NULL)
       return NULL;
     run_activate(h, c, r, NULL, NULL);

@@ -68,10 +68,13 @@
 /* Slots of a run: at most a bitmap word's.  A size's first run spans
  * about PH__RUN_FIRST_BYTES (at least PH__RUN_FIRST_MIN slots), so that a
  * shard that uses many sizes a little holds little (20 blocks of each of
- * the 33 sizes: 328 KiB committed, 776 with full runs); the runs a size
- * needs beyond its first have a word's slots (a run of 520-byte blocks
- * then spans 33 KiB), as small runs for a size in demand spread its live
- * blocks over more runs and pages. */
+ * the 33 sizes: 328 KiB committed, 776 with full runs); each run a size
+ * needs beyond it has twice the slots of the size's active run, up to a
+ * word's (a run of 520-byte blocks then spans 33 KiB): a size used a
+ * little more than its first run holds adds a run its size, not a full
+ * one whose slot headers touch every page (12 blocks of each size: 228
+ * KiB resident, not 468), and one in demand soon has full runs, as small
+ * runs would spread its live blocks over more runs and pages. */
 #define PH__RUN_SLOTS ((unsigned)sizeof(uintptr_t) * 8u)
 #define PH__RUN_FIRST_BYTES 4096u
 #define PH__RUN_FIRST_MIN 8u
