@@ -478,10 +478,15 @@ START_TEST(emul_a_trampled_block_freed_by_another_thread_is_contained) {
     return;
   static struct guest g;
   give_to_guest(&g, h, TRUE, FALSE);
+  /* Under Valgrind a guest's free takes no list: the block was free when
+   * it was overwritten (a run slot keeps nothing in a free slot), so it
+   * may be handed out again. */
+  bool listed = !ph_test_under_valgrind();
   for (int i = 0; i < 4 * GIVEN; i++) {
     void* p = HeapAlloc(h, 0, 40);
     ck_assert_ptr_nonnull(p);
-    ck_assert_ptr_ne(p, g.blocks[0]);
+    if (listed)
+      ck_assert_ptr_ne(p, g.blocks[0]);
   }
   /* A locked walk releases what waits: the 99 before it are free, the
    * damaged one stays as it was, busy. */
