@@ -7,8 +7,6 @@
 #include "engine.h"
 #include "track.h"
 
-#include <limits.h>
-
 struct ph__lock_counts ph__lock_counts;
 
 /* ---- thread identity ------------------------------------------------------ */
@@ -236,14 +234,15 @@ void ph__heap_give_bias(struct ph__heap* s) {
 
 /* ---- thread slots -------------------------------------------------------------
  * A thread's slot picks its shard of every spread heap (lock.h).  A thread
- * takes the slot the fewest live threads have, the lowest of those: a
- * thread started after another exited takes that one's slot, and with it
- * shards whose runs and pages are still there (a program whose threads
- * come and go uses as many shards as it has threads at a time, not 64).
- * slot_users[i] counts the threads that have slot i, claimed by a
- * compare-exchange, given back as a thread exits (thread_exit) or moves;
- * they are hints, like the slot itself.  A thread whose exit cannot be
- * hooked is not counted: it takes slots in turn, as all did before.
+ * takes the lowest slot no live thread has: a thread started after
+ * another exited takes that one's slot, and with it shards whose runs and
+ * pages are still there (a program whose threads come and go uses as many
+ * shards as it has threads at a time, not 64).  slot_users[i] counts the
+ * threads that have slot i, a free one claimed by a compare-exchange,
+ * given back as a thread exits (thread_exit) or moves; they are hints,
+ * like the slot itself.  With every slot taken (more than 64 threads),
+ * and for a thread whose exit cannot be hooked (not counted), slots are
+ * given in turn.
  */
 static atomic_uint slot_users[PH__SHARDS];
 static atomic_uint slots_given;
@@ -270,23 +269,25 @@ static bool exit_hook(void) {
   return exit_hooked;
 }
 
-/* Claim the slot the fewest threads have (the lowest of those), other
- * than `not`. */
+/* Claim the lowest slot that no thread has, other than `not`; with none,
+ * the next in turn (so that threads beyond 64 that keep meeting spread
+ * over all slots, not over the lowest). */
 static unsigned slot_claim(unsigned not) {
-  for (;;) {
-    unsigned best = 0, least = UINT_MAX;
-    for (unsigned i = 0; i < PH__SHARDS && least != 0; i++) {
-      unsigned n = atomic_load_explicit(&slot_users[i], memory_order_relaxed);
-      if (i != not && n < least) {
-        best = i;
-        least = n;
-      }
-    }
-    if (atomic_compare_exchange_weak_explicit(&slot_users[best], &least,
-                                              least + 1, memory_order_relaxed,
-                                              memory_order_relaxed))
-      return best;
+  for (unsigned i = 0; i < PH__SHARDS; i++) {
+    unsigned none = 0;
+    if (i != not &&
+        atomic_load_explicit(&slot_users[i], memory_order_relaxed) == 0 &&
+        atomic_compare_exchange_strong_explicit(&slot_users[i], &none, 1,
+                                                memory_order_relaxed,
+                                                memory_order_relaxed))
+      return i;
   }
+  unsigned s;
+  do
+    s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS;
+  while (s == not);
+  atomic_fetch_add_explicit(&slot_users[s], 1, memory_order_relaxed);
+  return s;
 }
 
 /* Give the calling thread a slot (another than its own, if it has one),
@@ -369,8 +370,8 @@ static bool own_shard(const struct ph__heap* s) {
  * allocate.  The first time on a heap, its threads spread to their own
  * slots' shards from then on (a heap used by one thread at a time stays
  * one shard).  After that, if s is the shard the thread allocates from and
- * the other allocates there too, the thread moves to the slot the fewest
- * threads have, so threads that keep meeting part (a guest would follow the
+ * the other allocates there too, the thread moves to a free slot, or the
+ * next in turn, so threads that keep meeting part (a guest would follow the
  * blocks wherever the thread went).  Its cached fast-path shard follows.
  */
 static void contended(struct ph__heap* s, bool guest) {

@@ -74,17 +74,17 @@
  * reports it (contended() in lock.c).  The first such meeting on a heap
  * sets top->spread: from then on each thread allocates from the shard of
  * its slot, made on its first use.  A thread takes, at its first use, the
- * slot the fewest live threads have (a thread started after another
- * exited takes that one's: its shards' runs and pages are still there),
- * and gives it back as it exits (lock.c); PH__SHARDS (64) of them
- * whatever the number of processors:
+ * lowest slot no live thread has (a thread started after another exited
+ * takes that one's: its shards' runs and pages are still there), else
+ * the next in turn, and gives it back as it exits (lock.c); PH__SHARDS
+ * (64) of them whatever the number of processors:
  * what costs is threads sharing a shard, not processors (two threads that
  * take turns on one shard revoke each other's bias at every time slice,
  * and the one without it pays the mutex; measured on 2 cores, 64 threads
  * on 16 shards ran 1.6 times slower than on 64).  So up to 64 threads
  * each have a shard biased to them: no atomic instruction on the common
  * path.  A thread that meets another allocating thread in its own shard
- * (more than 64 threads) moves to the slot the fewest threads have, so
+ * (more than 64 threads) moves to a free slot, else the next in turn, so
  * threads that keep meeting part.  A heap used by one thread at a time never spreads
  * and costs one shard; one used by many costs at most 64, whose memory
  * decays and is given back by the same rules as any heap's.  A block is
