@@ -9,7 +9,10 @@
  *                    live blocks of 16-516 B: free a random one, allocate a
  *                    random size in its slot; 4M pairs in all, split evenly
  *                    across the threads, so ns per pair (wall time over all
- *                    threads' pairs) compares across N
+ *                    threads' pairs) compares across N; the threads' CPU
+ *                    time over their pairs is reported too (wall time
+ *                    also holds what the scheduler costs every allocator
+ *                    alike: starting, switching and ending 64 threads)
  *   larson           server-style churn (mimalloc-bench's larson,
  *                    xmalloc-test): 8 threads, each holding a set of 1000
  *                    live blocks of 16-512 B, free a random slot and
@@ -59,6 +62,7 @@ static bench_thread_t* start_or_die(const struct bench_allocator* a,
  * once, at its end (the workers' structs share cache lines). */
 struct worker_report {
   uint64_t end_ns; /* when its share was done */
+  uint64_t cpu_ns; /* its CPU time for its share (hot-N; else 0) */
   uint64_t ops;    /* what it did of the workload's ops */
   uint64_t errors; /* tags found wrong */
   uint64_t xfrees; /* frees of a block another thread allocated */
@@ -88,6 +92,7 @@ static struct bench_run run_workers(const struct bench_allocator* a,
     r.ops += w->ops;
     r.errors += w->errors;
     r.xfrees += w->xfrees;
+    r.cpu_ns += (double)w->cpu_ns;
   }
   free(t);
   return r;
@@ -132,6 +137,7 @@ static inline __attribute__((always_inline)) void hot_work(
     live[i] = tagged(a, heap, bench_between(&rng, HOT_MIN, HOT_MAX),
                      "hot fill");
   bench_gate_wait(w->gate);
+  uint64_t cpu_ns = bench_thread_cpu_ns();
 
   for (size_t n = 0; n < w->pairs; n++) {
     uint64_t x = bench_rand(&rng);
@@ -142,13 +148,17 @@ static inline __attribute__((always_inline)) void hot_work(
     live[slot] = tagged(a, heap, size, "hot churn");
   }
   uint64_t end_ns = bench_now_ns();
+  uint64_t cpu_end = bench_thread_cpu_ns();
 
   for (size_t i = 0; i < n_live; i++) {
     errors += bench_tag_bad(live[i], live[i]);
     a->release(heap, live[i]);
   }
   w->out = (struct worker_report){
-      .end_ns = end_ns, .ops = w->pairs, .errors = errors};
+      .end_ns = end_ns,
+      .cpu_ns = cpu_ns != 0 && cpu_end > cpu_ns ? cpu_end - cpu_ns : 0,
+      .ops = w->pairs,
+      .errors = errors};
 }
 
 static void hot_main(void* arg) {

@@ -100,6 +100,8 @@ struct row {
   struct lock_sums locks;          /* issue 16's workloads */
   double shared[BENCH_ALLOCATORS]; /* cache-scratch: bench_run.shared, */
   int shared_runs[BENCH_ALLOCATORS]; /* summed over the runs */
+  double cpu_per_op[BENCH_ALLOCATORS]; /* hot-N: median of the threads' CPU
+                                          time an op; < 0: unknown */
 };
 
 static struct bench_allocator all[BENCH_ALLOCATORS];
@@ -225,6 +227,7 @@ static struct bench_run run_once(size_t w, const struct bench_allocator* a,
 
 static void run_workload(size_t w, const struct bench_params* p, int reps) {
   double ns[BENCH_ALLOCATORS][MAX_REPS];
+  double cpu[BENCH_ALLOCATORS][MAX_REPS];
   int got[BENCH_ALLOCATORS] = {0};
   bool na[BENCH_ALLOCATORS] = {false};
   struct row* row = &rows[w];
@@ -241,6 +244,7 @@ static void run_workload(size_t w, const struct bench_params* p, int reps) {
         continue;
       }
       row->ops = r.ops;
+      cpu[i][got[i]] = r.cpu_ns;
       ns[i][got[i]++] = r.ns;
       row->shared[i] += r.shared;
       row->shared_runs[i]++;
@@ -248,8 +252,12 @@ static void run_workload(size_t w, const struct bench_params* p, int reps) {
   }
   for (int i = 0; i < BENCH_ALLOCATORS; i++) {
     row->ns_per_op[i] = row->ms[i] = row->spread[i] = -1;
+    row->cpu_per_op[i] = -1;
     if (got[i] == 0)
       continue;
+    double cpu_mid = median(cpu[i], got[i]);
+    if (cpu_mid > 0)
+      row->cpu_per_op[i] = cpu_mid / (double)row->ops;
     double mid = median(ns[i], got[i]);
     row->ms[i] = mid / 1e6;
     row->ns_per_op[i] = mid / (double)row->ops;
@@ -296,6 +304,33 @@ static void print_table_head(void) {
     printf(" %8s", head);
   }
   printf(" %8s %6s   %s\n", "ph_ms", "spread", "one op is");
+}
+
+/* hot-N's CPU time a pair, per allocator, if any was measured. */
+static void print_cpu(void) {
+  bool any = false;
+  for (size_t w = 0; w < WORKLOADS; w++) {
+    const struct row* row = &rows[w];
+    bool known = false;
+    for (int i = 0; i < BENCH_ALLOCATORS; i++)
+      known |= row->cpu_per_op[i] > 0;
+    if (!row->run || !known)
+      continue;
+    if (!any) {
+      printf("\nhot-N: the threads' CPU time (user and system) in the timed "
+             "part over the pairs, median, ns;\nwall time, above, also holds "
+             "what starting, switching and ending the threads cost\n");
+      printf("%-16s", "workload");
+      for (int i = 0; i < BENCH_ALLOCATORS; i++)
+        printf(" %8s", all[i].name);
+      printf("\n");
+    }
+    any = true;
+    printf("%-16s", workloads[w].name);
+    for (int i = 0; i < BENCH_ALLOCATORS; i++)
+      put_num(row->cpu_per_op[i]);
+    printf("\n");
+  }
 }
 
 /* ph's lock counts per million ops for issue 16's workloads, if any ran. */
@@ -491,6 +526,12 @@ static double ns_of(const char* name, int i) {
   return r != NULL && r->ns_per_op[i] > 0 ? r->ns_per_op[i] : -1;
 }
 
+/* Allocator i's CPU time an op for workload `name`; < 0 if unknown. */
+static double cpu_of(const char* name, int i) {
+  const struct row* r = row_named(name);
+  return r != NULL && r->cpu_per_op[i] > 0 ? r->cpu_per_op[i] : -1;
+}
+
 /* ph's time for workload a / its time for workload b; < 0 if unknown. */
 static double ph_ratio(const char* a, const char* b) {
   const struct row* ra = row_named(a);
@@ -622,6 +663,14 @@ static void print_targets_scale(void) {
                    ? (ph64 / ph2) / (c64 / c2)
                    : -1,
          true, 1.0);
+  /* the same in the threads' CPU time a pair */
+  ph2 = cpu_of("hot-2", BENCH_PH), ph64 = cpu_of("hot-64", BENCH_PH);
+  c2 = cpu_of("hot-2", BENCH_LIBC), c64 = cpu_of("hot-64", BENCH_LIBC);
+  snprintf(what, sizeof what, "  the same in CPU time a pair");
+  target(what, ph2 > 0 && ph64 > 0 && c2 > 0 && c64 > 0
+                   ? (ph64 / ph2) / (c64 / c2)
+                   : -1,
+         true, 1.0);
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -709,6 +758,7 @@ int main(int argc, char** argv) {
     any = true;
     run_workload(w, &p, reps);
   }
+  print_cpu();
   print_locks();
   if (overhead_run) {
     print_overhead_table(overhead, "32 B");

@@ -91,6 +91,8 @@ struct bench_run {
   double shared;     /* cache-scratch: share of the threads whose first
                         object was in a 64-B line with the first of
                         another thread running at the same time */
+  double cpu_ns;     /* hot-N: its threads' CPU time in the timed part,
+                        summed (0: unknown) */
 };
 
 typedef struct bench_run (*bench_fn)(const struct bench_allocator* a,
@@ -211,6 +213,8 @@ size_t bench_scaled(const struct bench_params* p, size_t n);
 /* ---- platform.c ----------------------------------------------------------- */
 
 uint64_t bench_now_ns(void);      /* monotonic clock */
+uint64_t bench_thread_cpu_ns(void); /* the calling thread's CPU time
+                                       (user and system); 0: unknown */
 void bench_sleep_ms(unsigned ms); /* at least ms milliseconds */
 void bench_yield(void);           /* let the other thread run */
 typedef struct bench_thread bench_thread_t;

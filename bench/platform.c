@@ -43,6 +43,22 @@ uint64_t bench_now_ns(void) {
 #endif
 }
 
+uint64_t bench_thread_cpu_ns(void) {
+#if defined(_WIN32)
+  FILETIME created, exited, kernel, user; /* 100-ns units */
+  if (!GetThreadTimes(GetCurrentThread(), &created, &exited, &kernel, &user))
+    return 0;
+  uint64_t k = ((uint64_t)kernel.dwHighDateTime << 32) | kernel.dwLowDateTime;
+  uint64_t u = ((uint64_t)user.dwHighDateTime << 32) | user.dwLowDateTime;
+  return (k + u) * 100;
+#else
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#endif
+}
+
 void bench_sleep_ms(unsigned ms) {
 #if defined(_WIN32)
   Sleep(ms);
