@@ -232,7 +232,7 @@ void ph__heap_give_bias(struct ph__heap* s) {
     held_add(s);
 }
 
-/* ---- thread slots -------------------------------------------------------------
+/* ---- thread slots ----------------------------------------------------------
  * A thread's slot picks its shard of every spread heap (lock.h).  A thread
  * takes the lowest slot no live thread has: a thread started after
  * another exited takes that one's slot, and with it shards whose runs and
@@ -315,7 +315,7 @@ void ph__thread_slots_fork_child(void) {
     atomic_store_explicit(&slot_users[s - 1], 1, memory_order_relaxed);
 }
 
-/* ---- the lookup cache, shards ----------------------------------------------- */
+/* ---- the lookup cache, shards -------------------------------------------- */
 
 atomic_uintptr_t ph__heap_epoch = 1; /* 1: a zeroed thread cache is stale */
 

@@ -85,13 +85,13 @@
  * each have a shard biased to them: no atomic instruction on the common
  * path.  A thread that meets another allocating thread in its own shard
  * (more than 64 threads) moves to a free slot, else the next in turn, so
- * threads that keep meeting part.  A heap used by one thread at a time never spreads
- * and costs one shard; one used by many costs at most 64, whose memory
- * decays and is given back by the same rules as any heap's.  A block is
- * always released in the shard that holds it, under that shard's lock; a
- * thread freeing another's block (a guest) hands it over as below.  A
- * guest that does take a shard's mutex (the general paths) neither breaks
- * nor builds the owner's streak.  The counts of ph_lock_stats (contended
+ * threads that keep meeting part.  A heap used by one thread at a time never
+ * spreads and costs one shard; one used by many costs at most 64, whose
+ * memory decays and is given back by the same rules as any heap's.  A block
+ * is always released in the shard that holds it, under that shard's lock; a
+ * thread freeing another's block (a guest) hands it over as below.  A guest
+ * that does take a shard's mutex (the general paths) neither breaks nor
+ * builds the owner's streak.  The counts of ph_lock_stats (contended
  * entries, sleeps, revocations) are how to see, on few cores, what many
  * would do.
  *

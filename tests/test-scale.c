@@ -283,8 +283,6 @@ END_TEST
 
 /* ---- frees from other threads (emulated engine) ------------------------ */
 
-
-
 /* A new heap whose threads have met, so it has split into parts; NULL,
  * with the reason printed, if they never met (then the caller skips). */
 static HANDLE split_heap(void) {
