@@ -204,7 +204,11 @@ struct ph__heap {
   };
   uint8_t class_allocs[PH__QUICK_LISTS]; /* requests of each class served
                                             from new space or the bins, up
-                                            to PH__LFH_AFTER */
+                                            to PH__LFH_AFTER; a sharded
+                                            heap's top counts those of all
+                                            its shards (relaxed atomics),
+                                            its other shards hold 0 or
+                                            PH__LFH_AFTER */
   struct ph__block* victim;           /* remainder of the last split, the
                                          FREE block in no bin, or NULL */
   size_t quick_granules;              /* sizes of the quick blocks, summed */
@@ -387,10 +391,16 @@ static inline uint32_t ph__victim_grow(struct ph__heap* h,
  * (Wine's tests, asserted on Windows): HeapCompatibilityInformation then
  * reads 2.  The engine counts the requests of each quick list's sizes
  * that the list did not serve, reports 2 from the 18th of one list, and
- * uses the list from then on, as the LFH serves a bucket (small.h). */
+ * uses the list from then on, as the LFH serves a bucket (small.h).  A
+ * heap split into shards counts each list over all of them, as Windows
+ * counts per heap, whichever threads allocate. */
 #define PH__LFH_AFTER 0x12u
 /* The 18th request of a class has come in shard h (small.h counts). */
 void ph__heap_lfh_on(struct ph__heap* h);
+/* Count a request of list i in shard h of a sharded heap on the heap's
+ * count (its top's class_allocs): true for the 18th.  From then on the
+ * list is in use in h, and in any other shard at its next request. */
+bool ph__heap_count_shared(struct ph__heap* h, unsigned i);
 
 /* ---- remote.c: frees from other threads (protocol: lock.h) ------------- */
 /* HeapFree of `data` in region r of shard s by a thread that does not

@@ -112,6 +112,21 @@ void ph__heap_lfh_on(struct ph__heap* h) {
     atomic_store_explicit(&h->top->compat, 2u, memory_order_relaxed);
 }
 
+bool ph__heap_count_shared(struct ph__heap* h, unsigned i) {
+  uint8_t* n = &h->top->class_allocs[i];
+  uint8_t seen = __atomic_load_n(n, __ATOMIC_RELAXED);
+  while (seen < PH__LFH_AFTER &&
+         !__atomic_compare_exchange_n(n, &seen, (uint8_t)(seen + 1), true,
+                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    ;
+  bool counted = seen < PH__LFH_AFTER; /* seen: the count before ours */
+  if (counted)
+    seen++;
+  if (seen >= PH__LFH_AFTER && h != h->top)
+    h->class_allocs[i] = PH__LFH_AFTER;
+  return counted && seen == PH__LFH_AFTER;
+}
+
 /* A quick block (small.h) of at least g granules, or NULL if the quick
  * lists have none.  Up to 16 KiB it is cut down to g if the rest can be a
  * block: the rest goes on a quick list of its own size, so no neighbour is

@@ -79,7 +79,8 @@ static inline uint32_t ph__quick_round(uint32_t g) {
  * in h (ph__heap_count_class): the list is then in use, as Windows' LFH
  * serves a bucket only after as many. */
 static inline bool ph__quick_active(const struct ph__heap* h, unsigned i) {
-  return h->class_allocs[i] >= PH__LFH_AFTER;
+  return __atomic_load_n(&h->class_allocs[i], __ATOMIC_RELAXED) >=
+         PH__LFH_AFTER; /* a top's count: other shards add to it */
 }
 
 /* Whether a block of g granules of h goes on a quick list when freed: its
@@ -248,8 +249,10 @@ static inline void ph__heap_count_class(struct ph__heap* h, uint32_t g) {
   if (!ph__quick_fits(g))
     return;
   unsigned i = ph__quick_list(g);
-  if (PH_UNLIKELY(!ph__quick_active(h, i)) &&
-      ++h->class_allocs[i] == PH__LFH_AFTER)
+  if (PH_LIKELY(ph__quick_active(h, i)))
+    return;
+  if (h->top->sharded ? ph__heap_count_shared(h, i)
+                      : ++h->class_allocs[i] == PH__LFH_AFTER)
     ph__heap_lfh_on(h);
 }
 

@@ -315,6 +315,65 @@ START_TEST(emul_threads_that_come_and_go_reuse_parts) {
 }
 END_TEST
 
+/* Windows turns its LFH on for a size once 18 blocks of it were
+ * allocated in the heap, whichever threads asked: three threads that
+ * allocate 6 each at once (each in its own part of a split heap) turn it
+ * on, and a fourth thread's block of that size then comes from the LFH:
+ * freed, it shows in a walk as a free LFH slot (its data, 2p of
+ * overhead), not merged into the free space around it as the back end's
+ * blocks are. */
+enum { LFH_SIZE = 440, LFH_EACH = 6 }; /* a size meet() never asks for */
+
+struct lfh_thread {
+  HANDLE heap;
+  atomic_int* allocated;
+  atomic_int* done;
+  void* block[LFH_EACH];
+};
+
+static void allocate_six(void* arg) {
+  struct lfh_thread* t = arg;
+  for (int i = 0; i < LFH_EACH; i++)
+    t->block[i] = HeapAlloc(t->heap, 0, LFH_SIZE);
+  atomic_fetch_add(t->allocated, 1);
+  while (!atomic_load(t->done)) /* alive, so no other thread has its part */
+    ph_test_yield();
+}
+
+START_TEST(emul_the_lfh_counts_a_sizes_blocks_over_all_threads) {
+  HANDLE h = split_heap();
+  if (h == NULL)
+    return;
+  atomic_int allocated = 0, done = 0;
+  static struct lfh_thread t[3];
+  ph_test_thread_t* th[3];
+  for (int k = 0; k < 3; k++) {
+    t[k] = (struct lfh_thread){h, &allocated, &done, {NULL}};
+    th[k] = ph_test_thread_start(allocate_six, &t[k]);
+  }
+  while (atomic_load(&allocated) < 3)
+    ph_test_yield();
+  void* p = HeapAlloc(h, 0, LFH_SIZE);
+  void* q = HeapAlloc(h, 0, LFH_SIZE);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_ptr_nonnull(q);
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  PROCESS_HEAP_ENTRY e = {0};
+  bool lfh_slot = false;
+  while (HeapWalk(h, &e))
+    lfh_slot |= e.lpData == p && e.wFlags == 0 &&
+                e.cbOverhead == 2 * sizeof(void*);
+  atomic_store(&done, 1);
+  for (int k = 0; k < 3; k++) {
+    ph_test_thread_join(th[k]);
+    for (int i = 0; i < LFH_EACH; i++)
+      ck_assert_ptr_nonnull(t[k].block[i]);
+  }
+  ck_assert(lfh_slot);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
 enum { GIVEN = 100 };
 
 
@@ -633,6 +692,8 @@ Suite* test_scale(void) {
   tcase_add_test(tc, sixty_four_threads_share_the_process_heap);
   ph_test_add_emul(tc, emul_a_heap_splits_only_when_its_threads_meet,
                    "how a heap is laid out is Windows' own business");
+  ph_test_add_emul(tc, emul_the_lfh_counts_a_sizes_blocks_over_all_threads,
+                   "needs a heap split into parts: the emulated engine's");
   ph_test_add_emul(tc, emul_threads_that_come_and_go_reuse_parts,
                    "needs a heap split into parts: the emulated engine's");
   ph_test_add_emul(tc, emul_blocks_freed_by_another_thread_are_free,
