@@ -119,12 +119,10 @@ bool ph__heap_count_shared(struct ph__heap* h, unsigned i) {
          !__atomic_compare_exchange_n(n, &seen, (uint8_t)(seen + 1), true,
                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
     ;
-  bool counted = seen < PH__LFH_AFTER; /* seen: the count before ours */
-  if (counted)
-    seen++;
-  if (seen >= PH__LFH_AFTER && h != h->top)
+  /* seen: the count before ours, or one already complete */
+  if (seen + 1u >= PH__LFH_AFTER && h != h->top)
     h->class_allocs[i] = PH__LFH_AFTER;
-  return counted && seen == PH__LFH_AFTER;
+  return seen + 1u == PH__LFH_AFTER;
 }
 
 /* A quick block (small.h) of at least g granules, or NULL if the quick

@@ -269,6 +269,15 @@ static bool exit_hook(void) {
   return exit_hooked;
 }
 
+/* The next slot in turn, other than `not`. */
+static unsigned slot_in_turn(unsigned not) {
+  unsigned s;
+  do
+    s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS;
+  while (s == not);
+  return s;
+}
+
 /* Claim the lowest slot that no thread has, other than `not`; with none,
  * the next in turn (so that threads beyond 64 that keep meeting spread
  * over all slots, not over the lowest). */
@@ -282,10 +291,7 @@ static unsigned slot_claim(unsigned not) {
                                                 memory_order_relaxed))
       return i;
   }
-  unsigned s;
-  do
-    s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS;
-  while (s == not);
+  unsigned s = slot_in_turn(not);
   atomic_fetch_add_explicit(&slot_users[s], 1, memory_order_relaxed);
   return s;
 }
@@ -294,13 +300,14 @@ static unsigned slot_claim(unsigned not) {
  * giving its own back. */
 unsigned ph__thread_slot_assign(void) {
   unsigned old = ph__thread.slot_plus1;
+  unsigned not = old != 0 ? old - 1 : PH__SHARDS;
   unsigned s;
   if (exit_hook()) {
-    s = slot_claim(old != 0 ? old - 1 : PH__SHARDS);
+    s = slot_claim(not);
     slot_give_back();
     slot_counted = true;
   } else {
-    s = atomic_fetch_add(&slots_given, 1) % PH__SHARDS;
+    s = slot_in_turn(not);
   }
   ph__thread.slot_plus1 = s + 1;
   return s;

@@ -11,6 +11,16 @@ static uintptr_t slots_mask(unsigned n) {
   return n >= PH__RUN_SLOTS ? ~(uintptr_t)0 : ((uintptr_t)1 << n) - 1;
 }
 
+/* Busy slots of r. */
+static unsigned run_busy(const struct ph__run* r) {
+  return r->n - ph__popcount(ph__run_free_bits(r));
+}
+
+/* Whether every slot of r is free. */
+static bool run_empty(const struct ph__run* r) {
+  return ph__run_free_bits(r) == slots_mask(r->n);
+}
+
 /* Whether r, reached through h's lists (a link in a descriptor whose
  * canary checked), is a run of class c of h: its own canary. */
 static bool run_ok(const struct ph__heap* h, const struct ph__run* r,
@@ -107,7 +117,7 @@ static void list_push(struct ph__run* a, struct ph__run* r) {
  * active (emptying the active run moves nothing). */
 static void run_activate(struct ph__heap* h, uint32_t c, struct ph__run* r,
                          struct ph__run* rest, struct ph__run* spare) {
-  r->left = (uint16_t)(2u * r->n - ph__popcount(ph__run_free_bits(r)));
+  r->left = (uint16_t)(r->n + run_busy(r));
   r->prev = NULL;
   r->next = rest;
   r->spare = spare;
@@ -189,7 +199,7 @@ void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
   struct ph__run* a = h->run[r->c];
   if (r == a)
     return;
-  unsigned busy = r->n - ph__popcount(ph__run_free_bits(r));
+  unsigned busy = run_busy(r);
   if (busy != 0) { /* a quarter free: back in service */
     if (a == NULL) {
       run_activate(h, r->c, r, NULL, NULL);
@@ -245,7 +255,7 @@ void ph__runs_flush(struct ph__heap* h) {
     if (a->spare != NULL)
       run_dissolve(h, a->spare);
     a->spare = NULL;
-    if (ph__run_free_bits(a) == slots_mask(a->n)) {
+    if (run_empty(a)) {
       struct ph__run* next = a->next;
       h->run[c] = NULL;
       if (next != NULL)
@@ -261,8 +271,8 @@ void ph__runs_flush(struct ph__heap* h) {
 /*
  * The block after the run whose head is `head` in a region ending at
  * `end` (its sentinel), if the run checks: its descriptor (canary, class,
- * no free bit past its n slots, countdown), and its n slots, each a sealed RUN header of size c and
- * index i, in order.  NULL if not.
+ * no free bit past its n slots, countdown), and its n slots, each a
+ * sealed RUN header of size c and index i, in order.  NULL if not.
  */
 struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
                                 const struct ph__block* end) {
@@ -305,15 +315,15 @@ bool ph__runs_check_lists(struct ph__heap* h) {
     for (struct ph__run* r = h->run[c]; r != NULL; prev = r, r = r->next) {
       if (steps-- == 0 || !run_ok(h, r, c) || r->prev != prev)
         return false;
-      unsigned nfree = ph__popcount(ph__run_free_bits(r));
-      if (prev == NULL ? r->left != 2 * r->n - nfree
-                       : nfree < ph__run_relist(r->n) || nfree == r->n ||
-                             r->left != r->n - nfree || r->spare != NULL)
+      unsigned busy = run_busy(r);
+      if (prev == NULL ? r->left != r->n + busy
+                       : r->n - busy < ph__run_relist(r->n) || busy == 0 ||
+                             r->left != busy || r->spare != NULL)
         return false;
     }
     struct ph__run* spare = h->run[c] != NULL ? h->run[c]->spare : NULL;
     if (spare != NULL && (!run_ok(h, spare, c) || spare->next != NULL ||
-                          ph__run_free_bits(spare) != slots_mask(spare->n)))
+                          !run_empty(spare)))
       return false;
   }
   return true;
