@@ -116,6 +116,12 @@ static void* tagged(const struct bench_allocator* a, void* heap, size_t size,
 #define HOT_MAX 516
 #define HOT_PAIRS 4000000 /* over all threads */
 
+/* A request size of HOT_MIN..HOT_MAX from random bits x (their low 32
+ * bits; the high ones pick the slot). */
+static inline size_t hot_size(uint64_t x) {
+  return HOT_MIN + bench_below(x << 32, HOT_MAX - HOT_MIN + 1);
+}
+
 struct hot_worker {
   struct worker_report out; /* first */
   const struct bench_allocator* a;
@@ -142,10 +148,9 @@ static inline __attribute__((always_inline)) void hot_work(
   for (size_t n = 0; n < w->pairs; n++) {
     uint64_t x = bench_rand(&rng);
     size_t slot = bench_below(x, n_live);
-    size_t size = HOT_MIN + bench_below(x << 32, HOT_MAX - HOT_MIN + 1);
     errors += bench_tag_bad(live[slot], live[slot]);
     a->release(heap, live[slot]);
-    live[slot] = tagged(a, heap, size, "hot churn");
+    live[slot] = tagged(a, heap, hot_size(x), "hot churn");
   }
   uint64_t end_ns = bench_now_ns();
   uint64_t cpu_end = bench_thread_cpu_ns();
@@ -223,8 +228,7 @@ static void churn_main(void* arg) {
       errors += bench_tag_bad(live[slot], live[slot]);
       a->release(heap, live[slot]);
     }
-    live[slot] = tagged(a, heap, HOT_MIN + bench_below(x << 32, HOT_MAX - HOT_MIN + 1),
-                        "thread churn");
+    live[slot] = tagged(a, heap, hot_size(x), "thread churn");
   }
   for (size_t i = 0; i < CHURN_LIVE; i++)
     if (live[i] != NULL) {
