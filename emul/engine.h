@@ -52,6 +52,14 @@
 #define PH__BIN_WORDS ((PH__BIN_COUNT + 63u) / 64u)
 
 #define PH__SHARDS 64u /* most thread slots (shards) of a shared heap */
+/* iRegionIndex: a blocks region reads one of 0 .. PH__REGION_IDS - 1 no
+ * other region of its heap reads (0: the heap's first), the lowest free
+ * when it is made, except PH__LARGE_INDEX, which every large block reads
+ * (Windows' segments are 0 .. 63, its large blocks read 64: Wine's tests);
+ * past that many regions, PH__INDEX_OVER, shared. */
+#define PH__REGION_IDS 256u
+#define PH__LARGE_INDEX 64u
+#define PH__INDEX_OVER 255u
 
 #define PH__REGION_MIN ((size_t)2 << 20)  /* first region of a growable heap:
                                              room for a buffer grown to 1 MiB */
@@ -138,7 +146,6 @@ struct ph__heap {
   uint32_t owner_depth;      /* top: ph_heap_lock nesting of that thread */
   atomic_uint owner_seq;     /* top: +1 at each release of ph_heap_lock */
   atomic_uint owner_sleepers; /* top: threads asleep waiting for it */
-  atomic_uint next_index;    /* top: next region's iRegionIndex */
 
   /* Shards: once threads have met inside a serialized growable heap, it
    * gives each thread slot (PH__SHARDS of them) a
@@ -156,6 +163,10 @@ struct ph__heap {
 
   struct ph__heap* reg_next; /* registry list (registry.c) */
   struct ph__heap* reg_prev;
+  /* top: bit i set while a blocks region of the heap or a shard reads
+   * iRegionIndex i (heap.c: the lowest free one is taken); PH__LARGE_INDEX
+   * and PH__INDEX_OVER never go */
+  _Atomic uint64_t region_ids[PH__REGION_IDS / 64];
 
   /* Blocks other threads freed, for this shard to release under its
    * lock (remote.c); pushed without the lock, on a line of its own with
@@ -190,7 +201,9 @@ struct ph__heap {
   size_t hot_n;
 
   struct ph__region* last;   /* newest blocks region: growth goes here */
-  struct ph__region* large;  /* large blocks, newest first */
+  struct ph__region* large;  /* large blocks, oldest first (walks list
+                                them so, as Windows does) */
+  struct ph__region* large_last; /* the newest: new ones go after it */
 
   size_t committed;          /* sum of regions' commit_size */
   size_t reserved;           /* sum of regions' reserve_size */
@@ -438,6 +451,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
                               size_t maximum_size, uint32_t* error);
 /* A heap's regions, with its totals (reserved, committed) kept here: */
 void ph__heap_region_add(struct ph__heap* h, struct ph__region* r);
+uint32_t ph__heap_index_take(struct ph__heap* top); /* a shard's first */
 void ph__heap_region_release(struct ph__heap* h, struct ph__region* r);
 bool ph__heap_commit(struct ph__heap* h, struct ph__region* r,
                      size_t commit_size);

@@ -76,16 +76,28 @@ static bool heap_add_region(struct ph__heap* h, uint32_t g) {
   return true;
 }
 
+/* Whether fixed heap h may commit more for a block of g granules, as
+ * Windows decides: only if its uncommitted range holds the whole block,
+ * in pages, though the free block before it would merge with what is
+ * committed (a heap of initial 2A and maximum 5A refuses a block of 3A:
+ * Wine's tests, passed on Windows).  The range is as large as Windows'
+ * (fixed_geometry). */
+static bool fixed_may_commit(const struct ph__heap* h, uint32_t g) {
+  const struct ph__region* r = h->last;
+  return ph__page_up((size_t)g * PH__GRANULE) <=
+         r->reserve_size - r->commit_size;
+}
+
 static bool heap_grow(struct ph__heap* h, uint32_t g) {
   struct ph__region* r = h->last;
   struct ph__block* before = ph__region_last_free(h, r);
   size_t bytes = ((size_t)g + 1) * PH__GRANULE;
+  if (h->maximum_size != 0)
+    return fixed_may_commit(h, g) && region_extend(h, r, bytes);
   if (before != NULL && before->size < g)
     bytes -= (size_t)before->size * PH__GRANULE; /* it merges with the new */
   if (r->commit_size < r->reserve_size && region_extend(h, r, bytes))
     return true;
-  if (h->maximum_size != 0)
-    return false;
   return heap_add_region(h, g);
 }
 
@@ -356,6 +368,8 @@ static void region_moved(struct ph__heap* h, struct ph__region* r) {
     h->large = r;
   if (r->next != NULL)
     r->next->prev = r;
+  else
+    h->large_last = r;
 }
 
 /* ph__large_realloc of large block region r of h, with h's list and
@@ -459,18 +473,56 @@ size_t ph__heap_block_size(const struct ph__heap* h, struct ph__region* r,
  * regions' reservations plus the large blocks' committed pages
  * (ph__region_reserved). */
 
+/* i, for bit 1 << i (regions are made seldom: a loop will do). */
+static uint32_t bit_index(uint64_t bit) {
+  uint32_t i = 0;
+  while (bit >>= 1)
+    i++;
+  return i;
+}
+
+/* The lowest iRegionIndex no blocks region of heap `top` (or of its
+ * shards, which make regions under their own locks: hence the CAS) reads,
+ * now taken; PH__INDEX_OVER if every one is (engine.h). */
+uint32_t ph__heap_index_take(struct ph__heap* top) {
+  for (uint32_t w = 0; w < PH__REGION_IDS / 64; w++) {
+    uint64_t ids = atomic_load_explicit(&top->region_ids[w],
+                                        memory_order_relaxed);
+    while (~ids != 0) {
+      uint64_t bit = ~ids & (ids + 1); /* the lowest clear bit */
+      if (atomic_compare_exchange_weak_explicit(&top->region_ids[w], &ids,
+                                                ids | bit,
+                                                memory_order_relaxed,
+                                                memory_order_relaxed))
+        return w * 64 + bit_index(bit);
+    }
+  }
+  return PH__INDEX_OVER;
+}
+
+/* Give back a blocks region's index (PH__INDEX_OVER stays taken). */
+static void index_give(struct ph__heap* top, uint32_t index) {
+  if (index != PH__INDEX_OVER)
+    atomic_fetch_and_explicit(&top->region_ids[index / 64],
+                              ~((uint64_t)1 << (index % 64)),
+                              memory_order_relaxed);
+}
+
 /* Make new region r (ph__region_new) one of h's: the newest blocks region,
  * or the newest large block. */
 void ph__heap_region_add(struct ph__heap* h, struct ph__region* r) {
   r->heap = h;
-  r->index = atomic_fetch_add(&h->top->next_index, 1);
   if (r->kind == PH__REGION_LARGE) {
-    r->prev = NULL;
-    r->next = h->large;
-    if (h->large != NULL)
-      h->large->prev = r;
-    h->large = r;
+    r->index = PH__LARGE_INDEX;
+    r->next = NULL;
+    r->prev = h->large_last;
+    if (h->large_last != NULL)
+      h->large_last->next = r;
+    else
+      h->large = r;
+    h->large_last = r;
   } else {
+    r->index = ph__heap_index_take(h->top);
     r->prev = h->last;
     h->last->next = r;
     h->last = r;
@@ -490,8 +542,12 @@ void ph__heap_region_release(struct ph__heap* h, struct ph__region* r) {
     h->large = r->next;
   if (r->next != NULL)
     r->next->prev = r->prev;
-  else if (r->kind != PH__REGION_LARGE)
+  else if (r->kind == PH__REGION_LARGE)
+    h->large_last = r->prev;
+  else
     h->last = r->prev;
+  if (r->kind != PH__REGION_LARGE)
+    index_give(h->top, r->index);
   h->reserved -= ph__region_reserved(r);
   h->committed -= r->commit_size;
   ph__heap_hot_set(h);
@@ -528,6 +584,27 @@ static void heap_keys(struct ph__heap* h) {
   h->seal.addr |= 1u; /* odd: ph__seal_mix's factor is never 0 */
 }
 
+/* A fixed heap's largest block, as Windows' (PH__FIXED_OVERHEAD under
+ * its maximum, rounded up to pages: *reserve on entry), and the room the
+ * engine's larger control data needs for that block beyond the maximum,
+ * added to both *reserve and *commit: Windows keeps its control data in
+ * what it commits, so the heap's committed free space and its
+ * uncommitted range stay as large as Windows' (heap_grow decides on the
+ * range). */
+static size_t fixed_geometry(size_t header, size_t* commit, size_t* reserve) {
+  size_t max = *reserve;
+  size_t fixed_max = max > PH__FIXED_OVERHEAD ? max - PH__FIXED_OVERHEAD
+                                              : max; /* pages under 4 KiB */
+  if (fixed_max > PH_FIXED_BLOCK_MAX)
+    fixed_max = PH_FIXED_BLOCK_MAX;
+  size_t need = ph__page_up(header + fixed_max + 3 * PH__GRANULE);
+  if (max < need) {
+    *commit += need - max;
+    *reserve = need;
+  }
+  return fixed_max;
+}
+
 struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
                               size_t maximum_size, uint32_t* error) {
   size_t header = PH__HEAP_HEADER; /* the struct and the handles' room */
@@ -542,20 +619,11 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   }
   if (commit > PH__REGION_BYTES_MAX || reserve > PH__REGION_BYTES_MAX)
     return NULL; /* sizes would not fit a block header (engine.h) */
+  size_t fixed_max =
+      maximum_size != 0 ? fixed_geometry(header, &commit, &reserve) : 0;
   size_t least = ph__page_up(header + 4 * PH__GRANULE);
   if (commit < least)
     commit = least;
-  size_t fixed_max = 0;
-  if (maximum_size != 0) { /* room for Windows' largest block */
-    fixed_max = maximum_size > PH__FIXED_OVERHEAD
-                    ? maximum_size - PH__FIXED_OVERHEAD
-                    : maximum_size; /* below Windows' overhead: N itself */
-    if (fixed_max > PH_FIXED_BLOCK_MAX)
-      fixed_max = PH_FIXED_BLOCK_MAX;
-    size_t need = ph__page_up(header + fixed_max + 3 * PH__GRANULE);
-    if (reserve < need)
-      reserve = need;
-  }
   if (reserve < commit)
     reserve = maximum_size ? commit : PH__REGION_MIN;
   if (reserve < commit)
@@ -572,7 +640,12 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   r->heap = h;
   r->index = 0;
   r->data_offset = header + PH__HEADER; /* a header at 8 mod 16 */
-  atomic_init(&h->next_index, 1);
+  for (unsigned w = 0; w < PH__REGION_IDS / 64; w++) /* 0 is r's */
+    atomic_init(&h->region_ids[w], w == 0 ? 1u : 0u);
+  atomic_fetch_or(&h->region_ids[PH__LARGE_INDEX / 64],
+                  (uint64_t)1 << (PH__LARGE_INDEX % 64));
+  atomic_fetch_or(&h->region_ids[PH__INDEX_OVER / 64],
+                  (uint64_t)1 << (PH__INDEX_OVER % 64));
   ph__biased_init(&h->lock);
   h->top = h;
   h->sharded = (options & PH_HEAP_NO_SERIALIZE) == 0 && maximum_size == 0;

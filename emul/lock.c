@@ -409,7 +409,7 @@ struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
       s->top = h;
       s->slot = slot;
       s->sharded = false;
-      s->region0.index = atomic_fetch_add(&h->next_index, 1);
+      s->region0.index = ph__heap_index_take(h);
       /* Its thread's from the start, unless a ph_heap_lock holds h: a
        * bias must not let the thread past it (lock.h). */
       if (atomic_load_explicit(&h->owner, memory_order_relaxed) == 0)

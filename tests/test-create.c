@@ -150,6 +150,51 @@ START_TEST(fixed_heap_holds_what_windows_holds) {
 }
 END_TEST
 
+/* Windows rounds a fixed heap's maximum up to pages before it reserves
+ * it (Microsoft's HeapCreate page): maxima that round alike make the same
+ * heap, with the same largest block. */
+START_TEST(fixed_heap_limit_follows_its_rounded_maximum) {
+  SIZE_T n = 0x8000 * sizeof(void*);
+  SIZE_T fits = n - (0x400 + 0x100 * sizeof(void*));
+  SIZE_T asked[] = {n - 1, n - 0x800};
+  for (size_t i = 0; i < sizeof asked / sizeof asked[0]; i++) {
+    HANDLE h = HeapCreate(0, asked[i], asked[i]);
+    ck_assert_ptr_nonnull(h);
+    void* p = HeapAlloc(h, 0, fits);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(HeapSize(h, 0, p), fits);
+    ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+    ck_assert_int_ne(HeapDestroy(h), FALSE);
+  }
+}
+END_TEST
+
+/* A fixed heap commits more only for a block its uncommitted range holds
+ * whole: with initial 2A and maximum 5A it refuses a block of 3A, which
+ * would fit once the range joined the free space before it, and still
+ * serves A and grows it to 2A (Wine's tests, passed on Windows; A is
+ * 0x8000 pointers). */
+START_TEST(fixed_heap_grows_only_by_whole_blocks) {
+  SIZE_T a = 0x8000 * sizeof(void*);
+  HANDLE h = HeapCreate(0, 2 * a, 5 * a);
+  ck_assert_ptr_nonnull(h);
+  SetLastError(0xdeadbeef);
+  void* big = ph_le_ptr(HeapAlloc(h, 0, 3 * a));
+  DWORD error = ph_test_error;
+  if (big != NULL)
+    ck_assert_int_ne(HeapFree(h, 0, big), FALSE);
+  void* p = HeapAlloc(h, HEAP_ZERO_MEMORY, a);
+  ck_assert_ptr_nonnull(p);
+  p = HeapReAlloc(h, HEAP_ZERO_MEMORY, p, 2 * a);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(HeapSize(h, 0, p), 2 * a);
+  ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+  PH_ASSERT_DOC(big == NULL && error == ERROR_NOT_ENOUGH_MEMORY,
+                "Wine 8.0 grants the block of 3A");
+}
+END_TEST
+
 START_TEST(garbage_handles_are_refused) {
   static char not_a_heap[4096];
   HANDLE bad[] = {NULL, not_a_heap, (HANDLE)(uintptr_t)0x10000,
@@ -178,6 +223,8 @@ Suite* test_create(void) {
   tcase_add_test(tc, initial_equal_to_maximum_works);
   tcase_add_test(tc, no_serialize_heap_works);
   tcase_add_test(tc, fixed_heap_holds_what_windows_holds);
+  tcase_add_test(tc, fixed_heap_limit_follows_its_rounded_maximum);
+  tcase_add_test(tc, fixed_heap_grows_only_by_whole_blocks);
   ph_test_add_emul(tc, initial_over_maximum_is_refused,
                    "Wine 8.0 creates such a heap; Windows is unverified");
   ph_test_add_emul(tc, destroyed_handle_is_refused,

@@ -212,6 +212,101 @@ START_TEST(large_blocks_are_listed) {
 }
 END_TEST
 
+/* Windows walks a heap's large blocks (each its own virtual allocation)
+ * oldest first, each with iRegionIndex 64, past the 64 indexes its
+ * segments can have (Wine's tests, passed on Windows; Wine 8.0 agrees),
+ * where Microsoft's PROCESS_HEAP_ENTRY page promises each a unique index.
+ * 5 x 0x8000 pointers: 1.25 MiB (x64), 640 KiB (x86), large on both. */
+START_TEST(large_blocks_walk_oldest_first_as_region_64) {
+  HANDLE h = ph_test_heap;
+  SIZE_T big = 5 * 0x8000 * sizeof(void*);
+  void* older = HeapAlloc(h, 0, big);
+  void* newer = HeapAlloc(h, 0, big);
+  ck_assert_ptr_nonnull(older);
+  ck_assert_ptr_nonnull(newer);
+  walk_heap(h);
+  const PROCESS_HEAP_ENTRY *first = NULL, *second = NULL;
+  for (size_t i = 0; i < walk.count; i++) {
+    const PROCESS_HEAP_ENTRY* e = &walk.entry[i];
+    if (e->lpData == older || e->lpData == newer) {
+      ck_assert_uint_eq(e->cbData, big);
+      *(first == NULL ? &first : &second) = e;
+    }
+  }
+  ck_assert_ptr_nonnull(second);
+  ck_assert_ptr_eq(first->lpData, older);
+  ck_assert_uint_eq(first->iRegionIndex, 64);
+  ck_assert_uint_eq(second->iRegionIndex, 64);
+  HeapFree(h, 0, newer);
+  HeapFree(h, 0, older);
+}
+END_TEST
+
+/* Each region has an index of its own (Microsoft's PROCESS_HEAP_ENTRY
+ * page), which the entries of its blocks carry: a heap grown past its
+ * first region by blocks under the large-block threshold (64 KiB). */
+START_TEST(regions_have_indexes_of_their_own) {
+  HANDLE h = ph_test_heap;
+  enum { N = 96 };
+  void* blocks[N];
+  for (int i = 0; i < N; i++) {
+    blocks[i] = HeapAlloc(h, 0, 0x10000);
+    ck_assert_ptr_nonnull(blocks[i]);
+  }
+  walk_heap(h);
+  unsigned regions = 0;
+  bool unique = true, carried = true;
+  BYTE seen[256] = {0};
+  const PROCESS_HEAP_ENTRY* region = NULL;
+  for (size_t i = 0; i < walk.count; i++) {
+    const PROCESS_HEAP_ENTRY* e = &walk.entry[i];
+    if (e->wFlags & PROCESS_HEAP_REGION) {
+      region = e;
+      regions++;
+      unique = unique && e->iRegionIndex < 64 && !seen[e->iRegionIndex];
+      seen[e->iRegionIndex] = 1;
+    } else if (region != NULL &&
+               (char*)e->lpData < (char*)region->Region.lpLastBlock) {
+      carried = carried && e->iRegionIndex == region->iRegionIndex;
+    }
+  }
+  ck_assert_uint_ge(regions, 2); /* 6 MiB: more than a first region */
+  ck_assert(carried);
+  for (int i = 0; i < N; i++)
+    ck_assert_int_ne(HeapFree(h, 0, blocks[i]), FALSE);
+  PH_ASSERT_DOC(unique, "Wine 8.0 gives a heap's regions one index");
+}
+END_TEST
+
+/* Regions that go (released by HeapCompact once empty) give their indexes
+ * back: a heap that grows and shrinks 300 times still reads indexes under
+ * 64 (they were counted up, and stuck at 255). */
+START_TEST(released_regions_give_their_indexes_back) {
+  HANDLE h = ph_test_heap;
+  enum { N = 48 };
+  void* blocks[N];
+  for (int round = 0; round < 300; round++) {
+    for (int i = 0; i < N; i++) {
+      blocks[i] = HeapAlloc(h, 0, 0x10000);
+      ck_assert_ptr_nonnull(blocks[i]);
+    }
+    if (round == 299) {
+      walk_heap(h);
+      unsigned regions = 0;
+      for (size_t i = 0; i < walk.count; i++)
+        if (walk.entry[i].wFlags & PROCESS_HEAP_REGION) {
+          regions++;
+          ck_assert_uint_lt(walk.entry[i].iRegionIndex, 64);
+        }
+      ck_assert_uint_ge(regions, 2);
+    }
+    for (int i = 0; i < N; i++)
+      HeapFree(h, 0, blocks[i]);
+    HeapCompact(h, 0);
+  }
+}
+END_TEST
+
 /* An uncommitted range entry, where there is one, starts where its
  * region's committed part ends and stops at the region's end. */
 START_TEST(uncommitted_ranges_lie_in_their_region) {
@@ -427,6 +522,11 @@ Suite* test_walk(void) {
   tcase_add_test(tc, busy_entries_are_exactly_the_live_blocks);
   tcase_add_test(tc, free_entries_have_no_flags);
   tcase_add_test(tc, large_blocks_are_listed);
+  tcase_add_test(tc, large_blocks_walk_oldest_first_as_region_64);
+  tcase_add_test(tc, regions_have_indexes_of_their_own);
+  ph_test_add_emul(tc, released_regions_give_their_indexes_back,
+                   "Windows keeps a growable heap's segments until "
+                   "HeapDestroy");
   tcase_add_test(tc, uncommitted_ranges_lie_in_their_region);
   tcase_add_test(tc, free_entries_end_where_windows_says);
   tcase_add_test(tc, walk_under_lock_while_another_thread_waits);
