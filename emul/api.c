@@ -69,7 +69,7 @@ void* ph_heap_create(uint32_t options, size_t initial_size,
   ph__init();
   uint32_t error;
   struct ph__heap* h = ph__heap_new(options, initial_size, maximum_size,
-                                    &error);
+                                    ph__registry_destroyed(), &error);
   if (h == NULL) {
     ph__fail(error);
     return NULL;

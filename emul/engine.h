@@ -98,7 +98,9 @@ struct ph__region {
   size_t data_offset;        /* first block's header, from the base */
   size_t large_size;         /* LARGE: requested bytes of the block */
   uint32_t kind;             /* enum ph__region_kind */
-  uint32_t index;            /* iRegionIndex in walks */
+  uint32_t index;            /* iRegionIndex in walks; in the cache, the
+                                stamp of the heap it was the first region
+                                of, or 0 (ph__region_retire) */
 #if UINTPTR_MAX <= 0xFFFFFFFFu
   uint32_t pad[3];           /* ILP32: 36 bytes of fields, to 48 (3 granules) */
 #endif
@@ -146,6 +148,9 @@ struct ph__heap {
   uint32_t owner_depth;      /* top: ph_heap_lock nesting of that thread */
   atomic_uint owner_seq;     /* top: +1 at each release of ph_heap_lock */
   atomic_uint owner_sleepers; /* top: threads asleep waiting for it */
+  uint32_t stamp;            /* top, once destroyed: its number among the
+                                destroyed heaps (registry.c), which its
+                                first region carries into the cache */
 
   /* Shards: once threads have met inside a serialized growable heap, it
    * gives each thread slot (PH__SHARDS of them) a
@@ -235,12 +240,16 @@ struct ph__heap {
 
 #define PH__HEAP_MAGIC 0x7068686561700a01ull
 
-/* Handles (registry.c): base + 16 x a salt, never one of the last
- * PH__QUARANTINE destroyed.  A heap's first block starts PH__HEAP_HEADER
- * bytes from its base: the struct, and at least PH__QUARANTINE + 1
- * granules so that a free salt always exists (ILP32's struct alone is
- * 1792 bytes, 112 granules). */
+/* Handles (registry.c): the base of a heap's first region, 64 KiB
+ * aligned as Windows', never one of the last PH__QUARANTINE destroyed: a
+ * new heap passes over the cached regions of those heaps while the cache
+ * holds less than PH__QUARANTINE_CACHE bytes (region.c), and past that,
+ * or when the OS hands such a base back, its handle is the base + 16 x a
+ * salt.  A heap's first block starts PH__HEAP_HEADER bytes from its base:
+ * the struct, and at least PH__QUARANTINE + 1 granules so that a free
+ * salt always exists (ILP32's struct alone is 1792 bytes, 112 granules). */
 #define PH__QUARANTINE 128u
+#define PH__QUARANTINE_CACHE ((size_t)16 << 20)
 /* What a fixed heap of N bytes keeps from its blocks on Windows: its
  * largest block is N - PH__FIXED_OVERHEAD (Wine's tests, asserted on
  * Windows).  portheap's control data is larger, so a fixed heap reserves
@@ -296,9 +305,12 @@ static inline struct ph__region* ph__map_find(const void* p) {
                                                  back when the heap decays */
 struct ph__region* ph__region_new(size_t min_reserve, size_t min_commit,
                                   uint32_t kind, unsigned flags);
+struct ph__region* ph__region_new_first(size_t min_reserve,
+                                        size_t min_commit, unsigned flags,
+                                        uint32_t destroyed);
 bool ph__region_commit(struct ph__region* r, size_t commit_size, bool exec);
 bool ph__region_decommit(struct ph__region* r, size_t commit_size);
-void ph__region_retire(struct ph__region* r, bool exec);
+void ph__region_retire(struct ph__region* r, bool exec, uint32_t stamp);
 size_t ph__region_cache_set(size_t limit);
 void ph__region_cache_trim(size_t keep);
 void ph__region_cache_decay(uint64_t now);
@@ -448,7 +460,8 @@ void* ph__large_realloc(struct ph__region** rp, size_t size, uint32_t flags,
  * Functions taking a heap expect the caller to hold its lock (heap_enter in
  * api.c) unless the heap is NO_SERIALIZE.  Sizes are bytes as requested. */
 struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
-                              size_t maximum_size, uint32_t* error);
+                              size_t maximum_size, uint32_t destroyed,
+                              uint32_t* error);
 /* A heap's regions, with its totals (reserved, committed) kept here: */
 void ph__heap_region_add(struct ph__heap* h, struct ph__region* r);
 uint32_t ph__heap_index_take(struct ph__heap* top); /* a shard's first */
@@ -517,6 +530,7 @@ void ph__random_fork_child(void);
 struct ph__heap* ph__process_heap(void);
 void ph__registry_add(struct ph__heap* h);
 bool ph__registry_remove(struct ph__heap* h);
+uint32_t ph__registry_destroyed(void);
 uint32_t ph__registry_list(uint32_t count, void** heaps);
 void ph__registry_foreach(void (*fn)(struct ph__heap*, void*), void* arg);
 void ph__registry_each_locked(void (*fn)(struct ph__heap*, void*), void* arg);

@@ -551,7 +551,7 @@ void ph__heap_region_release(struct ph__heap* h, struct ph__region* r) {
   h->reserved -= ph__region_reserved(r);
   h->committed -= r->commit_size;
   ph__heap_hot_set(h);
-  ph__region_retire(r, ph__heap_exec(h));
+  ph__region_retire(r, ph__heap_exec(h), 0);
 }
 
 /* Commit region r of h up to commit_size bytes. */
@@ -605,8 +605,13 @@ static size_t fixed_geometry(size_t header, size_t* commit, size_t* reserve) {
   return fixed_max;
 }
 
+/* A heap of HeapCreate's options and sizes, or NULL with *error set.
+ * `destroyed`: ph__registry_destroyed() for a heap that gets a handle (its
+ * first region is then, while it can be, none of a recently destroyed
+ * heap's: engine.h), 0 for a shard or the process heap. */
 struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
-                              size_t maximum_size, uint32_t* error) {
+                              size_t maximum_size, uint32_t destroyed,
+                              uint32_t* error) {
   size_t header = PH__HEAP_HEADER; /* the struct and the handles' room */
   size_t commit = ph__page_up(initial_size ? initial_size : 1);
   size_t reserve = maximum_size ? ph__page_up(maximum_size) : 0;
@@ -631,7 +636,8 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   unsigned flags =
       ((options & PH_HEAP_CREATE_ENABLE_EXECUTE) ? PH__REGION_EXEC : 0u) |
       (maximum_size ? PH__REGION_EXACT : 0u);
-  struct ph__region* r = ph__region_new(reserve, commit, PH__REGION_HEAP, flags);
+  struct ph__region* r = ph__region_new_first(reserve, commit, flags,
+                                              destroyed);
   if (r == NULL)
     return NULL;
   struct ph__heap* h = (struct ph__heap*)r;
@@ -679,7 +685,7 @@ static void heap_release(struct ph__heap* h) {
     ph__heap_region_release(h, h->large);
   while (h->last != &h->region0)
     ph__heap_region_release(h, h->last);
-  ph__region_retire(&h->region0, ph__heap_exec(h));
+  ph__region_retire(&h->region0, ph__heap_exec(h), h->stamp);
 }
 
 /* Destroy h with its shards.  Cost follows the regions, not the blocks. */

@@ -404,7 +404,7 @@ struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
                                             memory_order_relaxed);
   if (s == NULL) {
     uint32_t error;
-    s = ph__heap_new(h->options, 0, 0, &error);
+    s = ph__heap_new(h->options, 0, 0, 0, &error);
     if (s != NULL) {
       s->top = h;
       s->slot = slot;

@@ -35,13 +35,26 @@ size_t ph__page_up(size_t n) {
   return (n + page - 1) & ~(page - 1);
 }
 
+/* Whether cached region r was the first region of one of the last
+ * PH__QUARANTINE heaps destroyed, of `destroyed` so far (registry.c): its
+ * base was a handle, which a new heap must not have.  Signed: a heap
+ * destroyed after the caller read `destroyed` counts as recent. */
+static bool cache_quarantined(const struct ph__region* r, uint32_t destroyed) {
+  return r->index != 0 &&
+         (int32_t)(destroyed - r->index) < (int32_t)PH__QUARANTINE;
+}
+
 /* The smallest cached region of at least `reserve` bytes, unlinked; or NULL.
- * Caller holds cache_lock. */
-static struct ph__region* cache_take(size_t reserve) {
+ * With `destroyed` (not 0: the region is for a heap's first), one that is
+ * quarantined only when the cache holds PH__QUARANTINE_CACHE bytes or
+ * more.  Caller holds cache_lock. */
+static struct ph__region* cache_take(size_t reserve, uint32_t destroyed) {
+  bool avoid = destroyed != 0 && cache_bytes < PH__QUARANTINE_CACHE;
   struct ph__region **best = NULL, **link = &cache_head;
   for (; *link != NULL; link = &(*link)->next) {
     size_t have = (*link)->reserve_size;
-    if (have >= reserve && (best == NULL || have < (*best)->reserve_size))
+    if (have >= reserve && (best == NULL || have < (*best)->reserve_size) &&
+        !(avoid && cache_quarantined(*link, destroyed)))
       best = link;
   }
   if (best == NULL)
@@ -52,9 +65,10 @@ static struct ph__region* cache_take(size_t reserve) {
   return r;
 }
 
-static struct ph__region* region_from_cache(size_t reserve) {
+static struct ph__region* region_from_cache(size_t reserve,
+                                            uint32_t destroyed) {
   ph__mutex_lock(&cache_lock);
-  struct ph__region* r = cache_take(reserve);
+  struct ph__region* r = cache_take(reserve, destroyed);
   ph__mutex_unlock(&cache_lock);
   return r;
 }
@@ -96,8 +110,9 @@ static bool cache_fit(struct ph__region* r, size_t commit, uint32_t kind) {
  * the caller adds it to a heap (ph__heap_region_add).  Returns NULL when
  * the memory cannot be had.
  */
-struct ph__region* ph__region_new(size_t min_reserve, size_t min_commit,
-                                  uint32_t kind, unsigned flags) {
+static struct ph__region* region_new(size_t min_reserve, size_t min_commit,
+                                     uint32_t kind, unsigned flags,
+                                     uint32_t destroyed) {
   bool exec = (flags & PH__REGION_EXEC) != 0;
   size_t reserve = ph__page_up(min_reserve);
   size_t commit = ph__page_up(min_commit);
@@ -105,7 +120,7 @@ struct ph__region* ph__region_new(size_t min_reserve, size_t min_commit,
     return NULL;
   struct ph__region* r = NULL;
   if ((flags & (PH__REGION_EXEC | PH__REGION_EXACT)) == 0)
-    r = region_from_cache(reserve);
+    r = region_from_cache(reserve, destroyed);
   if (r != NULL && !cache_fit(r, commit, kind))
     r = NULL;
   if (r == NULL)
@@ -123,6 +138,23 @@ struct ph__region* ph__region_new(size_t min_reserve, size_t min_commit,
     return NULL;
   }
   return r;
+}
+
+struct ph__region* ph__region_new(size_t min_reserve, size_t min_commit,
+                                  uint32_t kind, unsigned flags) {
+  return region_new(min_reserve, min_commit, kind, flags, 0);
+}
+
+/* ph__region_new for the first region of a new heap, `destroyed` heaps
+ * having been destroyed (ph__registry_destroyed): not a cached region of
+ * one of the last PH__QUARANTINE of them while the cache holds less than
+ * PH__QUARANTINE_CACHE bytes, so that the new heap's handle, its base, is
+ * none of theirs (engine.h). */
+struct ph__region* ph__region_new_first(size_t min_reserve,
+                                        size_t min_commit, unsigned flags,
+                                        uint32_t destroyed) {
+  return region_new(min_reserve, min_commit, PH__REGION_HEAP, flags,
+                    destroyed);
 }
 
 /* Grow a region's committed part to commit_size bytes (a page multiple,
@@ -173,11 +205,13 @@ static void release_all(struct ph__region* r) {
 }
 
 /* Take a region out of use for good: into the cache (newest first,
- * stamped with the time), or to the OS.  The caller has taken it out of
- * its heap (ph__heap_region_release). */
-void ph__region_retire(struct ph__region* r, bool exec) {
+ * stamped with the time, and with `stamp`: its destroyed heap's, if it
+ * was one's first region, else 0), or to the OS.  The caller has taken it
+ * out of its heap (ph__heap_region_release). */
+void ph__region_retire(struct ph__region* r, bool exec, uint32_t stamp) {
   ph__map_remove(r);
   r->heap = NULL;
+  r->index = stamp;
   struct ph__region* drop = NULL;
   if (!exec) {
     ph__mutex_lock(&cache_lock);

@@ -7,17 +7,20 @@
  * the address map (ph__heap_lookup), not by searching this list.
  *
  * Handles.  A heap's handle is the base of its first region (64 KiB
- * aligned, as on Windows) unless a heap destroyed among the last
- * PH__QUARANTINE had that handle: memory is reused (the region cache, or
- * the OS handing the same address back), so a new heap often starts where
- * a destroyed one did.  Then the handle is the base plus 16 bytes times a
- * salt below PH__SALTS (it points into the heap's own header,
- * PH__HEAP_HEADER bytes, engine.h) that none of them had, so a stale
- * handle fails with ERROR_INVALID_HANDLE and never reaches the new heap.
- * (Always the base would need 129 regions in turn for heaps that come
- * and go: measured, a lone growing buffer in a heap per round went from
- * 11 to 18 ns per HeapReAlloc and a heap per request from 15 to 21 ns per
- * block, its memory cold and 129 times as large.)
+ * aligned, as on Windows), and none of the last PH__QUARANTINE destroyed
+ * heaps' handles, so that a stale handle fails with ERROR_INVALID_HANDLE
+ * and never reaches a new heap.  Memory is reused (the region cache, or
+ * the OS handing the same address back), so a new heap could start where
+ * a destroyed one did: each destroyed heap gets a stamp, its number among
+ * the destroyed, which its first region carries into the cache, and a new
+ * heap passes over cached regions stamped among the last PH__QUARANTINE
+ * (region.c).  Heaps that come and go then take regions in turn, which
+ * costs memory (a lone buffer grown to 1 MiB in a heap per round would
+ * hold 129 MiB): once the cache holds PH__QUARANTINE_CACHE bytes such a
+ * region is taken anyway, and then, as when the OS hands back the base of
+ * a destroyed heap, the handle is the base plus 16 bytes times a salt
+ * below PH__SALTS (it points into the heap's own header, PH__HEAP_HEADER
+ * bytes, engine.h) that none of them had.
  */
 #include "engine.h"
 
@@ -31,6 +34,8 @@ static uint32_t heap_count;
 
 static const void* quarantine[PH__QUARANTINE]; /* ring, under registry_lock */
 static unsigned quarantine_next;
+static atomic_uint destroyed; /* heaps destroyed: the last one's stamp
+                                 (written under registry_lock) */
 static size_t salt_next;
 
 static bool quarantined(const void* handle) {
@@ -75,6 +80,10 @@ bool ph__registry_remove(struct ph__heap* h) {
   if (live) {
     h->magic = 0;
     quarantine[quarantine_next++ % PH__QUARANTINE] = h->handle;
+    uint32_t stamp = atomic_load_explicit(&destroyed, memory_order_relaxed);
+    stamp += stamp + 1 == 0 ? 2 : 1; /* 0 is no stamp */
+    atomic_store_explicit(&destroyed, stamp, memory_order_relaxed);
+    h->stamp = stamp;
     if (h->reg_prev != NULL)
       h->reg_prev->reg_next = h->reg_next;
     else
@@ -87,6 +96,13 @@ bool ph__registry_remove(struct ph__heap* h) {
   }
   ph__mutex_unlock(&registry_lock);
   return live;
+}
+
+/* The stamp of the last heap destroyed (0: none yet), for a new heap's
+ * first region (ph__heap_new).  Read without the lock: a heap destroyed
+ * after it is read has a later stamp, which region.c counts as recent. */
+uint32_t ph__registry_destroyed(void) {
+  return atomic_load_explicit(&destroyed, memory_order_relaxed);
 }
 
 /* Store up to `count` handles; return how many heaps there are. */

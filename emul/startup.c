@@ -131,7 +131,7 @@ static void init_once(void) {
   if (!PH_FORK_HANDLERS_AT_LOAD)
     ph__prim_atfork(fork_prepare, fork_parent, fork_child);
   uint32_t error;
-  struct ph__heap* h = ph__heap_new(0, 0, 0, &error);
+  struct ph__heap* h = ph__heap_new(0, 0, 0, 0, &error);
   if (h == NULL)
     return;
   ph__registry_add(h);

@@ -195,6 +195,26 @@ START_TEST(fixed_heap_grows_only_by_whole_blocks) {
 }
 END_TEST
 
+/* Windows' heap handles are 64 KiB aligned, whatever heaps came and went
+ * before (Wine's tests assert it after every HeapCreate, on Windows and on
+ * Wine): growable, fixed and NO_SERIALIZE heaps made where others were
+ * just destroyed. */
+START_TEST(handles_stay_64k_aligned_as_heaps_come_and_go) {
+  SIZE_T n = 0x8000 * sizeof(void*);
+  for (int round = 0; round < 3; round++) {
+    HANDLE h[] = {HeapCreate(0, 0, 0), HeapCreate(0, n, n),
+                  HeapCreate(HEAP_NO_SERIALIZE, 0, 0)};
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
+      ck_assert_ptr_nonnull(h[i]);
+      ck_assert_uint_eq((uintptr_t)h[i] & 0xFFFF, 0);
+      ck_assert_ptr_nonnull(HeapAlloc(h[i], 0, 100));
+    }
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+      ck_assert_int_ne(HeapDestroy(h[i]), FALSE);
+  }
+}
+END_TEST
+
 START_TEST(garbage_handles_are_refused) {
   static char not_a_heap[4096];
   HANDLE bad[] = {NULL, not_a_heap, (HANDLE)(uintptr_t)0x10000,
@@ -225,6 +245,7 @@ Suite* test_create(void) {
   tcase_add_test(tc, fixed_heap_holds_what_windows_holds);
   tcase_add_test(tc, fixed_heap_limit_follows_its_rounded_maximum);
   tcase_add_test(tc, fixed_heap_grows_only_by_whole_blocks);
+  tcase_add_test(tc, handles_stay_64k_aligned_as_heaps_come_and_go);
   ph_test_add_emul(tc, initial_over_maximum_is_refused,
                    "Wine 8.0 creates such a heap; Windows is unverified");
   ph_test_add_emul(tc, destroyed_handle_is_refused,
