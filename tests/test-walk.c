@@ -242,15 +242,23 @@ START_TEST(large_blocks_walk_oldest_first_as_region_64) {
 }
 END_TEST
 
-/* How many blocks of 64 KiB (under the large-block threshold) grow h past
- * its first region: as many as its size holds, and 8 more. */
-static int blocks_past_first_region(HANDLE h) {
+/* Grow h past its first region with blocks of 64 KiB (under the
+ * large-block threshold), as many as its first region holds and 8 more,
+ * kept in blocks[] (GROW_MAX at most); returns how many. */
+enum { GROW_MAX = 1024 };
+static int grow_past_first_region(HANDLE h, void** blocks) {
   walk_heap(h);
   ck_assert_uint_ge(walk.count, 1);
   const PROCESS_HEAP_ENTRY* r = &walk.entry[0];
   ck_assert_uint_eq(r->wFlags, PROCESS_HEAP_REGION);
   SIZE_T size = (SIZE_T)r->Region.dwCommittedSize + r->Region.dwUnCommittedSize;
-  return (int)(size / 0x10000) + 8;
+  int n = (int)(size / 0x10000) + 8;
+  ck_assert_int_le(n, GROW_MAX);
+  for (int i = 0; i < n; i++) {
+    blocks[i] = HeapAlloc(h, 0, 0x10000);
+    ck_assert_ptr_nonnull(blocks[i]);
+  }
+  return n;
 }
 
 /* Each region has an index of its own (Microsoft's PROCESS_HEAP_ENTRY
@@ -258,14 +266,8 @@ static int blocks_past_first_region(HANDLE h) {
  * first region. */
 START_TEST(regions_have_indexes_of_their_own) {
   HANDLE h = ph_test_heap;
-  enum { MAX = 1024 };
-  static void* blocks[MAX];
-  int N = blocks_past_first_region(h);
-  ck_assert_int_le(N, MAX);
-  for (int i = 0; i < N; i++) {
-    blocks[i] = HeapAlloc(h, 0, 0x10000);
-    ck_assert_ptr_nonnull(blocks[i]);
-  }
+  static void* blocks[GROW_MAX];
+  int n = grow_past_first_region(h, blocks);
   walk_heap(h);
   unsigned regions = 0;
   bool unique = true, carried = true;
@@ -285,7 +287,7 @@ START_TEST(regions_have_indexes_of_their_own) {
   }
   ck_assert_uint_ge(regions, 2);
   ck_assert(carried);
-  for (int i = 0; i < N; i++)
+  for (int i = 0; i < n; i++)
     ck_assert_int_ne(HeapFree(h, 0, blocks[i]), FALSE);
   PH_ASSERT_DOC(unique, "Wine 8.0 gives a heap's regions one index");
 }
@@ -296,15 +298,9 @@ END_TEST
  * 64 (they were counted up, and stuck at 255). */
 START_TEST(released_regions_give_their_indexes_back) {
   HANDLE h = ph_test_heap;
-  enum { MAX = 1024 };
-  static void* blocks[MAX];
-  int N = blocks_past_first_region(h);
-  ck_assert_int_le(N, MAX);
+  static void* blocks[GROW_MAX];
   for (int round = 0; round < 300; round++) {
-    for (int i = 0; i < N; i++) {
-      blocks[i] = HeapAlloc(h, 0, 0x10000);
-      ck_assert_ptr_nonnull(blocks[i]);
-    }
+    int n = grow_past_first_region(h, blocks);
     if (round == 299) {
       walk_heap(h);
       unsigned regions = 0;
@@ -315,7 +311,7 @@ START_TEST(released_regions_give_their_indexes_back) {
         }
       ck_assert_uint_ge(regions, 2);
     }
-    for (int i = 0; i < N; i++)
+    for (int i = 0; i < n; i++)
       HeapFree(h, 0, blocks[i]);
     HeapCompact(h, 0);
   }
