@@ -215,6 +215,47 @@ START_TEST(handles_stay_64k_aligned_as_heaps_come_and_go) {
 }
 END_TEST
 
+/* A function returning 42, as machine code for the processor the suite
+ * runs on (none elsewhere: the test is then left out). */
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) ||             \
+    defined(_M_IX86)
+static const unsigned char return_42[] = {0xB8, 0x2A, 0, 0, 0, 0xC3};
+#elif defined(__aarch64__)
+static const unsigned char return_42[] = {0x40, 0x05, 0x80, 0x52,
+                                          0xC0, 0x03, 0x5F, 0xD6};
+#else
+static const unsigned char return_42[] = {0};
+#  define PH_TEST_NO_CODE 1
+#endif
+
+/* Copy return_42 into p and call it. */
+static int run_copy(void* p) {
+  memcpy(p, return_42, sizeof return_42);
+  __builtin___clear_cache((char*)p, (char*)p + sizeof return_42);
+  int (*fn)(void);
+  memcpy(&fn, &p, sizeof fn);
+  return fn();
+}
+
+/* The blocks of a heap made with HEAP_CREATE_ENABLE_EXECUTE hold code that
+ * runs (Microsoft's HeapCreate page): a small block, a block above the
+ * large-block threshold (its own mapping) and a block of a fixed heap. */
+START_TEST(execute_heap_runs_code) {
+  HANDLE grow = HeapCreate(HEAP_CREATE_ENABLE_EXECUTE, 0, 0);
+  HANDLE fixed = HeapCreate(HEAP_CREATE_ENABLE_EXECUTE, 0, 0x10000);
+  ck_assert_ptr_nonnull(grow);
+  ck_assert_ptr_nonnull(fixed);
+  void* blocks[] = {HeapAlloc(grow, 0, 64), HeapAlloc(grow, 0, 2 << 20),
+                    HeapAlloc(fixed, 0, 64)};
+  for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
+    ck_assert_ptr_nonnull(blocks[i]);
+    ck_assert_int_eq(run_copy(blocks[i]), 42);
+  }
+  ck_assert_int_ne(HeapDestroy(grow), FALSE);
+  ck_assert_int_ne(HeapDestroy(fixed), FALSE);
+}
+END_TEST
+
 START_TEST(garbage_handles_are_refused) {
   static char not_a_heap[4096];
   HANDLE bad[] = {NULL, not_a_heap, (HANDLE)(uintptr_t)0x10000,
@@ -246,6 +287,12 @@ Suite* test_create(void) {
   tcase_add_test(tc, fixed_heap_limit_follows_its_rounded_maximum);
   tcase_add_test(tc, fixed_heap_grows_only_by_whole_blocks);
   tcase_add_test(tc, handles_stay_64k_aligned_as_heaps_come_and_go);
+#ifdef PH_TEST_NO_CODE
+  ph_test_add_if(tc, execute_heap_runs_code, "execute_heap_runs_code", false,
+                 "no machine code here for this processor");
+#else
+  tcase_add_test(tc, execute_heap_runs_code);
+#endif
   ph_test_add_emul(tc, initial_over_maximum_is_refused,
                    "Wine 8.0 creates such a heap; Windows is unverified");
   ph_test_add_emul(tc, destroyed_handle_is_refused,
