@@ -134,6 +134,17 @@ START_TEST(compat_query_without_buffer_asks_for_four_bytes) {
                        h, HeapCompatibilityInformation, NULL, 0, NULL)),
                    FALSE);
   ck_assert_uint_eq(ph_test_error, ERROR_INSUFFICIENT_BUFFER);
+  /* a buffer, but shorter than a ULONG: the same, nothing written
+   * (Wine's tests, on Windows) */
+  ULONG value = 0xDEADBEEF;
+  len = 999;
+  SetLastError(0);
+  ck_assert_int_eq(ph_le_uint(HeapQueryInformation(
+                       h, HeapCompatibilityInformation, &value, 2, &len)),
+                   FALSE);
+  ck_assert_uint_eq(ph_test_error, ERROR_INSUFFICIENT_BUFFER);
+  ck_assert_uint_eq(len, 4);
+  ck_assert_uint_eq(value, 0xDEADBEEF);
   HeapDestroy(h);
 }
 END_TEST
