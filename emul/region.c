@@ -19,8 +19,9 @@
 #include "engine.h"
 
 static ph__mutex_t cache_lock = PH__MUTEX_INIT;
-static struct ph__region* cache_head; /* singly linked through next,
-                                         newest first */
+static struct ph__region* cache_head; /* the newest; next leads to older
+                                         ones, prev to newer */
+static struct ph__region* cache_tail; /* the oldest */
 static size_t cache_bytes;            /* sum of cached commit_size */
 static size_t cache_limit = (size_t)256 << 20;
 static atomic_uint decay_ms = PH__DECAY_MS_DEFAULT;
@@ -44,25 +45,54 @@ static bool cache_quarantined(const struct ph__region* r, uint32_t destroyed) {
          (int32_t)(destroyed - r->index) < (int32_t)PH__QUARANTINE;
 }
 
-/* The smallest cached region of at least `reserve` bytes, unlinked; or NULL.
- * With `destroyed` (not 0: the region is for a heap's first), one that is
- * quarantined only when the cache holds PH__QUARANTINE_CACHE bytes or
- * more.  Caller holds cache_lock. */
+/* Cache r as its newest region.  Caller holds cache_lock. */
+static void cache_push(struct ph__region* r) {
+  r->prev = NULL;
+  r->next = cache_head;
+  if (cache_head != NULL)
+    cache_head->prev = r;
+  else
+    cache_tail = r;
+  cache_head = r;
+  cache_bytes += r->commit_size;
+}
+
+/* Take cached region r out of the cache.  Caller holds cache_lock. */
+static void cache_unlink(struct ph__region* r) {
+  if (r->prev != NULL)
+    r->prev->next = r->next;
+  else
+    cache_head = r->next;
+  if (r->next != NULL)
+    r->next->prev = r->prev;
+  else
+    cache_tail = r->prev;
+  cache_bytes -= r->commit_size;
+}
+
+/* The smallest cached region of at least `reserve` bytes, unlinked; or
+ * NULL.  Of those of one size, the newest (its pages are the likeliest
+ * in the processor's caches); with `destroyed` (not 0: the region is for
+ * a heap's first), the oldest that is not quarantined, as long as the
+ * cache holds less than PH__QUARANTINE_CACHE bytes: searched from the old
+ * end, where regions have left quarantine, so that heaps that come and go
+ * find one at once.  Caller holds cache_lock. */
 static struct ph__region* cache_take(size_t reserve, uint32_t destroyed) {
   bool avoid = destroyed != 0 && cache_bytes < PH__QUARANTINE_CACHE;
-  struct ph__region **best = NULL, **link = &cache_head;
-  for (; *link != NULL; link = &(*link)->next) {
-    size_t have = (*link)->reserve_size;
-    if (have >= reserve && (best == NULL || have < (*best)->reserve_size) &&
-        !(avoid && cache_quarantined(*link, destroyed)))
-      best = link;
+  struct ph__region* best = NULL;
+  for (struct ph__region* r = avoid ? cache_tail : cache_head; r != NULL;
+       r = avoid ? r->prev : r->next) {
+    if (r->reserve_size < reserve ||
+        (best != NULL && r->reserve_size >= best->reserve_size) ||
+        (avoid && cache_quarantined(r, destroyed)))
+      continue;
+    best = r;
+    if (r->reserve_size == reserve)
+      break; /* no smaller one fits */
   }
-  if (best == NULL)
-    return NULL;
-  struct ph__region* r = *best;
-  *best = r->next;
-  cache_bytes -= r->commit_size;
-  return r;
+  if (best != NULL)
+    cache_unlink(best);
+  return best;
 }
 
 static struct ph__region* region_from_cache(size_t reserve,
@@ -185,14 +215,20 @@ bool ph__region_decommit(struct ph__region* r, size_t commit_size) {
  * committed bytes remain.  Caller holds cache_lock; the regions go to
  * *out, linked through next, for the caller to release unlocked. */
 static void cache_cut(size_t keep, struct ph__region** out) {
-  struct ph__region** link = &cache_head;
+  struct ph__region* r = cache_head;
   size_t kept = 0;
-  while (*link != NULL && kept + (*link)->commit_size <= keep) {
-    kept += (*link)->commit_size;
-    link = &(*link)->next;
+  while (r != NULL && kept + r->commit_size <= keep) {
+    kept += r->commit_size;
+    r = r->next;
   }
-  *out = *link;
-  *link = NULL;
+  *out = r;
+  if (r == NULL)
+    return;
+  cache_tail = r->prev;
+  if (r->prev != NULL)
+    r->prev->next = NULL;
+  else
+    cache_head = NULL;
   cache_bytes = kept;
 }
 
@@ -217,9 +253,7 @@ void ph__region_retire(struct ph__region* r, bool exec, uint32_t stamp) {
     ph__mutex_lock(&cache_lock);
     if (r->commit_size <= cache_limit) {
       r->large_size = (size_t)ph__prim_now_ms(); /* cached at (ms) */
-      r->next = cache_head;
-      cache_head = r;
-      cache_bytes += r->commit_size;
+      cache_push(r);
       if (cache_bytes > cache_limit)
         cache_cut(cache_limit, &drop);
       r = NULL;
@@ -252,14 +286,11 @@ void ph__region_cache_decay(uint64_t now) {
   atomic_store_explicit(&decay_next, now + delay / 4, memory_order_relaxed);
   struct ph__region* drop = NULL;
   ph__mutex_lock(&cache_lock);
-  for (struct ph__region** link = &cache_head; *link != NULL;) {
-    struct ph__region* r = *link;
-    if (now - (uint64_t)r->large_size < delay) {
-      link = &r->next;
+  for (struct ph__region *r = cache_head, *next; r != NULL; r = next) {
+    next = r->next;
+    if (now - (uint64_t)r->large_size < delay)
       continue;
-    }
-    *link = r->next;
-    cache_bytes -= r->commit_size;
+    cache_unlink(r);
     r->next = drop;
     drop = r;
   }
