@@ -639,6 +639,15 @@ static void print_targets_memory(void) {
   }
 }
 
+/* ph's slowdown from hot-2 to hot-64 over glibc's, in the times `of`
+ * gives (ns_of, cpu_of); < 0 if one is unknown. */
+static double slowdown_over_libc(double (*of)(const char*, int)) {
+  double ph2 = of("hot-2", BENCH_PH), ph64 = of("hot-64", BENCH_PH);
+  double c2 = of("hot-2", BENCH_LIBC), c64 = of("hot-64", BENCH_LIBC);
+  return ph2 > 0 && ph64 > 0 && c2 > 0 && c64 > 0 ? (ph64 / ph2) / (c64 / c2)
+                                                  : -1;
+}
+
 /* Issue 16: the process heap as a program's malloc. */
 static void print_targets_scale(void) {
   static const char* const hot[] = {"hot-1", "hot-few", "hot-2", "hot-8",
@@ -655,22 +664,10 @@ static void print_targets_scale(void) {
   }
   snprintf(what, sizeof what, "larson: ph time / %s time", libc);
   target(what, ph_over("larson", BENCH_LIBC), true, 1.0);
-  /* ph's slowdown from 2 to 64 threads over glibc's */
-  double ph2 = ns_of("hot-2", BENCH_PH), ph64 = ns_of("hot-64", BENCH_PH);
-  double c2 = ns_of("hot-2", BENCH_LIBC), c64 = ns_of("hot-64", BENCH_LIBC);
   snprintf(what, sizeof what, "ph hot-64/hot-2 over %s hot-64/hot-2", libc);
-  target(what, ph2 > 0 && ph64 > 0 && c2 > 0 && c64 > 0
-                   ? (ph64 / ph2) / (c64 / c2)
-                   : -1,
-         true, 1.0);
-  /* the same in the threads' CPU time a pair */
-  ph2 = cpu_of("hot-2", BENCH_PH), ph64 = cpu_of("hot-64", BENCH_PH);
-  c2 = cpu_of("hot-2", BENCH_LIBC), c64 = cpu_of("hot-64", BENCH_LIBC);
-  snprintf(what, sizeof what, "  the same in CPU time a pair");
-  target(what, ph2 > 0 && ph64 > 0 && c2 > 0 && c64 > 0
-                   ? (ph64 / ph2) / (c64 / c2)
-                   : -1,
-         true, 1.0);
+  target(what, slowdown_over_libc(ns_of), true, 1.0);
+  target("  the same in CPU time a pair", slowdown_over_libc(cpu_of), true,
+         1.0);
 }
 
 /* ---- main ------------------------------------------------------------------ */

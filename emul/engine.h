@@ -422,10 +422,11 @@ static inline uint32_t ph__victim_grow(struct ph__heap* h,
 #define PH__LFH_AFTER 0x12u
 /* The 18th request of a class has come in shard h (small.h counts). */
 void ph__heap_lfh_on(struct ph__heap* h);
-/* Count a request of list i in shard h of a sharded heap on the heap's
- * count (its top's class_allocs): true for the 18th.  From then on the
- * list is in use in h, and in any other shard at its next request. */
-bool ph__heap_count_shared(struct ph__heap* h, unsigned i);
+/* Count a request of list i in h on its heap's count (the top's
+ * class_allocs: h's own unless h is a shard): true for the 18th.  From
+ * then on the list is in use in h, and in any other shard at its next
+ * request. */
+bool ph__heap_count_list(struct ph__heap* h, unsigned i);
 
 /* ---- remote.c: frees from other threads (protocol: lock.h) ------------- */
 /* HeapFree of `data` in region r of shard s by a thread that does not

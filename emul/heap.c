@@ -76,24 +76,23 @@ static bool heap_add_region(struct ph__heap* h, uint32_t g) {
   return true;
 }
 
-/* Whether fixed heap h may commit more for a block of g granules, as
+/* Whether fixed heap region r may commit more for a block of g granules, as
  * Windows decides: only if its uncommitted range holds the whole block,
  * in pages, though the free block before it would merge with what is
  * committed (a heap of initial 2A and maximum 5A refuses a block of 3A:
  * Wine's tests, passed on Windows).  The range is as large as Windows'
  * (fixed_geometry). */
-static bool fixed_may_commit(const struct ph__heap* h, uint32_t g) {
-  const struct ph__region* r = h->last;
+static bool fixed_may_commit(const struct ph__region* r, uint32_t g) {
   return ph__page_up((size_t)g * PH__GRANULE) <=
          r->reserve_size - r->commit_size;
 }
 
 static bool heap_grow(struct ph__heap* h, uint32_t g) {
-  struct ph__region* r = h->last;
-  struct ph__block* before = ph__region_last_free(h, r);
+  struct ph__region* r = h->last; /* a fixed heap's only one */
   size_t bytes = ((size_t)g + 1) * PH__GRANULE;
   if (h->maximum_size != 0)
-    return fixed_may_commit(h, g) && region_extend(h, r, bytes);
+    return fixed_may_commit(r, g) && region_extend(h, r, bytes);
+  struct ph__block* before = ph__region_last_free(h, r);
   if (before != NULL && before->size < g)
     bytes -= (size_t)before->size * PH__GRANULE; /* it merges with the new */
   if (r->commit_size < r->reserve_size && region_extend(h, r, bytes))
@@ -124,7 +123,7 @@ void ph__heap_lfh_on(struct ph__heap* h) {
     atomic_store_explicit(&h->top->compat, 2u, memory_order_relaxed);
 }
 
-bool ph__heap_count_shared(struct ph__heap* h, unsigned i) {
+bool ph__heap_count_list(struct ph__heap* h, unsigned i) {
   uint8_t* n = &h->top->class_allocs[i];
   uint8_t seen = __atomic_load_n(n, __ATOMIC_RELAXED);
   while (seen < PH__LFH_AFTER &&

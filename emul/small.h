@@ -251,8 +251,7 @@ static inline void ph__heap_count_class(struct ph__heap* h, uint32_t g) {
   unsigned i = ph__quick_list(g);
   if (PH_LIKELY(ph__quick_active(h, i)))
     return;
-  if (h->top->sharded ? ph__heap_count_shared(h, i)
-                      : ++h->class_allocs[i] == PH__LFH_AFTER)
+  if (ph__heap_count_list(h, i))
     ph__heap_lfh_on(h);
 }
 
