@@ -7,9 +7,10 @@
 #   3. mingw-w64 build, emulated engine, under Wine: the same
 #   4. .ci/harden.sh: ASan+UBSan, TSan, Valgrind memcheck, libFuzzer
 #      (PH_HARDEN=0 leaves it out)
-#   5. the other platforms, make check each: clang on x86-64, x86-64 musl,
-#      i386 and aarch64 Linux (cross-built; run natively where the kernel
-#      can, else under qemu-user)
+#   5. the other platforms, make check each: clang on x86-64 (with the
+#      shared library's dynamic TLS model, installcheck's dlopen with no
+#      static TLS left), x86-64 musl, i386 and aarch64 Linux (cross-built;
+#      run natively where the kernel can, else under qemu-user)
 #   6. the i686 mingw-w64 build, both backends: make check under 32-bit
 #      Wine where this machine runs 32-bit x86 programs, else built with
 #      its tests and the summary says why they did not run
@@ -106,7 +107,11 @@ if [ "${PH_HARDEN:-1}" = 1 ]; then
 fi
 
 # 5. Other compilers, C libraries and word sizes: the whole suite each.
-run_tree linux-clang CC=clang || status=1
+# clang builds the shared library with the dynamic TLS model: installcheck
+# then dlopens it in a process whose static TLS is used up.
+run_tree linux-clang CC=clang --disable-initial-exec-tls || status=1
+echo "==== linux-clang: install, then dlopen with no static TLS left"
+sh "$top/tests/installcheck.sh" "$build/linux-clang" || status=1
 run_tree linux-musl CC=musl-gcc \
   "PKG_CONFIG_LIBDIR=$musl_check_prefix/lib/pkgconfig" || status=1
 run_tree linux-i386 --host=i686-linux-gnu \

@@ -9,6 +9,10 @@
 #ifndef PH_INTERNAL_H
 #define PH_INTERNAL_H
 
+#ifdef HAVE_CONFIG_H
+#  include "config.h" /* PH_DEBUG, PH_TLS_INITIAL_EXEC */
+#endif
+
 #include "portheap.h"
 
 #include <assert.h>
@@ -43,18 +47,27 @@ static const bool ph__debug = false;
  * - The static archive, which libtool compiles without -DPIC, for
  *   programs: initial-exec, one load at a fixed offset from the thread
  *   pointer.
- * - The shared object (-DPIC): the compiler's default dynamic model, so
- *   that it has no STATIC_TLS flag and dlopen() works in a process whose
- *   static TLS is used up (a Python extension, a plugin), where
- *   initial-exec fails with "cannot allocate memory in static TLS block".
- *   The fast paths then make one __tls_get_addr call per entry.
- * Cost of a HeapFree+HeapAlloc pair on small churn, x86-64, GCC 12, glibc
- * 2.36 (callgrind instructions; bench ns, median of 18 noisy runs):
- * initial-exec 166, 20.9 ns; __tls_get_addr 201, 23.6 ns.  TLS
- * descriptors (-mtls-dialect=gnu2) cost 176 but are not used: before glibc
- * 2.40 (bug 31372) their slow path, taken after exactly such a dlopen,
- * does not keep vector registers that the compiler assumes kept. */
-#if defined(__GNUC__) && defined(__ELF__) && !defined(PIC)
+ * - The shared object (-DPIC) built with PH_TLS_INITIAL_EXEC (configure's
+ *   default with glibc): initial-exec too.  The object then has the
+ *   STATIC_TLS flag: loaded with the program it takes its 280 bytes (on
+ *   x86-64) of the static TLS block; dlopen()ed later, of the surplus
+ *   glibc keeps for such objects (about 1.5 KiB), and the dlopen fails
+ *   with "cannot allocate memory in static TLS block" once other objects
+ *   have used that up.  glibc's own thread-locals, mimalloc's and
+ *   jemalloc's make the same choice.
+ * - Otherwise (configure --disable-initial-exec-tls, musl, whose dlopen
+ *   refuses initial-exec objects): the compiler's default dynamic model,
+ *   which dlopen() always accepts; the fast paths then make a
+ *   __tls_get_addr call at every entry, and save the registers it uses.
+ * Cost of a HeapFree+HeapAlloc pair on hot-1 (make bench; x86-64, GCC 12,
+ * glibc 2.36, three runs side by side): static archive 11.1-11.3 ns,
+ * shared initial-exec 11.5-12.6, shared dynamic 14.3-21 (glibc's malloc
+ * 14.4-16.3).  TLS descriptors (-mtls-dialect=gnu2) would give the dynamic
+ * model's freedom at nearly initial-exec's cost, but before glibc 2.40
+ * (bug 31372) their slow path, taken after exactly such a dlopen, does not
+ * keep vector registers that the compiler assumes kept. */
+#if defined(__GNUC__) && defined(__ELF__) &&                                  \
+    (!defined(PIC) || defined(PH_TLS_INITIAL_EXEC))
 #  define PH_TLS_FAST __attribute__((tls_model("initial-exec")))
 #else
 #  define PH_TLS_FAST

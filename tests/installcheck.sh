@@ -11,8 +11,10 @@
 #      run; and a program using a Win32 name outside the compat scope must
 #      fail to compile;
 #   3. POSIX only: tests/dlopen.c, which dlopen()s the installed
-#      libportheap.so.0 in a process with no static TLS left and uses it;
-#      the library must not carry the STATIC_TLS flag (readelf -d).
+#      libportheap.so.0 and uses it: built with initial-exec thread-locals
+#      (the STATIC_TLS flag, readelf -d), in a process with static TLS to
+#      spare, then refused with dlerror's reason in one with none left;
+#      built without (--disable-initial-exec-tls), in one with none left.
 # It also checks that the headers, the .pc files and the man pages were
 # installed.
 #
@@ -147,8 +149,10 @@ fi
 
 # ---- 3. dlopen in a process short of static TLS (POSIX) -----------------
 # A plugin host may dlopen the library after the C library's static TLS
-# surplus is used up: the library must not need static TLS (the STATIC_TLS
-# flag, set by initial-exec thread-locals in a shared object).
+# surplus is used up.  A library built with initial-exec thread-locals
+# (configure's default with glibc: the STATIC_TLS flag) loads while the
+# surplus lasts and is refused cleanly, with dlerror's reason, after; one
+# built with --disable-initial-exec-tls loads either way.
 
 # needs_static_tls SO: 0 if SO's FLAGS has DF_STATIC_TLS (0x10), 1 if not
 # or if no tool can tell.
@@ -175,23 +179,43 @@ FILL
   done
 }
 
+# run_dlopen NAME [FILLERS...]: tests/dlopen.c on $so; with fillers, the
+# C library's optional surplus is taken away too, so that they leave < 16
+# bytes.  Its output, indented; in $out; its status returned.
+run_dlopen() {
+  name=$1; shift
+  tunables=${GLIBC_TUNABLES:-}
+  [ $# = 0 ] || tunables=${tunables:+$tunables:}glibc.rtld.optional_static_tls=0
+  rc=0
+  out=$(GLIBC_TUNABLES=$tunables "$tmp/dlopen" "$so" "$@" 2>&1) || rc=$?
+  printf '%s\n' "$out" | sed "s/^/  dlopen ($name): /"
+  return $rc
+}
+
 if [ $windows = yes ]; then
   echo "  SKIP dlopen test: POSIX only (a DLL has no static TLS block to run short of)"
 elif so=$(ls "$libdir"/libportheap.so.0 "$libdir"/libportheap.0.dylib 2>/dev/null | head -n 1) &&
      [ -n "$so" ]; then
-  needs_static_tls "$so" && fail "${so##*/} needs static TLS (FLAGS STATIC_TLS)"
   fillers=$(make_fillers) ||
     { echo "  (no initial-exec fillers: dlopen with the static TLS there is)"; fillers=; }
   echo "== $CC tests/dlopen.c $(var PH_BENCH_LIBS) -pthread"
-  if $CC "$srcdir/tests/dlopen.c" -o "$tmp/dlopen" $(var PH_BENCH_LIBS) -pthread; then
-    # The fillers leave < 16 bytes of static TLS; the tunable takes the
-    # optional surplus away too.
-    out=$(GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.rtld.optional_static_tls=0 \
-          "$tmp/dlopen" "$so" $fillers 2>&1) ||
-      fail "dlopen of ${so##*/} in a process short of static TLS"
-    printf '%s\n' "$out" | sed 's/^/  dlopen: /'
-  else
+  if ! $CC "$srcdir/tests/dlopen.c" -o "$tmp/dlopen" $(var PH_BENCH_LIBS) -pthread; then
     fail "tests/dlopen.c does not build"
+  elif needs_static_tls "$so"; then
+    echo "  ${so##*/} has initial-exec thread-locals (STATIC_TLS)"
+    run_dlopen "static TLS to spare" ||
+      fail "dlopen of ${so##*/} in a process with static TLS to spare"
+    if [ -n "$fillers" ]; then
+      if run_dlopen "static TLS used up" $fillers; then
+        fail "${so##*/} (STATIC_TLS) loaded with no static TLS left: the test did not use it up"
+      else
+        printf '%s\n' "$out" | grep -q 'static TLS' ||
+          fail "dlopen of ${so##*/} with no static TLS left failed, but not with dlerror's reason"
+      fi
+    fi
+  else
+    run_dlopen "static TLS used up" $fillers ||
+      fail "dlopen of ${so##*/} in a process short of static TLS"
   fi
 else
   fail "no libportheap.so.0 (nor libportheap.0.dylib) was installed"
