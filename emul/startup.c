@@ -23,6 +23,7 @@
 
 static ph__mutex_t init_lock = PH__MUTEX_INIT;
 static _Atomic(struct ph__heap*) process_heap;
+_Atomic(void*) ph__process_handle; /* engine.h */
 
 /* ---- fork ------------------------------------------------------------------ */
 
@@ -135,6 +136,8 @@ static void init_once(void) {
   if (h == NULL)
     return;
   ph__registry_add(h);
+  atomic_store_explicit(&ph__process_handle, ph__heap_handle(h),
+                        memory_order_release);
   atomic_store_explicit(&process_heap, h, memory_order_release);
 }
 

@@ -47,6 +47,15 @@ extern "C" {
 #  define PH_EXPORT
 #endif
 
+/* PH_CONST marks a function whose result never changes once it has
+ * succeeded (ph_process_heap), so that a compiler may call it once for
+ * several uses, as glibc declares pthread_self. */
+#if defined(__GNUC__)
+#  define PH_CONST __attribute__((const))
+#else
+#  define PH_CONST
+#endif
+
 #define PH_VERSION_MAJOR 0
 #define PH_VERSION_MINOR 1
 #define PH_VERSION_PATCH 0
@@ -174,8 +183,11 @@ PH_EXPORT const char* ph_error_name(uint32_t code);
  * Returns: its handle, the same on every call; NULL only if the emulated
  *          engine cannot map its first page (last error: NOT_ENOUGH_MEMORY).
  *          The process heap cannot be destroyed.
+ * One load once the heap is made; declared PH_CONST, so that code which
+ * calls it at every allocation, HeapAlloc(GetProcessHeap(), ...), pays
+ * for it once where the compiler sees the calls together.
  */
-PH_EXPORT void* ph_process_heap(void);
+PH_EXPORT void* ph_process_heap(void) PH_CONST;
 
 /*
  * ph_process_heaps - list the live heaps of the process (GetProcessHeaps).
