@@ -528,11 +528,6 @@ void ph__random_fill(void* buf, size_t size);
 void ph__random_fork_child(void);
 
 /* ---- registry.c: every live heap --------------------------------------- */
-struct ph__heap* ph__process_heap(void);
-/* The process heap's handle once the heap is made (release-stored), else
- * NULL: GetProcessHeap's one load, for code that calls it at every
- * HeapAlloc and HeapFree, as ported Win32 code does. */
-extern _Atomic(void*) ph__process_handle;
 void ph__registry_add(struct ph__heap* h);
 bool ph__registry_remove(struct ph__heap* h);
 uint32_t ph__registry_destroyed(void);
@@ -543,6 +538,11 @@ ph__mutex_t* ph__registry_lock(void);
 
 /* ---- startup.c: the process heap, the environment, fork ------------------ */
 void ph__init(void);
+struct ph__heap* ph__process_heap(void);
+/* The process heap's handle once the heap is made (release-stored), else
+ * NULL: GetProcessHeap's one load, for code that calls it at every
+ * HeapAlloc and HeapFree, as ported Win32 code does. */
+extern _Atomic(void*) ph__process_handle;
 
 /* ---- walk.c, validate.c, info.c ---------------------------------------- */
 uint32_t ph__walk_next(struct ph__heap* h, ph_heap_entry_t* e);
