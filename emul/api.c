@@ -181,32 +181,54 @@ static PH_NOINLINE void* alloc_unbiased(void* heap, uint32_t flags,
   return alloc_general(heap, flags, size);
 }
 
-void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
-  if (PH_LIKELY(ph__fast_hit(heap, flags))) {
-    /* From here heap is cached_handle() and flags 0: the calls below
-     * name them so, and the compiler keeps neither in a register. */
-    struct ph__heap* s = ph__thread.fast;
-    if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
-      uint32_t c = ph__small_granules(size); /* a run or a list of its own */
-      void* p;
-      if (PH_LIKELY(s->runs)) {
-        p = ph__run_pop(s, c, size);
-        if (PH_UNLIKELY(p == NULL))
-          return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
-        ph__fast_leave(s, PH__ENTRY_BIAS);
-        return p;
-      }
-      if (PH_UNLIKELY(s->quick[c] == NULL))
+/* HeapAlloc(heap, 0, size) where ph__fast_hit(heap, 0) holds: heap is
+ * cached_handle(), and the calls below name it so (and flags 0), so that
+ * the compiler keeps neither in a register.  Inlined in both callers: a
+ * call here cost the plain case a jump. */
+static PH_ALWAYS_INLINE void* alloc_fast(size_t size) {
+  struct ph__heap* s = ph__thread.fast;
+  if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
+    uint32_t c = ph__small_granules(size); /* a run or a list of its own */
+    void* p;
+    if (PH_LIKELY(s->runs)) {
+      p = ph__run_pop(s, c, size);
+      if (PH_UNLIKELY(p == NULL))
         return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
-      p = ph__fast_pop(s, c, size);
       ph__fast_leave(s, PH__ENTRY_BIAS);
-      if (PH_LIKELY(p != NULL))
-        return p;
-      return alloc_general(cached_handle(), 0, size);
+      return p;
     }
-    if (size <= PH_FIXED_BLOCK_MAX)
-      return alloc_unbiased(cached_handle(), 0, size, s);
+    if (PH_UNLIKELY(s->quick[c] == NULL))
+      return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
+    p = ph__fast_pop(s, c, size);
+    ph__fast_leave(s, PH__ENTRY_BIAS);
+    if (PH_LIKELY(p != NULL))
+      return p;
+    return alloc_general(cached_handle(), 0, size);
   }
+  if (size <= PH_FIXED_BLOCK_MAX)
+    return alloc_unbiased(cached_handle(), 0, size, s);
+  return alloc_general(cached_handle(), 0, size);
+}
+
+/* HeapAlloc(heap, HEAP_ZERO_MEMORY, size): the fast path where it
+ * serves, then the zeroing (the general path's failure report is the
+ * same with either flag).  Ported code asks for zeroed structures this
+ * way as often as for plain blocks.  Out of line, with its own look at
+ * the cache, so that the plain case's code is as it was. */
+static PH_NOINLINE void* alloc_zeroed(void* heap, size_t size) {
+  if (!ph__fast_hit(heap, 0))
+    return alloc_general(heap, PH_HEAP_ZERO_MEMORY, size);
+  void* p = alloc_fast(size);
+  if (PH_LIKELY(p != NULL))
+    memset(p, 0, size);
+  return p;
+}
+
+void* ph_heap_alloc(void* heap, uint32_t flags, size_t size) {
+  if (PH_LIKELY(ph__fast_hit(heap, flags)))
+    return alloc_fast(size);
+  if (flags == PH_HEAP_ZERO_MEMORY)
+    return alloc_zeroed(heap, size);
   return alloc_general(heap, flags, size);
 }
 

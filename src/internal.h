@@ -30,12 +30,14 @@ static const bool ph__debug = false;
 #  define PH_LIKELY(x)   __builtin_expect(!!(x), 1)
 #  define PH_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #  define PH_NOINLINE    __attribute__((noinline))
+#  define PH_ALWAYS_INLINE inline __attribute__((always_inline))
 #  define PH_PREFETCH(p) __builtin_prefetch(p) /* never faults */
 #  define PH_UNUSED      __attribute__((unused))
 #else
 #  define PH_LIKELY(x)   (x)
 #  define PH_UNLIKELY(x) (x)
 #  define PH_NOINLINE
+#  define PH_ALWAYS_INLINE inline
 #  define PH_PREFETCH(p) ((void)(p))
 #  define PH_UNUSED
 #endif

@@ -67,6 +67,32 @@ START_TEST(zero_memory_flag_zeroes_reused_memory) {
 }
 END_TEST
 
+/* The same once requests of a size are frequent (past Windows' 18, its
+ * LFH serves them; the engine's runs), on the process heap and a private
+ * one: each freed block dirtied first, each zeroed one checked whole. */
+START_TEST(zero_memory_flag_zeroes_reused_frequent_sizes) {
+  enum { N = 64 };
+  HANDLE heaps[2] = {GetProcessHeap(), heap};
+  static const SIZE_T sizes[] = {1, 24, 100, 255, 512};
+  for (int k = 0; k < 2; k++)
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+      SIZE_T n = sizes[s];
+      unsigned char* p[N];
+      for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+          p[i] = HeapAlloc(heaps[k], round ? HEAP_ZERO_MEMORY : 0, n);
+          ck_assert_ptr_nonnull(p[i]);
+          if (round)
+            ck_assert_uint_eq(ph_test_first_bad_byte(p[i], n, 0), n);
+          memset(p[i], 0xAB, n);
+        }
+        for (int i = 0; i < N; i++)
+          ck_assert_int_ne(HeapFree(heaps[k], 0, p[i]), FALSE);
+      }
+    }
+}
+END_TEST
+
 /* Sizes of every kind the emulation recycles whole (its size classes up
  * to 128 KiB round a request up): HeapSize stays the size asked for, a
  * reused block is zeroed on request, and HeapReAlloc's new bytes too. */
@@ -281,6 +307,7 @@ Suite* test_alloc(void) {
   tcase_add_test(tc, blocks_are_aligned);
   tcase_add_test(tc, zero_bytes_gives_distinct_empty_blocks);
   tcase_add_test(tc, zero_memory_flag_zeroes_reused_memory);
+  tcase_add_test(tc, zero_memory_flag_zeroes_reused_frequent_sizes);
   tcase_add_test(tc, recycled_blocks_keep_exact_sizes_and_zeroing);
   tcase_add_test(tc, live_blocks_do_not_overlap);
   tcase_add_test(tc, free_null_succeeds_and_keeps_last_error);
