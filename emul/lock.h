@@ -70,8 +70,10 @@
  * ---- Shards: how a heap grows with its threads ------------------------------
  * A serialized growable heap starts as one shard, the top heap.  A thread
  * that enters a shard and meets another thread there (finds its mutex
- * taken, or revokes the bias of a thread that is inside an operation)
- * reports it (contended() in lock.c).  The first such meeting on a heap
+ * taken, or revokes the bias of a thread that is inside an operation, or
+ * revokes it for the third time: threads that keep taking turns, as on
+ * one processor, where they seldom meet inside) reports it (contended()
+ * in lock.c).  The first such meeting on a heap
  * sets top->spread: from then on each thread allocates from the shard of
  * its slot, made on its first use.  A thread takes, at its first use, the
  * lowest slot no live thread has (a thread started after another exited
@@ -85,8 +87,9 @@
  * each have a shard biased to them: no atomic instruction on the common
  * path.  A thread that meets another allocating thread in its own shard
  * (more than 64 threads) moves to a free slot, else the next in turn, so
- * threads that keep meeting part.  A heap used by one thread at a time never
- * spreads and costs one shard; one used by many costs at most 64, whose
+ * threads that keep meeting part.  A heap used by one thread at a time (or
+ * handed from one live thread to another once or twice) never spreads and
+ * costs one shard; one used by many costs at most 64, whose
  * memory decays and is given back by the same rules as any heap's.  A block
  * is always released in the shard that holds it, under that shard's lock; a
  * thread freeing another's block (a guest) hands it over as below.  A guest
@@ -275,6 +278,9 @@ static inline void ph__mutex_reset(ph__mutex_t* m) {
  */
 #define PH__BIAS_GOAL_MIN 16u
 #define PH__BIAS_GOAL_MAX 65536u
+/* The goal once the bias was revoked three times: from then on a
+ * revocation counts as a meeting (ph__biased_lock). */
+#define PH__BIAS_GOAL_SHARED (PH__BIAS_GOAL_MIN << 3)
 
 typedef struct ph__biased {
   atomic_uintptr_t bias;   /* id of the holder; 0: not biased */

@@ -281,6 +281,65 @@ START_TEST(emul_a_heap_splits_only_when_its_threads_meet) {
 }
 END_TEST
 
+/* Two live threads that take strict turns on a heap (as threads on one
+ * processor do), each freeing what the other allocated: they never meet
+ * inside it, but revoke each other's bias at every turn.  The third
+ * revocation counts as a meeting, and the heap splits (before: one part
+ * for ever, entered through its mutex). */
+struct turns {
+  HANDLE heap;
+  atomic_int turn; /* whose turn: 0 or 1; 2 when done */
+  void* blocks[64];
+};
+
+struct turn_taker {
+  struct turns* t;
+  int me;
+};
+
+static void take_turns(void* arg) {
+  struct turn_taker* a = arg;
+  struct turns* t = a->t;
+  for (int round = 0; round < 6; round++) {
+    while (atomic_load(&t->turn) != a->me)
+      ph_test_yield();
+    for (int i = 0; i < 64; i++) { /* the other's blocks, then our own */
+      HeapFree(t->heap, 0, t->blocks[i]);
+      t->blocks[i] = HeapAlloc(t->heap, 0, 16 + 8 * (SIZE_T)i);
+    }
+    for (int i = 0; i < 2000; i++)
+      HeapFree(t->heap, 0, HeapAlloc(t->heap, 0, 8 + (SIZE_T)(i % 64) * 8));
+    atomic_store(&t->turn, 1 - a->me);
+  }
+}
+
+START_TEST(emul_threads_taking_turns_on_a_heap_split_it) {
+  static struct turns t;
+  memset(&t, 0, sizeof t);
+  t.heap = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(t.heap);
+  uint64_t before = lock_stats_now().bias_revocations;
+  struct turn_taker a[2] = {{&t, 0}, {&t, 1}};
+  ph_test_thread_t* th[2] = {ph_test_thread_start(take_turns, &a[0]),
+                             ph_test_thread_start(take_turns, &a[1])};
+  ph_test_thread_join(th[0]);
+  ph_test_thread_join(th[1]);
+  uint64_t revoked = lock_stats_now().bias_revocations - before;
+  int regions = walk_regions(t.heap);
+  for (int i = 0; i < 64; i++)
+    ck_assert_int_ne(HeapFree(t.heap, 0, t.blocks[i]), FALSE);
+  ck_assert_int_ne(HeapValidate(t.heap, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapDestroy(t.heap), FALSE);
+  if (lock_stats_now().biasing == 0) {
+    printf("emul_threads_taking_turns_on_a_heap_split_it: not checked: "
+           "locks are not biased here (no turn revokes anything)\n");
+    return;
+  }
+  ck_assert_uint_ge(revoked, 3);
+  ck_assert_int_gt(regions, 1);
+}
+END_TEST
+
 /* ---- frees from other threads (emulated engine) ------------------------ */
 
 /* A new heap whose threads have met, so it has split into parts; NULL,
@@ -691,6 +750,8 @@ Suite* test_scale(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, sixty_four_threads_share_the_process_heap);
   ph_test_add_emul(tc, emul_a_heap_splits_only_when_its_threads_meet,
+                   "how a heap is laid out is Windows' own business");
+  ph_test_add_emul(tc, emul_threads_taking_turns_on_a_heap_split_it,
                    "how a heap is laid out is Windows' own business");
   ph_test_add_emul(tc, emul_the_lfh_counts_a_sizes_blocks_over_all_threads,
                    "needs a heap split into parts: the emulated engine's");
