@@ -88,7 +88,7 @@ static bool lock_begin(ph__biased_t* lock, uintptr_t self, bool* met) {
  * is biased again.  Returns whether the threads met: the holder was
  * inside, or the lock has been revoked three times (threads that take
  * turns on one processor seldom meet inside, yet share the lock: as
- * separate shards, prod-cons on one processor went from 44 to 28-31 ns a
+ * separate shards, prod-cons on one processor went from 44 to 28 ns a
  * block). */
 static bool revoke_wait(ph__biased_t* lock) {
   bool inside = false;
