@@ -58,6 +58,13 @@ static void ph_compact(void* heap) {
 static void ph_trim(void) {
   ph_region_cache_limit(ph_region_cache_limit(0)); /* empty the cache */
 }
+static void* ph_everyday(size_t size, bool zero) {
+  return ph_heap_alloc(ph_process_heap(), zero ? PH_HEAP_ZERO_MEMORY : 0,
+                       size);
+}
+static void ph_everyday_free(void* block) {
+  ph_heap_free(ph_process_heap(), 0, block);
+}
 
 /* ---- the C library ------------------------------------------------------- */
 
@@ -74,6 +81,9 @@ static void* libc_default(void) {
 static void libc_compact(void* heap) {
   (void)heap;
   bench_libc_trim(); /* malloc_trim(0), _heapmin() */
+}
+static void* libc_everyday(size_t size, bool zero) {
+  return zero ? calloc(1, size) : malloc(size);
 }
 static void* libc_alloc(void* heap, size_t size) {
   (void)heap;
@@ -100,6 +110,8 @@ static struct {
   void (*collect)(bool);
   void (*heap_collect)(void*, bool);
   void* (*heap_get_default)(void);
+  void* (*malloc)(size_t);
+  void* (*zalloc)(size_t);
   int (*version)(void);
 } mi;
 
@@ -131,6 +143,9 @@ static void mi_compact(void* heap) {
 static void mi_trim(void) {
   mi.collect(true);
 }
+static void* mi_everyday(size_t size, bool zero) {
+  return zero ? mi.zalloc(size) : mi.malloc(size);
+}
 
 #define SYM(lib, table, field, name)                                          \
   ((table).field = (__typeof__((table).field))bench_lib_sym(lib, name)) != NULL
@@ -151,6 +166,7 @@ static const char* mi_load(void) {
         SYM(lib, mi, free, "mi_free") && SYM(lib, mi, collect, "mi_collect") &&
         SYM(lib, mi, heap_collect, "mi_heap_collect") &&
         SYM(lib, mi, heap_get_default, "mi_heap_get_default") &&
+        SYM(lib, mi, malloc, "mi_malloc") && SYM(lib, mi, zalloc, "mi_zalloc") &&
         SYM(lib, mi, version, "mi_version")))
     return "missing symbols";
   int v = mi.version();
@@ -165,6 +181,7 @@ static const char* mi_load(void) {
 #define JE_TCACHE(t) ((int)(((t) + 2) << 8))   /* MALLOCX_TCACHE */
 #define JE_TCACHE_NONE JE_TCACHE(-1)           /* MALLOCX_TCACHE_NONE */
 #define JE_ARENAS_ALL 4096u                    /* MALLCTL_ARENAS_ALL */
+#define JE_ZERO 0x40                           /* MALLOCX_ZERO */
 
 static struct {
   int (*mallctl)(const char*, void*, size_t*, void*, size_t);
@@ -242,6 +259,12 @@ static void je_compact(void* heap) {
 static void je_trim(void) {
   je_arena_ctl(JE_ARENAS_ALL, "purge");
 }
+static void* je_everyday(size_t size, bool zero) {
+  return je.mallocx(size, zero ? JE_ZERO : 0);
+}
+static void je_everyday_free(void* block) {
+  je.dallocx(block, 0);
+}
 
 static const char* je_load(char** argv) {
   static const char* const names[] = {"libjemalloc.so.2", "libjemalloc.so",
@@ -285,6 +308,8 @@ void bench_allocators_init(struct bench_allocator all[BENCH_ALLOCATORS],
       .resize = ph_resize,
       .release = ph_release,
       .trim = ph_trim,
+      .everyday = ph_everyday,
+      .everyday_free = ph_everyday_free,
       /* the native backend has no region cache */
       .cache_limit = strcmp(ph_backend(), "emul") == 0 ? ph_region_cache_limit
                                                        : NULL};
@@ -306,7 +331,9 @@ void bench_allocators_init(struct bench_allocator all[BENCH_ALLOCATORS],
       .alloc = libc_alloc,
       .resize = libc_resize,
       .release = libc_release,
-      .trim = bench_libc_trim};
+      .trim = bench_libc_trim,
+      .everyday = libc_everyday,
+      .everyday_free = free};
 
   const char* about = mi_load();
   all[BENCH_MI] = (struct bench_allocator){
@@ -322,7 +349,9 @@ void bench_allocators_init(struct bench_allocator all[BENCH_ALLOCATORS],
       .alloc = mi_alloc,
       .resize = mi_resize,
       .release = mi_release,
-      .trim = mi_trim};
+      .trim = mi_trim,
+      .everyday = mi_everyday,
+      .everyday_free = mi.free};
 
   about = je_load(argv);
   all[BENCH_JE] = (struct bench_allocator){
@@ -338,7 +367,9 @@ void bench_allocators_init(struct bench_allocator all[BENCH_ALLOCATORS],
       .alloc = je_alloc,
       .resize = je_resize,
       .release = je_release,
-      .trim = je_trim};
+      .trim = je_trim,
+      .everyday = je_everyday,
+      .everyday_free = je_everyday_free};
 }
 
 void bench_heap_drop(const struct bench_allocator* a, void* heap,

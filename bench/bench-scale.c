@@ -130,18 +130,46 @@ struct hot_worker {
   size_t pairs;
 };
 
-/* A hot worker with `n` blocks alive: inlined into one function per n, so
- * that the timed loop picks a slot by a constant, as it did before
- * hot-few (a variable n made every allocator's hot-1 0.2-0.3 ns slower). */
+/* How a hot worker calls its allocator: through the heap API on the
+ * default heap it took once (hot-N), or as a program writes its everyday
+ * calls, default heap named at each (everyday, everyday-zero). */
+enum hot_style { HOT_HEAP, HOT_EVERYDAY, HOT_EVERYDAY_ZERO };
+
+/* A block of `size` in style st, tagged, or the end of the program. */
+static inline __attribute__((always_inline)) void* hot_get(
+    const struct bench_allocator* a, void* heap, enum hot_style st,
+    size_t size, const char* where) {
+  if (st == HOT_HEAP)
+    return tagged(a, heap, size, where);
+  void* b = a->everyday(size, st == HOT_EVERYDAY_ZERO);
+  if (b == NULL)
+    bench_oom(a, where, size);
+  bench_tag_set(b);
+  return b;
+}
+
+static inline __attribute__((always_inline)) void hot_put(
+    const struct bench_allocator* a, void* heap, enum hot_style st,
+    void* block) {
+  if (st == HOT_HEAP)
+    a->release(heap, block);
+  else
+    a->everyday_free(block);
+}
+
+/* A hot worker with `n` blocks alive: inlined into one function per n and
+ * style, so that the timed loop picks a slot by a constant, as it did
+ * before hot-few (a variable n made every allocator's hot-1 0.2-0.3 ns
+ * slower). */
 static inline __attribute__((always_inline)) void hot_work(
-    struct hot_worker* w, const size_t n_live) {
+    struct hot_worker* w, const size_t n_live, const enum hot_style st) {
   const struct bench_allocator* a = w->a;
   void* heap = a->heap_default();
   void* live[HOT_LIVE];
   uint64_t rng = w->seed, errors = 0;
   for (size_t i = 0; i < n_live; i++)
-    live[i] = tagged(a, heap, bench_between(&rng, HOT_MIN, HOT_MAX),
-                     "hot fill");
+    live[i] = hot_get(a, heap, st, bench_between(&rng, HOT_MIN, HOT_MAX),
+                      "hot fill");
   bench_gate_wait(w->gate);
   uint64_t cpu_ns = bench_thread_cpu_ns();
 
@@ -149,15 +177,15 @@ static inline __attribute__((always_inline)) void hot_work(
     uint64_t x = bench_rand(&rng);
     size_t slot = bench_below(x, n_live);
     errors += bench_tag_bad(live[slot], live[slot]);
-    a->release(heap, live[slot]);
-    live[slot] = tagged(a, heap, hot_size(x), "hot churn");
+    hot_put(a, heap, st, live[slot]);
+    live[slot] = hot_get(a, heap, st, hot_size(x), "hot churn");
   }
   uint64_t end_ns = bench_now_ns();
   uint64_t cpu_end = bench_thread_cpu_ns();
 
   for (size_t i = 0; i < n_live; i++) {
     errors += bench_tag_bad(live[i], live[i]);
-    a->release(heap, live[i]);
+    hot_put(a, heap, st, live[i]);
   }
   w->out = (struct worker_report){
       .end_ns = end_ns,
@@ -167,11 +195,19 @@ static inline __attribute__((always_inline)) void hot_work(
 }
 
 static void hot_main(void* arg) {
-  hot_work(arg, HOT_LIVE);
+  hot_work(arg, HOT_LIVE, HOT_HEAP);
 }
 
 static void hot_few_main(void* arg) {
-  hot_work(arg, HOT_FEW);
+  hot_work(arg, HOT_FEW, HOT_HEAP);
+}
+
+static void everyday_main(void* arg) {
+  hot_work(arg, HOT_LIVE, HOT_EVERYDAY);
+}
+
+static void everyday_zero_main(void* arg) {
+  hot_work(arg, HOT_LIVE, HOT_EVERYDAY_ZERO);
 }
 
 static struct bench_run hot_run(const struct bench_allocator* a,
@@ -201,6 +237,16 @@ struct bench_run bench_hot(const struct bench_allocator* a,
 struct bench_run bench_hot_few(const struct bench_allocator* a,
                                const struct bench_params* p) {
   return hot_run(a, p, hot_few_main);
+}
+
+struct bench_run bench_everyday(const struct bench_allocator* a,
+                                const struct bench_params* p) {
+  return hot_run(a, p, everyday_main);
+}
+
+struct bench_run bench_everyday_zero(const struct bench_allocator* a,
+                                     const struct bench_params* p) {
+  return hot_run(a, p, everyday_zero_main);
 }
 
 /* ---- thread-churn: short-lived threads, two at a time ------------------- */

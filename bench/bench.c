@@ -67,6 +67,10 @@ static const struct workload workloads[] = {
     /* issue 16's, on the default heap (bench-scale.c) */
     {"hot-1", bench_hot, "pair, 1 thread", true, 1},
     {"hot-few", bench_hot_few, "pair, 1 thread, 32 blocks alive", true, 1},
+    {"everyday", bench_everyday, "pair, hot-1 by HeapAlloc(GetProcessHeap()..",
+     true, 1},
+    {"everyday-zero", bench_everyday_zero,
+     "pair, the same zeroed (calloc, mi_zalloc)", true, 1},
     {"hot-2", bench_hot, "pair, 2 threads", true, 2},
     {"hot-8", bench_hot, "pair, 8 threads", true, 8},
     {"hot-32", bench_hot, "pair, 32 threads", true, 32},

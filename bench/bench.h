@@ -52,6 +52,12 @@ struct bench_allocator {
   void* (*resize)(void* heap, void* block, size_t size);
   void (*release)(void* heap, void* block);
   void (*trim)(void); /* give free memory back before measuring RSS */
+  /* The allocator's everyday call on its default heap, as programs write
+   * it: HeapAlloc(GetProcessHeap(), 0 or HEAP_ZERO_MEMORY, size) for ph,
+   * malloc or calloc, mi_malloc or mi_zalloc, mallocx(size, 0 or
+   * MALLOCX_ZERO); and its free. */
+  void* (*everyday)(size_t size, bool zero);
+  void (*everyday_free)(void* block);
   /* ph_region_cache_limit for ph; NULL for the others. */
   size_t (*cache_limit)(size_t limit);
 };
@@ -130,6 +136,12 @@ struct bench_run bench_hot(const struct bench_allocator* a,
                            const struct bench_params* p);
 struct bench_run bench_hot_few(const struct bench_allocator* a,
                                const struct bench_params* p);
+/* hot-1's work through each allocator's everyday calls (HeapAlloc(
+ * GetProcessHeap(), ...), malloc, ...), plain or zeroed. */
+struct bench_run bench_everyday(const struct bench_allocator* a,
+                                const struct bench_params* p);
+struct bench_run bench_everyday_zero(const struct bench_allocator* a,
+                                     const struct bench_params* p);
 /* thread-churn: 1000 short-lived threads, two at a time */
 struct bench_run bench_thread_churn(const struct bench_allocator* a,
                                     const struct bench_params* p);
