@@ -288,7 +288,9 @@ END_TEST
  * for ever, entered through its mutex). */
 struct turns {
   HANDLE heap;
-  atomic_int turn; /* whose turn: 0 or 1; 2 when done */
+  int rounds;          /* turns each thread takes */
+  atomic_int turn;     /* whose turn: 0 or 1 */
+  atomic_int finished; /* threads done with their turns */
   void* blocks[64];
 };
 
@@ -300,7 +302,7 @@ struct turn_taker {
 static void take_turns(void* arg) {
   struct turn_taker* a = arg;
   struct turns* t = a->t;
-  for (int round = 0; round < 6; round++) {
+  for (int round = 0; round < t->rounds; round++) {
     while (atomic_load(&t->turn) != a->me)
       ph_test_yield();
     for (int i = 0; i < 64; i++) { /* the other's blocks, then our own */
@@ -311,11 +313,22 @@ static void take_turns(void* arg) {
       HeapFree(t->heap, 0, HeapAlloc(t->heap, 0, 8 + (SIZE_T)(i % 64) * 8));
     atomic_store(&t->turn, 1 - a->me);
   }
+  /* Alive until both are done: an exiting thread gives its bias back,
+   * and the other would then revoke nothing. */
+  atomic_fetch_add(&t->finished, 1);
+  while (atomic_load(&t->finished) < 2)
+    ph_test_yield();
 }
 
-START_TEST(emul_threads_taking_turns_on_a_heap_split_it) {
+/* Two live threads taking `rounds` turns each on a new heap (made by the
+ * calling thread, which holds its bias): the heap's region entries after,
+ * and the revocations, in *revoked; -1 if locks are not biased here (no
+ * turn revokes anything), said with the test's name. */
+static int regions_after_turns(int rounds, uint64_t* revoked,
+                               const char* test) {
   static struct turns t;
   memset(&t, 0, sizeof t);
+  t.rounds = rounds;
   t.heap = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(t.heap);
   uint64_t before = lock_stats_now().bias_revocations;
@@ -324,19 +337,42 @@ START_TEST(emul_threads_taking_turns_on_a_heap_split_it) {
                              ph_test_thread_start(take_turns, &a[1])};
   ph_test_thread_join(th[0]);
   ph_test_thread_join(th[1]);
-  uint64_t revoked = lock_stats_now().bias_revocations - before;
+  *revoked = lock_stats_now().bias_revocations - before;
   int regions = walk_regions(t.heap);
   for (int i = 0; i < 64; i++)
     ck_assert_int_ne(HeapFree(t.heap, 0, t.blocks[i]), FALSE);
   ck_assert_int_ne(HeapValidate(t.heap, 0, NULL), FALSE);
   ck_assert_int_ne(HeapDestroy(t.heap), FALSE);
   if (lock_stats_now().biasing == 0) {
-    printf("emul_threads_taking_turns_on_a_heap_split_it: not checked: "
-           "locks are not biased here (no turn revokes anything)\n");
-    return;
+    printf("%s: not checked: locks are not biased here (no turn revokes "
+           "anything)\n", test);
+    return -1;
   }
+  return regions;
+}
+
+START_TEST(emul_threads_taking_turns_on_a_heap_split_it) {
+  uint64_t revoked;
+  int regions = regions_after_turns(
+      6, &revoked, "emul_threads_taking_turns_on_a_heap_split_it");
+  if (regions < 0)
+    return;
   ck_assert_uint_ge(revoked, 3);
   ck_assert_int_gt(regions, 1);
+}
+END_TEST
+
+/* A heap handed on twice between live threads (its maker's bias revoked,
+ * then the first taker's) keeps one part: a heap made by one thread and
+ * used by another costs no shard more. */
+START_TEST(emul_a_heap_handed_on_twice_keeps_one_part) {
+  uint64_t revoked;
+  int regions = regions_after_turns(
+      1, &revoked, "emul_a_heap_handed_on_twice_keeps_one_part");
+  if (regions < 0)
+    return;
+  ck_assert_uint_eq(revoked, 2); /* the maker's bias, then the first taker's */
+  ck_assert_int_eq(regions, 1);
 }
 END_TEST
 
@@ -752,6 +788,8 @@ Suite* test_scale(void) {
   ph_test_add_emul(tc, emul_a_heap_splits_only_when_its_threads_meet,
                    "how a heap is laid out is Windows' own business");
   ph_test_add_emul(tc, emul_threads_taking_turns_on_a_heap_split_it,
+                   "how a heap is laid out is Windows' own business");
+  ph_test_add_emul(tc, emul_a_heap_handed_on_twice_keeps_one_part,
                    "how a heap is laid out is Windows' own business");
   ph_test_add_emul(tc, emul_the_lfh_counts_a_sizes_blocks_over_all_threads,
                    "needs a heap split into parts: the emulated engine's");
