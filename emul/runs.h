@@ -14,7 +14,8 @@
  * RUN, size c, its index in the slack bits.  Whether a slot is busy, and
  * its slack while it is, live in the run's descriptor, which ends where
  * slot 0 begins: bit i of `free` set means slot i is free.  So a HeapAlloc
- * from a run takes a bit and stores the slack; a HeapFree checks the
+ * from a run takes a bit and stores the size asked, mod 256 (the slack
+ * reads back from it and the slot's size); a HeapFree checks the
  * slot's header (its seal: keyed, by address, so the descriptor it leads
  * to is where the engine put it), checks that the bit is clear and sets
  * it.  No header is rewritten and no link is stored in freed memory, so
@@ -86,8 +87,8 @@
 static inline unsigned ph__run_relist(unsigned n) {
   return n / 4u;
 }
-#define PH__RUN_SLACK_EXT 255u /* slack[i]: the slack is this or more, and
-                                  kept in the slot's last 8 bytes */
+#define PH__RUN_SLACK_EXT 255u /* a slack of this or more: kept in the
+                                  slot's last 8 bytes (ph__run_set_slack) */
 
 struct ph__run { /* what every call touches first, then the slacks */
   uintptr_t canary;     /* ph__run_canary(h, run) */
@@ -100,8 +101,10 @@ struct ph__run { /* what every call touches first, then the slacks */
   uint16_t n;           /* slots */
   uint16_t c;           /* granules of a slot */
   uint16_t head_g;      /* granules of the head block */
-  uint8_t slack[PH__RUN_SLOTS]; /* bytes past the size asked, of busy
-                                   slots (PH__RUN_SLACK_EXT: see there) */
+  uint8_t used[PH__RUN_SLOTS]; /* of busy slots: the payload less the
+                                  slack, mod 256 (the size asked, as the
+                                  allocation path stores it); a slack of
+                                  PH__RUN_SLACK_EXT: see there */
   struct ph__run* next; /* the list the active run heads (see above) */
   struct ph__run* prev; /* NULL for the active run and runs on no list */
   struct ph__run* spare; /* the active run's: an empty run kept for its
@@ -207,15 +210,22 @@ static inline bool ph__block_live(const struct ph__heap* h,
   }
 }
 
-/* The slack of live block b of h (BUSY, or a busy run slot: its byte in
- * the descriptor, or PH__RUN_SLACK_EXT and its own last bytes): SIZE_MAX
- * if the block's own bytes that keep a large one were overwritten. */
+/* The payload bytes of a slot of c granules. */
+static inline size_t ph__run_payload(uint32_t c) {
+  return ((size_t)c << PH__GRANULE_SHIFT) - PH__HEADER;
+}
+
+/* The slack of live block b of h (BUSY, or a busy run slot: from its byte
+ * in the descriptor, or PH__RUN_SLACK_EXT and its own last bytes):
+ * SIZE_MAX if the block's own bytes that keep a large one were
+ * overwritten. */
 static inline size_t ph__live_slack(const struct ph__heap* h,
                                     const struct ph__block* b) {
   uint64_t w = ph__block_word(b);
   if (ph__block_word_state(w) != PH__STATE_RUN)
     return ph__block_slack_of(&h->seal, b);
-  size_t slack = ph__run_of(b, w)->slack[ph__run_index(w)];
+  uint8_t used = ph__run_of(b, w)->used[ph__run_index(w)];
+  size_t slack = (ph__run_payload((uint32_t)w) - used) & 0xFFu;
   return slack < PH__RUN_SLACK_EXT
              ? slack
              : ph__block_slack_ext(&h->seal, b, (uint32_t)w);
@@ -228,12 +238,10 @@ static inline void ph__run_set_slack(const struct ph__heap* h,
                                      size_t slack) {
   struct ph__run* r = ph__run_of(b, w);
   unsigned i = ph__run_index(w);
-  if (slack < PH__RUN_SLACK_EXT) {
-    r->slack[i] = (uint8_t)slack;
-    return;
-  }
-  r->slack[i] = PH__RUN_SLACK_EXT;
-  ph__block_slack_store(&h->seal, b, (uint32_t)w, slack);
+  size_t kept = slack < PH__RUN_SLACK_EXT ? slack : PH__RUN_SLACK_EXT;
+  r->used[i] = (uint8_t)(ph__run_payload((uint32_t)w) - kept);
+  if (kept == PH__RUN_SLACK_EXT)
+    ph__block_slack_store(&h->seal, b, (uint32_t)w, slack);
 }
 
 /* In h (entered): `size` bytes (1 .. c granules' payload) from the active
@@ -254,8 +262,7 @@ static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size) {
   unsigned i = ph__ctz(f);
   ph__run_set_free(r, f & (f - 1));
   r->left++;
-  r->slack[i] = /* at most 24 (a request of 0 in 2 granules) */
-      (uint8_t)(((size_t)c << PH__GRANULE_SHIFT) - PH__HEADER - size);
+  r->used[i] = (uint8_t)size; /* its slack, at most 24, reads back */
   uint32_t before = i * c; /* granules, < 2^13 */
   uintptr_t* data = (uintptr_t*)((char*)r + PH__RUN_DESC + PH__HEADER +
                                  ((size_t)before << PH__GRANULE_SHIFT));

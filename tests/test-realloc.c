@@ -368,6 +368,33 @@ END_TEST
  * beyond it, moved (HEAP_REALLOC_IN_PLACE_ONLY: refused, the block
  * intact); a walk shows it busy with the size asked for, and free again
  * as an LFH slot once freed. */
+/* Blocks of a frequent size (Windows' LFH serves them, the engine's runs)
+ * shrunk in place far below it, to 1..N bytes: each keeps its address,
+ * its exact new size and its prefix, and walks with it. */
+START_TEST(in_place_shrink_of_frequent_size_keeps_exact_sizes) {
+  enum { N = 40, SIZE = 500 };
+  unsigned char* p[N];
+  for (int i = 0; i < N; i++) {
+    p[i] = HeapAlloc(heap, 0, SIZE);
+    ck_assert_ptr_nonnull(p[i]);
+    fill(p[i], SIZE);
+  }
+  for (int i = 0; i < N; i++) {
+    SIZE_T n = (SIZE_T)i + 1;
+    ck_assert_ptr_eq(HeapReAlloc(heap, HEAP_REALLOC_IN_PLACE_ONLY, p[i], n),
+                     p[i]);
+    ck_assert_uint_eq(HeapSize(heap, 0, p[i]), n);
+    check_fill(p[i], n);
+    PROCESS_HEAP_ENTRY e;
+    ck_assert(ph_test_walk_to(heap, &e, p[i]));
+    ck_assert_uint_eq(e.cbData, n);
+  }
+  ck_assert_int_ne(HeapValidate(heap, 0, NULL), FALSE);
+  for (int i = 0; i < N; i++)
+    ck_assert_int_ne(HeapFree(heap, 0, p[i]), FALSE);
+}
+END_TEST
+
 START_TEST(emul_small_blocks_resize_in_their_slot) {
   ph_test_activate_size(heap, 100);
   unsigned char* p = HeapAlloc(heap, 0, 100);
@@ -486,6 +513,7 @@ Suite* test_realloc(void) {
   tcase_add_test(tc, shrinking_keeps_the_prefix);
   tcase_add_test(tc, zero_memory_zeroes_only_the_new_bytes);
   tcase_add_test(tc, in_place_shrink_keeps_the_address);
+  tcase_add_test(tc, in_place_shrink_of_frequent_size_keeps_exact_sizes);
   tcase_add_test(tc, in_place_grow_that_cannot_fails_and_keeps_the_block);
   tcase_add_test(tc, in_place_grow_into_free_neighbour);
   tcase_add_test(tc, realloc_to_zero_gives_an_empty_block);
