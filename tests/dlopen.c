@@ -14,7 +14,10 @@
  * thread-locals need.  A library that needs static TLS (DF_STATIC_TLS)
  * then fails to load with "cannot allocate memory in static TLS block".
  *
- * Prints "OK" and exits 0 on success; exits 1 with the reason otherwise.
+ * It uses the library from the main thread, from a thread started before
+ * the dlopen (the loader sets up the library's thread-locals in threads
+ * already running) and from one started after.  Prints "OK" and exits 0
+ * on success; exits 1 with the reason otherwise.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -94,6 +97,29 @@ static void* use(void* arg) {
   return ph.heap_destroy(heap) ? NULL : "ph_heap_destroy failed";
 }
 
+/* A thread started before the dlopen: it waits until the library is
+ * loaded and looked up, then uses it (the loader set up the library's
+ * thread-locals in the threads already running). */
+static pthread_mutex_t loaded_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t loaded_cond = PTHREAD_COND_INITIALIZER;
+static int loaded; /* under loaded_lock: 1 loaded, -1 failed */
+
+static void* early(void* arg) {
+  pthread_mutex_lock(&loaded_lock);
+  while (loaded == 0)
+    pthread_cond_wait(&loaded_cond, &loaded_lock);
+  int ok = loaded > 0;
+  pthread_mutex_unlock(&loaded_lock);
+  return ok ? use(arg) : NULL;
+}
+
+static void set_loaded(int value) {
+  pthread_mutex_lock(&loaded_lock);
+  loaded = value;
+  pthread_cond_broadcast(&loaded_cond);
+  pthread_mutex_unlock(&loaded_lock);
+}
+
 /* use() in the main thread, then in a thread started after the dlopen
  * (its thread-locals are allocated then); NULL on success. */
 static const char* use_in_two_threads(void) {
@@ -120,14 +146,25 @@ int main(int argc, char** argv) {
   size_t taken = fill_static_tls(argc - 2, argv + 2);
   printf("static TLS taken by the fillers: %zu bytes\n", taken);
   fflush(stdout); /* before any error on stderr */
-  void* lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-  if (lib == NULL) {
-    fprintf(stderr, "dlopen: %s\n", dlerror());
+  pthread_t before;
+  if (pthread_create(&before, NULL, early, (void*)(uintptr_t)0x9abc) != 0) {
+    fprintf(stderr, "pthread_create failed\n");
     return 1;
   }
-  if (!look_up(lib))
+  void* lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL || !look_up(lib)) {
+    if (lib == NULL)
+      fprintf(stderr, "dlopen: %s\n", dlerror());
+    set_loaded(-1);
+    pthread_join(before, NULL);
     return 1;
+  }
+  set_loaded(1);
   const char* err = use_in_two_threads();
+  void* before_err;
+  pthread_join(before, &before_err);
+  if (err == NULL && before_err != NULL)
+    err = before_err;
   if (err != NULL) {
     fprintf(stderr, "%s\n", err);
     return 1;
