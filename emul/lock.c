@@ -185,8 +185,8 @@ struct held_bias {
   struct ph__heap* shard;
   unsigned slot;        /* its index in top->shards; PH__SHARDS: top itself */
 };
-static _Thread_local struct held_bias held[PH__HELD];
-static _Thread_local unsigned held_n;
+static _Thread_local struct held_bias held[PH__HELD] PH_TLS_FAST;
+static _Thread_local unsigned held_n PH_TLS_FAST;
 
 /* Whether shard (a pointer to compare, not to read) is still `slot` of
  * live heap top. */
@@ -249,8 +249,9 @@ void ph__heap_give_bias(struct ph__heap* s) {
  */
 static atomic_uint slot_users[PH__SHARDS];
 static atomic_uint slots_given;
-static _Thread_local bool exit_hooked; /* thread_exit will run */
-static _Thread_local bool slot_counted; /* slot_users counts this thread */
+static _Thread_local bool exit_hooked PH_TLS_FAST;  /* thread_exit will run */
+static _Thread_local bool slot_counted PH_TLS_FAST; /* slot_users counts
+                                                       this thread */
 
 static void slot_give_back(void) {
   unsigned s = ph__thread.slot_plus1;
