@@ -44,8 +44,9 @@ static const bool ph__debug = false;
 
 #define PH_STATIC_ASSERT(c, msg) _Static_assert(c, msg)
 
-/* Thread-local variables (ph__thread, the last error): their TLS model on
- * ELF systems.  (mingw-w64 and Mach-O have no such choice: nothing here.)
+/* Thread-local variables (ph__thread, the last error, lock.c's): their
+ * TLS model on ELF systems.  (mingw-w64 and Mach-O have no such choice:
+ * nothing here.)
  * - The static archive, which libtool compiles without -DPIC, for
  *   programs: initial-exec, one load at a fixed offset from the thread
  *   pointer.
