@@ -29,19 +29,6 @@ static unsigned msb64(uint64_t x) {
                    : ph__msb32((uint32_t)x);
 }
 
-static unsigned ctz64(uint64_t x) {
-#if defined(__GNUC__)
-  return (unsigned)__builtin_ctzll(x);
-#else
-  unsigned n = 0;
-  while (!(x & 1)) {
-    x >>= 1;
-    n++;
-  }
-  return n;
-#endif
-}
-
 /* The bin a free block of g granules lives in. */
 static unsigned bin_floor(uint32_t g) {
   if (g < PH__EXACT_BINS)
@@ -72,7 +59,7 @@ static unsigned bin_search(const struct ph__heap* h, unsigned bin) {
       return PH__BIN_COUNT;
     bits = h->bin_map[w];
   }
-  return w * 64u + ctz64(bits);
+  return w * 64u + ph__ctz64(bits);
 }
 
 static struct ph__links* links_of(struct ph__block* b) {

@@ -105,6 +105,20 @@ static inline unsigned ph__msb32(uint32_t x) {
 #endif
 }
 
+/* The index of the lowest set bit of x (x != 0). */
+static inline unsigned ph__ctz64(uint64_t x) {
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll(x);
+#else
+  unsigned n = 0;
+  while (!(x & 1u)) {
+    x >>= 1;
+    n++;
+  }
+  return n;
+#endif
+}
+
 static inline void* ph__block_data(const struct ph__block* b) {
   return (char*)b + PH__HEADER;
 }

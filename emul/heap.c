@@ -472,14 +472,6 @@ size_t ph__heap_block_size(const struct ph__heap* h, struct ph__region* r,
  * regions' reservations plus the large blocks' committed pages
  * (ph__region_reserved). */
 
-/* i, for bit 1 << i (regions are made seldom: a loop will do). */
-static uint32_t bit_index(uint64_t bit) {
-  uint32_t i = 0;
-  while (bit >>= 1)
-    i++;
-  return i;
-}
-
 /* The lowest iRegionIndex no blocks region of heap `top` (or of its
  * shards, which make regions under their own locks: hence the CAS) reads,
  * now taken; PH__INDEX_OVER if every one is (engine.h). */
@@ -493,7 +485,7 @@ uint32_t ph__heap_index_take(struct ph__heap* top) {
                                                 ids | bit,
                                                 memory_order_relaxed,
                                                 memory_order_relaxed))
-        return w * 64 + bit_index(bit);
+        return w * 64 + ph__ctz64(bit);
     }
   }
   return PH__INDEX_OVER;

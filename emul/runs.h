@@ -119,20 +119,6 @@ struct ph__run { /* what every call touches first, then the slacks */
 #define PH__RUN_HEAD_MIN                                                       \
   ((PH__HEADER + PH__RUN_DESC + PH__GRANULE - 1) / PH__GRANULE)
 
-/* The index of the lowest set bit of x (x != 0). */
-static inline unsigned ph__ctz(uintptr_t x) {
-#if defined(__GNUC__)
-  return (unsigned)__builtin_ctzll((unsigned long long)x);
-#else
-  unsigned n = 0;
-  while (!(x & 1u)) {
-    x >>= 1;
-    n++;
-  }
-  return n;
-#endif
-}
-
 static inline unsigned ph__popcount(uintptr_t x) {
 #if defined(__GNUC__)
   return (unsigned)__builtin_popcountll((unsigned long long)x);
@@ -259,7 +245,7 @@ static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size) {
   uintptr_t f = r->free;
   if (PH_UNLIKELY(f == 0))
     return NULL;
-  unsigned i = ph__ctz(f);
+  unsigned i = ph__ctz64(f);
   ph__run_set_free(r, f & (f - 1));
   r->left++;
   r->used[i] = (uint8_t)size; /* its slack, at most 24, reads back */
