@@ -131,9 +131,14 @@ static inline struct ph__block* ph__block_next(const struct ph__block* b) {
   return (struct ph__block*)((char*)b + ((size_t)b->size << PH__GRANULE_SHIFT));
 }
 
-/* Payload bytes of a block (capacity, not the requested size). */
+/* Payload bytes of a block of g granules (capacity, not the requested
+ * size). */
+static inline size_t ph__granules_payload(uint32_t g) {
+  return ((size_t)g << PH__GRANULE_SHIFT) - PH__HEADER;
+}
+
 static inline size_t ph__block_capacity(const struct ph__block* b) {
-  return ((size_t)b->size << PH__GRANULE_SHIFT) - PH__HEADER;
+  return ph__granules_payload(b->size);
 }
 
 /* The footer of FREE block b: its size, in its last 8 bytes (where the
@@ -364,7 +369,7 @@ static inline size_t ph__block_slack_ext(const struct ph__seal_keys* k,
   uint32_t slack = (uint32_t)w;
   if ((uint32_t)(w >> 32) != ph__seal_mix(k, at, slack, k->word) ||
       slack < PH__SLACK_EXT ||
-      slack > ((size_t)g << PH__GRANULE_SHIFT) - PH__HEADER)
+      slack > ph__granules_payload(g))
     return SIZE_MAX;
   return slack;
 }

@@ -48,8 +48,7 @@ static struct ph__run* run_new(struct ph__heap* h, uint32_t c,
                                unsigned after) {
   unsigned n = run_slots(c, after);
   uint32_t g = PH__RUN_HEAD_MIN + n * c;
-  void* data = ph__heap_alloc_unquick(
-      h, ((size_t)g << PH__GRANULE_SHIFT) - PH__HEADER, g);
+  void* data = ph__heap_alloc_unquick(h, ph__granules_payload(g), g);
   if (data == NULL)
     return NULL;
   struct ph__block* head = ph__block_of(data);

@@ -196,11 +196,6 @@ static inline bool ph__block_live(const struct ph__heap* h,
   }
 }
 
-/* The payload bytes of a slot of c granules. */
-static inline size_t ph__run_payload(uint32_t c) {
-  return ((size_t)c << PH__GRANULE_SHIFT) - PH__HEADER;
-}
-
 /* The slack of live block b of h (BUSY, or a busy run slot: from its byte
  * in the descriptor, or PH__RUN_SLACK_EXT and its own last bytes):
  * SIZE_MAX if the block's own bytes that keep a large one were
@@ -211,7 +206,7 @@ static inline size_t ph__live_slack(const struct ph__heap* h,
   if (ph__block_word_state(w) != PH__STATE_RUN)
     return ph__block_slack_of(&h->seal, b);
   uint8_t used = ph__run_of(b, w)->used[ph__run_index(w)];
-  size_t slack = (ph__run_payload((uint32_t)w) - used) & 0xFFu;
+  size_t slack = (ph__granules_payload((uint32_t)w) - used) & 0xFFu;
   return slack < PH__RUN_SLACK_EXT
              ? slack
              : ph__block_slack_ext(&h->seal, b, (uint32_t)w);
@@ -225,7 +220,7 @@ static inline void ph__run_set_slack(const struct ph__heap* h,
   struct ph__run* r = ph__run_of(b, w);
   unsigned i = ph__run_index(w);
   size_t kept = slack < PH__RUN_SLACK_EXT ? slack : PH__RUN_SLACK_EXT;
-  r->used[i] = (uint8_t)(ph__run_payload((uint32_t)w) - kept);
+  r->used[i] = (uint8_t)(ph__granules_payload((uint32_t)w) - kept);
   if (kept == PH__RUN_SLACK_EXT)
     ph__block_slack_store(&h->seal, b, (uint32_t)w, slack);
 }
