@@ -43,20 +43,13 @@ static void bad_block(struct ph__heap* h, const void* block) {
   ph__fail(PH_ERROR_INVALID_PARAMETER);
 }
 
-/* GetProcessHeap's first call: the engine started, or the reason not. */
-static PH_NOINLINE void* process_heap_first(void) {
+void* ph_process_heap(void) {
   struct ph__heap* h = ph__process_heap();
-  if (h == NULL) {
+  if (PH_UNLIKELY(h == NULL)) {
     ph__fail(PH_ERROR_NOT_ENOUGH_MEMORY);
     return NULL;
   }
   return ph__heap_handle(h);
-}
-
-void* ph_process_heap(void) {
-  void* handle =
-      atomic_load_explicit(&ph__process_handle, memory_order_acquire);
-  return PH_LIKELY(handle != NULL) ? handle : process_heap_first();
 }
 
 uint32_t ph_process_heaps(uint32_t count, void** heaps) {

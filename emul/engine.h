@@ -538,11 +538,18 @@ ph__mutex_t* ph__registry_lock(void);
 
 /* ---- startup.c: the process heap, the environment, fork ------------------ */
 void ph__init(void);
-struct ph__heap* ph__process_heap(void);
-/* The process heap's handle once the heap is made (release-stored), else
- * NULL: GetProcessHeap's one load, for code that calls it at every
- * HeapAlloc and HeapFree, as ported Win32 code does. */
-extern _Atomic(void*) ph__process_handle;
+/* The process heap once made (release-stored), else NULL. */
+extern _Atomic(struct ph__heap*) ph__the_process_heap;
+struct ph__heap* ph__process_heap_start(void); /* ph__init, then that */
+
+/* The process heap, made on first use; NULL only if that failed.  Once
+ * made, one load and no call: ported code calls GetProcessHeap at every
+ * HeapAlloc and HeapFree. */
+static inline struct ph__heap* ph__process_heap(void) {
+  struct ph__heap* h =
+      atomic_load_explicit(&ph__the_process_heap, memory_order_acquire);
+  return PH_LIKELY(h != NULL) ? h : ph__process_heap_start();
+}
 
 /* ---- walk.c, validate.c, info.c ---------------------------------------- */
 uint32_t ph__walk_next(struct ph__heap* h, ph_heap_entry_t* e);

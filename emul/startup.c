@@ -22,8 +22,7 @@
 #include <string.h>
 
 static ph__mutex_t init_lock = PH__MUTEX_INIT;
-static _Atomic(struct ph__heap*) process_heap;
-_Atomic(void*) ph__process_handle; /* engine.h */
+_Atomic(struct ph__heap*) ph__the_process_heap; /* engine.h */
 
 /* ---- fork ------------------------------------------------------------------ */
 
@@ -136,26 +135,22 @@ static void init_once(void) {
   if (h == NULL)
     return;
   ph__registry_add(h);
-  atomic_store_explicit(&ph__process_handle, ph__heap_handle(h),
-                        memory_order_release);
-  atomic_store_explicit(&process_heap, h, memory_order_release);
+  atomic_store_explicit(&ph__the_process_heap, h, memory_order_release);
 }
 
 /* Make the process heap and the rest of the engine ready; idempotent. */
 void ph__init(void) {
-  if (atomic_load_explicit(&process_heap, memory_order_acquire) != NULL)
+  if (atomic_load_explicit(&ph__the_process_heap, memory_order_acquire) !=
+      NULL)
     return;
   ph__mutex_lock(&init_lock);
-  if (atomic_load_explicit(&process_heap, memory_order_relaxed) == NULL)
+  if (atomic_load_explicit(&ph__the_process_heap, memory_order_relaxed) ==
+      NULL)
     init_once();
   ph__mutex_unlock(&init_lock);
 }
 
-/* The process heap, made on first use; NULL only if that failed. */
-struct ph__heap* ph__process_heap(void) {
-  struct ph__heap* h = atomic_load_explicit(&process_heap, memory_order_acquire);
-  if (PH_LIKELY(h != NULL))
-    return h;
+struct ph__heap* ph__process_heap_start(void) {
   ph__init();
-  return atomic_load_explicit(&process_heap, memory_order_acquire);
+  return atomic_load_explicit(&ph__the_process_heap, memory_order_acquire);
 }
