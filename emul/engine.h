@@ -543,7 +543,7 @@ extern _Atomic(struct ph__heap*) ph__the_process_heap;
 struct ph__heap* ph__process_heap_start(void); /* ph__init, then that */
 
 /* The process heap, made on first use; NULL only if that failed.  Once
- * made, one load and no call: ported code calls GetProcessHeap at every
+ * made, a load and no call: ported code calls GetProcessHeap at every
  * HeapAlloc and HeapFree. */
 static inline struct ph__heap* ph__process_heap(void) {
   struct ph__heap* h =

@@ -183,7 +183,7 @@ PH_EXPORT const char* ph_error_name(uint32_t code);
  * Returns: its handle, the same on every call; NULL only if the emulated
  *          engine cannot map its first page (last error: NOT_ENOUGH_MEMORY).
  *          The process heap cannot be destroyed.
- * On the emulated engine one load once the heap is made; declared
+ * On the emulated engine two loads once the heap is made; declared
  * PH_CONST, so that code which calls it at every allocation,
  * HeapAlloc(GetProcessHeap(), ...), pays for it once where the compiler
  * sees the calls together.
