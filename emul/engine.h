@@ -108,6 +108,62 @@ struct ph__region {
 
 _Static_assert(sizeof(struct ph__region) % PH__GRANULE == 0, "region hdr");
 
+/* Regions linked through prev and next, first to last; both NULL when
+ * empty (a heap's large blocks, oldest first; the region cache, newest
+ * first).  The caller holds the list's lock. */
+struct ph__region_list {
+  struct ph__region* first;
+  struct ph__region* last;
+};
+
+static inline void ph__region_list_append(struct ph__region_list* l,
+                                          struct ph__region* r) {
+  r->next = NULL;
+  r->prev = l->last;
+  if (l->last != NULL)
+    l->last->next = r;
+  else
+    l->first = r;
+  l->last = r;
+}
+
+static inline void ph__region_list_prepend(struct ph__region_list* l,
+                                           struct ph__region* r) {
+  r->prev = NULL;
+  r->next = l->first;
+  if (l->first != NULL)
+    l->first->prev = r;
+  else
+    l->last = r;
+  l->first = r;
+}
+
+static inline void ph__region_list_unlink(struct ph__region_list* l,
+                                          struct ph__region* r) {
+  if (r->prev != NULL)
+    r->prev->next = r->next;
+  else
+    l->first = r->next;
+  if (r->next != NULL)
+    r->next->prev = r->prev;
+  else
+    l->last = r->prev;
+}
+
+/* r, on l, was moved with its header (large.c): its neighbours, which
+ * still name its old address, name it again. */
+static inline void ph__region_list_moved(struct ph__region_list* l,
+                                         struct ph__region* r) {
+  if (r->prev != NULL)
+    r->prev->next = r;
+  else
+    l->first = r;
+  if (r->next != NULL)
+    r->next->prev = r;
+  else
+    l->last = r;
+}
+
 /* A region's commit_size as a thread without its heap's lock may read it
  * (a guest checking a block it frees, remote.c): the owner changes it only
  * with ph__region_set_commit, and a live block's pages stay committed
@@ -206,9 +262,8 @@ struct ph__heap {
   size_t hot_n;
 
   struct ph__region* last;   /* newest blocks region: growth goes here */
-  struct ph__region* large;  /* large blocks, oldest first (walks list
-                                them so, as Windows does) */
-  struct ph__region* large_last; /* the newest: new ones go after it */
+  struct ph__region_list large; /* large blocks, oldest first (walks
+                                   list them so, as Windows does) */
 
   size_t committed;          /* sum of regions' commit_size */
   size_t reserved;           /* sum of regions' reserve_size */

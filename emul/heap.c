@@ -361,14 +361,7 @@ static void count_commit(struct ph__heap* h, const struct ph__region* r,
  * again. */
 static void region_moved(struct ph__heap* h, struct ph__region* r) {
   PH_ASSERT(r->kind == PH__REGION_LARGE);
-  if (r->prev != NULL)
-    r->prev->next = r;
-  else
-    h->large = r;
-  if (r->next != NULL)
-    r->next->prev = r;
-  else
-    h->large_last = r;
+  ph__region_list_moved(&h->large, r);
 }
 
 /* ph__large_realloc of large block region r of h, with h's list and
@@ -505,13 +498,7 @@ void ph__heap_region_add(struct ph__heap* h, struct ph__region* r) {
   r->heap = h;
   if (r->kind == PH__REGION_LARGE) {
     r->index = PH__LARGE_INDEX;
-    r->next = NULL;
-    r->prev = h->large_last;
-    if (h->large_last != NULL)
-      h->large_last->next = r;
-    else
-      h->large = r;
-    h->large_last = r;
+    ph__region_list_append(&h->large, r);
   } else {
     r->index = ph__heap_index_take(h->top);
     r->prev = h->last;
@@ -527,18 +514,16 @@ void ph__heap_region_add(struct ph__heap* h, struct ph__region* r) {
  * region leaves a heap (free of a large block, compaction, destroy). */
 void ph__heap_region_release(struct ph__heap* h, struct ph__region* r) {
   PH_ASSERT(r != &h->region0);
-  if (r->prev != NULL)
+  if (r->kind == PH__REGION_LARGE) {
+    ph__region_list_unlink(&h->large, r);
+  } else { /* after region0, which stays first */
     r->prev->next = r->next;
-  else if (r->kind == PH__REGION_LARGE)
-    h->large = r->next;
-  if (r->next != NULL)
-    r->next->prev = r->prev;
-  else if (r->kind == PH__REGION_LARGE)
-    h->large_last = r->prev;
-  else
-    h->last = r->prev;
-  if (r->kind != PH__REGION_LARGE)
+    if (r->next != NULL)
+      r->next->prev = r->prev;
+    else
+      h->last = r->prev;
     index_give(h->top, r->index);
+  }
   h->reserved -= ph__region_reserved(r);
   h->committed -= r->commit_size;
   ph__heap_hot_set(h);
@@ -672,8 +657,8 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
  * further regions, then the first, which holds the struct itself. */
 static void heap_release(struct ph__heap* h) {
   h->magic = 0;
-  while (h->large != NULL)
-    ph__heap_region_release(h, h->large);
+  while (h->large.first != NULL)
+    ph__heap_region_release(h, h->large.first);
   while (h->last != &h->region0)
     ph__heap_region_release(h, h->last);
   ph__region_retire(&h->region0, ph__heap_exec(h), h->stamp);

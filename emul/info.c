@@ -123,7 +123,7 @@ static size_t allocated_bytes(struct ph__heap* h) {
       }
     }
   }
-  for (struct ph__region* r = h->large; r != NULL; r = r->next)
+  for (struct ph__region* r = h->large.first; r != NULL; r = r->next)
     sum += r->large_size;
   return sum;
 }

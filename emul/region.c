@@ -19,9 +19,7 @@
 #include "engine.h"
 
 static ph__mutex_t cache_lock = PH__MUTEX_INIT;
-static struct ph__region* cache_head; /* the newest; next leads to older
-                                         ones, prev to newer */
-static struct ph__region* cache_tail; /* the oldest */
+static struct ph__region_list cache;  /* newest first */
 static size_t cache_bytes;            /* sum of cached commit_size */
 static size_t cache_limit = (size_t)256 << 20;
 static atomic_uint decay_ms = PH__DECAY_MS_DEFAULT;
@@ -47,26 +45,13 @@ static bool cache_quarantined(const struct ph__region* r, uint32_t destroyed) {
 
 /* Cache r as its newest region.  Caller holds cache_lock. */
 static void cache_push(struct ph__region* r) {
-  r->prev = NULL;
-  r->next = cache_head;
-  if (cache_head != NULL)
-    cache_head->prev = r;
-  else
-    cache_tail = r;
-  cache_head = r;
+  ph__region_list_prepend(&cache, r);
   cache_bytes += r->commit_size;
 }
 
 /* Take cached region r out of the cache.  Caller holds cache_lock. */
 static void cache_unlink(struct ph__region* r) {
-  if (r->prev != NULL)
-    r->prev->next = r->next;
-  else
-    cache_head = r->next;
-  if (r->next != NULL)
-    r->next->prev = r->prev;
-  else
-    cache_tail = r->prev;
+  ph__region_list_unlink(&cache, r);
   cache_bytes -= r->commit_size;
 }
 
@@ -80,7 +65,7 @@ static void cache_unlink(struct ph__region* r) {
 static struct ph__region* cache_take(size_t reserve, uint32_t destroyed) {
   bool avoid = destroyed != 0 && cache_bytes < PH__QUARANTINE_CACHE;
   struct ph__region* best = NULL;
-  for (struct ph__region* r = avoid ? cache_tail : cache_head; r != NULL;
+  for (struct ph__region* r = avoid ? cache.last : cache.first; r != NULL;
        r = avoid ? r->prev : r->next) {
     if (r->reserve_size < reserve ||
         (best != NULL && r->reserve_size >= best->reserve_size) ||
@@ -215,7 +200,7 @@ bool ph__region_decommit(struct ph__region* r, size_t commit_size) {
  * committed bytes remain.  Caller holds cache_lock; the regions go to
  * *out, linked through next, for the caller to release unlocked. */
 static void cache_cut(size_t keep, struct ph__region** out) {
-  struct ph__region* r = cache_head;
+  struct ph__region* r = cache.first;
   size_t kept = 0;
   while (r != NULL && kept + r->commit_size <= keep) {
     kept += r->commit_size;
@@ -224,11 +209,11 @@ static void cache_cut(size_t keep, struct ph__region** out) {
   *out = r;
   if (r == NULL)
     return;
-  cache_tail = r->prev;
+  cache.last = r->prev;
   if (r->prev != NULL)
     r->prev->next = NULL;
   else
-    cache_head = NULL;
+    cache.first = NULL;
   cache_bytes = kept;
 }
 
@@ -286,7 +271,7 @@ void ph__region_cache_decay(uint64_t now) {
   atomic_store_explicit(&decay_next, now + delay / 4, memory_order_relaxed);
   struct ph__region* drop = NULL;
   ph__mutex_lock(&cache_lock);
-  for (struct ph__region *r = cache_head, *next; r != NULL; r = next) {
+  for (struct ph__region *r = cache.first, *next; r != NULL; r = next) {
     next = r->next;
     if (now - (uint64_t)r->large_size < delay)
       continue;

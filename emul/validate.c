@@ -100,7 +100,7 @@ static bool validate_shard(struct ph__heap* h) {
   for (struct ph__region* r = &h->region0; r != NULL; r = r->next)
     if (r->heap != h || !validate_region(h, r, &free_blocks))
       return false;
-  for (struct ph__region* r = h->large; r != NULL; r = r->next)
+  for (struct ph__region* r = h->large.first; r != NULL; r = r->next)
     if (r->heap != h || ph__map_find(r) != r ||
         !ph__heap_find_block(h, ph__block_data(ph__region_first(r)), NULL))
       return false;

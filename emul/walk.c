@@ -154,8 +154,8 @@ static uint32_t after_region(struct ph__heap* h, ph_heap_entry_t* e,
     entry_region(e, r->next);
     return 0;
   }
-  if (h->large != NULL) {
-    entry_large(e, h->large);
+  if (h->large.first != NULL) {
+    entry_large(e, h->large.first);
     return 0;
   }
   return after_shard(h, e);
