@@ -98,14 +98,19 @@ static struct bench_run run_workers(const struct bench_allocator* a,
   return r;
 }
 
-/* An allocated and tagged block of `size`, or the end of the program. */
-static void* tagged(const struct bench_allocator* a, void* heap, size_t size,
-                    const char* where) {
-  void* b = a->alloc(heap, size);
+/* Block b of `size` tagged, or the end of the program if b is NULL. */
+static void* tag_or_die(const struct bench_allocator* a, void* b,
+                        size_t size, const char* where) {
   if (b == NULL)
     bench_oom(a, where, size);
   bench_tag_set(b);
   return b;
+}
+
+/* An allocated and tagged block of `size`, or the end of the program. */
+static void* tagged(const struct bench_allocator* a, void* heap, size_t size,
+                    const char* where) {
+  return tag_or_die(a, a->alloc(heap, size), size, where);
 }
 
 /* ---- hot-N: a hot working set per thread, one default heap -------------- */
@@ -139,13 +144,9 @@ enum hot_style { HOT_HEAP, HOT_EVERYDAY, HOT_EVERYDAY_ZERO };
 static inline __attribute__((always_inline)) void* hot_get(
     const struct bench_allocator* a, void* heap, enum hot_style st,
     size_t size, const char* where) {
-  if (st == HOT_HEAP)
-    return tagged(a, heap, size, where);
-  void* b = a->everyday(size, st == HOT_EVERYDAY_ZERO);
-  if (b == NULL)
-    bench_oom(a, where, size);
-  bench_tag_set(b);
-  return b;
+  void* b = st == HOT_HEAP ? a->alloc(heap, size)
+                           : a->everyday(size, st == HOT_EVERYDAY_ZERO);
+  return tag_or_die(a, b, size, where);
 }
 
 static inline __attribute__((always_inline)) void hot_put(
