@@ -106,6 +106,8 @@ struct row {
   int shared_runs[BENCH_ALLOCATORS]; /* summed over the runs */
   double cpu_per_op[BENCH_ALLOCATORS]; /* hot-N: median of the threads' CPU
                                           time an op; < 0: unknown */
+  double start_us[BENCH_ALLOCATORS]; /* hot-N: median of bench_run.start_ns,
+                                        in us; 0: unknown */
 };
 
 static struct bench_allocator all[BENCH_ALLOCATORS];
@@ -232,6 +234,7 @@ static struct bench_run run_once(size_t w, const struct bench_allocator* a,
 static void run_workload(size_t w, const struct bench_params* p, int reps) {
   double ns[BENCH_ALLOCATORS][MAX_REPS];
   double cpu[BENCH_ALLOCATORS][MAX_REPS];
+  double start[BENCH_ALLOCATORS][MAX_REPS];
   int got[BENCH_ALLOCATORS] = {0};
   bool na[BENCH_ALLOCATORS] = {false};
   struct row* row = &rows[w];
@@ -249,6 +252,7 @@ static void run_workload(size_t w, const struct bench_params* p, int reps) {
       }
       row->ops = r.ops;
       cpu[i][got[i]] = r.cpu_ns;
+      start[i][got[i]] = r.start_ns;
       ns[i][got[i]++] = r.ns;
       row->shared[i] += r.shared;
       row->shared_runs[i]++;
@@ -262,6 +266,7 @@ static void run_workload(size_t w, const struct bench_params* p, int reps) {
     double cpu_mid = median(cpu[i], got[i]);
     if (cpu_mid > 0)
       row->cpu_per_op[i] = cpu_mid / (double)row->ops;
+    row->start_us[i] = median(start[i], got[i]) / 1e3;
     double mid = median(ns[i], got[i]);
     row->ms[i] = mid / 1e6;
     row->ns_per_op[i] = mid / (double)row->ops;
@@ -310,7 +315,8 @@ static void print_table_head(void) {
   printf(" %8s %6s   %s\n", "ph_ms", "spread", "one op is");
 }
 
-/* hot-N's CPU time a pair, per allocator, if any was measured. */
+/* hot-N's CPU time a pair and what a thread's start took, per allocator,
+ * if any was measured. */
 static void print_cpu(void) {
   bool any = false;
   for (size_t w = 0; w < WORKLOADS; w++) {
@@ -323,16 +329,31 @@ static void print_cpu(void) {
     if (!any) {
       printf("\nhot-N: the threads' CPU time (user and system) in the timed "
              "part over the pairs, median, ns;\nwall time, above, also holds "
-             "what starting, switching and ending the threads cost\n");
+             "what starting, switching and ending the threads cost;\n"
+             "st_x: what a thread's first %d pairs took beyond the same "
+             "pairs at its later rate\n(caches cold after the fill and the "
+             "other threads), mean over the threads, median, us\n",
+             BENCH_HOT_START);
       printf("%-16s", "workload");
       for (int i = 0; i < BENCH_ALLOCATORS; i++)
         printf(" %8s", all[i].name);
+      for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+        char head[16];
+        snprintf(head, sizeof head, "st_%s", all[i].name);
+        printf(" %8s", head);
+      }
       printf("\n");
     }
     any = true;
     printf("%-16s", workloads[w].name);
     for (int i = 0; i < BENCH_ALLOCATORS; i++)
       put_num(row->cpu_per_op[i]);
+    for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+      if (row->start_us[i] != 0)
+        printf(" %8.1f", row->start_us[i]);
+      else
+        printf(" %8s", "n/a");
+    }
     printf("\n");
   }
 }

@@ -85,6 +85,10 @@ struct bench_params {
 };
 
 /* What one run of one workload on one allocator measured. */
+/* hot-N: a thread's first pairs, its start, timed apart (by then it has
+ * freed about every one of its 256 live blocks once: 1 - e^(-4000/256)). */
+#define BENCH_HOT_START 4000
+
 struct bench_run {
   bool na;           /* allocator cannot run this workload */
   double ns;         /* wall time of the timed part */
@@ -99,6 +103,9 @@ struct bench_run {
                         another thread running at the same time */
   double cpu_ns;     /* hot-N: its threads' CPU time in the timed part,
                         summed (0: unknown) */
+  double start_ns;   /* hot-N: CPU a thread's start took beyond its later
+                        rate (BENCH_HOT_START), mean over the
+                        threads (0: unknown) */
 };
 
 typedef struct bench_run (*bench_fn)(const struct bench_allocator* a,
