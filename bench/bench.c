@@ -7,7 +7,9 @@
  * enforced: the exit status says only whether the runs were sound.
  *
  * The workloads of issue 16 (bench-scale.c, on each allocator's default
- * heap) also get ph's lock counts (ph_lock_stats) and their own targets.
+ * heap) also get ph's lock counts (ph_lock_stats) and their own targets;
+ * hot-2 .. hot-64 run in rounds, one repetition of each a round, so that
+ * their ratios compare runs of the same round.
  *
  *   bench [--quick] [--only NAME]... [--alloc NAME]... [--reps N]
  *         [--seed N] [--list]
@@ -41,47 +43,53 @@ struct workload {
   const char* op; /* what one op is */
   bool scale;     /* issue 16's: ph's lock counts printed, its targets */
   int threads;    /* bench_params.threads for fn */
+  bool paired;    /* run rep by rep with the next paired workloads (hot-2
+                     .. hot-64), so that their ratios compare runs made in
+                     the same minute (slowdown_over_libc) */
 };
 
 static const struct workload workloads[] = {
-    {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B", false, 0},
-    {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB", false, 0},
+    {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B", false, 0,
+     false},
+    {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB", false, 0,
+     false},
     {"realloc", bench_realloc_growth, "realloc, doubling 16 B..1 MiB", false,
-     0},
+     0, false},
     {"realloc-lone", bench_realloc_lone, "realloc, lone block 16 B..1 MiB",
-     false, 0},
+     false, 0, false},
     {"destroy", bench_destroy, "block ended by destroy (glibc: free)", false,
-     0},
+     0, false},
     {"destroy-nocache", bench_destroy_nocache, "same, ph region cache off",
-     false, 0},
+     false, 0, false},
     {"per-request", bench_per_request, "block, create+fill+destroy x10",
-     false, 0},
+     false, 0, false},
     {"threads-shared", bench_threads_shared, "pair, 2 threads, one heap",
-     false, 0},
+     false, 0, false},
     {"threads-each", bench_threads_each, "pair, 2 threads, heap each", false,
-     0},
+     0, false},
     {"threads-alone", bench_threads_alone, "pair, threads-shared's, 1 thread",
-     false, 0},
+     false, 0, false},
     {"prod-cons", bench_producer_consumer, "block, alloc in A, free in B",
-     false, 0},
+     false, 0, false},
     /* issue 16's, on the default heap (bench-scale.c) */
-    {"hot-1", bench_hot, "pair, 1 thread", true, 1},
-    {"hot-few", bench_hot_few, "pair, 1 thread, 32 blocks alive", true, 1},
+    {"hot-1", bench_hot, "pair, 1 thread", true, 1, false},
+    {"hot-few", bench_hot_few, "pair, 1 thread, 32 blocks alive", true, 1,
+     false},
     {"everyday", bench_everyday, "pair, hot-1 by HeapAlloc(GetProcessHeap()..",
-     true, 1},
+     true, 1, false},
     {"everyday-zero", bench_everyday_zero,
-     "pair, the same zeroed (calloc, mi_zalloc)", true, 1},
-    {"hot-2", bench_hot, "pair, 2 threads", true, 2},
-    {"hot-8", bench_hot, "pair, 8 threads", true, 8},
-    {"hot-32", bench_hot, "pair, 32 threads", true, 32},
-    {"hot-64", bench_hot, "pair, 64 threads", true, 64},
-    {"thread-churn", bench_thread_churn, "pair, 1000 threads of 2000, 2 at a time",
-     true, 0},
-    {"larson", bench_larson, "pair, 8 threads passing sets on", true, 0},
+     "pair, the same zeroed (calloc, mi_zalloc)", true, 1, false},
+    {"hot-2", bench_hot, "pair, 2 threads", true, 2, true},
+    {"hot-8", bench_hot, "pair, 8 threads", true, 8, true},
+    {"hot-32", bench_hot, "pair, 32 threads", true, 32, true},
+    {"hot-64", bench_hot, "pair, 64 threads", true, 64, true},
+    {"thread-churn", bench_thread_churn,
+     "pair, 1000 threads of 2000, 2 at a time", true, 0, false},
+    {"larson", bench_larson, "pair, 8 threads passing sets on", true, 0, false},
     {"cache-scratch-2", bench_cache_scratch,
-     "8-B object written 1000x, 2 thr", true, 2},
+     "8-B object written 1000x, 2 thr", true, 2, false},
     {"cache-scratch-8", bench_cache_scratch,
-     "8-B object written 1000x, 8 thr", true, 8},
+     "8-B object written 1000x, 8 thr", true, 8, false},
 };
 #define WORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -108,6 +116,13 @@ struct row {
                                           time an op; < 0: unknown */
   double start_us[BENCH_ALLOCATORS]; /* hot-N: median of bench_run.start_ns,
                                         in us; 0: unknown */
+  /* Each repetition's run, in order (rep r of a paired workload ran in
+   * the same round as rep r of the others); got[i] of them. */
+  double ns[BENCH_ALLOCATORS][MAX_REPS];
+  double cpu[BENCH_ALLOCATORS][MAX_REPS];
+  double start[BENCH_ALLOCATORS][MAX_REPS];
+  int got[BENCH_ALLOCATORS];
+  bool na[BENCH_ALLOCATORS];
 };
 
 static struct bench_allocator all[BENCH_ALLOCATORS];
@@ -137,9 +152,12 @@ static int cmp_double(const void* x, const void* y) {
   return (a > b) - (a < b);
 }
 
-static double median(double* v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+/* The median of the n (1..MAX_REPS) values at v, left in their order. */
+static double median(const double* v, int n) {
+  double s[MAX_REPS];
+  memcpy(s, v, (size_t)n * sizeof *v);
+  qsort(s, (size_t)n, sizeof *s, cmp_double);
+  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 /* A number in 8 columns, with precision fitting its size. */
@@ -231,48 +249,57 @@ static struct bench_run run_once(size_t w, const struct bench_allocator* a,
   return r;
 }
 
-static void run_workload(size_t w, const struct bench_params* p, int reps) {
-  double ns[BENCH_ALLOCATORS][MAX_REPS];
-  double cpu[BENCH_ALLOCATORS][MAX_REPS];
-  double start[BENCH_ALLOCATORS][MAX_REPS];
-  int got[BENCH_ALLOCATORS] = {0};
-  bool na[BENCH_ALLOCATORS] = {false};
+/* Repetition `rep` of workload w: one run of each allocator, which
+ * starts in turn, kept in w's row. */
+static void run_rep(size_t w, const struct bench_params* p, int rep) {
   struct row* row = &rows[w];
   row->run = true;
-  for (int rep = 0; rep < reps; rep++) {
-    for (int k = 0; k < BENCH_ALLOCATORS; k++) {
-      int i = (k + rep) % BENCH_ALLOCATORS;
-      if (all[i].absent != NULL || na[i])
-        continue;
-      struct bench_run r = run_once(w, &all[i], p);
-      check_errors(&all[i], workloads[w].name, r.errors);
-      if (r.na) {
-        na[i] = true;
-        continue;
-      }
-      row->ops = r.ops;
-      cpu[i][got[i]] = r.cpu_ns;
-      start[i][got[i]] = r.start_ns;
-      ns[i][got[i]++] = r.ns;
-      row->shared[i] += r.shared;
-      row->shared_runs[i]++;
+  for (int k = 0; k < BENCH_ALLOCATORS; k++) {
+    int i = (k + rep) % BENCH_ALLOCATORS;
+    if (all[i].absent != NULL || row->na[i])
+      continue;
+    struct bench_run r = run_once(w, &all[i], p);
+    check_errors(&all[i], workloads[w].name, r.errors);
+    if (r.na) {
+      row->na[i] = true;
+      continue;
     }
+    row->ops = r.ops;
+    row->cpu[i][row->got[i]] = r.cpu_ns;
+    row->start[i][row->got[i]] = r.start_ns;
+    row->ns[i][row->got[i]++] = r.ns;
+    row->shared[i] += r.shared;
+    row->shared_runs[i]++;
   }
+}
+
+/* Workload w's medians from its repetitions. */
+static void finish_row(size_t w) {
+  struct row* row = &rows[w];
   for (int i = 0; i < BENCH_ALLOCATORS; i++) {
     row->ns_per_op[i] = row->ms[i] = row->spread[i] = -1;
     row->cpu_per_op[i] = -1;
-    if (got[i] == 0)
+    int got = row->got[i];
+    if (got == 0)
       continue;
-    double cpu_mid = median(cpu[i], got[i]);
+    double cpu_mid = median(row->cpu[i], got);
     if (cpu_mid > 0)
       row->cpu_per_op[i] = cpu_mid / (double)row->ops;
-    row->start_us[i] = median(start[i], got[i]) / 1e3;
-    double mid = median(ns[i], got[i]);
+    row->start_us[i] = median(row->start[i], got) / 1e3;
+    double mid = median(row->ns[i], got), lo = mid, hi = mid;
+    for (int r = 0; r < got; r++) {
+      lo = row->ns[i][r] < lo ? row->ns[i][r] : lo;
+      hi = row->ns[i][r] > hi ? row->ns[i][r] : hi;
+    }
     row->ms[i] = mid / 1e6;
     row->ns_per_op[i] = mid / (double)row->ops;
-    row->spread[i] = (ns[i][got[i] - 1] - ns[i][0]) / mid;
+    row->spread[i] = (hi - lo) / mid;
   }
+}
 
+/* Workload w's line. */
+static void print_row(size_t w) {
+  const struct row* row = &rows[w];
   printf("%-16s %8llu", workloads[w].name, (unsigned long long)row->ops);
   for (int i = 0; i < BENCH_ALLOCATORS; i++) {
     if (all[i].absent != NULL)
@@ -292,6 +319,19 @@ static void run_workload(size_t w, const struct bench_params* p, int reps) {
          row->spread[BENCH_PH] >= 0 ? row->spread[BENCH_PH] * 100 : 0.0,
          workloads[w].op);
   fflush(stdout);
+}
+
+/* The n selected workloads at `ws`, `reps` rounds of one repetition of
+ * each, then their lines. */
+static void run_workloads(const size_t* ws, int n, const struct bench_params* p,
+                          int reps) {
+  for (int rep = 0; rep < reps; rep++)
+    for (int k = 0; k < n; k++)
+      run_rep(ws[k], p, rep);
+  for (int k = 0; k < n; k++) {
+    finish_row(ws[k]);
+    print_row(ws[k]);
+  }
 }
 
 static void print_table_head(void) {
@@ -545,18 +585,6 @@ static double ph_over(const char* name, int other) {
   return r->ns_per_op[BENCH_PH] / r->ns_per_op[other];
 }
 
-/* Allocator i's ns per op in a workload; < 0 if unknown. */
-static double ns_of(const char* name, int i) {
-  const struct row* r = row_named(name);
-  return r != NULL && r->ns_per_op[i] > 0 ? r->ns_per_op[i] : -1;
-}
-
-/* Allocator i's CPU time an op for workload `name`; < 0 if unknown. */
-static double cpu_of(const char* name, int i) {
-  const struct row* r = row_named(name);
-  return r != NULL && r->cpu_per_op[i] > 0 ? r->cpu_per_op[i] : -1;
-}
-
 /* ph's time for workload a / its time for workload b; < 0 if unknown. */
 static double ph_ratio(const char* a, const char* b) {
   const struct row* ra = row_named(a);
@@ -664,13 +692,30 @@ static void print_targets_memory(void) {
   }
 }
 
-/* ph's slowdown from hot-2 to hot-64 over glibc's, in the times `of`
- * gives (ns_of, cpu_of); < 0 if one is unknown. */
-static double slowdown_over_libc(double (*of)(const char*, int)) {
-  double ph2 = of("hot-2", BENCH_PH), ph64 = of("hot-64", BENCH_PH);
-  double c2 = of("hot-2", BENCH_LIBC), c64 = of("hot-64", BENCH_LIBC);
-  return ph2 > 0 && ph64 > 0 && c2 > 0 && c64 > 0 ? (ph64 / ph2) / (c64 / c2)
-                                                  : -1;
+/* ph's slowdown from hot-2 to hot-64 over glibc's, (ph64 / ph2) /
+ * (c64 / c2), in the times `of` gives (the rows' ns or cpu samples), as
+ * the median over the rounds of the ratio within each (the two workloads
+ * are paired: their rep r ran in the same round); < 0 if unknown. */
+static double slowdown_over_libc(bool cpu) {
+  const struct row* two = row_named("hot-2");
+  const struct row* many = row_named("hot-64");
+  if (two == NULL || many == NULL)
+    return -1;
+  int n = two->got[BENCH_PH];
+  if (n == 0 || n != many->got[BENCH_PH] || n != two->got[BENCH_LIBC] ||
+      n != many->got[BENCH_LIBC])
+    return -1;
+  double v[MAX_REPS];
+  for (int r = 0; r < n; r++) {
+    double ph2 = cpu ? two->cpu[BENCH_PH][r] : two->ns[BENCH_PH][r];
+    double ph64 = cpu ? many->cpu[BENCH_PH][r] : many->ns[BENCH_PH][r];
+    double c2 = cpu ? two->cpu[BENCH_LIBC][r] : two->ns[BENCH_LIBC][r];
+    double c64 = cpu ? many->cpu[BENCH_LIBC][r] : many->ns[BENCH_LIBC][r];
+    if (ph2 <= 0 || ph64 <= 0 || c2 <= 0 || c64 <= 0)
+      return -1;
+    v[r] = (ph64 / ph2) / (c64 / c2);
+  }
+  return median(v, n);
 }
 
 /* Issue 16: the process heap as a program's malloc. */
@@ -690,8 +735,8 @@ static void print_targets_scale(void) {
   snprintf(what, sizeof what, "larson: ph time / %s time", libc);
   target(what, ph_over("larson", BENCH_LIBC), true, 1.0);
   snprintf(what, sizeof what, "ph hot-64/hot-2 over %s hot-64/hot-2", libc);
-  target(what, slowdown_over_libc(ns_of), true, 1.0);
-  target("  the same in CPU time a pair", slowdown_over_libc(cpu_of), true,
+  target(what, slowdown_over_libc(false), true, 1.0);
+  target("  the same in CPU time a pair", slowdown_over_libc(true), true,
          1.0);
 }
 
@@ -778,7 +823,14 @@ int main(int argc, char** argv) {
     if (!any)
       print_table_head();
     any = true;
-    run_workload(w, &p, reps);
+    /* w, with the paired workloads after it if it is one */
+    size_t ws[WORKLOADS];
+    int n = 0;
+    ws[n++] = w;
+    while (workloads[w].paired && w + 1 < WORKLOADS && workloads[w + 1].paired)
+      if (selected(workloads[++w].name, only, n_only))
+        ws[n++] = w;
+    run_workloads(ws, n, &p, reps);
   }
   print_cpu();
   print_locks();
