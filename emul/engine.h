@@ -291,6 +291,11 @@ struct ph__heap {
   struct ph__block* bins[PH__BIN_COUNT];
   size_t runs_released;               /* bytes of runs dissolved since the
                                          last compaction (info.c) */
+  uint32_t handed_out;                /* blocks handed out other than run
+                                         slots (ph__block_hand_out_sized),
+                                         mod 2^32: reuse of what runs gave
+                                         back (info.c) */
+  uint32_t handed_out_seen;           /* handed_out at the last decay step */
 };
 
 #define PH__HEAP_MAGIC 0x7068686561700a01ull

@@ -228,6 +228,7 @@ static inline struct ph__block* ph__quick_pop(struct ph__heap* h, unsigned i) {
 static inline void* ph__block_hand_out_sized(struct ph__heap* h,
                                              struct ph__block* b, uint32_t g,
                                              size_t size) {
+  h->handed_out++;
   size_t slack = ph__granules_payload(g) - size;
   if (PH_UNLIKELY(slack >= PH__SLACK_EXT)) {
     ph__block_slack_store(&h->seal, b, g, slack);

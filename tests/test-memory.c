@@ -121,6 +121,31 @@ START_TEST(freed_blocks_nobody_reuses_go_back) {
 }
 END_TEST
 
+/* The same freed at a steady pace: 20 slices, each followed by a pause
+ * longer than the decay time, so that the heap decays between them (a
+ * program that winds down; a slow machine or Valgrind makes one free loop
+ * such a pace).  What is freed after the heap last compacted goes back
+ * too: waiting for it to be a quarter of all the heap had committed kept
+ * the last slices' pages (4 MB of these 40) for good. */
+START_TEST(blocks_freed_at_a_steady_pace_go_back) {
+  enum { SLICES = 20 };
+  HANDLE h = HeapCreate(0, 0, 0);
+  fill_small(h);
+  for (int k = 0; k < SLICES; k++) {
+    int end = (k + 1) * (SMALL_BLOCKS / SLICES);
+    for (int i = k * (SMALL_BLOCKS / SLICES); i < end; i++)
+      HeapFree(h, 0, small[i]);
+    ph_test_sleep_ms(60); /* the decay time is 50 ms here */
+  }
+  if (resident_known("blocks_freed_at_a_steady_pace_go_back")) {
+    long left = light_calls_until(h, 1L << 20);
+    ck_assert_int_le(left, 1L << 20);
+  }
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
 /* HeapCompact after freeing everything: the pages inside the free blocks
  * go back, not only whole regions and region tails. */
 START_TEST(compact_gives_back_the_pages_inside_free_blocks) {
@@ -259,6 +284,7 @@ Suite* test_memory(void) {
   const char* why = "Windows decides when its heaps give memory back";
   ph_test_add_emul(tc, a_destroyed_heaps_memory_decays, why);
   ph_test_add_emul(tc, freed_blocks_nobody_reuses_go_back, why);
+  ph_test_add_emul(tc, blocks_freed_at_a_steady_pace_go_back, why);
   ph_test_add_emul(tc, compact_gives_back_the_pages_inside_free_blocks,
                    "Wine's HeapCompact is a stub");
   ph_test_add_emul(tc, heap_free_of_a_big_block_gives_its_pages_back, why);
