@@ -285,18 +285,31 @@ struct ph__heap {
   struct ph__block* victim;           /* remainder of the last split, the
                                          FREE block in no bin, or NULL */
   size_t quick_granules;              /* sizes of the quick blocks, summed */
-  uint64_t decay_at;                  /* ph__prim_now_ms time of the next
-                                         decay step (info.c) */
+  uint64_t reused[2];                 /* since the last decay step: bit i,
+                                         quick list i popped; bit
+                                         PH__REUSED_BINS, a block handed out
+                                         but from a run (info.c); word 0
+                                         on quick_granules' line, which a
+                                         quick pop writes anyway */
   uint64_t bin_map[PH__BIN_WORDS];    /* bit set <=> bin non-empty */
   struct ph__block* bins[PH__BIN_COUNT];
-  size_t runs_released;               /* bytes of runs dissolved since the
-                                         last compaction (info.c) */
-  uint32_t handed_out;                /* blocks handed out other than run
-                                         slots (ph__block_hand_out_sized),
-                                         mod 2^32: reuse of what runs gave
-                                         back (info.c) */
-  uint32_t handed_out_seen;           /* handed_out at the last decay step */
+  size_t released;                    /* bytes that went back to the bins
+                                         unused since the last compaction:
+                                         runs dissolved, quick lists no one
+                                         popped for a decay time (info.c) */
+  uint64_t decay_at;                  /* ph__prim_now_ms time of the next
+                                         decay step (info.c) */
 };
+
+/* The bit of struct ph__heap's `reused` for blocks not from runs. */
+#define PH__REUSED_BINS PH__QUICK_LISTS
+_Static_assert(PH__REUSED_BINS < 128, "reused bits");
+
+/* Note in h that quick list i, or (PH__REUSED_BINS) the bins, served a
+ * block. */
+static inline void ph__heap_reused(struct ph__heap* h, unsigned i) {
+  h->reused[i >> 6] |= (uint64_t)1 << (i & 63);
+}
 
 #define PH__HEAP_MAGIC 0x7068686561700a01ull
 

@@ -9,6 +9,7 @@
  * after its last block (the first region keeps what HeapCreate committed).
  */
 #include "runs.h"
+#include "small.h"
 
 /* Whether region r holds no block: one FREE block, then the sentinel. */
 static bool region_empty(struct ph__heap* h, struct ph__region* r) {
@@ -66,43 +67,57 @@ size_t ph__heap_compact(struct ph__heap* h) {
   for (r = &h->region0; r != NULL; r = r->next)
     region_trim(h, r, r == &h->region0 ? h->initial_commit : 0);
   ph__bins_purge(h);
-  h->runs_released = 0;
+  h->released = 0;
   return ph__bins_largest(h);
 }
 
 /* ---- decay: memory nobody uses goes back ---------------------------------- */
 
-/* Whether h holds much memory it does not use: its quick lists, and the
- * runs dissolved since it last compacted (free blocks whose pages stay),
- * PH__QUICK_DECAY_MIN bytes and a quarter of what h has committed (a
- * program that freed most of what it had, and does not ask for it
- * again). */
+/* Bytes h holds and does not use: its quick lists, and what went back to
+ * its bins unused since it last compacted (free blocks whose pages
+ * stay). */
+static size_t unused_bytes(const struct ph__heap* h) {
+  return ((size_t)h->quick_granules << PH__GRANULE_SHIFT) + h->released;
+}
+
+/* Whether h holds much memory it does not use: PH__QUICK_DECAY_MIN bytes
+ * and a quarter of what h has committed (a program that freed most of
+ * what it had, and does not ask for it again). */
 static bool hoarding(const struct ph__heap* h) {
-  size_t bytes =
-      ((size_t)h->quick_granules << PH__GRANULE_SHIFT) + h->runs_released;
+  size_t bytes = unused_bytes(h);
   return bytes >= PH__QUICK_DECAY_MIN && bytes >= h->committed / 4;
 }
 
-/* Whether what h's runs gave back lay unused for a whole decay time: it
- * dissolved PH__PURGE_MIN bytes of runs or more since it last compacted,
- * and handed out no block but run slots since the last decay step (run
- * slots come from runs, not from what runs gave back).  Hoarding alone
- * left what a heap shrinking at a steady pace freed after its last
- * compaction, up to a quarter of all it had committed (40 MB freed over
- * 240 ms kept 4.2 MB resident for good).  Quick lists, which the fast
- * path pops without a count, are left to hoarding.  Notes this step's
- * count for the next. */
-static bool runs_lie_unused(struct ph__heap* h) {
-  bool unused = h->handed_out == h->handed_out_seen;
-  h->handed_out_seen = h->handed_out;
-  return unused && h->runs_released >= PH__PURGE_MIN;
+static bool reused(const struct ph__heap* h, unsigned i) {
+  return (h->reused[i >> 6] >> (i & 63)) & 1u;
+}
+
+/* At a decay step: whether PH__PURGE_MIN bytes or more of h lay unused
+ * for the whole decay time, its quick lists that served no block since
+ * the last step (merged into the bins now) and, if h handed out no block
+ * but from its runs, what went back to its bins since it last compacted.
+ * Hoarding alone left what a heap shrinking at a steady pace freed after
+ * its last compaction, up to a quarter of all it had committed: 40 MB
+ * freed over 240 ms kept 4.2 MB resident for good.  Starts the next
+ * step's record. */
+static bool unused_lay_idle(struct ph__heap* h) {
+  size_t quick = h->quick_granules;
+  for (unsigned i = ph__quick_first(h); i < PH__QUICK_LISTS; i++)
+    if (h->quick[i] != NULL && !reused(h, i))
+      ph__quick_flush_list(h, i);
+  size_t idle = (size_t)(quick - h->quick_granules) << PH__GRANULE_SHIFT;
+  h->released += idle;
+  if (!reused(h, PH__REUSED_BINS))
+    idle = h->released;
+  h->reused[0] = h->reused[1] = 0;
+  return idle >= PH__PURGE_MIN;
 }
 
 /*
  * Every PH__TICK_FREES quick-list pushes or run frees on h (caller holds
  * h's lock): at most once per decay time, release the region cache's
  * regions that nobody reused, and compact h if it hoards memory or what
- * its runs gave back lay unused for a decay time.  This is
+ * it does not use lay so for a decay time.  This is
  * how memory goes back to the system with no thread of our own: the
  * program's own frees drive it (HeapCreate and HeapDestroy decay the cache
  * too).
@@ -114,7 +129,7 @@ void ph__heap_tick(struct ph__heap* h) {
     return;
   h->decay_at = now + ph__decay_ms();
   ph__region_cache_decay(now);
-  if (runs_lie_unused(h) || hoarding(h))
+  if (unused_lay_idle(h) || hoarding(h))
     ph__heap_compact(h);
 }
 

@@ -91,7 +91,7 @@ static void run_dissolve(struct ph__heap* h, struct ph__run* r) {
   }
   ph__block_restate(&h->seal, head, g, 0, PH__STATE_BUSY);
   ph__block_release(h, head);
-  h->runs_released += (size_t)g << PH__GRANULE_SHIFT;
+  h->released += (size_t)g << PH__GRANULE_SHIFT;
 }
 
 static void list_unlink(struct ph__run* r) {

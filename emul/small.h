@@ -219,6 +219,7 @@ static inline struct ph__block* ph__quick_head(struct ph__heap* h,
 
 /* The head of list i taken off it, or NULL. */
 static inline struct ph__block* ph__quick_pop(struct ph__heap* h, unsigned i) {
+  ph__heap_reused(h, i);
   struct ph__block* b = ph__quick_head(h, i);
   return b != NULL ? ph__quick_unlink(h, i, b, b->size) : NULL;
 }
@@ -228,7 +229,7 @@ static inline struct ph__block* ph__quick_pop(struct ph__heap* h, unsigned i) {
 static inline void* ph__block_hand_out_sized(struct ph__heap* h,
                                              struct ph__block* b, uint32_t g,
                                              size_t size) {
-  h->handed_out++;
+  ph__heap_reused(h, PH__REUSED_BINS);
   size_t slack = ph__granules_payload(g) - size;
   if (PH_UNLIKELY(slack >= PH__SLACK_EXT)) {
     ph__block_slack_store(&h->seal, b, g, slack);

@@ -126,10 +126,12 @@ END_TEST
  * program that winds down; a slow machine or Valgrind makes one free loop
  * such a pace).  What is freed after the heap last compacted goes back
  * too: waiting for it to be a quarter of all the heap had committed kept
- * the last slices' pages (4 MB of these 40) for good. */
-START_TEST(blocks_freed_at_a_steady_pace_go_back) {
+ * the last slices' pages (4 MB of these 40) for good.  On a heap made
+ * with `options`. */
+static void freed_at_a_steady_pace(DWORD options, const char* test) {
   enum { SLICES = 20 };
-  HANDLE h = HeapCreate(0, 0, 0);
+  HANDLE h = HeapCreate(options, 0, 0);
+  ck_assert_ptr_nonnull(h);
   fill_small(h);
   for (int k = 0; k < SLICES; k++) {
     int end = (k + 1) * (SMALL_BLOCKS / SLICES);
@@ -137,12 +139,29 @@ START_TEST(blocks_freed_at_a_steady_pace_go_back) {
       HeapFree(h, 0, small[i]);
     ph_test_sleep_ms(60); /* the decay time is 50 ms here */
   }
-  if (resident_known("blocks_freed_at_a_steady_pace_go_back")) {
+  if (resident_known(test)) {
     long left = light_calls_until(h, 1L << 20);
     ck_assert_int_le(left, 1L << 20);
   }
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   HeapDestroy(h);
+}
+
+/* Runs (blocks of up to 520 bytes of a serialized growable heap): what
+ * they gave back, which the heap does not reuse (its bins serve nothing;
+ * the light calls take run slots). */
+START_TEST(blocks_freed_at_a_steady_pace_go_back) {
+  freed_at_a_steady_pace(0, "blocks_freed_at_a_steady_pace_go_back");
+}
+END_TEST
+
+/* Quick lists (any block of a heap without runs, and blocks above 520
+ * bytes of one with them): the list of these blocks serves nothing while
+ * the light calls pop another one. */
+START_TEST(blocks_of_a_no_serialize_heap_freed_at_a_steady_pace_go_back) {
+  freed_at_a_steady_pace(
+      HEAP_NO_SERIALIZE,
+      "blocks_of_a_no_serialize_heap_freed_at_a_steady_pace_go_back");
 }
 END_TEST
 
@@ -285,6 +304,9 @@ Suite* test_memory(void) {
   ph_test_add_emul(tc, a_destroyed_heaps_memory_decays, why);
   ph_test_add_emul(tc, freed_blocks_nobody_reuses_go_back, why);
   ph_test_add_emul(tc, blocks_freed_at_a_steady_pace_go_back, why);
+  ph_test_add_emul(tc,
+                   blocks_of_a_no_serialize_heap_freed_at_a_steady_pace_go_back,
+                   why);
   ph_test_add_emul(tc, compact_gives_back_the_pages_inside_free_blocks,
                    "Wine's HeapCompact is a stub");
   ph_test_add_emul(tc, heap_free_of_a_big_block_gives_its_pages_back, why);
