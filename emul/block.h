@@ -127,8 +127,45 @@ static inline struct ph__block* ph__block_of(const void* data) {
   return (struct ph__block*)((char*)data - PH__HEADER);
 }
 
+/* The header as it lies in memory (one load); the sealed fields are its
+ * low 48 bits, the check the high 16 (little-endian). */
+static inline uint64_t ph__block_word(const struct ph__block* b) {
+  uint64_t w;
+  memcpy(&w, b, 8);
+  return w;
+}
+
+#define PH__FIELDS_MASK (((uint64_t)1 << 48) - 1)
+
+/* The state in header word w. */
+static inline unsigned ph__block_word_state(uint64_t w) {
+  return (unsigned)(w >> 40) & 0xFFu;
+}
+
+/* A run slot's header (PH__STATE_RUN) keeps two numbers in its size
+ * field: the slot's granules below PH__RUN_SIZE_SHIFT, and above them the
+ * granules from its run's slot 0 to it (its index times its granules), so
+ * that a HeapFree finds the run's descriptor without a multiplication on
+ * the way to the bitmap (runs.h: ph__run_of). */
+#define PH__RUN_SIZE_SHIFT 8u
+
+/* The granules of the block whose header word is w. */
+static inline uint32_t ph__word_size(uint64_t w) {
+  uint32_t s = (uint32_t)w;
+  return ph__block_word_state(w) == PH__STATE_RUN
+             ? s & ((1u << PH__RUN_SIZE_SHIFT) - 1)
+             : s;
+}
+
+/* The fields, read through ph__block_word: one load for all of them, which
+ * the compiler shares between a check and the reads after it. */
+static inline uint32_t ph__block_size(const struct ph__block* b) {
+  return ph__word_size(ph__block_word(b));
+}
+
 static inline struct ph__block* ph__block_next(const struct ph__block* b) {
-  return (struct ph__block*)((char*)b + ((size_t)b->size << PH__GRANULE_SHIFT));
+  return (struct ph__block*)((char*)b + ((size_t)ph__block_size(b)
+                                         << PH__GRANULE_SHIFT));
 }
 
 /* Payload bytes of a block of g granules (capacity, not the requested
@@ -138,7 +175,7 @@ static inline size_t ph__granules_payload(uint32_t g) {
 }
 
 static inline size_t ph__block_capacity(const struct ph__block* b) {
-  return ph__granules_payload(b->size);
+  return ph__granules_payload(ph__block_size(b));
 }
 
 /* The footer of FREE block b: its size, in its last 8 bytes (where the
@@ -155,27 +192,6 @@ static inline uint64_t ph__block_footer_before(const struct ph__block* b) {
   uint64_t size;
   memcpy(&size, (const char*)b - 8, 8);
   return size;
-}
-
-/* The header as it lies in memory (one load); the sealed fields are its
- * low 48 bits, the check the high 16 (little-endian). */
-static inline uint64_t ph__block_word(const struct ph__block* b) {
-  uint64_t w;
-  memcpy(&w, b, 8);
-  return w;
-}
-
-#define PH__FIELDS_MASK (((uint64_t)1 << 48) - 1)
-
-/* The fields, read through ph__block_word: one load for all of them, which
- * the compiler shares between a check and the reads after it. */
-static inline uint32_t ph__block_size(const struct ph__block* b) {
-  return (uint32_t)ph__block_word(b);
-}
-
-/* The state in header word w. */
-static inline unsigned ph__block_word_state(uint64_t w) {
-  return (unsigned)(w >> 40) & 0xFFu;
 }
 
 static inline unsigned ph__block_state(const struct ph__block* b) {

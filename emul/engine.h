@@ -746,9 +746,9 @@ static inline struct ph__block* ph__region_sentinel(const struct ph__region* r) 
 static inline bool ph__block_steppable(const struct ph__heap* h,
                                        const struct ph__block* b,
                                        const struct ph__block* end) {
-  return ph__block_sealed(&h->seal, b) && b->size >= PH__MIN_BLOCK &&
-         (size_t)((const char*)end - (const char*)b) >=
-             (size_t)b->size * PH__GRANULE;
+  uint32_t g = ph__block_size(b);
+  return ph__block_sealed(&h->seal, b) && g >= PH__MIN_BLOCK &&
+         (size_t)((const char*)end - (const char*)b) >= (size_t)g * PH__GRANULE;
 }
 
 /* Whether b lies in one of h's blocks regions: checked before reading a

@@ -64,7 +64,8 @@ static struct ph__run* run_new(struct ph__heap* h, uint32_t c,
   r->n = (uint16_t)n; /* left: run_activate's */
   ph__block_restate(&h->seal, head, head_g, 0, PH__STATE_RUN_HEAD);
   for (unsigned i = 0; i < n; i++)
-    ph__block_set(&h->seal, ph__run_slot(r, i), c, PH__STATE_RUN, i);
+    ph__block_set(&h->seal, ph__run_slot(r, i), ph__run_slot_size(c, i),
+                  PH__STATE_RUN, i);
   return r;
 }
 
@@ -293,7 +294,8 @@ struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
             ((size_t)r->c << PH__GRANULE_SHIFT) ||
         ph__block_word(b) !=
             ph__block_pack(&h->seal, b,
-                           ph__block_word_of(r->c, i, PH__STATE_RUN)))
+                           ph__block_word_of(ph__run_slot_size(r->c, i), i,
+                                             PH__STATE_RUN)))
       return NULL;
   }
   return ph__run_slot(r, n);

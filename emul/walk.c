@@ -83,7 +83,7 @@ static void entry_busy(ph_heap_entry_t* e, const struct ph__heap* h,
 static void entry_block(ph_heap_entry_t* e, struct ph__region* r,
                         struct ph__block* b) {
   entry_clear(e, r);
-  size_t span = (size_t)b->size << PH__GRANULE_SHIFT;
+  size_t span = (size_t)ph__block_size(b) << PH__GRANULE_SHIFT;
   e->lpData = ph__block_data(b);
   switch (ph__block_state(b)) {
   case PH__STATE_BUSY:
