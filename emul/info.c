@@ -88,7 +88,9 @@ static bool hoarding(const struct ph__heap* h) {
   return bytes >= PH__QUICK_DECAY_MIN && bytes >= h->committed / 4;
 }
 
-static bool reused(const struct ph__heap* h, unsigned i) {
+/* Whether quick list i (or, PH__REUSED_BINS, the bins) served a block
+ * since the last decay step. */
+static bool served(const struct ph__heap* h, unsigned i) {
   return (h->reused[i >> 6] >> (i & 63)) & 1u;
 }
 
@@ -103,11 +105,11 @@ static bool reused(const struct ph__heap* h, unsigned i) {
 static bool unused_lay_idle(struct ph__heap* h) {
   size_t quick = h->quick_granules;
   for (unsigned i = ph__quick_first(h); i < PH__QUICK_LISTS; i++)
-    if (h->quick[i] != NULL && !reused(h, i))
+    if (h->quick[i] != NULL && !served(h, i))
       ph__quick_flush_list(h, i);
   size_t idle = (size_t)(quick - h->quick_granules) << PH__GRANULE_SHIFT;
   h->released += idle;
-  if (!reused(h, PH__REUSED_BINS))
+  if (!served(h, PH__REUSED_BINS))
     idle = h->released;
   h->reused[0] = h->reused[1] = 0;
   return idle >= PH__PURGE_MIN;
