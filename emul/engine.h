@@ -581,6 +581,13 @@ bool ph__heap_user_lock(struct ph__heap* h);
 bool ph__heap_user_unlock(struct ph__heap* h);
 bool ph__heap_enter_all(struct ph__heap* h, uint32_t flags);
 bool ph__heap_enter_all_now(struct ph__heap* h);
+/* Enter shard s alone, without waiting: its mutex, if free, and only
+ * while no thread holds its bias or another thread ph_heap_lock (then
+ * false).  For a pass from another shard's operation over shards whose
+ * threads may have exited (info.c's decay); leave with
+ * ph__heap_leave_alone. */
+bool ph__heap_enter_alone(struct ph__heap* s);
+void ph__heap_leave_alone(struct ph__heap* s);
 size_t ph__heap_compact_all(struct ph__heap* h);
 void ph__heap_summarize_all(struct ph__heap* h, ph_heap_summary_t* sum);
 void ph__heap_leave_all(struct ph__heap* h, bool locked);

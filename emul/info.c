@@ -124,6 +124,33 @@ static bool unused_lay_idle(struct ph__heap* h) {
  * program's own frees drive it (HeapCreate and HeapDestroy decay the cache
  * too).
  */
+/* At shard h's decay step: the other shards of its heap that had no
+ * decay step of their own for a whole decay time (a shard's steps come
+ * with its frees: its threads exited, or only allocate) and hold
+ * PH__PURGE_MIN bytes or more unused are compacted from here, each if no
+ * thread holds it.  Without this, what a thread freed before it exited
+ * stayed with its shard until a thread took its slot again (two threads
+ * that each filled and freed 40 MB, then exited: 44 MB resident for
+ * good). */
+static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
+  struct ph__heap* top = h->top;
+  if (!atomic_load_explicit(&top->spread, memory_order_relaxed))
+    return;
+  uint64_t decay = ph__decay_ms();
+  for (unsigned i = 0; i < PH__SHARDS; i++) {
+    struct ph__heap* s = atomic_load_explicit(&top->shards[i],
+                                              memory_order_acquire);
+    if (s == NULL || s == h || !ph__heap_enter_alone(s))
+      continue;
+    if (now >= s->decay_at + decay && unused_bytes(s) >= PH__PURGE_MIN) {
+      ph__remote_take(s);
+      ph__heap_compact(s);
+      s->decay_at = now + decay;
+    }
+    ph__heap_leave_alone(s);
+  }
+}
+
 void ph__heap_tick(struct ph__heap* h) {
   h->tick = PH__TICK_FREES;
   uint64_t now = ph__prim_now_ms();
@@ -133,6 +160,7 @@ void ph__heap_tick(struct ph__heap* h) {
   ph__region_cache_decay(now);
   if (unused_lay_idle(h) || hoarding(h))
     ph__heap_compact(h);
+  decay_quiet_shards(h, now);
 }
 
 /*

@@ -505,6 +505,27 @@ void ph__heap_leave_all(struct ph__heap* h, bool locked) {
     unlock_all(h);
 }
 
+/* A shard's mutex held while its bias is 0 excludes every other thread:
+ * one without the bias enters through the mutex, and the bias is set
+ * only under it.  ph_heap_lock takes every shard's mutex before it sets
+ * the owner, so an owner seen here holds the heap already.  The caller
+ * may be inside another shard: it waits for nothing, so the lock order
+ * does not apply. */
+bool ph__heap_enter_alone(struct ph__heap* s) {
+  if (!ph__mutex_try(&s->lock.mutex))
+    return false;
+  uintptr_t owner = atomic_load_explicit(&s->top->owner, memory_order_relaxed);
+  if (atomic_load_explicit(&s->lock.bias, memory_order_relaxed) == 0 &&
+      (owner == 0 || owner == ph__thread_self()))
+    return true;
+  ph__mutex_unlock(&s->lock.mutex);
+  return false;
+}
+
+void ph__heap_leave_alone(struct ph__heap* s) {
+  ph__mutex_unlock(&s->lock.mutex);
+}
+
 /* ---- the heap's lock --------------------------------------------------- */
 
 /* ph__heap_enter for a thread without h's bias: the mutex, then the wait

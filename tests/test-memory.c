@@ -10,6 +10,7 @@
  */
 #include "suites.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 enum { SMALL_BLOCKS = 200000, SMALL_SIZE = 200 }; /* about 40 MB in all */
@@ -165,6 +166,59 @@ START_TEST(blocks_of_a_no_serialize_heap_freed_at_a_steady_pace_go_back) {
 }
 END_TEST
 
+/* Half the small blocks, filled and freed by one of two threads that
+ * start together (so that they meet in the heap, which then gives each
+ * thread a part of its own: docs/threads.md). */
+struct half_filler {
+  HANDLE heap;
+  int first;
+  atomic_int* started;
+  atomic_int* failed;
+};
+
+static void fill_and_free_half(void* arg) {
+  struct half_filler* f = arg;
+  atomic_fetch_add(f->started, 1);
+  while (atomic_load(f->started) < 2)
+    ph_test_yield();
+  int end = f->first + SMALL_BLOCKS / 2;
+  for (int i = f->first; i < end; i++) {
+    small[i] = HeapAlloc(f->heap, 0, SMALL_SIZE);
+    if (small[i] == NULL) {
+      atomic_store(f->failed, 1);
+      return;
+    }
+    memset(small[i], 0x3C, SMALL_SIZE);
+  }
+  for (int i = f->first; i < end; i++)
+    HeapFree(f->heap, 0, small[i]);
+}
+
+/* Two threads fill and free a heap at once, then exit: their parts of it
+ * see no call of theirs again, yet what they freed goes back while
+ * another thread calls the heap (it stayed, 40 MB of 40, until a thread
+ * took their parts again). */
+START_TEST(blocks_freed_by_threads_that_exited_go_back) {
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  atomic_int started = 0, failed = 0;
+  struct half_filler f[2] = {{h, 0, &started, &failed},
+                             {h, SMALL_BLOCKS / 2, &started, &failed}};
+  ph_test_thread_t* t[2];
+  for (int k = 0; k < 2; k++)
+    t[k] = ph_test_thread_start(fill_and_free_half, &f[k]);
+  for (int k = 0; k < 2; k++)
+    ph_test_thread_join(t[k]);
+  ck_assert_int_eq(atomic_load(&failed), 0);
+  if (resident_known("blocks_freed_by_threads_that_exited_go_back")) {
+    long left = light_calls_until(h, 1L << 20);
+    ck_assert_int_le(left, 1L << 20);
+  }
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
 /* HeapCompact after freeing everything: the pages inside the free blocks
  * go back, not only whole regions and region tails. */
 START_TEST(compact_gives_back_the_pages_inside_free_blocks) {
@@ -307,6 +361,7 @@ Suite* test_memory(void) {
   ph_test_add_emul(tc,
                    blocks_of_a_no_serialize_heap_freed_at_a_steady_pace_go_back,
                    why);
+  ph_test_add_emul(tc, blocks_freed_by_threads_that_exited_go_back, why);
   ph_test_add_emul(tc, compact_gives_back_the_pages_inside_free_blocks,
                    "Wine's HeapCompact is a stub");
   ph_test_add_emul(tc, heap_free_of_a_big_block_gives_its_pages_back, why);
