@@ -115,15 +115,6 @@ static bool unused_lay_idle(struct ph__heap* h) {
   return idle >= PH__PURGE_MIN;
 }
 
-/*
- * Every PH__TICK_FREES quick-list pushes or run frees on h (caller holds
- * h's lock): at most once per decay time, release the region cache's
- * regions that nobody reused, and compact h if it hoards memory or what
- * it does not use lay so for a decay time.  This is
- * how memory goes back to the system with no thread of our own: the
- * program's own frees drive it (HeapCreate and HeapDestroy decay the cache
- * too).
- */
 /* At shard h's decay step: the other shards of its heap that had no
  * decay step of their own for a whole decay time (a shard's steps come
  * with its frees: its threads exited, or only allocate) and hold
@@ -151,6 +142,15 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
   }
 }
 
+/*
+ * Every PH__TICK_FREES quick-list pushes or run frees on h (caller holds
+ * h's lock): at most once per decay time, release the region cache's
+ * regions that nobody reused, and compact h if it hoards memory or what
+ * it does not use lay so for a decay time.  This is
+ * how memory goes back to the system with no thread of our own: the
+ * program's own frees drive it (HeapCreate and HeapDestroy decay the cache
+ * too).
+ */
 void ph__heap_tick(struct ph__heap* h) {
   h->tick = PH__TICK_FREES;
   uint64_t now = ph__prim_now_ms();

@@ -106,6 +106,18 @@ START_TEST(a_destroyed_heaps_memory_decays) {
 }
 END_TEST
 
+/* The end of a test of freed blocks: heap h gives their pages back, to
+ * `limit` bytes left within 2 s of light calls (where the system tells),
+ * stays valid, and goes. */
+static void expect_given_back(HANDLE h, long limit, const char* test) {
+  if (resident_known(test)) {
+    long left = light_calls_until(h, limit);
+    ck_assert_int_le(left, limit);
+  }
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+}
+
 /* Every block freed, no compaction: the quick lists hold the whole heap,
  * which nobody asks for; the heap compacts itself and gives it back. */
 START_TEST(freed_blocks_nobody_reuses_go_back) {
@@ -113,12 +125,7 @@ START_TEST(freed_blocks_nobody_reuses_go_back) {
   fill_small(h);
   for (int i = 0; i < SMALL_BLOCKS; i++)
     HeapFree(h, 0, small[i]);
-  if (resident_known("freed_blocks_nobody_reuses_go_back")) {
-    long left = light_calls_until(h, 4L << 20);
-    ck_assert_int_le(left, 4L << 20);
-  }
-  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
-  HeapDestroy(h);
+  expect_given_back(h, 4L << 20, "freed_blocks_nobody_reuses_go_back");
 }
 END_TEST
 
@@ -140,12 +147,7 @@ static void freed_at_a_steady_pace(DWORD options, const char* test) {
       HeapFree(h, 0, small[i]);
     ph_test_sleep_ms(60); /* the decay time is 50 ms here */
   }
-  if (resident_known(test)) {
-    long left = light_calls_until(h, 1L << 20);
-    ck_assert_int_le(left, 1L << 20);
-  }
-  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
-  HeapDestroy(h);
+  expect_given_back(h, 1L << 20, test);
 }
 
 /* Runs (blocks of up to 520 bytes of a serialized growable heap): what
@@ -210,12 +212,8 @@ START_TEST(blocks_freed_by_threads_that_exited_go_back) {
   for (int k = 0; k < 2; k++)
     ph_test_thread_join(t[k]);
   ck_assert_int_eq(atomic_load(&failed), 0);
-  if (resident_known("blocks_freed_by_threads_that_exited_go_back")) {
-    long left = light_calls_until(h, 1L << 20);
-    ck_assert_int_le(left, 1L << 20);
-  }
-  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
-  HeapDestroy(h);
+  expect_given_back(h, 1L << 20,
+                    "blocks_freed_by_threads_that_exited_go_back");
 }
 END_TEST
 
