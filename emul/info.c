@@ -145,11 +145,11 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
 /*
  * Every PH__TICK_FREES quick-list pushes or run frees on h (caller holds
  * h's lock): at most once per decay time, release the region cache's
- * regions that nobody reused, and compact h if it hoards memory or what
- * it does not use lay so for a decay time.  This is
- * how memory goes back to the system with no thread of our own: the
- * program's own frees drive it (HeapCreate and HeapDestroy decay the cache
- * too).
+ * regions that nobody reused, compact h if it hoards memory or what it
+ * does not use lay so for a decay time, and the heap's shards that had no
+ * such step of their own.  This is how memory goes back to the system
+ * with no thread of our own: the program's own frees drive it (HeapCreate
+ * and HeapDestroy decay the cache too).
  */
 void ph__heap_tick(struct ph__heap* h) {
   h->tick = PH__TICK_FREES;
