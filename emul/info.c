@@ -117,7 +117,8 @@ static bool unused_lay_idle(struct ph__heap* h) {
 
 /* At shard h's decay step: the other shards of its heap that had no
  * decay step of their own for a whole decay time (a shard's steps come
- * with its frees: its threads exited, or only allocate) and hold
+ * with its frees: its threads exited, or only allocate) release the
+ * blocks other threads freed into them, and those that then hold
  * PH__PURGE_MIN bytes or more unused are compacted from here, each if no
  * thread holds it.  Without this, what a thread freed before it exited
  * stayed with its shard until a thread took its slot again (two threads
@@ -133,9 +134,10 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
                                               memory_order_acquire);
     if (s == NULL || s == h || !ph__heap_enter_alone(s))
       continue;
-    if (now >= s->decay_at + decay && unused_bytes(s) >= PH__PURGE_MIN) {
-      ph__remote_take(s);
-      ph__heap_compact(s);
+    if (now >= s->decay_at + decay) {
+      ph__remote_take(s); /* blocks other threads freed count too */
+      if (unused_bytes(s) >= PH__PURGE_MIN)
+        ph__heap_compact(s);
       s->decay_at = now + decay;
     }
     ph__heap_leave_alone(s);
