@@ -288,8 +288,8 @@ struct ph__heap {
   uint64_t reused[2];                 /* since the last decay step: bit i,
                                          quick list i popped; bit
                                          PH__REUSED_BINS, a block handed out
-                                         but from a run (info.c); word 0
-                                         on quick_granules' line, which a
+                                         but from a run (info.c); on
+                                         quick_granules' line, which a
                                          quick pop writes anyway */
   uint64_t bin_map[PH__BIN_WORDS];    /* bit set <=> bin non-empty */
   struct ph__block* bins[PH__BIN_COUNT];

@@ -50,7 +50,6 @@ static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
   if (PH_UNLIKELY(!ph__quick_fields_ok(f, c) || !ph__quick_link_ok(s, b)))
     return NULL;
   ph__quick_unlink(s, c, b, c);
-  s->reused[0] |= (uint64_t)1 << c; /* ph__heap_reused: c < 64 */
   uint32_t slack = (c << PH__GRANULE_SHIFT) - PH__HEADER - (uint32_t)size;
   slack |= (uint32_t)(f >> 32) & PH__PREV_FREE;
   ph__block_store(&s->seal, b, ph__block_word_of(c, slack, PH__STATE_BUSY));

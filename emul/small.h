@@ -185,13 +185,16 @@ static inline struct ph__block* ph__quick_next(const struct ph__heap* h,
   return ph__decode(h, &link->next, link->next);
 }
 
-/* Take head b (checked) of g granules off list i. */
+/* Take head b (checked) of g granules off list i, noting that the list
+ * served a block (info.c's decay; a flush's marks are cleared by the
+ * decay step that follows it, and name emptied lists). */
 static inline struct ph__block* ph__quick_unlink(struct ph__heap* h,
                                                  unsigned i,
                                                  struct ph__block* b,
                                                  uint32_t g) {
   struct ph__block* next = ph__quick_next(h, b);
   h->quick[i] = next;
+  ph__heap_reused(h, i);
   PH_PREFETCH(next); /* the next request of this list reads its header */
   h->quick_granules -= g;
   return b;
@@ -219,7 +222,6 @@ static inline struct ph__block* ph__quick_head(struct ph__heap* h,
 
 /* The head of list i taken off it, or NULL. */
 static inline struct ph__block* ph__quick_pop(struct ph__heap* h, unsigned i) {
-  ph__heap_reused(h, i);
   struct ph__block* b = ph__quick_head(h, i);
   return b != NULL ? ph__quick_unlink(h, i, b, b->size) : NULL;
 }
