@@ -149,12 +149,15 @@ static inline unsigned ph__block_word_state(uint64_t w) {
  * the way to the bitmap (runs.h: ph__run_of). */
 #define PH__RUN_SIZE_SHIFT 8u
 
+/* The granules of the run slot whose header word is w. */
+static inline uint32_t ph__run_granules(uint64_t w) {
+  return (uint32_t)w & ((1u << PH__RUN_SIZE_SHIFT) - 1);
+}
+
 /* The granules of the block whose header word is w. */
 static inline uint32_t ph__word_size(uint64_t w) {
-  uint32_t s = (uint32_t)w;
-  return ph__block_word_state(w) == PH__STATE_RUN
-             ? s & ((1u << PH__RUN_SIZE_SHIFT) - 1)
-             : s;
+  return ph__block_word_state(w) == PH__STATE_RUN ? ph__run_granules(w)
+                                                  : (uint32_t)w;
 }
 
 /* The fields, read through ph__block_word: one load for all of them, which

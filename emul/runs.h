@@ -166,12 +166,9 @@ static inline uint32_t ph__run_slot_size(uint32_t c, unsigned i) {
   return c | (i * c) << PH__RUN_SIZE_SHIFT; /* i * c < 2^12 */
 }
 
-/* Slot b's index, granules and run, from w, its sealed header word. */
+/* Slot b's index and run, from w, its sealed header word. */
 static inline unsigned ph__run_index(uint64_t w) {
   return (unsigned)(w >> 32) & PH__SLACK_MASK;
-}
-static inline uint32_t ph__run_granules(uint64_t w) {
-  return (uint32_t)w & ((1u << PH__RUN_SIZE_SHIFT) - 1);
 }
 static inline struct ph__run* ph__run_of(const struct ph__block* b,
                                          uint64_t w) {
