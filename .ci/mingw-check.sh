@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Build Check (Debian's source package) for a host Debian has no Check
-# for, static, and install it into a cache outside the clone.  Prints the
-# prefix on stdout.
+# for (or none this machine can install), static, and install it into a
+# cache outside the clone.  Prints the prefix on stdout.
 #
 #   mingw-check.sh [HOST [CC]]
-#     HOST  default x86_64-w64-mingw32; also i686-w64-mingw32, or
-#           x86_64-linux-musl with CC=musl-gcc
+#     HOST  default x86_64-w64-mingw32; also i686-w64-mingw32,
+#           i686-linux-gnu and aarch64-linux-gnu (Debian's cross
+#           compilers; no multiarch Check needed), or x86_64-linux-musl
+#           with CC=musl-gcc
 #     CC    the compiler, if not HOST-gcc
 #   PH_CACHE   cache root (default: /var/cache/portheap)
 #
