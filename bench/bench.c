@@ -202,7 +202,10 @@ static void print_header(const struct bench_params* p, int reps) {
   printf("# compiler: %s; CFLAGS: %s (library and bench); engine asserts: "
          "%s\n",
          BENCH_CC, PH_BENCH_CFLAGS, debug);
-  printf("# cpu: %s; cores: %u\n", cpu, bench_cpu_count());
+  printf("# cpu: %s; cores: %u; a page fault: %.2f us (a fresh page's "
+         "first touch: every workload that touches new pages slows with "
+         "it)\n",
+         cpu, bench_cpu_count(), bench_fault_us());
   printf("# seed: %llu; reps: %d, interleaved, median; sizes: %s\n",
          (unsigned long long)p->seed, reps,
          p->scale_div == 1 ? "full" : "--quick (1/10)");
