@@ -166,12 +166,15 @@ int main(void) {
 }
 PROBE
 first_line() { tr -d '\r' <"$1" | grep -v '^$' | head -n 1; }
+# The 32-bit probe runs through bash's exec: timeout's own exec hands a
+# program the kernel refuses to /bin/sh, whose syntax error then stood in
+# for "Exec format error".
 if ! i686-linux-gnu-gcc -static -o "$probe/hello" "$probe/hello.c" \
        2>"$probe/err" ||
    ! i686-w64-mingw32-gcc -o "$probe/hello.exe" "$probe/hello.c" \
        2>>"$probe/err"; then
   m32_why="the 32-bit probe did not build: $(first_line "$probe/err")"
-elif ! timeout 60 "$probe/hello" >"$probe/out" 2>&1 ||
+elif ! timeout 60 bash -c 'exec "$1"' probe "$probe/hello" >"$probe/out" 2>&1 ||
      ! grep -qx '32-bit ok' "$probe/out"; then
   m32_why="this kernel runs no 32-bit x86 program ($(first_line "$probe/out" |
     sed 's/.*: //')), and 32-bit Wine under qemu-i386 crashes on threaded programs"
