@@ -5,12 +5,12 @@
 # Only this machine's own architecture (and arch-all packages) is required.
 # The other Linux targets are built with Debian's cross compilers against
 # their cross libcs (arch all), with a Check built from source
-# (.ci/mingw-check.sh), and run under qemu-user. Two i386
-# packages are installed where the mirror allows, each on its own: a
-# mirror whose i386 or arm64 index lags the amd64 one (seen: "File has
-# unexpected size", and versions that differ between architectures, which
-# multiarch packages may not) then costs the runs that need them, each
-# named in .ci/test-all.sh's summary, not the whole install:
+# (.ci/mingw-check.sh), and run under qemu-user. Two i386 packages are
+# installed where the mirror allows, each on its own: a mirror whose i386
+# or arm64 index lags the amd64 one (seen: "File has unexpected size", and
+# versions that differ between architectures, which multiarch packages
+# may not) then costs the runs that need them, each named in
+# .ci/test-all.sh's summary, not the whole install:
 #   libc6:i386   i386 Linux's runtime under qemu-i386 (bookworm's i386
 #                cross libc hangs threaded programs there; configure.ac)
 #   wine32:i386  32-bit Windows programs under Wine, where the kernel runs
