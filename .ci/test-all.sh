@@ -40,6 +40,8 @@ export WINEPREFIX=${WINEPREFIX:-$build/wine}
 mkdir -p "$build"
 
 summaries=()
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+first_line() { tr -d '\r' <"$1" | grep -v '^$' | head -n 1; }
 run_tree() { # name, configure args...
   local name=$1; shift
   local start=$SECONDS
@@ -126,7 +128,7 @@ run_tree linux-musl CC=musl-gcc \
 # i386 runs on the multiarch libc6:i386 (configure.ac: the cross libc
 # hangs threaded programs under qemu-i386); .ci/deps.sh installs it where
 # the mirror allows.
-if dpkg-query -W -f='${Status}' libc6:i386 2>/dev/null | grep -q 'ok installed'; then
+if installed libc6:i386; then
   run_tree linux-i386 --host=i686-linux-gnu \
     "PKG_CONFIG_LIBDIR=$i386_check_prefix/lib/pkgconfig" || status=1
 else
@@ -165,7 +167,6 @@ int main(void) {
   return 0;
 }
 PROBE
-first_line() { tr -d '\r' <"$1" | grep -v '^$' | head -n 1; }
 # The 32-bit probe runs through bash's exec: timeout's own exec hands a
 # program the kernel refuses to /bin/sh, whose syntax error then stood in
 # for "Exec format error".
@@ -178,8 +179,7 @@ elif ! timeout 60 bash -c 'exec "$1"' probe "$probe/hello" >"$probe/out" 2>&1 ||
      ! grep -qx '32-bit ok' "$probe/out"; then
   m32_why="this kernel runs no 32-bit x86 program ($(first_line "$probe/out" |
     sed 's/.*: //')), and 32-bit Wine under qemu-i386 crashes on threaded programs"
-elif ! dpkg-query -W -f='${Status}' wine32:i386 2>/dev/null |
-       grep -q 'ok installed'; then
+elif ! installed wine32:i386; then
   m32_why="wine32 is not installed"
 elif ! (cd "$probe" && timeout 120 wine hello.exe >out.exe 2>&1) ||
      ! tr -d '\r' <"$probe/out.exe" | grep -qx '32-bit ok'; then

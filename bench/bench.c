@@ -188,6 +188,15 @@ static void check_errors(const struct bench_allocator* a, const char* what,
   total_errors += errors;
 }
 
+/* What a page fault costs now (bench_fault_us), the median of 5 rounds:
+ * the state the machine is in. */
+static double fault_us(void) {
+  double us[5];
+  for (int r = 0; r < 5; r++)
+    us[r] = bench_fault_us();
+  return median(us, 5);
+}
+
 static void print_header(const struct bench_params* p, int reps) {
   char when[64], cpu[256];
   time_t now = time(NULL);
@@ -205,7 +214,7 @@ static void print_header(const struct bench_params* p, int reps) {
   printf("# cpu: %s; cores: %u; a page fault: %.2f us (a fresh page's "
          "first touch: every workload that touches new pages slows with "
          "it)\n",
-         cpu, bench_cpu_count(), bench_fault_us());
+         cpu, bench_cpu_count(), fault_us());
   printf("# seed: %llu; reps: %d, interleaved, median; sizes: %s\n",
          (unsigned long long)p->seed, reps,
          p->scale_div == 1 ? "full" : "--quick (1/10)");

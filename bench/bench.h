@@ -243,7 +243,8 @@ size_t bench_rss(void);           /* resident bytes; 0 if unknown */
 const char* bench_rss_source(void); /* how bench_rss measures, or "n/a" */
 void bench_cpu_model(char* buf, size_t size);
 unsigned bench_cpu_count(void);
-double bench_fault_us(void); /* a fresh page's first touch, us; 0: unknown */
+double bench_fault_us(void); /* a fresh page's first touch, us, over
+                               4 MiB; 0: unknown */
 const char* bench_libc_name(void); /* "glibc 2.36", "msvcrt", ... */
 void bench_libc_trim(void);       /* malloc_trim(0), _heapmin() */
 bool bench_on_wine(void);         /* a Windows build running under Wine */

@@ -166,45 +166,35 @@ const char* bench_rss_source(void) {
 #endif
 }
 
-/* Microseconds a first touch of a fresh anonymous page takes (fault,
- * zeroing): the median of 5 rounds over 4 MiB; 0 if unknown.  The
- * virtual machines here have states in which it takes 10-14 us (seen on
- * 2026-12-05), and every workload that touches new pages slows with it:
- * printed with each run, so that its figures can be read in that light. */
+/* Microseconds a first touch of a fresh anonymous page took (fault,
+ * zeroing), over one 4 MiB mapping; 0 if unknown.  The virtual machines
+ * here have states in which it takes 10-14 us (seen on 2026-12-05), and
+ * every workload that touches new pages slows with it. */
 double bench_fault_us(void) {
-  enum { BYTES = 4 << 20, ROUNDS = 5 };
-  double us[ROUNDS];
-  for (int r = 0; r < ROUNDS; r++) {
+  enum { BYTES = 4 << 20 };
 #if defined(_WIN32)
-    char* p = VirtualAlloc(NULL, BYTES, MEM_RESERVE | MEM_COMMIT,
-                           PAGE_READWRITE);
-    size_t page = 4096;
+  char* p = VirtualAlloc(NULL, BYTES, MEM_RESERVE | MEM_COMMIT,
+                         PAGE_READWRITE);
+  size_t page = 4096;
 #else
-    char* p = mmap(NULL, BYTES, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-      p = NULL;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  char* p = mmap(NULL, BYTES, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    p = NULL;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
 #endif
-    if (p == NULL)
-      return 0;
-    uint64_t t0 = bench_now_ns();
-    for (size_t i = 0; i < BYTES; i += page)
-      ((volatile char*)p)[i] = 1;
-    us[r] = (double)(bench_now_ns() - t0) / 1000.0 / (double)(BYTES / page);
+  if (p == NULL)
+    return 0;
+  uint64_t t0 = bench_now_ns();
+  for (size_t i = 0; i < BYTES; i += page)
+    ((volatile char*)p)[i] = 1;
+  double us = (double)(bench_now_ns() - t0) / 1000.0 / (double)(BYTES / page);
 #if defined(_WIN32)
-    VirtualFree(p, 0, MEM_RELEASE);
+  VirtualFree(p, 0, MEM_RELEASE);
 #else
-    munmap(p, BYTES);
+  munmap(p, BYTES);
 #endif
-  }
-  for (int i = 1; i < ROUNDS; i++) /* insertion sort: the median */
-    for (int j = i; j > 0 && us[j] < us[j - 1]; j--) {
-      double t = us[j];
-      us[j] = us[j - 1];
-      us[j - 1] = t;
-    }
-  return us[ROUNDS / 2];
+  return us;
 }
 
 void bench_cpu_model(char* buf, size_t size) {
