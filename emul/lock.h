@@ -312,7 +312,8 @@ static inline bool ph__biasing(void) {
 /* Enter as the bias holder `self`: true if in, false if self does not hold
  * the bias (then take the mutex with ph__biased_lock). */
 static inline bool ph__biased_try_bias(ph__biased_t* lock, uintptr_t self) {
-  if (atomic_load_explicit(&lock->bias, memory_order_relaxed) != self)
+  if (PH_UNLIKELY(atomic_load_explicit(&lock->bias, memory_order_relaxed) !=
+                  self))
     return false;
   atomic_store_explicit(&lock->busy, 1, memory_order_relaxed);
   /* The revoker's ph__prim_fence_all stands for a fence here. */
