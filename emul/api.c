@@ -174,22 +174,32 @@ static PH_NOINLINE void* alloc_unbiased(void* heap, uint32_t flags,
   return alloc_general(heap, flags, size);
 }
 
+/* HeapAlloc from the active run of class c of s (entered through the
+ * bias), whose free slots carry the free mark if `marked`: a constant in
+ * each of the two places alloc_fast inlines it. */
+static PH_ALWAYS_INLINE void* alloc_from_run(struct ph__heap* s, uint32_t c,
+                                             size_t size, bool marked) {
+  void* p = ph__run_pop(s, c, size, marked);
+  if (PH_UNLIKELY(p == NULL))
+    return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
+  ph__fast_leave(s, PH__ENTRY_BIAS);
+  return p;
+}
+
 /* HeapAlloc(heap, 0, size) where ph__fast_hit(heap, 0) holds: heap is
  * cached_handle(), and the calls below name it so (and flags 0), so that
  * the compiler keeps neither in a register.  Inlined in both callers: a
- * call here cost the plain case a jump. */
+ * call here cost the plain case a jump.  A shard with runs and no free
+ * marks, the common case, is told by one compare of its runs byte. */
 static PH_ALWAYS_INLINE void* alloc_fast(size_t size) {
   struct ph__heap* s = ph__thread.fast;
   if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
     uint32_t c = ph__small_granules(size); /* a run or a list of its own */
     void* p;
-    if (PH_LIKELY(s->runs)) {
-      p = ph__run_pop(s, c, size);
-      if (PH_UNLIKELY(p == NULL))
-        return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
-      ph__fast_leave(s, PH__ENTRY_BIAS);
-      return p;
-    }
+    if (PH_LIKELY(s->runs == PH__RUNS))
+      return alloc_from_run(s, c, size, false);
+    if (s->runs)
+      return alloc_from_run(s, c, size, true);
     if (PH_UNLIKELY(s->quick[c] == NULL))
       return alloc_entered(cached_handle(), 0, size, s, PH__ENTRY_BIAS);
     p = ph__fast_pop(s, c, size);

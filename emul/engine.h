@@ -175,6 +175,11 @@ static inline void ph__region_set_commit(struct ph__region* r, size_t size) {
   __atomic_store_n(&r->commit_size, size, __ATOMIC_RELAXED);
 }
 
+/* ph__heap.runs: whether a heap has runs, and whether its shard's free
+ * slots carry the free mark (ph__runs_marked). */
+#define PH__RUNS 1u
+#define PH__RUNS_MARKED 2u
+
 /*
  * A heap.  The fields up to `lock` are read by every thread that uses the
  * heap and written rarely (create, HeapLock, new shards); the rest are the
@@ -240,12 +245,14 @@ struct ph__heap {
                                 last does not allocate from this shard (it
                                 came to free a block it holds) */
   atomic_uint remote_drains; /* times the remote list was released */
-  bool runs;                 /* small blocks come from runs (runs.h):
-                                fixed at creation, where Windows would
-                                give the heap its LFH */
-  bool marks;                /* this shard has released blocks guests
-                                freed: its free run slots carry the free
-                                mark from then on (ph__free_mark) */
+  uint8_t runs;              /* 0, or PH__RUNS: small blocks come from
+                                runs (runs.h), fixed at creation, where
+                                Windows would give the heap its LFH; with
+                                PH__RUNS_MARKED once the shard has
+                                released blocks guests freed (its free
+                                slots carry the free mark from then on,
+                                ph__free_mark).  One byte: the allocation
+                                fast path tests both at once */
   uint32_t tick;             /* quick pushes and run frees left until the
                                 next ph__heap_tick; on this line, which
                                 the fast paths touch anyway */
@@ -703,20 +710,44 @@ static inline uintptr_t ph__remote_mark(const struct ph__heap* h,
 }
 
 /* The mark a free slot of a run (runs.h) keeps in its first payload word
- * once its shard has released blocks guests freed (h->marks), so that a guest
- * refuses a second free of it without reading its run's bitmap, a line
- * the owner keeps writing: the guests' mark with its low bit flipped (any
- * other bit pattern a program leaves matches it only by chance).  Cleared
- * when the slot is handed out again. */
+ * once its shard has released blocks guests freed (ph__runs_marked), so
+ * that a guest refuses a second free of it without reading its run's
+ * bitmap, a line the owner keeps writing: the guests' mark with its low
+ * bit flipped (any other bit pattern a program leaves matches it only by
+ * chance).  Cleared when the slot is handed out again. */
 static inline uintptr_t ph__free_mark(const struct ph__heap* h,
                                       const struct ph__block* b) {
   return ph__remote_mark(h, b) ^ 1u;
 }
 
-/* Granules for a request of 1 .. PH__FAST_MAX bytes (no test, no branch). */
+/* Granules for a request of 1 .. PH__FAST_MAX (fast.h) bytes, as
+ * ph__size_to_granules gives them: by 8-byte steps, since the sizes 8k + 1
+ * .. 8k + 8 take the same span (8 bytes of header, 16-byte granules).  One
+ * load from a line the fast path keeps in cache: two instructions fewer
+ * an allocation than the sum and its test for the smallest (callgrind). */
+#define PH__SPAN(n)                                                            \
+  ((((n) + PH__HEADER + PH__GRANULE - 1) >> PH__GRANULE_SHIFT) < PH__MIN_BLOCK \
+       ? PH__MIN_BLOCK                                                         \
+       : (((n) + PH__HEADER + PH__GRANULE - 1) >> PH__GRANULE_SHIFT))
+#define PH__SPAN_STEP(k) (uint8_t) PH__SPAN(8u * (k) + 8u)
+#define PH__SPAN_8(k)                                                          \
+  PH__SPAN_STEP(k), PH__SPAN_STEP(k + 1), PH__SPAN_STEP(k + 2),                \
+      PH__SPAN_STEP(k + 3), PH__SPAN_STEP(k + 4), PH__SPAN_STEP(k + 5),        \
+      PH__SPAN_STEP(k + 6), PH__SPAN_STEP(k + 7)
+static const uint8_t ph__small_spans[] = {
+    PH__SPAN_8(0),  PH__SPAN_8(8),  PH__SPAN_8(16), PH__SPAN_8(24),
+    PH__SPAN_8(32), PH__SPAN_8(40), PH__SPAN_8(48), PH__SPAN_8(56)};
+_Static_assert(sizeof ph__small_spans * 8 ==
+                   (PH__QUICK_EXACT - 1) * PH__GRANULE,
+               "a span for every size fast.h serves");
+
 static inline uint32_t ph__small_granules(size_t size) {
-  return (uint32_t)((size + PH__HEADER + PH__GRANULE - 1) >> PH__GRANULE_SHIFT) +
-         (size <= PH__GRANULE - PH__HEADER); /* the smallest: 2 */
+  return ph__small_spans[(size - 1) >> 3];
+}
+
+/* Whether h's free run slots carry the free mark (ph__heap.runs). */
+static inline bool ph__runs_marked(const struct ph__heap* h) {
+  return (h->runs & PH__RUNS_MARKED) != 0;
 }
 
 /* Granules for a request of `size` bytes, header included, as Windows

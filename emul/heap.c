@@ -631,7 +631,7 @@ struct ph__heap* ph__heap_new(uint32_t options, size_t initial_size,
   ph__biased_init(&h->lock);
   h->top = h;
   h->sharded = (options & PH_HEAP_NO_SERIALIZE) == 0 && maximum_size == 0;
-  h->runs = h->sharded; /* where Windows would have the LFH */
+  h->runs = h->sharded ? PH__RUNS : 0; /* where Windows would have the LFH */
   atomic_init(&h->spread, false);
   atomic_init(&h->shards[0], h);
   heap_keys(h);

@@ -87,7 +87,7 @@ static void run_dissolve(struct ph__heap* h, struct ph__run* r) {
   for (unsigned i = 0; i < n; i++) {
     struct ph__block* b = ph__run_slot(r, i);
     ph__block_wipe(&h->seal, b);
-    if (h->marks)
+    if (ph__runs_marked(h))
       *(uintptr_t*)ph__block_data(b) = 0;
   }
   ph__block_restate(&h->seal, head, g, 0, PH__STATE_BUSY);
@@ -180,7 +180,7 @@ static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
 
 /* `size` bytes from a run of class c of h (entered), or NULL. */
 void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size) {
-  return run_refill(h, c) != NULL ? ph__run_pop(h, c, size) : NULL;
+  return run_refill(h, c) != NULL ? ph__run_pop(h, c, size, ph__runs_marked(h)) : NULL;
 }
 
 /*

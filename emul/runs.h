@@ -52,8 +52,8 @@
  * are freed shows the free slots), until HeapCompact or decay flushes
  * them.
  *
- * Once a shard has released blocks guests freed (h->marks, set by its
- * drain), its free slots carry a keyed free mark in their first payload
+ * Once a shard has released blocks guests freed (PH__RUNS_MARKED in
+ * h->runs, set by its drain), its free slots carry a keyed free mark in their first payload
  * word (ph__free_mark), cleared when they are handed out: a guest
  * (remote.c) refuses a slot that carries it, without reading the run's
  * bitmap, a line its owner keeps writing (reading it cost larson about
@@ -236,14 +236,17 @@ static inline void ph__run_set_slack(const struct ph__heap* h,
 }
 
 /* In h (entered): `size` bytes (1 .. c granules' payload) from the active
- * run of class c, or NULL if it has none free, or does not check.  The
+ * run of class c, or NULL if it has none free, or does not check; the
+ * slot's free mark cleared if `marked` (ph__runs_marked(h): a constant
+ * where the caller has tested h->runs as a whole).  The
  * slot's header is not read: an overrun of the slot before may have
  * overwritten it while it was free, and the block is then handed out
  * with it; its HeapFree fails and reports the damage (the slot stays
  * busy).  Reading it here (one compare, as quick fields are checked)
  * cost hot-1 0.9 ns a pair: the slot's line, which the caller's first
  * write would have fetched, fetched on the way out. */
-static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size) {
+static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size,
+                               bool marked) {
   struct ph__run* r = h->run[c];
   if (PH_UNLIKELY(r == NULL || !ph__run_intact(h, r)))
     return NULL;
@@ -257,7 +260,7 @@ static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size) {
   uint32_t before = i * c; /* granules, < 2^13 */
   uintptr_t* data = (uintptr_t*)((char*)r + PH__RUN_DESC + PH__HEADER +
                                  ((size_t)before << PH__GRANULE_SHIFT));
-  if (h->marks)
+  if (marked)
     __atomic_store_n(data, 0, __ATOMIC_RELAXED); /* its free mark goes */
   return data;
 }
@@ -288,7 +291,7 @@ static inline enum ph__release ph__run_release(struct ph__heap* h,
   if (PH_UNLIKELY((f >> i) & 1u))
     return PH__RELEASE_TWICE;
   ph__run_set_free(r, f | (uintptr_t)1 << i);
-  if (h->marks)
+  if (ph__runs_marked(h))
     __atomic_store_n((uintptr_t*)ph__block_data(b), ph__free_mark(h, b),
                      __ATOMIC_RELAXED);
   return PH_UNLIKELY(--r->left == 0) ? PH__RELEASE_MOVED : PH__RELEASE_DONE;

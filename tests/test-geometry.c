@@ -259,6 +259,44 @@ START_TEST(medium_blocks_keep_their_spacing_however_many) {
 }
 END_TEST
 
+/* Requests of every size of 1 .. 512 bytes on one growable heap, 40
+ * each, in two rounds: the second comes once every size is past the LFH
+ * count and every run exists, so the engine's fast path serves it from the
+ * run its span table (engine.h) names.  Every block, from a run or the
+ * back end, spans what Windows' back end spaces it (the engine's runs keep
+ * Windows' spacing, not size classes), and blocks filled to their size
+ * leave the heap valid.  (Windows' LFH buckets are its own.) */
+START_TEST(emul_small_requests_take_their_own_span_in_runs) {
+  enum { MAX = 512, EACH = 20 };
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  for (int round = 0; round < 2; round++)
+    for (SIZE_T n = 1; n <= MAX; n++)
+      for (int i = 0; i < EACH; i++) {
+        void* p = HeapAlloc(h, 0, n);
+        ck_assert_ptr_nonnull(p);
+        memset(p, 0xA5, n);
+        ck_assert_uint_eq(HeapSize(h, 0, p), n);
+      }
+  ck_assert(HeapValidate(h, 0, NULL));
+  int busy = 0, bad = 0;
+  PROCESS_HEAP_ENTRY e = {0};
+  while (HeapWalk(h, &e)) {
+    if (!(e.wFlags & PROCESS_HEAP_ENTRY_BUSY))
+      continue;
+    busy++;
+    SIZE_T span = e.cbData + e.cbOverhead;
+    if (span != windows_spacing(e.cbData) && bad++ < 5)
+      printf("a busy block of %zu bytes spans %zu; Windows spaces it %zu\n",
+             (size_t)e.cbData, (size_t)span,
+             (size_t)windows_spacing(e.cbData));
+  }
+  HeapDestroy(h);
+  ck_assert_int_eq(busy, 2 * MAX * EACH);
+  ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
 /* Register a test of Windows' layout: on the native backend, and on the
  * engine where its granule is Windows' (64-bit systems). */
 #define add_layout_test(tc, fn)                                                \
@@ -279,6 +317,11 @@ Suite* test_geometry(void) {
   add_layout_test(tc, medium_blocks_keep_their_spacing_however_many);
   ph_test_add_emul(tc, emul_rounded_medium_blocks_are_kept_when_freed,
                    "what a freed block becomes is the engine's");
+  ph_test_add_if(tc, emul_small_requests_take_their_own_span_in_runs,
+                 "emul_small_requests_take_their_own_span_in_runs",
+                 ph_test_emul() && sizeof(void*) == 8,
+                 "runs are the engine's; its 32-bit blocks are 16-byte "
+                 "aligned, Windows' 8");
   suite_add_tcase(s, tc);
   return s;
 }
