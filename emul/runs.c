@@ -180,7 +180,9 @@ static struct ph__run* run_refill(struct ph__heap* h, uint32_t c) {
 
 /* `size` bytes from a run of class c of h (entered), or NULL. */
 void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size) {
-  return run_refill(h, c) != NULL ? ph__run_pop(h, c, size, ph__runs_marked(h)) : NULL;
+  if (run_refill(h, c) == NULL)
+    return NULL;
+  return ph__run_pop(h, c, size, ph__runs_marked(h));
 }
 
 /*

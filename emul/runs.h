@@ -52,18 +52,18 @@
  * are freed shows the free slots), until HeapCompact or decay flushes
  * them.
  *
- * Once a shard has released blocks guests freed (PH__RUNS_MARKED in
- * h->runs, set by its drain), its free slots carry a keyed free mark in their first payload
- * word (ph__free_mark), cleared when they are handed out: a guest
+ * Once a shard has released blocks guests freed (PH__RUNS_MARKED in h->runs,
+ * set by its drain), its free slots carry a keyed free mark in their first
+ * payload word (ph__free_mark), cleared when they are handed out: a guest
  * (remote.c) refuses a slot that carries it, without reading the run's
- * bitmap, a line its owner keeps writing (reading it cost larson about
- * 3 ns a pair; writing the marks on a shard no guest frees into cost
- * hot-1 0.5 ns; guests setting the flag, a look at the owner's lock line
- * at every guest free, cost larson 7).  The bitmap stays the truth; the
- * owner checks it at every free, and the drain of the guests' frees
- * reports a slot it finds free there (a slot its owner freed before its
- * first drain carries no mark: a guest's second free of it is reported
- * so, when the owner drains it, not by the call).
+ * bitmap, a line its owner keeps writing (reading it cost larson about 3 ns
+ * a pair; writing the marks on a shard no guest frees into cost hot-1
+ * 0.5 ns; guests setting the flag, a look at the owner's lock line at every
+ * guest free, cost larson 7).  The bitmap stays the truth; the owner checks
+ * it at every free, and the drain of the guests' frees reports a slot it
+ * finds free there (a slot its owner freed before its first drain carries no
+ * mark: a guest's second free of it is reported so, when the owner drains
+ * it, not by the call).
  */
 #ifndef PH_RUNS_H
 #define PH_RUNS_H
@@ -236,15 +236,14 @@ static inline void ph__run_set_slack(const struct ph__heap* h,
 }
 
 /* In h (entered): `size` bytes (1 .. c granules' payload) from the active
- * run of class c, or NULL if it has none free, or does not check; the
- * slot's free mark cleared if `marked` (ph__runs_marked(h): a constant
- * where the caller has tested h->runs as a whole).  The
- * slot's header is not read: an overrun of the slot before may have
- * overwritten it while it was free, and the block is then handed out
- * with it; its HeapFree fails and reports the damage (the slot stays
- * busy).  Reading it here (one compare, as quick fields are checked)
- * cost hot-1 0.9 ns a pair: the slot's line, which the caller's first
- * write would have fetched, fetched on the way out. */
+ * run of class c, or NULL if it has none free, or does not check; the slot's
+ * free mark cleared if `marked` (ph__runs_marked(h): a constant where the
+ * caller has tested h->runs as a whole).  The slot's header is not read: an
+ * overrun of the slot before may have overwritten it while it was free, and
+ * the block is then handed out with it; its HeapFree fails and reports the
+ * damage (the slot stays busy).  Reading it here (one compare, as quick
+ * fields are checked) cost hot-1 0.9 ns a pair: the slot's line, which the
+ * caller's first write would have fetched, fetched on the way out. */
 static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size,
                                bool marked) {
   struct ph__run* r = h->run[c];
