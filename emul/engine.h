@@ -720,15 +720,20 @@ static inline uintptr_t ph__free_mark(const struct ph__heap* h,
   return ph__remote_mark(h, b) ^ 1u;
 }
 
-/* Granules for a request of 1 .. PH__FAST_MAX (fast.h) bytes, as
- * ph__size_to_granules gives them: by 8-byte steps, since the sizes 8k + 1
- * .. 8k + 8 take the same span (8 bytes of header, 16-byte granules).  One
- * load from a line the fast path keeps in cache: two instructions fewer
- * an allocation than the sum and its test for the smallest (callgrind). */
+/* Granules of a block of n bytes, as Windows spaces blocks:
+ * ALIGN16(max(n, 16) + 8) bytes, header included.  A constant expression
+ * for a constant n: the one formula of ph__size_to_granules and of the
+ * table below. */
 #define PH__SPAN(n)                                                            \
   ((((n) + PH__HEADER + PH__GRANULE - 1) >> PH__GRANULE_SHIFT) < PH__MIN_BLOCK \
        ? PH__MIN_BLOCK                                                         \
        : (((n) + PH__HEADER + PH__GRANULE - 1) >> PH__GRANULE_SHIFT))
+
+/* Granules for a request of 1 .. PH__FAST_MAX (fast.h) bytes, by 8-byte
+ * steps, since the sizes 8k + 1 .. 8k + 8 take the same span (8 bytes of
+ * header, 16-byte granules).  One load from a line the fast path keeps in
+ * cache: two instructions fewer an allocation than the sum and its test
+ * for the smallest (callgrind). */
 #define PH__SPAN_STEP(k) (uint8_t) PH__SPAN(8u * (k) + 8u)
 #define PH__SPAN_8(k)                                                          \
   PH__SPAN_STEP(k), PH__SPAN_STEP(k + 1), PH__SPAN_STEP(k + 2),                \
@@ -750,13 +755,11 @@ static inline bool ph__runs_marked(const struct ph__heap* h) {
   return (h->runs & PH__RUNS_MARKED) != 0;
 }
 
-/* Granules for a request of `size` bytes, header included, as Windows
- * spaces blocks: ALIGN16(max(size, 16) + 8) bytes; 0 if too big. */
+/* Granules for a request of `size` bytes (PH__SPAN); 0 if too big. */
 static inline uint32_t ph__size_to_granules(size_t size) {
   if (size > ((size_t)UINT32_MAX - 2) * PH__GRANULE)
     return 0;
-  size_t g = (size + PH__HEADER + PH__GRANULE - 1) >> PH__GRANULE_SHIFT;
-  return g < PH__MIN_BLOCK ? PH__MIN_BLOCK : (uint32_t)g;
+  return (uint32_t)PH__SPAN(size);
 }
 
 /* Whether h's memory is executable (HEAP_CREATE_ENABLE_EXECUTE). */

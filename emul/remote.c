@@ -85,7 +85,7 @@ void ph__remote_drain(struct ph__heap* s) {
                                              memory_order_relaxed) + 1,
                         memory_order_relaxed); /* only s's holder writes it */
   if (b != NULL && s->runs) /* guests free here: free slots get the mark */
-    s->runs = PH__RUNS | PH__RUNS_MARKED;
+    s->runs |= PH__RUNS_MARKED;
   while (b != NULL) {
     const struct ph__remote_link* l =
         (const struct ph__remote_link*)ph__block_data(b);
