@@ -17,6 +17,7 @@
 #                32-bit x86 code; it makes `wine` the 32-bit loader, so
 #                64-bit programs go to wine64 (configure.ac)
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packages=(
   build-essential autoconf automake libtool pkg-config
@@ -41,8 +42,7 @@ dpkg --print-foreign-architectures | grep -qx i386 ||
 missing() { # packages...: those not installed
   local p
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-      echo "$p"
+    installed "$p" || echo "$p"
   done
 }
 

@@ -40,7 +40,7 @@ export WINEPREFIX=${WINEPREFIX:-$build/wine}
 mkdir -p "$build"
 
 summaries=()
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+. "$top/.ci/lib.sh" # installed
 first_line() { tr -d '\r' <"$1" | grep -v '^$' | head -n 1; }
 run_tree() { # name, configure args...
   local name=$1; shift
