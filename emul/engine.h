@@ -225,6 +225,8 @@ struct ph__heap {
   bool sharded;              /* top: threads may get shards */
   atomic_bool spread;        /* top: threads have met inside; they use
                                 their slots' shards from now on */
+  atomic_bool sweep_left;    /* top: a decay sweep left quiet shards to
+                                compact at the next ticks (info.c) */
   _Atomic(struct ph__heap*) shards[PH__SHARDS]; /* top: [0] is top */
 
   struct ph__heap* reg_next; /* registry list (registry.c) */

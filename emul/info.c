@@ -115,29 +115,60 @@ static bool unused_lay_idle(struct ph__heap* h) {
   return idle >= PH__PURGE_MIN;
 }
 
-/* At shard h's decay step: the other shards of its heap that had no
- * decay step of their own for a whole decay time (a shard's steps come
- * with its frees: its threads exited, or only allocate) release the
- * blocks other threads freed into them, and those that then hold
- * PH__PURGE_MIN bytes or more unused are compacted from here, each if no
- * thread holds it.  Without this, what a thread freed before it exited
- * stayed with its shard until a thread took its slot again (two threads
- * that each filled and freed 40 MB, then exited: 44 MB resident for
- * good). */
+/* Compact shard h (held) at a decay step of the calling thread, which
+ * then compacts no other before the clock moves on (ph__prim_now_ms: 1-4
+ * ms a step, from the kernel's tick). */
+static void decay_compact(struct ph__heap* h, uint64_t now) {
+  ph__thread.compacted_at = (uint32_t)now;
+  ph__heap_compact(h);
+}
+
+/* Whether the calling thread compacted a shard at this time already. */
+static bool compacted_now(uint64_t now) {
+  return ph__thread.compacted_at == (uint32_t)now;
+}
+
+/* At a tick of shard h: the other shards of its heap that had no decay
+ * step of their own for a whole decay time (a shard's steps come with its
+ * frees: its threads exited, or only allocate) release the blocks other
+ * threads freed into them, and those that then hold PH__PURGE_MIN bytes
+ * or more unused are compacted from here, each if no thread holds it.
+ * Without this, what a thread freed before it exited stayed with its
+ * shard until a thread took its slot again (two threads that each filled
+ * and freed 40 MB, then exited: 44 MB resident for good).
+ *
+ * One compaction per thread and time of the clock (compacted_now): a
+ * compaction costs the kernel's work on each page it gives back (0.1-1
+ * ms for a shard that held 2.6 MB here), and one call that compacted
+ * every quiet shard made a HeapFree take up to 18 ms after 64 threads had
+ * exited.  A tick is not once a call: a drain of the blocks guests freed
+ * ticks at every PH__TICK_FREES of them, and a drain here may tick the
+ * shard it drains.  A sweep that stops at a shard due sets
+ * top->sweep_left, and the next ticks of any shard go on from there (a
+ * relaxed load a tick) until none is due.  Two sweeps at once skip each
+ * other's shards (their locks are taken), and a flag one of them clears
+ * late leaves a due shard to the next decay step: later, never lost. */
 static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
   struct ph__heap* top = h->top;
   if (!atomic_load_explicit(&top->spread, memory_order_relaxed))
     return;
+  atomic_store_explicit(&top->sweep_left, false, memory_order_relaxed);
   uint64_t decay = ph__decay_ms();
   for (unsigned i = 0; i < PH__SHARDS; i++) {
     struct ph__heap* s = atomic_load_explicit(&top->shards[i],
                                               memory_order_acquire);
     if (s == NULL || s == h || !ph__heap_enter_alone(s))
       continue;
-    if (now >= s->decay_at + decay) {
+    bool due = now >= s->decay_at + decay;
+    if (due && compacted_now(now)) { /* at a later tick */
+      atomic_store_explicit(&top->sweep_left, true, memory_order_relaxed);
+      ph__heap_leave_alone(s);
+      return;
+    }
+    if (due) {
       ph__remote_take(s); /* blocks other threads freed count too */
       if (unused_bytes(s) >= PH__PURGE_MIN)
-        ph__heap_compact(s);
+        decay_compact(s, now);
       s->decay_at = now + decay;
     }
     ph__heap_leave_alone(s);
@@ -149,19 +180,23 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
  * h's lock): at most once per decay time, release the region cache's
  * regions that nobody reused, compact h if it hoards memory or what it
  * does not use lay so for a decay time, and the heap's shards that had no
- * such step of their own.  This is how memory goes back to the system
- * with no thread of our own: the program's own frees drive it (HeapCreate
- * and HeapDestroy decay the cache too).
+ * such step of their own (one compaction a thread and clock step: the
+ * sweep goes on at later ticks).  This is how memory goes back to the system with no thread of
+ * our own: the program's own frees drive it (HeapCreate and HeapDestroy
+ * decay the cache too).
  */
 void ph__heap_tick(struct ph__heap* h) {
   h->tick = PH__TICK_FREES;
   uint64_t now = ph__prim_now_ms();
-  if (now < h->decay_at)
+  if (now < h->decay_at) {
+    if (atomic_load_explicit(&h->top->sweep_left, memory_order_relaxed))
+      decay_quiet_shards(h, now);
     return;
+  }
   h->decay_at = now + ph__decay_ms();
   ph__region_cache_decay(now);
   if (unused_lay_idle(h) || hoarding(h))
-    ph__heap_compact(h);
+    decay_compact(h, now);
   decay_quiet_shards(h, now);
 }
 

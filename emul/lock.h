@@ -215,6 +215,9 @@ struct ph__thread {
   struct ph__heap* fast; /* that heap's shard of this thread, if fast.h may
                             use it; else &ph__fast_none */
   unsigned remote_frees; /* frees of other shards' blocks (remote.c) */
+  uint32_t compacted_at; /* ph__prim_now_ms, mod 2^32, when a decay step
+                            of this thread last compacted a shard
+                            (info.c) */
 };
 extern _Thread_local struct ph__thread ph__thread PH_TLS_FAST;
 
