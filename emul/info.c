@@ -116,8 +116,9 @@ static bool unused_lay_idle(struct ph__heap* h) {
 }
 
 /* Compact shard h (held) at a decay step of the calling thread, which
- * then compacts no other before the clock moves on (ph__prim_now_ms: 1-4
- * ms a step, from the kernel's tick). */
+ * then compacts no other before the clock moves on (ph__prim_now_ms
+ * moves in steps of the system's tick: 1-4 ms on Linux, about 16 on
+ * Windows). */
 static void decay_compact(struct ph__heap* h, uint64_t now) {
   ph__thread.compacted_at = (uint32_t)now;
   ph__heap_compact(h);
