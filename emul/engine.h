@@ -255,6 +255,8 @@ struct ph__heap {
                                 slots carry the free mark from then on,
                                 ph__free_mark).  One byte: the allocation
                                 fast path tests both at once */
+  bool compact_left;         /* a decay step's compaction left regions to
+                                give back at the next ticks (info.c) */
   uint32_t tick;             /* quick pushes and run frees left until the
                                 next ph__heap_tick; on this line, which
                                 the fast paths touch anyway */

@@ -1,12 +1,14 @@
 /*
- * info.c - HeapCompact and HeapSummary on the engine.
+ * info.c - HeapCompact, decay and HeapSummary on the engine.
  *
  * Compaction dissolves empty runs and flushes the quick lists (so every
- * free block is coalesced),
- * hands back regions that hold nothing but one free block (all but the
- * first; decommitted, then to the region cache), purges the pages inside
- * every free block (ph__bins_purge), and decommits the free tail of every region down to the page
- * after its last block (the first region keeps what HeapCreate committed).
+ * free block is coalesced), hands back regions that hold nothing but one
+ * free block (all but the first; decommitted, then to the region cache),
+ * purges the pages inside every free block (ph__bins_purge), and
+ * decommits the free tail of every region down to the page after its last
+ * block (the first region keeps what HeapCreate committed).  Decay (the
+ * heap's own compactions, driven by its frees) does the same in steps that
+ * each do a bounded part of the kernel's work.
  */
 #include "runs.h"
 #include "small.h"
@@ -52,16 +54,26 @@ static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
   ph__bins_insert(h, tail);
 }
 
-/* Returns the largest free block's payload in bytes, 0 if none.
- * Caller holds h's lock. */
-size_t ph__heap_compact(struct ph__heap* h) {
+/* Compact h, its regions given back until `drop_max` bytes of them
+ * have gone (one at least): if some are left, h->compact_left says so and
+ * the trims and the purge wait for them.  Returns the largest free
+ * block's payload in bytes, 0 if none.  Caller holds h's lock. */
+static size_t compact(struct ph__heap* h, size_t drop_max) {
+  h->compact_left = false;
   ph__runs_flush(h);
   ph__quick_flush(h);
+  size_t dropped = 0;
   struct ph__region* r = h->last;
   while (r != &h->region0) {
     struct ph__region* prev = r->prev;
-    if (region_empty(h, r))
+    if (region_empty(h, r)) {
+      if (dropped >= drop_max) {
+        h->compact_left = true;
+        return ph__bins_largest(h);
+      }
+      dropped += r->commit_size;
       region_drop(h, r);
+    }
     r = prev;
   }
   for (r = &h->region0; r != NULL; r = r->next)
@@ -69,6 +81,10 @@ size_t ph__heap_compact(struct ph__heap* h) {
   ph__bins_purge(h);
   h->released = 0;
   return ph__bins_largest(h);
+}
+
+size_t ph__heap_compact(struct ph__heap* h) {
+  return compact(h, SIZE_MAX);
 }
 
 /* ---- decay: memory nobody uses goes back ---------------------------------- */
@@ -115,13 +131,20 @@ static bool unused_lay_idle(struct ph__heap* h) {
   return idle >= PH__PURGE_MIN;
 }
 
+/* Bytes of regions a decay step's compaction gives back before it
+ * leaves the rest to the next ticks (h->compact_left): a region's drop is
+ * the kernel's work on each page of it (about 0.08 ms a MiB here; 700 MiB
+ * of regions made one HeapFree take 55 ms).  A region is at most
+ * PH__REGION_MAX, and one goes at each step. */
+#define PH__DECAY_DROP_MAX ((size_t)16 << 20)
+
 /* Compact shard h (held) at a decay step of the calling thread, which
  * then compacts no other before the clock moves on (ph__prim_now_ms
  * moves in steps of the system's tick: 1-4 ms on Linux, about 16 on
  * Windows). */
 static void decay_compact(struct ph__heap* h, uint64_t now) {
   ph__thread.compacted_at = (uint32_t)now;
-  ph__heap_compact(h);
+  compact(h, PH__DECAY_DROP_MAX);
 }
 
 /* Whether the calling thread compacted a shard at this time already. */
@@ -148,7 +171,8 @@ static bool compacted_now(uint64_t now) {
  * top->sweep_left, and the next ticks of any shard go on from there (a
  * relaxed load a tick) until none is due.  Two sweeps at once skip each
  * other's shards (their locks are taken), and a flag one of them clears
- * late leaves a due shard to the next decay step: later, never lost. */
+ * late leaves a due shard to the next decay step: later, never lost.  A
+ * shard whose compaction left regions (compact_left) stays due. */
 static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
   struct ph__heap* top = h->top;
   if (!atomic_load_explicit(&top->spread, memory_order_relaxed))
@@ -160,7 +184,7 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
                                               memory_order_acquire);
     if (s == NULL || s == h || !ph__heap_enter_alone(s))
       continue;
-    bool due = now >= s->decay_at + decay;
+    bool due = s->compact_left || now >= s->decay_at + decay;
     if (due && compacted_now(now)) { /* at a later tick */
       atomic_store_explicit(&top->sweep_left, true, memory_order_relaxed);
       ph__heap_leave_alone(s);
@@ -168,9 +192,11 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
     }
     if (due) {
       ph__remote_take(s); /* blocks other threads freed count too */
-      if (unused_bytes(s) >= PH__PURGE_MIN)
+      if (s->compact_left || unused_bytes(s) >= PH__PURGE_MIN)
         decay_compact(s, now);
       s->decay_at = now + decay;
+      if (s->compact_left)
+        atomic_store_explicit(&top->sweep_left, true, memory_order_relaxed);
     }
     ph__heap_leave_alone(s);
   }
@@ -181,22 +207,27 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
  * h's lock): at most once per decay time, release the region cache's
  * regions that nobody reused, compact h if it hoards memory or what it
  * does not use lay so for a decay time, and the heap's shards that had no
- * such step of their own (one compaction a thread and clock step: the
- * sweep goes on at later ticks).  This is how memory goes back to the system with no thread of
- * our own: the program's own frees drive it (HeapCreate and HeapDestroy
- * decay the cache too).
+ * such step of their own.  A thread compacts one shard a clock step, and
+ * a compaction gives back PH__DECAY_DROP_MAX bytes of regions or one: what
+ * is left (h->compact_left, top->sweep_left) goes on at later ticks.  This
+ * is how memory goes back to the system with no thread of our own: the
+ * program's own frees drive it (HeapCreate and HeapDestroy decay the
+ * cache too).
  */
 void ph__heap_tick(struct ph__heap* h) {
   h->tick = PH__TICK_FREES;
   uint64_t now = ph__prim_now_ms();
   if (now < h->decay_at) {
+    if (h->compact_left && !compacted_now(now))
+      decay_compact(h, now);
     if (atomic_load_explicit(&h->top->sweep_left, memory_order_relaxed))
       decay_quiet_shards(h, now);
     return;
   }
   h->decay_at = now + ph__decay_ms();
   ph__region_cache_decay(now);
-  if (unused_lay_idle(h) || hoarding(h))
+  bool idle = unused_lay_idle(h); /* starts the next step's record */
+  if (h->compact_left || idle || hoarding(h))
     decay_compact(h, now);
   decay_quiet_shards(h, now);
 }

@@ -407,6 +407,54 @@ static long heap_resident(HANDLE h) {
   return sum;
 }
 
+/* 200 MB of small blocks freed: the heap gives its regions back in
+ * steps, not all in one call, which would do the kernel's work on all
+ * their pages at once (700 MB of regions made one HeapFree take 55 ms).
+ * A decay step's compaction gives back 16 MiB of regions, or one region
+ * (64 MiB at most), and leaves the rest to later calls: light calls in
+ * steps of fewer frees than a tick takes, the heap's resident pages read
+ * after each, no step gives back more than 80 MB. */
+enum { MANY_BLOCKS = 500000, MANY_SIZE = 400 }; /* 200 MB */
+static void* many[MANY_BLOCKS];
+
+START_TEST(a_heaps_regions_go_back_a_few_at_a_time) {
+  const char* test = "a_heaps_regions_go_back_a_few_at_a_time";
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  for (int i = 0; i < MANY_BLOCKS; i++) {
+    many[i] = HeapAlloc(h, 0, MANY_SIZE);
+    ck_assert_ptr_nonnull(many[i]);
+    memset(many[i], 0x3C, MANY_SIZE);
+  }
+  for (int i = 0; i < MANY_BLOCKS; i++)
+    HeapFree(h, 0, many[i]);
+  long left = heap_resident(h), most = 0;
+  if (left < 0) {
+    printf("%s: resident pages not checked: no mincore here\n", test);
+    HeapDestroy(h);
+    return;
+  }
+  bool steps = left >= (150L << 20);
+  if (!steps) /* the frees' own decay steps gave most of it back */
+    printf("%s: %ld MiB left after the frees (a slow machine or Valgrind): "
+           "only the total checked\n", test, left >> 20);
+  for (int step = 0; step < 2000 && left > (4L << 20); step++) {
+    for (int i = 0; i < 100; i++)
+      HeapFree(h, 0, HeapAlloc(h, 0, 40));
+    long now = heap_resident(h);
+    if (left - now > most)
+      most = left - now;
+    left = now;
+    ph_test_sleep_ms(1);
+  }
+  ck_assert_int_le(left, 4L << 20);
+  if (steps)
+    ck_assert_int_le(most, 80L << 20);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  HeapDestroy(h);
+}
+END_TEST
+
 enum { SIZES = 32, EACH = 12 };
 static void* each_size[SIZES][EACH];
 
@@ -461,6 +509,7 @@ Suite* test_memory(void) {
   ph_test_add_emul(tc, heap_free_of_a_big_block_gives_its_pages_back, why);
   ph_test_add_emul(tc, a_freed_large_block_is_not_the_next_heaps_floor,
                    "HeapSummary ends a Wine process");
+  ph_test_add_emul(tc, a_heaps_regions_go_back_a_few_at_a_time, why);
   ph_test_add_emul(tc, a_few_blocks_of_each_size_keep_few_pages,
                    "how Windows lays out its LFH is its own business");
   ph_test_add_emul(tc, decay_time_reads_and_sets,
