@@ -68,6 +68,31 @@ static long light_calls_until(HANDLE h, long limit) {
   return light_calls_while(h, limit, small_resident);
 }
 
+/* Light calls on heap h in steps of 100 pairs (fewer frees than a tick
+ * takes, PH__TICK_FREES: one decay step a step at most), resident(h) read
+ * after each, until at most `limit` bytes are left or 2000 steps have
+ * passed; `left` is what was resident before.  Returns what is left; the
+ * most one step gave back goes to *most. */
+static long light_steps_while(HANDLE h, long limit, long (*resident)(HANDLE),
+                              long left, long* most) {
+  *most = 0;
+  for (int step = 0; step < 2000 && left > limit; step++) {
+    for (int i = 0; i < 100; i++)
+      HeapFree(h, 0, HeapAlloc(h, 0, 40));
+    long now = resident(h);
+    if (left - now > *most)
+      *most = left - now;
+    left = now;
+    ph_test_sleep_ms(1);
+  }
+  return left;
+}
+
+static long small_resident_of(HANDLE h) {
+  (void)h;
+  return small_resident();
+}
+
 /* The big block of a_freed_large_block_is_not_the_next_heaps_floor. */
 static unsigned char* big;
 static SIZE_T big_size;
@@ -294,15 +319,7 @@ START_TEST(exited_threads_memory_goes_back_a_part_at_a_time) {
     parts = false;
   }
   ph_test_sleep_ms(150); /* every part quiet for twice the decay time */
-  for (int step = 0; step < 2000 && left > (1L << 20); step++) {
-    for (int i = 0; i < 100; i++)
-      HeapFree(h, 0, HeapAlloc(h, 0, 40));
-    long now = small_resident();
-    if (left - now > most)
-      most = left - now;
-    left = now;
-    ph_test_sleep_ms(1);
-  }
+  left = light_steps_while(h, 1L << 20, small_resident_of, left, &most);
   ck_assert_int_le(left, 1L << 20);
   if (parts)
     ck_assert_int_le(most, part + part / 2);
@@ -438,15 +455,7 @@ START_TEST(a_heaps_regions_go_back_a_few_at_a_time) {
   if (!steps) /* the frees' own decay steps gave most of it back */
     printf("%s: %ld MiB left after the frees (a slow machine or Valgrind): "
            "only the total checked\n", test, left >> 20);
-  for (int step = 0; step < 2000 && left > (4L << 20); step++) {
-    for (int i = 0; i < 100; i++)
-      HeapFree(h, 0, HeapAlloc(h, 0, 40));
-    long now = heap_resident(h);
-    if (left - now > most)
-      most = left - now;
-    left = now;
-    ph_test_sleep_ms(1);
-  }
+  left = light_steps_while(h, 4L << 20, heap_resident, left, &most);
   ck_assert_int_le(left, 4L << 20);
   if (steps)
     ck_assert_int_le(most, 80L << 20);
