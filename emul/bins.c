@@ -128,17 +128,74 @@ static void bin_abandon(struct ph__heap* h, unsigned bin, const void* at) {
   ph__corruption(h, at, "free list link overwritten");
 }
 
+/*
+ * A bin is a list through the blocks' links, its head in h->bins: `next`
+ * leads to the tail, where it is NULL; `prev` leads back to the head, and
+ * the head's leads to the tail, or is NULL if the head is the tail (a link
+ * to its own block would encode the same value in every such block,
+ * giving away the link secrets).  So a block goes first or last in one
+ * step (ph__bins_purge keeps purged blocks last).
+ */
+
+/* The head's prev link stored for a list whose tail is `tail`. */
+static struct ph__block* tail_link(struct ph__block* head,
+                                   struct ph__block* tail) {
+  return tail != head ? tail : NULL;
+}
+
+/* The last block of non-empty bin `bin`. */
+static struct ph__block* bin_tail(const struct ph__heap* h, unsigned bin) {
+  struct ph__block* tail = link_prev(h, h->bins[bin]);
+  return tail != NULL ? tail : h->bins[bin];
+}
+
 void ph__bins_insert(struct ph__heap* h, struct ph__block* b) {
   unsigned bin = bin_floor(b->size);
   ph__block_footer_set(b);
   struct ph__block* head = h->bins[bin];
   set_next(h, b, head);
-  set_prev(h, b, NULL);
-  if (head != NULL)
+  if (head != NULL) {
+    set_prev(h, b, bin_tail(h, bin));
     set_prev(h, head, b);
-  else
+  } else {
+    set_prev(h, b, NULL);
     h->bin_map[bin / 64u] |= (uint64_t)1 << (bin % 64u);
+  }
   h->bins[bin] = b;
+}
+
+/* Put FREE block b, in no bin, last in its bin. */
+static void bins_append(struct ph__heap* h, struct ph__block* b) {
+  unsigned bin = bin_floor(b->size);
+  struct ph__block* head = h->bins[bin];
+  if (head == NULL) {
+    ph__bins_insert(h, b);
+    return;
+  }
+  ph__block_footer_set(b);
+  struct ph__block* tail = bin_tail(h, bin);
+  set_next(h, tail, b);
+  set_next(h, b, NULL);
+  set_prev(h, b, tail);
+  set_prev(h, head, b);
+}
+
+/* Whether the links of b, in bin `bin`, agree with its neighbours'. */
+static bool links_agree(const struct ph__heap* h, unsigned bin,
+                        struct ph__block* b, struct ph__block* prev,
+                        struct ph__block* next) {
+  struct ph__block* head = h->bins[bin];
+  if (head == NULL)
+    return false;
+  if (next != NULL &&
+      (!ph__block_owned(h, next) || link_prev(h, next) != b))
+    return false;
+  if (b == head) /* prev: the tail, or NULL if b is */
+    return prev == NULL ? next == NULL
+                        : next != NULL && ph__block_owned(h, prev) &&
+                              link_next(h, prev) == NULL;
+  return ph__block_owned(h, prev) && link_next(h, prev) == b &&
+         (next != NULL || bin_tail(h, bin) == b);
 }
 
 /* Take FREE block b out of the bins: the victim stops being one, another
@@ -150,24 +207,26 @@ bool ph__bins_remove(struct ph__heap* h, struct ph__block* b) {
     return true;
   }
   unsigned bin = bin_floor(b->size);
+  struct ph__block* head = h->bins[bin];
   struct ph__block* next = link_next(h, b);
   struct ph__block* prev = link_prev(h, b);
-  bool ok = prev != NULL ? ph__block_owned(h, prev) && link_next(h, prev) == b
-                         : h->bins[bin] == b;
-  if (ok && next != NULL)
-    ok = ph__block_owned(h, next) && link_prev(h, next) == b;
-  if (!ok) {
+  if (!links_agree(h, bin, b, prev, next)) {
     bin_abandon(h, bin, b);
     return false;
   }
-  if (prev != NULL)
-    set_next(h, prev, next);
-  else
+  if (b == head) {
     h->bins[bin] = next;
-  if (next != NULL)
-    set_prev(h, next, prev);
-  else if (prev == NULL)
-    h->bin_map[bin / 64u] &= ~((uint64_t)1 << (bin % 64u));
+    if (next != NULL)
+      set_prev(h, next, tail_link(next, prev));
+    else
+      h->bin_map[bin / 64u] &= ~((uint64_t)1 << (bin % 64u));
+  } else {
+    set_next(h, prev, next);
+    if (next != NULL)
+      set_prev(h, next, prev);
+    else /* prev is the tail now */
+      set_prev(h, head, tail_link(head, prev));
+  }
   return true;
 }
 
@@ -326,8 +385,8 @@ struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b) {
 /* Give back the whole pages of FREE block f that lie in [lo, hi) and past
  * its links (the header and links stay; so does the next block's header,
  * before f's end).  The pages stay usable, their contents lost: a free
- * block's payload means nothing. */
-static void purge_span(struct ph__block* f, const char* lo, const char* hi) {
+ * block's payload means nothing.  Returns whether there were any. */
+static bool purge_span(struct ph__block* f, const char* lo, const char* hi) {
   size_t page = ph__prim_page_size();
   const char* first = (const char*)ph__block_data(f) + sizeof(struct ph__links);
   const char* end = (const char*)ph__block_next(f) - 8; /* the footer stays */
@@ -337,13 +396,24 @@ static void purge_span(struct ph__block* f, const char* lo, const char* hi) {
     hi = end;
   uintptr_t a = ((uintptr_t)lo + page - 1) & ~(uintptr_t)(page - 1);
   uintptr_t b = (uintptr_t)hi & ~(uintptr_t)(page - 1);
-  if (b > a)
-    ph__prim_purge((void*)a, b - a); /* on failure the pages just stay */
+  if (b <= a)
+    return false;
+  ph__prim_purge((void*)a, b - a); /* on failure the pages just stay */
+  return true;
 }
 
-/* Give back the whole pages inside FREE block f. */
-static void block_purge(struct ph__block* f) {
-  purge_span(f, (const char*)f, (const char*)ph__block_next(f));
+/* Give back the whole pages inside FREE block f, which then carries
+ * PH__FREE_PURGED until it is rewritten (merged, split, handed out).
+ * Returns the work it took (PH__WORK_PURGE for a call to the system). */
+static size_t block_purge(struct ph__heap* h, struct ph__block* f) {
+  bool called = purge_span(f, (const char*)f, (const char*)ph__block_next(f));
+  ph__block_restate(&h->seal, f, f->size, PH__FREE_PURGED, PH__STATE_FREE);
+  return called ? PH__WORK_PURGE : 1;
+}
+
+/* Whether FREE block b's pages went back since it last changed. */
+static bool block_purged(const struct ph__block* b) {
+  return (ph__block_slack(b) & PH__FREE_PURGED) != 0;
 }
 
 /* ph__block_release of a block a caller freed (HeapFree): if it spans
@@ -359,19 +429,48 @@ void ph__block_release_freed(struct ph__heap* h, struct ph__block* b) {
   struct ph__block* f = ph__block_release(h, b);
   size_t span = (size_t)(hi - lo);
   if (span >= PH__PURGE_MIN && span <= PH_FIXED_BLOCK_MAX + PH__GRANULE)
-    purge_span(f, lo, hi);
+    purge_span(f, lo, hi); /* not all of f: it stays unpurged */
 }
 
-/* Give back the whole pages inside every free block. */
-void ph__bins_purge(struct ph__heap* h) {
-  if (ph__victim_intact(h, h->victim))
-    block_purge(h->victim);
-  for (unsigned bin = 0; bin < PH__BIN_COUNT; bin++)
-    for (struct ph__block* b = h->bins[bin]; b != NULL; b = link_next(h, b)) {
-      if (!ph__block_owned(h, b) || !ph__block_sealed(&h->seal, b))
-        break; /* a trampled list: left to validation to report */
-      block_purge(b);
+/* The first bin that may hold a block with a whole page inside it (past
+ * its header, links and footer): the bins below are not walked. */
+static unsigned bin_first_paged(void) {
+  size_t g = (ph__prim_page_size() + PH__HEADER + sizeof(struct ph__links) +
+              8 + PH__GRANULE - 1) >> PH__GRANULE_SHIFT;
+  return g < UINT32_MAX ? bin_floor((uint32_t)g) : PH__BIN_COUNT;
+}
+
+/*
+ * Give back the whole pages inside the free blocks that may still hold
+ * resident ones (not PH__FREE_PURGED), the victim first, until none is
+ * left or `work` is spent (at least one block's worth).  Returns the work
+ * left: 0 if some may be left.  Each bin keeps its purged blocks last: a
+ * block binned anew goes first, one purged is moved last, so the walk of
+ * a bin stops at its first purged block, and a walk that ran out of work
+ * goes on at the next call from where it stopped, in no more steps than
+ * the blocks it purges.  Allocation takes a bin's first blocks, whose
+ * pages are still there.
+ */
+size_t ph__bins_purge(struct ph__heap* h, size_t work) {
+  struct ph__block* v = h->victim;
+  if (ph__victim_intact(h, v) && !block_purged(v))
+    ph__work_spend(&work, block_purge(h, v));
+  for (unsigned bin = bin_first_paged(); bin < PH__BIN_COUNT; bin++) {
+    struct ph__block* b = h->bins[bin];
+    while (b != NULL && ph__block_owned(h, b) &&
+           ph__block_sealed_as(&h->seal, b, PH__STATE_FREE) &&
+           !block_purged(b)) {
+      if (work == 0)
+        return 0;
+      struct ph__block* next = link_next(h, b);
+      if (!ph__bins_remove(h, b))
+        break; /* the bin abandoned, and reported */
+      ph__work_spend(&work, block_purge(h, b));
+      bins_append(h, b);
+      b = next;
     }
+  }
+  return work != 0 ? work : 1; /* none left */
 }
 
 /* Payload bytes of the largest free block (the bins' and the victim);

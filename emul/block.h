@@ -69,6 +69,9 @@ enum ph__block_state {
 };
 #define PH__SLACK_MASK 0x7Fu
 #define PH__PREV_FREE 0x80u /* in `slack_pf`: the block before is FREE */
+#define PH__FREE_PURGED 1u  /* in a FREE block's slack bits: its pages went
+                               back to the system (ph__bins_purge) since it
+                               was last written; any rewrite clears it */
 
 struct ph__block {
   union {

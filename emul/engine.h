@@ -255,8 +255,9 @@ struct ph__heap {
                                 slots carry the free mark from then on,
                                 ph__free_mark).  One byte: the allocation
                                 fast path tests both at once */
-  bool compact_left;         /* a decay step's compaction left regions to
-                                give back at the next ticks (info.c) */
+  bool compact_left;         /* a decay step's compaction left work (quick
+                                blocks to merge, regions to give back,
+                                blocks to purge) to the next ticks */
   uint32_t tick;             /* quick pushes and run frees left until the
                                 next ph__heap_tick; on this line, which
                                 the fast paths touch anyway */
@@ -383,6 +384,17 @@ static inline struct ph__region* ph__map_find(const void* p) {
                                              its pages back at once */
 #define PH__TICK_FREES 256u /* quick-list pushes between two looks at the
                                clock (ph__heap_tick) */
+/* Work of a compaction, in units of about 70 ns here (merging one quick
+ * block into the bins): a decay step does PH__WORK_STEP of it and leaves
+ * the rest to the next ticks (info.c); HeapCompact does it all. */
+#define PH__WORK_ALL SIZE_MAX
+#define PH__WORK_STEP ((size_t)16 << 10) /* about 1 ms */
+#define PH__WORK_PURGE 32u  /* a madvise giving back a block's pages (2 us) */
+#define PH__WORK_MIB 1024u  /* a MiB of a region given back (0.08 ms) */
+/* Take `units` off the work left (never below 0). */
+static inline void ph__work_spend(size_t* work, size_t units) {
+  *work -= units < *work ? units : *work;
+}
 #define PH__QUICK_DECAY_MIN ((size_t)4 << 20) /* quick lists holding this
                                                  much, and a quarter of the
                                                  heap, are merged and given
@@ -419,7 +431,7 @@ bool ph__bins_take(struct ph__heap* h, struct ph__block* b, uint32_t granules);
 void ph__bins_prefer(struct ph__heap* h, struct ph__block* b);
 struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b);
 void ph__block_release_freed(struct ph__heap* h, struct ph__block* b);
-void ph__bins_purge(struct ph__heap* h);
+size_t ph__bins_purge(struct ph__heap* h, size_t work);
 void ph__block_trim(struct ph__heap* h, struct ph__block* b,
                     uint32_t granules);
 size_t ph__bins_largest(const struct ph__heap* h);
@@ -529,8 +541,8 @@ static inline void ph__remote_take(struct ph__heap* s) {
 }
 
 /* ---- small.c, small.h: quick lists --------------------------------------- */
-void ph__quick_flush(struct ph__heap* h);
-void ph__quick_flush_list(struct ph__heap* h, unsigned i);
+size_t ph__quick_flush(struct ph__heap* h, size_t work);
+size_t ph__quick_flush_list(struct ph__heap* h, unsigned i, size_t work);
 
 /* ---- large.c: blocks with a mapping of their own ---------------------- */
 /* A new large block of `size` bytes in a region of its own, its header

@@ -210,13 +210,13 @@ void* ph__heap_alloc(struct ph__heap* h, size_t size) {
 void* ph__heap_alloc_unquick(struct ph__heap* h, size_t size, uint32_t g) {
   struct ph__block* b = ph__bins_alloc(h, g);
   if (b == NULL && quick_worth_flushing(h)) {
-    ph__quick_flush(h);
+    ph__quick_flush(h, PH__WORK_ALL);
     b = ph__bins_alloc(h, g);
   }
   if (b == NULL && heap_grow(h, g))
     b = ph__bins_alloc(h, g);
   if (b == NULL && h->quick_granules != 0) { /* cannot grow: last resort */
-    ph__quick_flush(h);
+    ph__quick_flush(h, PH__WORK_ALL);
     b = ph__bins_alloc(h, g);
   }
   if (b == NULL)
@@ -274,7 +274,7 @@ static struct ph__block* block_free_next(struct ph__heap* h,
   struct ph__block* n = ph__block_next(b);
   if (ph__block_sealed_as(&h->seal, n, PH__STATE_QUICK) &&
       quick_gives_room(h, r, b, n, g))
-    ph__quick_flush_list(h, ph__quick_list(n->size));
+    ph__quick_flush_list(h, ph__quick_list(n->size), PH__WORK_ALL);
   return ph__block_sealed_as(&h->seal, n, PH__STATE_FREE) ? n : NULL;
 }
 

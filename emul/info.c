@@ -7,8 +7,10 @@
  * purges the pages inside every free block (ph__bins_purge), and
  * decommits the free tail of every region down to the page after its last
  * block (the first region keeps what HeapCreate committed).  Decay (the
- * heap's own compactions, driven by its frees) does the same in steps that
- * each do a bounded part of the kernel's work.
+ * heap's own compactions, driven by its frees) does the same in steps of
+ * PH__WORK_STEP each (about 1 ms here): merging, giving regions back and
+ * purging are each counted as they go (PH__WORK_*), and a step that runs
+ * out leaves the rest to the next ticks.
  */
 #include "runs.h"
 #include "small.h"
@@ -54,37 +56,48 @@ static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
   ph__bins_insert(h, tail);
 }
 
-/* Compact h, its regions given back until `drop_max` bytes of them
- * have gone (one at least): if some are left, h->compact_left says so and
- * the trims and the purge wait for them.  Returns the largest free
- * block's payload in bytes, 0 if none.  Caller holds h's lock. */
-static size_t compact(struct ph__heap* h, size_t drop_max) {
-  h->compact_left = false;
+/* The work of giving back r's committed pages (PH__WORK_MIB a MiB). */
+static size_t region_work(const struct ph__region* r) {
+  return (size_t)(((uint64_t)r->commit_size * PH__WORK_MIB) >> 20) + 1;
+}
+
+/*
+ * Compact h, for at most `work` (PH__WORK_ALL: the whole of it): empty
+ * runs dissolved, quick blocks merged into the bins, empty regions given
+ * back, free tails decommitted, free blocks' pages purged, in that order.
+ * What the work did not reach is left to the next call (h->compact_left),
+ * which goes on from there: every call but one whose work is 0 does a
+ * block or a region at least.  Caller holds h's lock.
+ */
+static void compact(struct ph__heap* h, size_t work) {
+  h->compact_left = true;
   ph__runs_flush(h);
-  ph__quick_flush(h);
-  size_t dropped = 0;
+  if ((work = ph__quick_flush(h, work)) == 0)
+    return;
   struct ph__region* r = h->last;
   while (r != &h->region0) {
     struct ph__region* prev = r->prev;
     if (region_empty(h, r)) {
-      if (dropped >= drop_max) {
-        h->compact_left = true;
-        return ph__bins_largest(h);
-      }
-      dropped += r->commit_size;
+      if (work == 0)
+        return;
+      ph__work_spend(&work, region_work(r));
       region_drop(h, r);
     }
     r = prev;
   }
   for (r = &h->region0; r != NULL; r = r->next)
     region_trim(h, r, r == &h->region0 ? h->initial_commit : 0);
-  ph__bins_purge(h);
+  if (work == 0 || ph__bins_purge(h, work) == 0)
+    return;
+  h->compact_left = false;
   h->released = 0;
-  return ph__bins_largest(h);
 }
 
+/* HeapCompact: all of it.  Returns the largest free block's payload in
+ * bytes, 0 if none (a walk of the largest bin: not at decay steps). */
 size_t ph__heap_compact(struct ph__heap* h) {
-  return compact(h, SIZE_MAX);
+  compact(h, PH__WORK_ALL);
+  return ph__bins_largest(h);
 }
 
 /* ---- decay: memory nobody uses goes back ---------------------------------- */
@@ -112,39 +125,36 @@ static bool served(const struct ph__heap* h, unsigned i) {
 
 /* At a decay step: whether PH__PURGE_MIN bytes or more of h lay unused
  * for the whole decay time, its quick lists that served no block since
- * the last step (merged into the bins now) and, if h handed out no block
- * but from its runs, what went back to its bins since it last compacted.
- * Hoarding alone left what a heap shrinking at a steady pace freed after
- * its last compaction, up to a quarter of all it had committed: 40 MB
- * freed over 240 ms kept 4.2 MB resident for good.  Starts the next
- * step's record. */
-static bool unused_lay_idle(struct ph__heap* h) {
+ * the last step (merged into the bins now, for at most *work, taken off
+ * it) and, if h handed out no block but from its runs, what went back to
+ * its bins since it last compacted.  Hoarding alone left what a heap
+ * shrinking at a steady pace freed after its last compaction, up to a
+ * quarter of all it had committed: 40 MB freed over 240 ms kept 4.2 MB
+ * resident for good.  Starts the next step's record.  If the work ran out
+ * (a heap with 500,000 such blocks took 25 ms to merge them at once),
+ * h is left to compact at the next ticks, which merge the rest. */
+static bool unused_lay_idle(struct ph__heap* h, size_t* work) {
   size_t quick = h->quick_granules;
-  for (unsigned i = ph__quick_first(h); i < PH__QUICK_LISTS; i++)
+  for (unsigned i = ph__quick_first(h); i < PH__QUICK_LISTS && *work; i++)
     if (h->quick[i] != NULL && !served(h, i))
-      ph__quick_flush_list(h, i);
+      *work = ph__quick_flush_list(h, i, *work);
   size_t idle = (size_t)(quick - h->quick_granules) << PH__GRANULE_SHIFT;
   h->released += idle;
   if (!served(h, PH__REUSED_BINS))
     idle = h->released;
   h->reused[0] = h->reused[1] = 0;
+  if (*work == 0)
+    h->compact_left = true;
   return idle >= PH__PURGE_MIN;
 }
 
-/* Bytes of regions a decay step's compaction gives back before it
- * leaves the rest to the next ticks (h->compact_left): a region's drop is
- * the kernel's work on each page of it (about 0.08 ms a MiB here; 700 MiB
- * of regions made one HeapFree take 55 ms).  A region is at most
- * PH__REGION_MAX, and one goes at each step. */
-#define PH__DECAY_DROP_MAX ((size_t)16 << 20)
-
-/* Compact shard h (held) at a decay step of the calling thread, which
- * then compacts no other before the clock moves on (ph__prim_now_ms
- * moves in steps of the system's tick: 1-4 ms on Linux, about 16 on
- * Windows). */
-static void decay_compact(struct ph__heap* h, uint64_t now) {
+/* Compact shard h (held) at a decay step of the calling thread, for at
+ * most `work`; the thread then compacts no other before the clock moves
+ * on (ph__prim_now_ms moves in steps of the system's tick: 1-4 ms on
+ * Linux, about 16 on Windows). */
+static void decay_compact(struct ph__heap* h, uint64_t now, size_t work) {
   ph__thread.compacted_at = (uint32_t)now;
-  compact(h, PH__DECAY_DROP_MAX);
+  compact(h, work);
 }
 
 /* Whether the calling thread compacted a shard at this time already. */
@@ -193,7 +203,7 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
     if (due) {
       ph__remote_take(s); /* blocks other threads freed count too */
       if (s->compact_left || unused_bytes(s) >= PH__PURGE_MIN)
-        decay_compact(s, now);
+        decay_compact(s, now, PH__WORK_STEP);
       s->decay_at = now + decay;
       if (s->compact_left)
         atomic_store_explicit(&top->sweep_left, true, memory_order_relaxed);
@@ -208,8 +218,9 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
  * regions that nobody reused, compact h if it hoards memory or what it
  * does not use lay so for a decay time, and the heap's shards that had no
  * such step of their own.  A thread compacts one shard a clock step, and
- * a compaction gives back PH__DECAY_DROP_MAX bytes of regions or one: what
- * is left (h->compact_left, top->sweep_left) goes on at later ticks.  This
+ * a step does PH__WORK_STEP of the work (the merging of idle quick lists
+ * included): what is left (h->compact_left, top->sweep_left) goes on at
+ * later ticks.  This
  * is how memory goes back to the system with no thread of our own: the
  * program's own frees drive it (HeapCreate and HeapDestroy decay the
  * cache too).
@@ -219,16 +230,17 @@ void ph__heap_tick(struct ph__heap* h) {
   uint64_t now = ph__prim_now_ms();
   if (now < h->decay_at) {
     if (h->compact_left && !compacted_now(now))
-      decay_compact(h, now);
+      decay_compact(h, now, PH__WORK_STEP);
     if (atomic_load_explicit(&h->top->sweep_left, memory_order_relaxed))
       decay_quiet_shards(h, now);
     return;
   }
   h->decay_at = now + ph__decay_ms();
   ph__region_cache_decay(now);
-  bool idle = unused_lay_idle(h); /* starts the next step's record */
+  size_t work = PH__WORK_STEP;
+  bool idle = unused_lay_idle(h, &work); /* starts the next record */
   if (h->compact_left || idle || hoarding(h))
-    decay_compact(h, now);
+    decay_compact(h, now, work);
   decay_quiet_shards(h, now);
 }
 

@@ -11,17 +11,29 @@ void ph__quick_abandon(struct ph__heap* h, unsigned i, struct ph__block* b) {
   ph__corruption(h, b, "quick list link overwritten");
 }
 
-/* Merge the blocks of quick list i into the bins. */
-void ph__quick_flush_list(struct ph__heap* h, unsigned i) {
+/* Merge the blocks of quick list i into the bins until the list is
+ * empty or `work` is spent (PH__WORK_ALL: all of them): a unit a block,
+ * and one more for each 4 KiB of it (bigger blocks lie further apart: the
+ * merge's look at their neighbours misses more; 16,384 blocks of 5000
+ * bytes took 2.2-3.3 ms here, of 1000 bytes 1.4).  Returns the work left:
+ * 0 if some may be left. */
+size_t ph__quick_flush_list(struct ph__heap* h, unsigned i, size_t work) {
   struct ph__block* b;
-  while ((b = ph__quick_pop(h, i)) != NULL)
+  while (work != 0 && (b = ph__quick_pop(h, i)) != NULL) {
+    ph__work_spend(&work, 1u + (b->size >> 8));
     ph__block_release(h, b);
+  }
+  return work;
 }
 
-/* Merge every quick block into the bins. */
-void ph__quick_flush(struct ph__heap* h) {
+/* Merge every quick block into the bins, as ph__quick_flush_list does
+ * each list's, until none is left or `work` is spent; returns the work
+ * left (0: h->quick_granules says whether some are left). */
+size_t ph__quick_flush(struct ph__heap* h, size_t work) {
   for (unsigned i = ph__quick_first(h);
        i < PH__QUICK_LISTS && h->quick_granules; i++)
-    ph__quick_flush_list(h, i);
+    if ((work = ph__quick_flush_list(h, i, work)) == 0)
+      return 0;
   h->quick_granules = 0; /* and blocks of abandoned lists are forgotten */
+  return work;
 }

@@ -145,6 +145,16 @@ double ph_test_thread_cpu_seconds(void) {
 #endif
 }
 
+size_t ph_test_page_size(void) {
+#if defined(_WIN32)
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  return si.dwPageSize;
+#else
+  return (size_t)sysconf(_SC_PAGESIZE);
+#endif
+}
+
 size_t ph_test_resident_bytes(void) {
 #if defined(__linux__)
   FILE* f = fopen("/proc/self/statm", "r");

@@ -68,6 +68,8 @@ void ph_test_yield(void);
 void ph_test_sleep_ms(unsigned ms);
 /* CPU time the calling thread has used, in seconds; negative if unknown. */
 double ph_test_thread_cpu_seconds(void);
+/* The system's page size in bytes. */
+size_t ph_test_page_size(void);
 /* The process's resident memory in bytes (Linux: /proc/self/statm); 0
  * where the system does not say. */
 size_t ph_test_resident_bytes(void);
