@@ -12,6 +12,9 @@
  *            and arena.<i>.purge)
  *   huge     one 100 MiB block, every page written, freed; the heap lives
  *   free     fill, free every block, nothing else; the heap lives
+ *   apart    fill with 2-16 KiB blocks, free every other one (a fragmented
+ *            heap: what decay gives back is the whole pages inside the
+ *            freed blocks); the heap lives
  *
  * After the case the program stays 2 s, calling the allocator lightly (a
  * 64-B alloc+free every 1 ms, on the case's heap while it lives, else on
@@ -32,6 +35,8 @@
 #define MEM_FILL ((size_t)100 << 20) /* bytes asked for by the small blocks */
 #define MEM_LO ((size_t)32)          /* small block sizes, bytes */
 #define MEM_HI ((size_t)256)
+#define MEM_APART_LO ((size_t)2 << 10) /* case apart's block sizes, bytes */
+#define MEM_APART_HI ((size_t)16 << 10)
 #define MEM_HUGE ((size_t)100 << 20) /* case huge's one block, bytes */
 #define MEM_PAGE ((size_t)4096)      /* the huge block is written this often */
 #define MEM_LIGHT ((size_t)64)       /* the light call's block, bytes */
@@ -45,6 +50,8 @@ const struct bench_memory_about bench_memory_cases[BENCH_MEM_CASES] = {
     [BENCH_MEM_COMPACT] = {"compact", "fill, free each, compact", 16},
     [BENCH_MEM_HUGE] = {"huge", "one 100 MiB block, written, freed", 16},
     [BENCH_MEM_FREE] = {"free", "fill, free each, no compaction", 32},
+    [BENCH_MEM_APART] = {"apart", "fill ~100 MiB of 2-16 KiB, free every "
+                                  "other one", 80},
 };
 
 /* Resident MiB above `base` (bytes). */
@@ -52,18 +59,19 @@ static double mib_above(size_t base) {
   return ((double)bench_rss() - (double)base) / MIB;
 }
 
-/* How many 32-256 B blocks the seed draws before asking for MEM_FILL. */
-static size_t fill_count(uint64_t seed) {
+/* How many blocks of lo..hi bytes the seed draws before asking for
+ * MEM_FILL. */
+static size_t fill_count(uint64_t seed, size_t lo, size_t hi) {
   size_t count = 0;
   for (size_t asked = 0; asked < MEM_FILL; count++)
-    asked += bench_between(&seed, MEM_LO, MEM_HI);
+    asked += bench_between(&seed, lo, hi);
   return count;
 }
 
 static void fill(const struct bench_allocator* a, void* heap, void** blocks,
-                 size_t count, uint64_t seed) {
+                 size_t count, uint64_t seed, size_t lo, size_t hi) {
   for (size_t i = 0; i < count; i++) {
-    size_t size = bench_between(&seed, MEM_LO, MEM_HI);
+    size_t size = bench_between(&seed, lo, hi);
     blocks[i] = a->alloc(heap, size);
     if (blocks[i] == NULL)
       bench_oom(a, "memory fill", size);
@@ -72,11 +80,11 @@ static void fill(const struct bench_allocator* a, void* heap, void** blocks,
   }
 }
 
-/* How many of the blocks have a wrong tag. */
+/* How many of the blocks (NULL: freed) have a wrong tag. */
 static uint64_t tags_bad(void** blocks, size_t count) {
   uint64_t errors = 0;
   for (size_t i = 0; i < count; i++)
-    errors += bench_tag_bad(blocks[i], blocks[i]);
+    errors += blocks[i] != NULL && bench_tag_bad(blocks[i], blocks[i]);
   return errors;
 }
 
@@ -106,14 +114,19 @@ static void light_call(const struct bench_allocator* a, void* heap) {
 }
 
 /* MEM_WATCH_MS of light calls every 1 ms on `heap`, resident memory read
- * every MEM_SAMPLE_MS (the first at once): fills left_mib and under_ms. */
+ * every MEM_SAMPLE_MS (the first at once): fills left_mib, under_ms and
+ * longest_ms. */
 static void watch(const struct bench_allocator* a, void* heap, size_t base,
                   double goal_mib, struct bench_memory* m) {
-  uint64_t start = bench_now_ns();
+  uint64_t start = bench_now_ns(), longest = 0;
   m->under_ms = -1;
   for (unsigned ms = 0; ms <= MEM_WATCH_MS; ms += MEM_SAMPLE_MS) {
     while (bench_now_ns() - start < (uint64_t)ms * 1000000u) {
+      uint64_t t = bench_now_ns();
       light_call(a, heap);
+      t = bench_now_ns() - t;
+      longest = t > longest ? t : longest;
+      m->longest_ms = (double)longest / 1e6;
       bench_sleep_ms(1);
     }
     m->left_mib = mib_above(base);
@@ -126,7 +139,9 @@ struct bench_memory bench_memory(const struct bench_allocator* a,
                                  enum bench_memory_case c,
                                  const struct bench_params* p) {
   struct bench_memory m = {0};
-  size_t count = c == BENCH_MEM_HUGE ? 0 : fill_count(p->seed);
+  bool apart = c == BENCH_MEM_APART;
+  size_t lo = apart ? MEM_APART_LO : MEM_LO, hi = apart ? MEM_APART_HI : MEM_HI;
+  size_t count = c == BENCH_MEM_HUGE ? 0 : fill_count(p->seed, lo, hi);
   void** blocks = malloc((count + 1) * sizeof *blocks);
   if (blocks == NULL)
     bench_oom(a, "memory setup", count);
@@ -139,7 +154,7 @@ struct bench_memory bench_memory(const struct bench_allocator* a,
   if (c == BENCH_MEM_HUGE) {
     m.errors += huge(a, heap, &m, base);
   } else {
-    fill(a, heap, blocks, count, p->seed);
+    fill(a, heap, blocks, count, p->seed, lo, hi);
     m.filled_mib = mib_above(base);
     m.errors += tags_bad(blocks, count);
   }
@@ -147,16 +162,20 @@ struct bench_memory bench_memory(const struct bench_allocator* a,
     bench_heap_drop(a, heap, blocks, count);
     heap = NULL;
   } else {
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = apart ? 1 : 0; i < count; i += apart ? 2 : 1) {
       a->release(heap, blocks[i]);
+      blocks[i] = NULL;
+    }
   }
   if (c == BENCH_MEM_COMPACT)
     a->heap_compact(heap);
 
   watch(a, heap != NULL ? heap : a->heap_default(), base,
         bench_memory_cases[c].goal_mib, &m);
-  if (heap != NULL) /* every block is free: end it in one call */
-    bench_heap_drop(a, heap, NULL, 0);
+  if (heap != NULL) { /* end it in one call, or freeing what is left */
+    m.errors += apart ? tags_bad(blocks, count) : 0;
+    bench_heap_drop(a, heap, blocks, count);
+  }
   free(blocks);
   return m;
 }

@@ -537,11 +537,21 @@ static void put_memory(const struct bench_allocator* a,
   printf(" %7.1f %-7s", left ? m->left_mib : m->filled_mib, when);
 }
 
+/* A cell of the memory table's last row: the longest light call, ms. */
+static void put_longest(const struct bench_allocator* a,
+                        const struct bench_memory* m) {
+  if (a->absent != NULL)
+    printf(" %7s %-7s", absent_cell(a), "");
+  else
+    printf(" %7.2f %-7s", m->longest_ms, "ms");
+}
+
 static void print_memory_head(void) {
   printf("\nMemory given back: resident MiB above each case's baseline (%s)"
          " 2 s after the case,\nwhile the heap (once destroyed: the process "
          "heap) serves a 64-B alloc+free every 1 ms;\n@ms: first 100-ms "
-         "sample at or under the goal, -: none\n",
+         "sample at or under the goal, -: none; longest: the longest of "
+         "those calls\n",
          bench_rss_source());
   printf("%-10s", "case");
   for (int i = 0; i < BENCH_ALLOCATORS; i++)
@@ -550,7 +560,7 @@ static void print_memory_head(void) {
 }
 
 /* One case on every allocator, each after all of them gave memory back;
- * prints its two rows. */
+ * prints its three rows. */
 static void run_memory_case(enum bench_memory_case c,
                             const struct bench_params* p) {
   const struct bench_memory_about* about = &bench_memory_cases[c];
@@ -569,6 +579,10 @@ static void run_memory_case(enum bench_memory_case c,
   for (int i = 0; i < BENCH_ALLOCATORS; i++)
     put_memory(&all[i], &memory[c][i], false);
   printf(" %5s   %s\n", "", "the same with the blocks live");
+  printf("%-10s", "  longest");
+  for (int i = 0; i < BENCH_ALLOCATORS; i++)
+    put_longest(&all[i], &memory[c][i]);
+  printf(" %5s   %s\n", "", "the longest light call after the case");
   fflush(stdout);
 }
 

@@ -168,6 +168,7 @@ enum bench_memory_case {
   BENCH_MEM_COMPACT, /* fill, free each block, compact */
   BENCH_MEM_HUGE,    /* one 100 MiB block, every page written, freed */
   BENCH_MEM_FREE,    /* fill, free each block, nothing else */
+  BENCH_MEM_APART,   /* fill with 2-16 KiB blocks, free every other one */
   BENCH_MEM_CASES
 };
 struct bench_memory_about {
@@ -182,6 +183,7 @@ struct bench_memory {
   double filled_mib; /* when the blocks were live (case huge: the block) */
   double left_mib;   /* 2 s after the case */
   double under_ms;   /* first sample at or under the goal; < 0: none */
+  double longest_ms; /* the longest light call after the case */
   uint64_t errors;   /* blocks found with a wrong tag: engine bug */
 };
 struct bench_memory bench_memory(const struct bench_allocator* a,

@@ -77,7 +77,7 @@ void* ph_heap_create(uint32_t options, size_t initial_size,
   ph__heap_give_bias(h); /* no one else sees it yet */
   ph__registry_add(h);
   ph__heap_remember(h);
-  ph__region_cache_decay(ph__prim_now_ms());
+  ph__region_cache_decay(ph__prim_now_ms(), PH__WORK_STEP);
   return ph__heap_handle(h);
 }
 
@@ -105,7 +105,7 @@ int ph_heap_destroy(void* heap) {
   }
   track_destroy(h);
   ph__heap_delete(h);
-  ph__region_cache_decay(ph__prim_now_ms());
+  ph__region_cache_decay(ph__prim_now_ms(), PH__WORK_STEP);
   return 1;
 }
 

@@ -385,8 +385,8 @@ struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b) {
 /* Give back the whole pages of FREE block f that lie in [lo, hi) and past
  * its links (the header and links stay; so does the next block's header,
  * before f's end).  The pages stay usable, their contents lost: a free
- * block's payload means nothing.  Returns whether there were any. */
-static bool purge_span(struct ph__block* f, const char* lo, const char* hi) {
+ * block's payload means nothing.  Returns how many pages there were. */
+static size_t purge_span(struct ph__block* f, const char* lo, const char* hi) {
   size_t page = ph__prim_page_size();
   const char* first = (const char*)ph__block_data(f) + sizeof(struct ph__links);
   const char* end = (const char*)ph__block_next(f) - 8; /* the footer stays */
@@ -397,18 +397,19 @@ static bool purge_span(struct ph__block* f, const char* lo, const char* hi) {
   uintptr_t a = ((uintptr_t)lo + page - 1) & ~(uintptr_t)(page - 1);
   uintptr_t b = (uintptr_t)hi & ~(uintptr_t)(page - 1);
   if (b <= a)
-    return false;
+    return 0;
   ph__prim_purge((void*)a, b - a); /* on failure the pages just stay */
-  return true;
+  return (b - a) / page;
 }
 
 /* Give back the whole pages inside FREE block f, which then carries
  * PH__FREE_PURGED until it is rewritten (merged, split, handed out).
- * Returns the work it took (PH__WORK_PURGE for a call to the system). */
+ * Returns the work it took: a call to the system and each page it gave
+ * back (PH__WORK_PURGE, PH__WORK_PAGE), or a unit for none. */
 static size_t block_purge(struct ph__heap* h, struct ph__block* f) {
-  bool called = purge_span(f, (const char*)f, (const char*)ph__block_next(f));
+  size_t pages = purge_span(f, (const char*)f, (const char*)ph__block_next(f));
   ph__block_restate(&h->seal, f, f->size, PH__FREE_PURGED, PH__STATE_FREE);
-  return called ? PH__WORK_PURGE : 1;
+  return pages != 0 ? PH__WORK_PURGE + pages * PH__WORK_PAGE : 1;
 }
 
 /* Whether FREE block b's pages went back since it last changed. */

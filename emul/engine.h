@@ -384,13 +384,30 @@ static inline struct ph__region* ph__map_find(const void* p) {
                                              its pages back at once */
 #define PH__TICK_FREES 256u /* quick-list pushes between two looks at the
                                clock (ph__heap_tick) */
+#define PH__TICK_SOON 16u   /* the same while a decay step left work */
 /* Work of a compaction, in units of about 70 ns here (merging one quick
  * block into the bins): a decay step does PH__WORK_STEP of it and leaves
  * the rest to the next ticks (info.c); HeapCompact does it all. */
 #define PH__WORK_ALL SIZE_MAX
 #define PH__WORK_STEP ((size_t)16 << 10) /* about 1 ms */
-#define PH__WORK_PURGE 32u  /* a madvise giving back a block's pages (2 us) */
+#define PH__WORK_PURGE 24u  /* a madvise (1.5 us here) */
+#define PH__WORK_PAGE 80u   /* and each page it gives back (5.5 us, with
+                               its share of the TLB flush, if resident) */
 #define PH__WORK_MIB 1024u  /* a MiB of a region given back (0.08 ms) */
+/* The work of giving back `commit` bytes of a region's pages (unmapping
+ * it, or decommitting them). */
+static inline size_t ph__region_work(size_t commit) {
+  return (size_t)(((uint64_t)commit * PH__WORK_MIB) >> 20) + 1;
+}
+/* What to keep committed of a region of `commit` bytes so that giving
+ * back the rest takes about `work` (at least a page goes, one stays). */
+static inline size_t ph__region_cut(size_t commit, size_t work) {
+  size_t page = ph__prim_page_size();
+  size_t bytes = (size_t)(((uint64_t)work << 20) / PH__WORK_MIB) & ~(page - 1);
+  if (bytes < page)
+    bytes = page;
+  return commit > bytes + page ? commit - bytes : page;
+}
 /* Take `units` off the work left (never below 0). */
 static inline void ph__work_spend(size_t* work, size_t units) {
   *work -= units < *work ? units : *work;
@@ -409,7 +426,8 @@ bool ph__region_decommit(struct ph__region* r, size_t commit_size);
 void ph__region_retire(struct ph__region* r, bool exec, uint32_t stamp);
 size_t ph__region_cache_set(size_t limit);
 void ph__region_cache_trim(size_t keep);
-void ph__region_cache_decay(uint64_t now);
+size_t ph__region_cache_decay(uint64_t now, size_t work);
+bool ph__region_cache_decay_left(void);
 uint32_t ph__decay_set(uint32_t ms);
 uint64_t ph__decay_ms(void);
 size_t ph__page_up(size_t n);

@@ -34,31 +34,28 @@ static void region_drop(struct ph__heap* h, struct ph__region* r) {
 }
 
 /* Decommit the pages of r past its last block (and past what `keep`
- * bytes from the base must stay committed). */
-static void region_trim(struct ph__heap* h, struct ph__region* r, size_t keep) {
+ * bytes from the base must stay committed).  Returns whether it did. */
+static bool region_trim(struct ph__heap* h, struct ph__region* r,
+                        size_t keep) {
   struct ph__block* tail = ph__region_last_free(h, r);
   if (tail == NULL)
-    return;
+    return false;
   size_t used = (size_t)((char*)tail - (char*)r) +
                 PH__MIN_BLOCK * PH__GRANULE + PH__HEADER; /* and sentinel */
   size_t commit = ph__page_up(used > keep ? used : keep);
   if (commit >= r->commit_size || !ph__bins_remove(h, tail))
-    return;
+    return false;
   ph__heap_decommit(h, r, commit);
   if (r->commit_size != commit) { /* refused: the block stays as it was */
     ph__bins_insert(h, tail);
-    return;
+    return false;
   }
   struct ph__block* new_end = ph__region_sentinel(r);
   uint32_t g = (uint32_t)(((char*)new_end - (char*)tail) >> PH__GRANULE_SHIFT);
   ph__block_set(&h->seal, new_end, 1, PH__STATE_SENTINEL, PH__PREV_FREE);
   ph__block_set(&h->seal, tail, g, PH__STATE_FREE, 0);
   ph__bins_insert(h, tail);
-}
-
-/* The work of giving back r's committed pages (PH__WORK_MIB a MiB). */
-static size_t region_work(const struct ph__region* r) {
-  return (size_t)(((uint64_t)r->commit_size * PH__WORK_MIB) >> 20) + 1;
+  return true;
 }
 
 /*
@@ -67,7 +64,8 @@ static size_t region_work(const struct ph__region* r) {
  * back, free tails decommitted, free blocks' pages purged, in that order.
  * What the work did not reach is left to the next call (h->compact_left),
  * which goes on from there: every call but one whose work is 0 does a
- * block or a region at least.  Caller holds h's lock.
+ * block, a region or a part of one (a big region's pages go back from its
+ * end, a step's worth at a time) at least.  Caller holds h's lock.
  */
 static void compact(struct ph__heap* h, size_t work) {
   h->compact_left = true;
@@ -80,7 +78,11 @@ static void compact(struct ph__heap* h, size_t work) {
     if (region_empty(h, r)) {
       if (work == 0)
         return;
-      ph__work_spend(&work, region_work(r));
+      size_t w = ph__region_work(r->commit_size);
+      if (w > work && /* its tail first, the rest at the next calls */
+          region_trim(h, r, ph__region_cut(r->commit_size, work)))
+        return;
+      ph__work_spend(&work, w);
       region_drop(h, r);
     }
     r = prev;
@@ -152,14 +154,26 @@ static bool unused_lay_idle(struct ph__heap* h, size_t* work) {
  * most `work`; the thread then compacts no other before the clock moves
  * on (ph__prim_now_ms moves in steps of the system's tick: 1-4 ms on
  * Linux, about 16 on Windows). */
-static void decay_compact(struct ph__heap* h, uint64_t now, size_t work) {
-  ph__thread.compacted_at = (uint32_t)now;
+static void decay_compact(struct ph__heap* h, size_t work) {
   compact(h, work);
+  ph__thread.compacted_at = (uint32_t)ph__prim_now_ms(); /* it took time */
 }
 
-/* Whether the calling thread compacted a shard at this time already. */
+/* Whether the calling thread compacted a shard at this time already (or
+ * up to a second later: the clock read after a compaction may have moved
+ * on; a thread that never compacted holds 0). */
 static bool compacted_now(uint64_t now) {
-  return ph__thread.compacted_at == (uint32_t)now;
+  return ph__thread.compacted_at - (uint32_t)now < 1000u;
+}
+
+/* The region cache's decay (ph__region_cache_decay), a step's work of it,
+ * counted as the calling thread's compaction if it released anything.
+ * Returns whether it did. */
+static bool decay_cache(uint64_t now) {
+  if (ph__region_cache_decay(now, PH__WORK_STEP) == PH__WORK_STEP)
+    return false;
+  ph__thread.compacted_at = (uint32_t)ph__prim_now_ms();
+  return true;
 }
 
 /* At a tick of shard h: the other shards of its heap that had no decay
@@ -203,7 +217,7 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
     if (due) {
       ph__remote_take(s); /* blocks other threads freed count too */
       if (s->compact_left || unused_bytes(s) >= PH__PURGE_MIN)
-        decay_compact(s, now, PH__WORK_STEP);
+        decay_compact(s, PH__WORK_STEP);
       s->decay_at = now + decay;
       if (s->compact_left)
         atomic_store_explicit(&top->sweep_left, true, memory_order_relaxed);
@@ -220,7 +234,9 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
  * such step of their own.  A thread compacts one shard a clock step, and
  * a step does PH__WORK_STEP of the work (the merging of idle quick lists
  * included): what is left (h->compact_left, top->sweep_left) goes on at
- * later ticks.  This
+ * later ticks, which then come every PH__TICK_SOON frees (a program making
+ * a call a millisecond got a step every 256 ms: 2.6 MB of a fragmented
+ * heap's pages went back a second).  This
  * is how memory goes back to the system with no thread of our own: the
  * program's own frees drive it (HeapCreate and HeapDestroy decay the
  * cache too).
@@ -228,20 +244,24 @@ static void decay_quiet_shards(struct ph__heap* h, uint64_t now) {
 void ph__heap_tick(struct ph__heap* h) {
   h->tick = PH__TICK_FREES;
   uint64_t now = ph__prim_now_ms();
-  if (now < h->decay_at) {
-    if (h->compact_left && !compacted_now(now))
-      decay_compact(h, now, PH__WORK_STEP);
-    if (atomic_load_explicit(&h->top->sweep_left, memory_order_relaxed))
-      decay_quiet_shards(h, now);
-    return;
+  bool step = false; /* h's decay step, at most once per decay time */
+  if (!compacted_now(now) && !decay_cache(now)) {
+    if (now >= h->decay_at) {
+      step = true;
+      h->decay_at = now + ph__decay_ms();
+      size_t work = PH__WORK_STEP;
+      bool idle = unused_lay_idle(h, &work); /* starts the next record */
+      if (h->compact_left || idle || hoarding(h))
+        decay_compact(h, work);
+    } else if (h->compact_left) {
+      decay_compact(h, PH__WORK_STEP);
+    }
   }
-  h->decay_at = now + ph__decay_ms();
-  ph__region_cache_decay(now);
-  size_t work = PH__WORK_STEP;
-  bool idle = unused_lay_idle(h, &work); /* starts the next record */
-  if (h->compact_left || idle || hoarding(h))
-    decay_compact(h, now, work);
-  decay_quiet_shards(h, now);
+  bool sweep = atomic_load_explicit(&h->top->sweep_left, memory_order_relaxed);
+  if (step || sweep)
+    decay_quiet_shards(h, now);
+  if (h->compact_left || sweep || ph__region_cache_decay_left())
+    h->tick = PH__TICK_SOON; /* lowered only: a nested tick reset it */
 }
 
 /*
