@@ -400,8 +400,11 @@ static inline size_t ph__region_work(size_t commit) {
   return (size_t)(((uint64_t)commit * PH__WORK_MIB) >> 20) + 1;
 }
 /* What to keep committed of a region of `commit` bytes so that giving
- * back the rest takes about `work` (at least a page goes, one stays). */
+ * back the rest takes about `work` (at least a page goes, one stays); 0
+ * if the work would give back all of it. */
 static inline size_t ph__region_cut(size_t commit, size_t work) {
+  if (work >= ph__region_work(commit))
+    return 0;
   size_t page = ph__prim_page_size();
   size_t bytes = (size_t)(((uint64_t)work << 20) / PH__WORK_MIB) & ~(page - 1);
   if (bytes < page)

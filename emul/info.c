@@ -58,14 +58,28 @@ static bool region_trim(struct ph__heap* h, struct ph__region* r,
   return true;
 }
 
+/* Trim r (region_trim, keeping `keep` bytes) for at most *work, taken
+ * off it: a free tail too big for it goes back from its end, a part at a
+ * time.  Returns false if some may be left for the next call. */
+static bool trim_within(struct ph__heap* h, struct ph__region* r,
+                        size_t keep, size_t* work) {
+  size_t limit = ph__region_cut(r->commit_size, *work);
+  bool short_of_it = limit > keep; /* the work cannot reach `keep` */
+  size_t before = r->commit_size;
+  bool trimmed = region_trim(h, r, short_of_it ? limit : keep);
+  ph__work_spend(work, ph__region_work(before - r->commit_size));
+  return !short_of_it || !trimmed || r->commit_size != ph__page_up(limit);
+}
+
 /*
  * Compact h, for at most `work` (PH__WORK_ALL: the whole of it): empty
  * runs dissolved, quick blocks merged into the bins, empty regions given
  * back, free tails decommitted, free blocks' pages purged, in that order.
  * What the work did not reach is left to the next call (h->compact_left),
  * which goes on from there: every call but one whose work is 0 does a
- * block, a region or a part of one (a big region's pages go back from its
- * end, a step's worth at a time) at least.  Caller holds h's lock.
+ * block, a region or a part of one (a big region's pages, or a big free
+ * tail's, go back from its end, a step's worth at a time) at least.
+ * Caller holds h's lock.
  */
 static void compact(struct ph__heap* h, size_t work) {
   h->compact_left = true;
@@ -88,7 +102,9 @@ static void compact(struct ph__heap* h, size_t work) {
     r = prev;
   }
   for (r = &h->region0; r != NULL; r = r->next)
-    region_trim(h, r, r == &h->region0 ? h->initial_commit : 0);
+    if (work == 0 ||
+        !trim_within(h, r, r == &h->region0 ? h->initial_commit : 0, &work))
+      return;
   if (work == 0 || ph__bins_purge(h, work) == 0)
     return;
   h->compact_left = false;
