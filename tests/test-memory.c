@@ -76,13 +76,13 @@ static long light_calls_until(HANDLE h, long limit) {
 
 /* Light calls on heap h in steps of 100 pairs (fewer frees than a tick
  * takes, PH__TICK_FREES: one decay step a step at most), resident(h) read
- * after each, until at most `limit` bytes are left or 2000 steps have
- * passed; `left` is what was resident before.  Returns what is left; the
- * most one step gave back goes to *most. */
+ * after each, until at most `limit` bytes are left or 4000 steps (4 s at
+ * least) have passed; `left` is what was resident before.  Returns what
+ * is left; the most one step gave back goes to *most. */
 static long light_steps_while(HANDLE h, long limit, long (*resident)(HANDLE),
                               long left, long* most) {
   *most = 0;
-  for (int step = 0; step < 2000 && left > limit; step++) {
+  for (int step = 0; step < 4000 && left > limit; step++) {
     for (int i = 0; i < 100; i++)
       HeapFree(h, 0, HeapAlloc(h, 0, 40));
     long now = resident(h);
@@ -510,11 +510,7 @@ START_TEST(a_regions_free_tail_goes_back_a_part_at_a_time) {
     if (!steps)
       printf("%s: %ld MiB left after the frees (a slow machine or "
              "Valgrind): only the total checked\n", test, left >> 20);
-    for (int i = 0; i < 4 && left > (8L << 20); i++) { /* 3 s at most */
-      long m;
-      left = light_steps_while(h, 8L << 20, heap_resident, left, &m);
-      most = m > most ? m : most;
-    }
+    left = light_steps_while(h, 8L << 20, heap_resident, left, &most);
     ck_assert_int_le(left, 8L << 20);
     if (steps)
       ck_assert_int_le(most, 40L << 20);
@@ -568,7 +564,8 @@ END_TEST
  * call: 107,000 such calls made one HeapFree take 88 ms.  Light calls in
  * steps, the freed blocks' inside pages read after each: they all go
  * back, and no step gives back more than 1024 blocks' worth (two decay
- * steps' at most; every block's at once before). */
+ * steps' at most; every block's at once before).  The heap's first
+ * decay step comes 3 s after its creation: after the frees. */
 enum { APART_BLOCKS = 20000, APART_STEP_MOST = 1024 };
 static void* apart[APART_BLOCKS];
 static size_t apart_size;
@@ -598,11 +595,13 @@ START_TEST(a_fragmented_heaps_pages_go_back_a_few_at_a_time) {
     return;
   }
   apart_size = 2 * page + page / 4; /* a whole page inside, or two */
+  ph_decay_time(3000); /* the heap's first decay step after the frees */
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
   fill_blocks(h, apart, APART_BLOCKS, apart_size, 0x3D);
   for (int i = 1; i < APART_BLOCKS; i += 2)
     ck_assert_int_ne(HeapFree(h, 0, apart[i]), FALSE);
+  ph_decay_time(50);
   long left = apart_resident(h), most = 0;
   if (left < 0) {
     printf("%s: resident pages not checked: no mincore here\n", test);
