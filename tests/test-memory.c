@@ -417,6 +417,18 @@ START_TEST(decay_time_reads_and_sets) {
 }
 END_TEST
 
+/* Whether `left` resident bytes, at the start of a test's light steps,
+ * are `enough` for it to check its steps; if not, it says so (the heap's
+ * own decay steps gave most back while the test filled and freed: a slow
+ * machine, or Valgrind) and checks the total alone. */
+static bool steps_checkable(const char* test, long left, long enough) {
+  if (left >= enough)
+    return true;
+  printf("%s: %ld MiB left at the start (a slow machine or Valgrind): only "
+         "the total checked\n", test, left >> 20);
+  return false;
+}
+
 /* Resident bytes of h's committed memory (its regions); -1 where unknown. */
 static long heap_resident(HANDLE h) {
   PROCESS_HEAP_ENTRY e = {0};
@@ -469,10 +481,7 @@ START_TEST(a_heaps_regions_go_back_a_few_at_a_time) {
     HeapDestroy(h);
     return;
   }
-  bool steps = left >= (150L << 20);
-  if (!steps) /* the frees' own decay steps gave most of it back */
-    printf("%s: %ld MiB left after the frees (a slow machine or Valgrind): "
-           "only the total checked\n", test, left >> 20);
+  bool steps = steps_checkable(test, left, 150L << 20);
   left = light_steps_while(h, 4L << 20, heap_resident, left, &most);
   ck_assert_int_le(left, 4L << 20);
   if (steps)
@@ -506,10 +515,7 @@ START_TEST(a_regions_free_tail_goes_back_a_part_at_a_time) {
   if (left < 0) {
     printf("%s: resident pages not checked: no mincore here\n", test);
   } else {
-    bool steps = left >= (150L << 20);
-    if (!steps)
-      printf("%s: %ld MiB left after the frees (a slow machine or "
-             "Valgrind): only the total checked\n", test, left >> 20);
+    bool steps = steps_checkable(test, left, 150L << 20);
     left = light_steps_while(h, 8L << 20, heap_resident, left, &most);
     ck_assert_int_le(left, 8L << 20);
     if (steps)
@@ -545,10 +551,7 @@ START_TEST(a_destroyed_heaps_memory_goes_back_a_part_at_a_time) {
     printf("%s: resident pages not checked: no mincore here\n", test);
     return;
   }
-  bool steps = left >= (150L << 20);
-  if (!steps)
-    printf("%s: %ld MiB left after the destruction (a slow machine or "
-           "Valgrind): only the total checked\n", test, left >> 20);
+  bool steps = steps_checkable(test, left, 150L << 20);
   left = light_steps_while(GetProcessHeap(), 1L << 20, many_resident, left,
                            &most);
   ck_assert_int_le(left, 1L << 20);
@@ -607,10 +610,7 @@ START_TEST(a_fragmented_heaps_pages_go_back_a_few_at_a_time) {
     printf("%s: resident pages not checked: no mincore here\n", test);
   } else {
     long one = (long)(2 * page); /* a block's inside pages at most */
-    bool steps = left >= 4L * APART_STEP_MOST * one;
-    if (!steps) /* the frees' own decay steps gave most of it back */
-      printf("%s: %ld MiB left after the frees (a slow machine or Valgrind): "
-             "only the total checked\n", test, left >> 20);
+    bool steps = steps_checkable(test, left, 4L * APART_STEP_MOST * one);
     left = light_steps_while(h, 0, apart_resident, left, &most);
     ck_assert_int_eq(left, 0);
     if (steps)
