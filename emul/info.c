@@ -166,13 +166,19 @@ static bool unused_lay_idle(struct ph__heap* h, size_t* work) {
   return idle >= PH__PURGE_MIN;
 }
 
+/* Note that the calling thread did a decay step's work now: the clock
+ * read after it, as the work took time (compacted_now). */
+static void note_compacted(void) {
+  ph__thread.compacted_at = (uint32_t)ph__prim_now_ms();
+}
+
 /* Compact shard h (held) at a decay step of the calling thread, for at
  * most `work`; the thread then compacts no other before the clock moves
  * on (ph__prim_now_ms moves in steps of the system's tick: 1-4 ms on
  * Linux, about 16 on Windows). */
 static void decay_compact(struct ph__heap* h, size_t work) {
   compact(h, work);
-  ph__thread.compacted_at = (uint32_t)ph__prim_now_ms(); /* it took time */
+  note_compacted();
 }
 
 /* Whether the calling thread compacted a shard at this time already (or
@@ -188,7 +194,7 @@ static bool compacted_now(uint64_t now) {
 static bool decay_cache(uint64_t now) {
   if (ph__region_cache_decay(now, PH__WORK_STEP) == PH__WORK_STEP)
     return false;
-  ph__thread.compacted_at = (uint32_t)ph__prim_now_ms();
+  note_compacted();
   return true;
 }
 

@@ -307,9 +307,10 @@ size_t ph__region_cache_decay(uint64_t now, size_t work) {
     if (w > work && drop != NULL)
       break;
     cache_unlink(r);
-    if (w > work && ph__region_cut(r->commit_size, work) < r->commit_size) {
+    size_t keep = w > work ? ph__region_cut(r->commit_size, work) : 0;
+    if (keep != 0 && keep < r->commit_size) {
       cut = r; /* the first, and too big: its tail */
-      cut_to = ph__region_cut(r->commit_size, work);
+      cut_to = keep;
       break;
     }
     ph__work_spend(&work, w);
