@@ -194,8 +194,13 @@ struct ph__heap {
   uintptr_t link_xor;        /* secrets of stored links (ph__encode) */
   uintptr_t link_add;
   uint32_t options;          /* HeapCreate flags kept: NO_SERIALIZE, ... */
-  atomic_uint compat;        /* top: HeapCompatibilityInformation, 0 or
+  _Atomic uint8_t compat;    /* top: HeapCompatibilityInformation, 0 or
                                 2; only ever goes from 0 to 2 */
+  _Atomic uint8_t guests;    /* 1 once a guest has pushed a block of this
+                                shard on its remote list (remote.c); only
+                                ever goes from 0 to 1, so that the line
+                                stays shared by the owner's frees and the
+                                guests, which read the seal beside it */
   size_t maximum_size;       /* 0: growable; else HeapCreate's maximum,
                                 page-rounded */
   size_t fixed_max;          /* fixed heap: its largest block in bytes

@@ -30,6 +30,8 @@ static bool remote_push(struct ph__heap* s, struct ph__block* b) {
                          first, &was, mark, memory_order_relaxed,
                          memory_order_relaxed))
     return false;
+  if (!atomic_load_explicit(&s->guests, memory_order_relaxed)) /* once */
+    atomic_store_explicit(&s->guests, 1, memory_order_relaxed);
   struct ph__block* head = atomic_load_explicit(&s->remote, memory_order_relaxed);
   do
     l->next = ph__encode(s, &l->next, head);
