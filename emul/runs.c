@@ -113,11 +113,11 @@ static void list_push(struct ph__run* a, struct ph__run* r) {
 
 /* Make r (on no list, or the first after the active run) the active run of
  * class c, taking over the list of runs with free slots and the spare.
- * Its countdown is its busy slots plus n: it never runs out while r is
- * active (emptying the active run moves nothing). */
+ * Its countdown only brings it back to ph__run_moved, which sets it again:
+ * emptying the active run moves nothing. */
 static void run_activate(struct ph__heap* h, uint32_t c, struct ph__run* r,
                          struct ph__run* rest, struct ph__run* spare) {
-  r->left = (uint16_t)(r->n + run_busy(r));
+  r->left = PH__RUN_ACTIVE_LEFT;
   r->prev = NULL;
   r->next = rest;
   r->spare = spare;
@@ -187,10 +187,11 @@ void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size) {
 
 /*
  * A slot of run r of h was freed and r's countdown of frees (`left`)
- * reached 0: unless r is the active run, it has a quarter of its slots
- * free (ph__run_relist) and joins its class's list (or becomes the active
- * run, if there is none), its countdown then its busy slots; or it is
- * empty, leaves the list and becomes the spare, or is dissolved.
+ * reached 0: the active run's countdown starts again; any other run has
+ * a quarter of its slots free (ph__run_relist) and joins its class's list
+ * (or becomes the active run, if there is none), its countdown then its
+ * busy slots; or it is empty, leaves the list and becomes the spare, or
+ * is dissolved.
  */
 void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
   if (!ph__run_intact(h, r) || r->c < PH__MIN_BLOCK ||
@@ -199,8 +200,10 @@ void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
     return;
   }
   struct ph__run* a = h->run[r->c];
-  if (r == a)
+  if (r == a) {
+    r->left = PH__RUN_ACTIVE_LEFT;
     return;
+  }
   unsigned busy = run_busy(r);
   if (busy != 0) { /* a quarter free: back in service */
     if (a == NULL) {
@@ -288,7 +291,7 @@ struct ph__block* ph__run_check(struct ph__heap* h, struct ph__block* head,
   if (!ph__run_intact(h, r) || r->head_g != head->size ||
       r->c < PH__MIN_BLOCK || r->c > PH__QUICK_EXACT || n == 0 ||
       n > PH__RUN_SLOTS || (ph__run_free_bits(r) & ~slots_mask(n)) != 0 ||
-      r->left > 2 * n)
+      (r->left > n && h->run[r->c] != r))
     return NULL;
   for (unsigned i = 0; i < n; i++) {
     struct ph__block* b = ph__run_slot(r, i);
@@ -319,7 +322,7 @@ bool ph__runs_check_lists(struct ph__heap* h) {
       if (steps-- == 0 || !run_ok(h, r, c) || r->prev != prev)
         return false;
       unsigned busy = run_busy(r);
-      if (prev == NULL ? r->left != r->n + busy
+      if (prev == NULL ? r->left == 0
                        : r->n - busy < ph__run_relist(r->n) || busy == 0 ||
                              r->left != busy || r->spare != NULL)
         return false;
