@@ -71,7 +71,7 @@ static inline void* ph__fast_pop(struct ph__heap* s, uint32_t c,
  * releases it first, then refuses or reports the call.  The mark is
  * looked for only once a guest has freed into s (s->guests, on the
  * seal's line: a byte the guests write once), so a shard no other
- * thread frees into tests one bit (0.2 ns a pair on hot-few); a second
+ * thread frees into tests one byte (0.1-0.2 ns a pair on hot-few); a second
  * free after a guest's, ordered after it as any use of a freed block
  * must be, sees both the byte and the mark.  (Looking at s's remote
  * list instead read a line the guests keep writing, a cache miss on

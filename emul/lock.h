@@ -109,7 +109,9 @@
  * free run slot carries the free mark there once its shard has released
  * guests' frees (ph__free_mark, the owner's relaxed store when it frees
  * the slot, cleared when it hands it out), so a guest refuses it without
- * reading the run's bitmap.  Then it pushes the
+ * reading the run's bitmap.  The first guest sets the shard's `guests`
+ * byte (a relaxed store where it reads 0; the byte lies beside the seal,
+ * a line every thread reads and nothing else writes).  Then it pushes the
  * block on the shard's `remote` list (a compare-exchange loop, release;
  * the link, encoded, in the second payload word).  Nothing else is
  * written: the header stays BUSY, so the owner, which reads a busy
@@ -121,9 +123,11 @@
  * the block as freed), on its owner's slow paths, and in lock_all (so
  * HeapLock, walks, validation and summaries see every guest free that
  * happened before them).  The owner's own fast frees and reallocs refuse
- * a marked block (the general path then drains and reports it): they
- * look at the block's first word, not at the list, whose line the guests
- * keep writing.  A block marked and not yet pushed may be freed by its
+ * a marked block (the general path then drains and reports it): once
+ * `guests` says a guest has freed into the shard, they look at the
+ * block's first word, not at the list, whose line the guests keep
+ * writing.  A second free ordered after a guest's sees both its byte and
+ * its mark; one that races with it is the case below.  A block marked and not yet pushed may be freed by its
  * owner's general path meanwhile (a double free racing with itself): the
  * drain then finds it no longer BUSY (or its slot free) and reports it.  A guest takes the
  * general path while another thread holds ph_heap_lock, and at
