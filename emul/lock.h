@@ -127,10 +127,11 @@
  * `guests` says a guest has freed into the shard, they look at the
  * block's first word, not at the list, whose line the guests keep
  * writing.  A second free ordered after a guest's sees both its byte and
- * its mark; one that races with it is the case below.  A block marked and not yet pushed may be freed by its
- * owner's general path meanwhile (a double free racing with itself): the
- * drain then finds it no longer BUSY (or its slot free) and reports it.  A guest takes the
- * general path while another thread holds ph_heap_lock, and at
+ * its mark; one that races with it is the case below.  A block marked
+ * and not yet pushed may be freed by its owner's general path meanwhile
+ * (a double free racing with itself): the drain then finds it no longer
+ * BUSY (or its slot free) and reports it.  A guest takes the general
+ * path while another thread holds ph_heap_lock, and at
  * every 4096th guest free of a thread if the shard has not released its
  * list since the last such look (remote_drains, remote_seen: relaxed
  * hints), so a shard whose owner stopped allocating holds a bounded
