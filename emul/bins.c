@@ -382,13 +382,21 @@ struct ph__block* ph__block_release(struct ph__heap* h, struct ph__block* b) {
 
 /* ---- giving free pages back ------------------------------------------------ */
 
+/* Where FREE block f keeps, while it carries PH__FREE_PARTLY, how many
+ * of its bytes, counted from its end, have gone back: the word after its
+ * links, on the page that stays. */
+static size_t* purge_mark(struct ph__block* f) {
+  return (size_t*)((char*)ph__block_data(f) + sizeof(struct ph__links));
+}
+
 /* Give back the whole pages of FREE block f that lie in [lo, hi) and past
- * its links (the header and links stay; so does the next block's header,
- * before f's end).  The pages stay usable, their contents lost: a free
- * block's payload means nothing.  Returns how many pages there were. */
+ * its links and purge mark (the header, links and mark stay; so does the
+ * next block's header, before f's end).  The pages stay usable, their
+ * contents lost: a free block's payload means nothing.  Returns how many
+ * pages there were. */
 static size_t purge_span(struct ph__block* f, const char* lo, const char* hi) {
   size_t page = ph__prim_page_size();
-  const char* first = (const char*)ph__block_data(f) + sizeof(struct ph__links);
+  const char* first = (const char*)(purge_mark(f) + 1);
   const char* end = (const char*)ph__block_next(f) - 8; /* the footer stays */
   if (lo < first)
     lo = first;
@@ -402,12 +410,32 @@ static size_t purge_span(struct ph__block* f, const char* lo, const char* hi) {
   return (b - a) / page;
 }
 
-/* Give back the whole pages inside FREE block f, which then carries
- * PH__FREE_PURGED until it is rewritten (merged, split, handed out).
- * Returns the work it took: a call to the system and each page it gave
- * back (PH__WORK_PURGE, PH__WORK_PAGE), or a unit for none. */
-static size_t block_purge(struct ph__heap* h, struct ph__block* f) {
-  size_t pages = purge_span(f, (const char*)f, (const char*)ph__block_next(f));
+/* Give back the pages inside FREE block f, with about `work` (PH__WORK_ALL:
+ * all of them), going on from where an earlier call stopped.  A block
+ * whose pages take more than a step (PH__WORK_STEP: 16 MiB) goes a part
+ * at a time, from its end (a region's rate, PH__WORK_MIB: one call to the
+ * system for 64 MiB took 5 ms), and carries PH__FREE_PARTLY meanwhile;
+ * once all are back, PH__FREE_PURGED.  Either lasts until f is rewritten
+ * (merged, split, handed out).  Returns the work it took: a call to the
+ * system and each page it gave back (PH__WORK_PURGE, PH__WORK_PAGE), or a
+ * unit for none; all of `work` for a part. */
+static size_t block_purge(struct ph__heap* h, struct ph__block* f,
+                          size_t work) {
+  const char* lo = (const char*)f;
+  const char* hi = (const char*)ph__block_next(f);
+  size_t size = (size_t)(hi - lo);
+  size_t done = (ph__block_slack(f) & PH__FREE_PARTLY) ? *purge_mark(f) : 0;
+  if (done >= size) /* a write after free: from the end again */
+    done = 0;
+  size_t keep = ph__region_work(size - done) > PH__WORK_STEP
+                    ? ph__region_cut(size - done, work)
+                    : 0;
+  size_t pages = purge_span(f, lo + keep, hi - done);
+  if (keep != 0) {
+    *purge_mark(f) = size - keep;
+    ph__block_restate(&h->seal, f, f->size, PH__FREE_PARTLY, PH__STATE_FREE);
+    return work;
+  }
   ph__block_restate(&h->seal, f, f->size, PH__FREE_PURGED, PH__STATE_FREE);
   return pages != 0 ? PH__WORK_PURGE + pages * PH__WORK_PAGE : 1;
 }
@@ -434,18 +462,21 @@ void ph__block_release_freed(struct ph__heap* h, struct ph__block* b) {
 }
 
 /* The first bin that may hold a block with a whole page inside it (past
- * its header, links and footer): the bins below are not walked. */
+ * its header, links, purge mark and footer): the bins below are not
+ * walked. */
 static unsigned bin_first_paged(void) {
   size_t g = (ph__prim_page_size() + PH__HEADER + sizeof(struct ph__links) +
-              8 + PH__GRANULE - 1) >> PH__GRANULE_SHIFT;
+              sizeof(size_t) + 8 + PH__GRANULE - 1) >> PH__GRANULE_SHIFT;
   return g < UINT32_MAX ? bin_floor((uint32_t)g) : PH__BIN_COUNT;
 }
 
 /*
  * Give back the whole pages inside the free blocks that may still hold
  * resident ones (not PH__FREE_PURGED), the victim first, until none is
- * left or `work` is spent (at least one block's worth).  Returns the work
- * left: 0 if some may be left.  Each bin keeps its purged blocks last: a
+ * left or `work` is spent (at least one block's worth, or a part of a
+ * block too big for a step, which stays first in its bin until its last
+ * part: block_purge).  Returns the work left: 0 if some may be left.
+ * Each bin keeps its purged blocks last: a
  * block binned anew goes first, one purged is moved last, so the walk of
  * a bin stops at its first purged block, and a walk that ran out of work
  * goes on at the next call from where it stopped, in no more steps than
@@ -455,7 +486,7 @@ static unsigned bin_first_paged(void) {
 size_t ph__bins_purge(struct ph__heap* h, size_t work) {
   struct ph__block* v = h->victim;
   if (ph__victim_intact(h, v) && !block_purged(v))
-    ph__work_spend(&work, block_purge(h, v));
+    ph__work_spend(&work, block_purge(h, v, work));
   for (unsigned bin = bin_first_paged(); bin < PH__BIN_COUNT; bin++) {
     struct ph__block* b = h->bins[bin];
     while (b != NULL && ph__block_owned(h, b) &&
@@ -464,9 +495,11 @@ size_t ph__bins_purge(struct ph__heap* h, size_t work) {
       if (work == 0)
         return 0;
       struct ph__block* next = link_next(h, b);
+      ph__work_spend(&work, block_purge(h, b, work));
+      if (!block_purged(b)) /* a part: b stays first, for the next call */
+        return 0;
       if (!ph__bins_remove(h, b))
         break; /* the bin abandoned, and reported */
-      ph__work_spend(&work, block_purge(h, b));
       bins_append(h, b);
       b = next;
     }

@@ -72,6 +72,9 @@ enum ph__block_state {
 #define PH__FREE_PURGED 1u  /* in a FREE block's slack bits: its pages went
                                back to the system (ph__bins_purge) since it
                                was last written; any rewrite clears it */
+#define PH__FREE_PARTLY 2u  /* the same for the pages from its end back to
+                               a mark it keeps (bins.c: a block too big to
+                               give back in one step) */
 
 struct ph__block {
   union {

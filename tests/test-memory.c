@@ -528,6 +528,49 @@ START_TEST(a_regions_free_tail_goes_back_a_part_at_a_time) {
 }
 END_TEST
 
+/* The same with each region's first and last blocks kept: the free block
+ * between them (up to 64 MiB) goes back a part at a time, from its end
+ * (one call gave back all its pages at once before: 5 ms for 64 MiB). */
+START_TEST(a_huge_free_block_goes_back_a_part_at_a_time) {
+  const char* test = "a_huge_free_block_goes_back_a_part_at_a_time";
+  if (ph_test_under_valgrind()) { /* 45 s there, for a total alone */
+    printf("%s: not run under Valgrind: its steps cannot be checked there "
+           "(a_regions_free_tail_goes_back_a_part_at_a_time checks the "
+           "total)\n", test);
+    return;
+  }
+  ph_decay_time(3000);
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  fill_blocks(h, many, MANY_BLOCKS, MANY_SIZE, 0x3C);
+  int kept = 0;
+  for (int i = 0; i < MANY_BLOCKS; i++) {
+    uintptr_t gap = (uintptr_t)many[i] - (uintptr_t)many[i > 0 ? i - 1 : 0];
+    uintptr_t next = i + 1 < MANY_BLOCKS ? (uintptr_t)many[i + 1] : 0;
+    if (i == 0 || gap > 4096 || /* a region's first (or a run's) */
+        next - (uintptr_t)many[i] > 4096) /* or last */
+      many[kept++] = many[i];
+    else
+      ck_assert_int_ne(HeapFree(h, 0, many[i]), FALSE);
+  }
+  ph_decay_time(50);
+  long left = heap_resident(h), most = 0;
+  if (left < 0) {
+    printf("%s: resident pages not checked: no mincore here\n", test);
+  } else {
+    bool steps = steps_checkable(test, left, 150L << 20);
+    left = light_steps_while(h, 8L << 20, heap_resident, left, &most);
+    ck_assert_int_le(left, 8L << 20);
+    if (steps)
+      ck_assert_int_le(most, 40L << 20);
+  }
+  for (int i = 0; i < kept; i++)
+    ck_assert_int_ne(HeapFree(h, 0, many[i]), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
 /* The pages of a destroyed heap's blocks (many[], alive when it went). */
 static long many_resident(HANDLE h) {
   (void)h;
@@ -678,6 +721,7 @@ Suite* test_memory(void) {
   ph_test_add_emul(tc, a_destroyed_heaps_memory_goes_back_a_part_at_a_time,
                    why);
   ph_test_add_emul(tc, a_regions_free_tail_goes_back_a_part_at_a_time, why);
+  ph_test_add_emul(tc, a_huge_free_block_goes_back_a_part_at_a_time, why);
   ph_test_add_emul(tc, compact_gives_back_the_pages_inside_free_blocks,
                    "Wine's HeapCompact is a stub");
   ph_test_add_emul(tc, heap_free_of_a_big_block_gives_its_pages_back, why);
