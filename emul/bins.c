@@ -485,8 +485,11 @@ static unsigned bin_first_paged(void) {
  */
 size_t ph__bins_purge(struct ph__heap* h, size_t work) {
   struct ph__block* v = h->victim;
-  if (ph__victim_intact(h, v) && !block_purged(v))
+  if (ph__victim_intact(h, v) && !block_purged(v)) {
     ph__work_spend(&work, block_purge(h, v, work));
+    if (!block_purged(v)) /* a part: the rest at the next call */
+      return 0;
+  }
   for (unsigned bin = bin_first_paged(); bin < PH__BIN_COUNT; bin++) {
     struct ph__block* b = h->bins[bin];
     while (b != NULL && ph__block_owned(h, b) &&
