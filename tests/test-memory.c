@@ -491,21 +491,23 @@ START_TEST(a_heaps_regions_go_back_a_few_at_a_time) {
 }
 END_TEST
 
-/* The same with each region's first block kept: every region stays, and
- * its free tail behind that block (up to 64 MiB) goes back a part at a
- * time (21.6 ms in one call before).  The heap's first decay step comes
- * 3 s after its creation: after the frees, which would otherwise trim
- * each region's tail as it came free. */
-START_TEST(a_regions_free_tail_goes_back_a_part_at_a_time) {
-  const char* test = "a_regions_free_tail_goes_back_a_part_at_a_time";
+/* Fill many[] in a new heap h, then free all but each region's first
+ * block (or a run's) and, if `keep_last`, its last; the heap's first
+ * decay step comes 3 s after its creation: after the frees, which would
+ * otherwise give back each region's free part as it came free.  Light
+ * steps then: no step gives back more than 40 MB (two steps of 16 MiB
+ * and a region's first pages). */
+static void region_parts_go_back(const char* test, bool keep_last) {
   ph_decay_time(3000);
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
   fill_blocks(h, many, MANY_BLOCKS, MANY_SIZE, 0x3C);
   int kept = 0;
   for (int i = 0; i < MANY_BLOCKS; i++) {
-    uintptr_t gap = (uintptr_t)many[i] - (uintptr_t)many[i > 0 ? i - 1 : 0];
-    if (i == 0 || gap > 4096) /* a region's first (or a run's) */
+    uintptr_t at = (uintptr_t)many[i];
+    uintptr_t gap = at - (uintptr_t)many[i > 0 ? i - 1 : 0];
+    uintptr_t next = i + 1 < MANY_BLOCKS ? (uintptr_t)many[i + 1] : 0;
+    if (i == 0 || gap > 4096 || (keep_last && next - at > 4096))
       many[kept++] = many[i];
     else
       ck_assert_int_ne(HeapFree(h, 0, many[i]), FALSE);
@@ -526,11 +528,19 @@ START_TEST(a_regions_free_tail_goes_back_a_part_at_a_time) {
   ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
   ck_assert_int_ne(HeapDestroy(h), FALSE);
 }
+
+/* With each region's first block kept, every region stays, and its free
+ * tail behind that block (up to 64 MiB) goes back a part at a time (21.6
+ * ms in one call before). */
+START_TEST(a_regions_free_tail_goes_back_a_part_at_a_time) {
+  region_parts_go_back("a_regions_free_tail_goes_back_a_part_at_a_time",
+                       false);
+}
 END_TEST
 
-/* The same with each region's first and last blocks kept: the free block
- * between them (up to 64 MiB) goes back a part at a time, from its end
- * (one call gave back all its pages at once before: 5 ms for 64 MiB). */
+/* With each region's first and last blocks kept, the free block between
+ * them (up to 64 MiB) goes back a part at a time, from its end (one call
+ * gave back all its pages before: 5.3 ms for 64 MiB). */
 START_TEST(a_huge_free_block_goes_back_a_part_at_a_time) {
   const char* test = "a_huge_free_block_goes_back_a_part_at_a_time";
   if (ph_test_under_valgrind()) { /* 45 s there, for a total alone */
@@ -539,35 +549,7 @@ START_TEST(a_huge_free_block_goes_back_a_part_at_a_time) {
            "total)\n", test);
     return;
   }
-  ph_decay_time(3000);
-  HANDLE h = HeapCreate(0, 0, 0);
-  ck_assert_ptr_nonnull(h);
-  fill_blocks(h, many, MANY_BLOCKS, MANY_SIZE, 0x3C);
-  int kept = 0;
-  for (int i = 0; i < MANY_BLOCKS; i++) {
-    uintptr_t gap = (uintptr_t)many[i] - (uintptr_t)many[i > 0 ? i - 1 : 0];
-    uintptr_t next = i + 1 < MANY_BLOCKS ? (uintptr_t)many[i + 1] : 0;
-    if (i == 0 || gap > 4096 || /* a region's first (or a run's) */
-        next - (uintptr_t)many[i] > 4096) /* or last */
-      many[kept++] = many[i];
-    else
-      ck_assert_int_ne(HeapFree(h, 0, many[i]), FALSE);
-  }
-  ph_decay_time(50);
-  long left = heap_resident(h), most = 0;
-  if (left < 0) {
-    printf("%s: resident pages not checked: no mincore here\n", test);
-  } else {
-    bool steps = steps_checkable(test, left, 150L << 20);
-    left = light_steps_while(h, 8L << 20, heap_resident, left, &most);
-    ck_assert_int_le(left, 8L << 20);
-    if (steps)
-      ck_assert_int_le(most, 40L << 20);
-  }
-  for (int i = 0; i < kept; i++)
-    ck_assert_int_ne(HeapFree(h, 0, many[i]), FALSE);
-  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
-  ck_assert_int_ne(HeapDestroy(h), FALSE);
+  region_parts_go_back(test, true);
 }
 END_TEST
 
