@@ -410,17 +410,18 @@ static size_t purge_span(struct ph__block* f, const char* lo, const char* hi) {
   return (b - a) / page;
 }
 
-/* Give back the pages inside FREE block f, with about `work` (PH__WORK_ALL:
- * all of them), going on from where an earlier call stopped.  A block
- * whose pages take more than a step (PH__WORK_STEP: 16 MiB) goes a part
- * at a time, from its end (a region's rate, PH__WORK_MIB: one call to the
- * system for 64 MiB took 5 ms), and carries PH__FREE_PARTLY meanwhile;
- * once all are back, PH__FREE_PURGED.  Either lasts until f is rewritten
- * (merged, split, handed out).  Returns the work it took: a call to the
- * system and each page it gave back (PH__WORK_PURGE, PH__WORK_PAGE), or a
- * unit for none; all of `work` for a part. */
-static size_t block_purge(struct ph__heap* h, struct ph__block* f,
-                          size_t work) {
+/* Give back the pages inside FREE block f, with about *work (PH__WORK_ALL:
+ * all of them), going on from where an earlier call stopped, and take
+ * what it took off *work: a call to the system and each page it gave back
+ * (PH__WORK_PURGE, PH__WORK_PAGE), or a unit for none.  A block whose
+ * pages take more than a step (PH__WORK_STEP: 16 MiB) goes a part at a
+ * time, from its end, at a region's rate (PH__WORK_MIB: one call to the
+ * system for 64 MiB took 5 ms), a part taking all of *work, and carries
+ * PH__FREE_PARTLY meanwhile; once all are back, PH__FREE_PURGED.  Either
+ * lasts until f is rewritten (merged, split, handed out).  Returns
+ * whether all are back. */
+static bool block_purge(struct ph__heap* h, struct ph__block* f,
+                        size_t* work) {
   const char* lo = (const char*)f;
   const char* hi = (const char*)ph__block_next(f);
   size_t size = (size_t)(hi - lo);
@@ -428,16 +429,18 @@ static size_t block_purge(struct ph__heap* h, struct ph__block* f,
   if (done >= size) /* a write after free: from the end again */
     done = 0;
   size_t keep = ph__region_work(size - done) > PH__WORK_STEP
-                    ? ph__region_cut(size - done, work)
+                    ? ph__region_cut(size - done, *work)
                     : 0;
   size_t pages = purge_span(f, lo + keep, hi - done);
   if (keep != 0) {
     *purge_mark(f) = size - keep;
     ph__block_restate(&h->seal, f, f->size, PH__FREE_PARTLY, PH__STATE_FREE);
-    return work;
+    *work = 0;
+    return false;
   }
   ph__block_restate(&h->seal, f, f->size, PH__FREE_PURGED, PH__STATE_FREE);
-  return pages != 0 ? PH__WORK_PURGE + pages * PH__WORK_PAGE : 1;
+  ph__work_spend(work, pages != 0 ? PH__WORK_PURGE + pages * PH__WORK_PAGE : 1);
+  return true;
 }
 
 /* Whether FREE block b's pages went back since it last changed. */
@@ -485,11 +488,9 @@ static unsigned bin_first_paged(void) {
  */
 size_t ph__bins_purge(struct ph__heap* h, size_t work) {
   struct ph__block* v = h->victim;
-  if (ph__victim_intact(h, v) && !block_purged(v)) {
-    ph__work_spend(&work, block_purge(h, v, work));
-    if (!block_purged(v)) /* a part: the rest at the next call */
-      return 0;
-  }
+  if (ph__victim_intact(h, v) && !block_purged(v) &&
+      !block_purge(h, v, &work))
+    return 0; /* a part: the rest at the next call */
   for (unsigned bin = bin_first_paged(); bin < PH__BIN_COUNT; bin++) {
     struct ph__block* b = h->bins[bin];
     while (b != NULL && ph__block_owned(h, b) &&
@@ -498,9 +499,8 @@ size_t ph__bins_purge(struct ph__heap* h, size_t work) {
       if (work == 0)
         return 0;
       struct ph__block* next = link_next(h, b);
-      ph__work_spend(&work, block_purge(h, b, work));
-      if (!block_purged(b)) /* a part: b stays first, for the next call */
-        return 0;
+      if (!block_purge(h, b, &work))
+        return 0; /* a part: b stays first, for the next call */
       if (!ph__bins_remove(h, b))
         break; /* the bin abandoned, and reported */
       bins_append(h, b);
