@@ -455,6 +455,19 @@ static long heap_resident(HANDLE h) {
  * one before). */
 enum { MANY_BLOCKS = 500000, MANY_SIZE = 400 }; /* 200 MB */
 static void* many[MANY_BLOCKS];
+static int many_n; /* the blocks of many[] the running test fills */
+
+/* The blocks a test of many[] fills: all of them, a quarter under
+ * Valgrind (its steps are not checked there, only its total; the fills
+ * of 200 MB took minutes of the Valgrind run). */
+static int many_blocks(const char* test) {
+  many_n = MANY_BLOCKS;
+  if (ph_test_under_valgrind()) {
+    printf("%s: under Valgrind, a quarter of the blocks\n", test);
+    many_n = MANY_BLOCKS / 4;
+  }
+  return many_n;
+}
 
 /* Fill blocks[0 .. n) with blocks of `size` bytes of h, each set to
  * `byte` (resident). */
@@ -469,10 +482,11 @@ static void fill_blocks(HANDLE h, void** blocks, int n, SIZE_T size,
 
 START_TEST(a_heaps_regions_go_back_a_few_at_a_time) {
   const char* test = "a_heaps_regions_go_back_a_few_at_a_time";
+  int n = many_blocks(test);
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
-  fill_blocks(h, many, MANY_BLOCKS, MANY_SIZE, 0x3C);
-  for (int i = 0; i < MANY_BLOCKS; i++)
+  fill_blocks(h, many, n, MANY_SIZE, 0x3C);
+  for (int i = 0; i < n; i++)
     HeapFree(h, 0, many[i]);
   long left = heap_resident(h), most = 0;
   if (left < 0) {
@@ -498,15 +512,16 @@ END_TEST
  * steps then: no step gives back more than 40 MB (two steps of 16 MiB
  * and a region's first pages). */
 static void region_parts_go_back(const char* test, bool keep_last) {
+  int n = many_blocks(test);
   ph_decay_time(3000);
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
-  fill_blocks(h, many, MANY_BLOCKS, MANY_SIZE, 0x3C);
+  fill_blocks(h, many, n, MANY_SIZE, 0x3C);
   int kept = 0;
-  for (int i = 0; i < MANY_BLOCKS; i++) {
+  for (int i = 0; i < n; i++) {
     uintptr_t at = (uintptr_t)many[i];
     uintptr_t gap = at - (uintptr_t)many[i > 0 ? i - 1 : 0];
-    uintptr_t next = i + 1 < MANY_BLOCKS ? (uintptr_t)many[i + 1] : 0;
+    uintptr_t next = i + 1 < n ? (uintptr_t)many[i + 1] : 0;
     if (i == 0 || gap > 4096 || (keep_last && next - at > 4096))
       many[kept++] = many[i];
     else
@@ -542,21 +557,14 @@ END_TEST
  * them (up to 64 MiB) goes back a part at a time, from its end (one call
  * gave back all its pages before: 5.3 ms for 64 MiB). */
 START_TEST(a_huge_free_block_goes_back_a_part_at_a_time) {
-  const char* test = "a_huge_free_block_goes_back_a_part_at_a_time";
-  if (ph_test_under_valgrind()) { /* 45 s there, for a total alone */
-    printf("%s: not run under Valgrind: its steps cannot be checked there "
-           "(a_regions_free_tail_goes_back_a_part_at_a_time checks the "
-           "total)\n", test);
-    return;
-  }
-  region_parts_go_back(test, true);
+  region_parts_go_back("a_huge_free_block_goes_back_a_part_at_a_time", true);
 }
 END_TEST
 
 /* The pages of a destroyed heap's blocks (many[], alive when it went). */
 static long many_resident(HANDLE h) {
   (void)h;
-  return blocks_resident(many, MANY_BLOCKS, MANY_SIZE);
+  return blocks_resident(many, many_n, MANY_SIZE);
 }
 
 /* A destroyed heap of 200 MB: its regions wait in the region cache for
@@ -567,9 +575,10 @@ static long many_resident(HANDLE h) {
  * more than 40 MB (two steps and a region's first pages; 200 MB before). */
 START_TEST(a_destroyed_heaps_memory_goes_back_a_part_at_a_time) {
   const char* test = "a_destroyed_heaps_memory_goes_back_a_part_at_a_time";
+  int n = many_blocks(test);
   HANDLE h = HeapCreate(0, 0, 0);
   ck_assert_ptr_nonnull(h);
-  fill_blocks(h, many, MANY_BLOCKS, MANY_SIZE, 0x3C);
+  fill_blocks(h, many, n, MANY_SIZE, 0x3C);
   ck_assert_int_ne(HeapDestroy(h), FALSE);
   long left = many_resident(NULL), most = 0;
   if (left < 0) {
