@@ -120,14 +120,16 @@ static void* tagged(const struct bench_allocator* a, void* heap, size_t size,
 
 #define HOT_LIVE 256
 #define HOT_FEW 32 /* hot-few: a block or so of each size alive */
+#define HOT_SAME 100 /* hot-same: every block of this size */
 #define HOT_MIN 16
 #define HOT_MAX 516
 #define HOT_PAIRS 4000000 /* over all threads */
 
 /* A request size of HOT_MIN..HOT_MAX from random bits x (their low 32
- * bits; the high ones pick the slot). */
-static inline size_t hot_size(uint64_t x) {
-  return HOT_MIN + bench_below(x << 32, HOT_MAX - HOT_MIN + 1);
+ * bits; the high ones pick the slot); `same` if not 0. */
+static inline size_t hot_size(uint64_t x, size_t same) {
+  return same != 0 ? same
+                   : HOT_MIN + bench_below(x << 32, HOT_MAX - HOT_MIN + 1);
 }
 
 struct hot_worker {
@@ -162,17 +164,19 @@ static inline __attribute__((always_inline)) void hot_put(
 }
 
 /* `pairs` pairs on the n_live blocks at `live`: free a random one,
- * allocate a random size in its slot.  Returns the tags found bad. */
+ * allocate a random size (`same` if not 0) in its slot.  Returns the
+ * tags found bad. */
 static inline __attribute__((always_inline)) uint64_t hot_churn(
     const struct bench_allocator* a, void* heap, enum hot_style st,
-    void** live, const size_t n_live, uint64_t* rng, size_t pairs) {
+    void** live, const size_t n_live, const size_t same, uint64_t* rng,
+    size_t pairs) {
   uint64_t errors = 0;
   for (size_t n = 0; n < pairs; n++) {
     uint64_t x = bench_rand(rng);
     size_t slot = bench_below(x, n_live);
     errors += bench_tag_bad(live[slot], live[slot]);
     hot_put(a, heap, st, live[slot]);
-    live[slot] = hot_get(a, heap, st, hot_size(x), "hot churn");
+    live[slot] = hot_get(a, heap, st, hot_size(x, same), "hot churn");
   }
   return errors;
 }
@@ -191,25 +195,28 @@ static double start_extra(uint64_t cpu_ns, uint64_t cpu_started,
   return (double)(cpu_started - cpu_ns) - rest * BENCH_HOT_START;
 }
 
-/* A hot worker with `n` blocks alive: inlined into one function per n and
- * style, so that the timed loop picks a slot by a constant, as it did
- * before hot-few (a variable n made every allocator's hot-1 0.2-0.3 ns
- * slower). */
+/* A hot worker with `n` blocks alive, of `same` bytes each if not 0:
+ * inlined into one function per n, size and style, so that the timed
+ * loop picks a slot by a constant, as it did before hot-few (a variable
+ * n made every allocator's hot-1 0.2-0.3 ns slower). */
 static inline __attribute__((always_inline)) void hot_work(
-    struct hot_worker* w, const size_t n_live, const enum hot_style st) {
+    struct hot_worker* w, const size_t n_live, const size_t same,
+    const enum hot_style st) {
   const struct bench_allocator* a = w->a;
   void* heap = a->heap_default();
   void* live[HOT_LIVE];
   uint64_t rng = w->seed, errors = 0;
-  for (size_t i = 0; i < n_live; i++)
-    live[i] = hot_get(a, heap, st, bench_between(&rng, HOT_MIN, HOT_MAX),
-                      "hot fill");
+  for (size_t i = 0; i < n_live; i++) {
+    size_t size = bench_between(&rng, HOT_MIN, HOT_MAX);
+    live[i] = hot_get(a, heap, st, same != 0 ? same : size, "hot fill");
+  }
   bench_gate_wait(w->gate);
   uint64_t cpu_ns = bench_thread_cpu_ns();
   size_t start = w->pairs < BENCH_HOT_START ? w->pairs : BENCH_HOT_START;
-  errors += hot_churn(a, heap, st, live, n_live, &rng, start);
+  errors += hot_churn(a, heap, st, live, n_live, same, &rng, start);
   uint64_t cpu_started = bench_thread_cpu_ns();
-  errors += hot_churn(a, heap, st, live, n_live, &rng, w->pairs - start);
+  errors +=
+      hot_churn(a, heap, st, live, n_live, same, &rng, w->pairs - start);
   uint64_t end_ns = bench_now_ns();
   uint64_t cpu_end = bench_thread_cpu_ns();
 
@@ -226,19 +233,23 @@ static inline __attribute__((always_inline)) void hot_work(
 }
 
 static void hot_main(void* arg) {
-  hot_work(arg, HOT_LIVE, HOT_HEAP);
+  hot_work(arg, HOT_LIVE, 0, HOT_HEAP);
 }
 
 static void hot_few_main(void* arg) {
-  hot_work(arg, HOT_FEW, HOT_HEAP);
+  hot_work(arg, HOT_FEW, 0, HOT_HEAP);
+}
+
+static void hot_same_main(void* arg) {
+  hot_work(arg, HOT_LIVE, HOT_SAME, HOT_HEAP);
 }
 
 static void everyday_main(void* arg) {
-  hot_work(arg, HOT_LIVE, HOT_EVERYDAY);
+  hot_work(arg, HOT_LIVE, 0, HOT_EVERYDAY);
 }
 
 static void everyday_zero_main(void* arg) {
-  hot_work(arg, HOT_LIVE, HOT_EVERYDAY_ZERO);
+  hot_work(arg, HOT_LIVE, 0, HOT_EVERYDAY_ZERO);
 }
 
 static struct bench_run hot_run(const struct bench_allocator* a,
@@ -268,6 +279,11 @@ struct bench_run bench_hot(const struct bench_allocator* a,
 struct bench_run bench_hot_few(const struct bench_allocator* a,
                                const struct bench_params* p) {
   return hot_run(a, p, hot_few_main);
+}
+
+struct bench_run bench_hot_same(const struct bench_allocator* a,
+                                const struct bench_params* p) {
+  return hot_run(a, p, hot_same_main);
 }
 
 struct bench_run bench_everyday(const struct bench_allocator* a,
@@ -305,7 +321,7 @@ static void churn_main(void* arg) {
       errors += bench_tag_bad(live[slot], live[slot]);
       a->release(heap, live[slot]);
     }
-    live[slot] = tagged(a, heap, hot_size(x), "thread churn");
+    live[slot] = tagged(a, heap, hot_size(x, 0), "thread churn");
   }
   for (size_t i = 0; i < CHURN_LIVE; i++)
     if (live[i] != NULL) {

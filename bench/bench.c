@@ -75,6 +75,8 @@ static const struct workload workloads[] = {
     {"hot-1", bench_hot, "pair, 1 thread", true, 1, false},
     {"hot-few", bench_hot_few, "pair, 1 thread, 32 blocks alive", true, 1,
      false},
+    {"hot-same", bench_hot_same, "pair, 1 thread, 256 blocks of 100 B", true,
+     1, false},
     {"everyday", bench_everyday, "pair, hot-1 by HeapAlloc(GetProcessHeap()..",
      true, 1, false},
     {"everyday-zero", bench_everyday_zero,
@@ -746,8 +748,9 @@ static double slowdown_over_libc(bool cpu) {
 
 /* Issue 16: the process heap as a program's malloc. */
 static void print_targets_scale(void) {
-  static const char* const hot[] = {"hot-1", "hot-few", "hot-2", "hot-8",
-                                    "hot-32", "hot-64"};
+  static const char* const hot[] = {"hot-1",  "hot-few", "hot-same",
+                                    "hot-2",  "hot-8",   "hot-32",
+                                    "hot-64"};
   const char* libc = all[BENCH_LIBC].name;
   char what[96];
   printf("\nTargets (issue 16: process heap as malloc)%11s %8s    %-6s %s\n",

@@ -138,11 +138,13 @@ struct bench_run bench_producer_consumer(const struct bench_allocator* a,
                                          const struct bench_params* p);
 /* bench-scale.c: issue 16, on each allocator's default heap */
 /* hot-N and cache-scratch-N: p->threads threads; hot-few: 32 blocks alive
- * per thread instead of 256 */
+ * per thread instead of 256; hot-same: 256 blocks all of 100 B */
 struct bench_run bench_hot(const struct bench_allocator* a,
                            const struct bench_params* p);
 struct bench_run bench_hot_few(const struct bench_allocator* a,
                                const struct bench_params* p);
+struct bench_run bench_hot_same(const struct bench_allocator* a,
+                                const struct bench_params* p);
 /* hot-1's work through each allocator's everyday calls (HeapAlloc(
  * GetProcessHeap(), ...), malloc, ...), plain or zeroed. */
 struct bench_run bench_everyday(const struct bench_allocator* a,
