@@ -129,14 +129,18 @@ struct ph__run { /* what every call touches first, then the slacks */
 #define PH__RUN_HEAD_MIN                                                       \
   ((PH__HEADER + PH__RUN_DESC + PH__GRANULE - 1) / PH__GRANULE)
 
+/* Set bits of x.  Where the target has no popcount instruction (x86-64's
+ * baseline), GCC's builtin is a call to libgcc; these few shifts and adds
+ * are not. */
 static inline unsigned ph__popcount(uintptr_t x) {
-#if defined(__GNUC__)
+#if defined(__GNUC__) && (defined(__POPCNT__) || defined(__aarch64__))
   return (unsigned)__builtin_popcountll((unsigned long long)x);
 #else
-  unsigned n = 0;
-  for (; x != 0; x &= x - 1)
-    n++;
-  return n;
+  uint64_t v = (uint64_t)x;
+  v -= (v >> 1) & 0x5555555555555555ull;
+  v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+  v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return (unsigned)((v * 0x0101010101010101ull) >> 56);
 #endif
 }
 
