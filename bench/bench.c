@@ -118,6 +118,10 @@ struct row {
                                           time an op; < 0: unknown */
   double start_us[BENCH_ALLOCATORS]; /* hot-N: median of bench_run.start_ns,
                                         in us; 0: unknown */
+  /* Page faults over the allocator's whole runs (setup and teardown too)
+   * and their ops, all repetitions; faults UINT64_MAX: unknown. */
+  uint64_t faults[BENCH_ALLOCATORS];
+  uint64_t fault_ops[BENCH_ALLOCATORS];
   /* Each repetition's run, in order (rep r of a paired workload ran in
    * the same round as rep r of the others); got[i] of them. */
   double ns[BENCH_ALLOCATORS][MAX_REPS];
@@ -272,7 +276,9 @@ static void run_rep(size_t w, const struct bench_params* p, int rep) {
     int i = (k + rep) % BENCH_ALLOCATORS;
     if (all[i].absent != NULL || row->na[i])
       continue;
+    uint64_t faults = bench_page_faults();
     struct bench_run r = run_once(w, &all[i], p);
+    uint64_t after = bench_page_faults();
     check_errors(&all[i], workloads[w].name, r.errors);
     if (r.na) {
       row->na[i] = true;
@@ -284,6 +290,11 @@ static void run_rep(size_t w, const struct bench_params* p, int rep) {
     row->ns[i][row->got[i]++] = r.ns;
     row->shared[i] += r.shared;
     row->shared_runs[i]++;
+    if (faults == UINT64_MAX || after == UINT64_MAX || after < faults)
+      row->faults[i] = UINT64_MAX;
+    else if (row->faults[i] != UINT64_MAX)
+      row->faults[i] += after - faults;
+    row->fault_ops[i] += r.ops;
   }
 }
 
@@ -407,6 +418,34 @@ static void print_cpu(void) {
         printf(" %8.1f", row->start_us[i]);
       else
         printf(" %8s", "n/a");
+    }
+    printf("\n");
+  }
+}
+
+/* The page faults of each allocator's runs of each workload that ran, per
+ * 1000 ops: what a workload that touches fresh pages pays for them, so a
+ * line read in a slow state of the machine (bench_fault_us) can be told
+ * from a slower allocator. */
+static void print_faults(void) {
+  printf("\nPage faults per 1000 ops over each allocator's runs, all "
+         "repetitions, setup and teardown too\n(a fresh page's first "
+         "touch: see the header's page fault)\n%-16s", "workload");
+  for (int i = 0; i < BENCH_ALLOCATORS; i++)
+    printf(" %8s", all[i].name);
+  printf("\n");
+  for (size_t w = 0; w < WORKLOADS; w++) {
+    const struct row* row = &rows[w];
+    if (!row->run)
+      continue;
+    printf("%-16s", workloads[w].name);
+    for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+      if (all[i].absent != NULL || row->fault_ops[i] == 0 ||
+          row->faults[i] == UINT64_MAX)
+        printf(" %8s", "n/a");
+      else
+        printf(" %8.2f",
+               1e3 * (double)row->faults[i] / (double)row->fault_ops[i]);
     }
     printf("\n");
   }
@@ -863,6 +902,8 @@ int main(int argc, char** argv) {
   }
   print_cpu();
   print_locks();
+  if (any)
+    print_faults();
   if (overhead_run) {
     print_overhead_table(overhead, "32 B");
     print_overhead_table(spread, "1-512 B, spread evenly");

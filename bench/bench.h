@@ -244,6 +244,9 @@ typedef struct bench_thread bench_thread_t;
 bench_thread_t* bench_thread_start(void (*fn)(void*), void* arg);
 void bench_thread_join(bench_thread_t* t);
 size_t bench_rss(void);           /* resident bytes; 0 if unknown */
+/* Page faults the process has taken so far (a fresh page's first touch
+ * among them); UINT64_MAX if unknown. */
+uint64_t bench_page_faults(void);
 const char* bench_rss_source(void); /* how bench_rss measures, or "n/a" */
 void bench_cpu_model(char* buf, size_t size);
 unsigned bench_cpu_count(void);

@@ -22,6 +22,7 @@
 #  include <pthread.h>
 #  include <sched.h>
 #  include <sys/mman.h>
+#  include <sys/resource.h>
 #  include <time.h>
 #  include <unistd.h>
 #  if defined(__GLIBC__)
@@ -153,6 +154,20 @@ size_t bench_rss(void) {
              : 0;
 #else
   return 0;
+#endif
+}
+
+uint64_t bench_page_faults(void) {
+#if defined(_WIN32)
+  PROCESS_MEMORY_COUNTERS pmc;
+  if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc))
+    return UINT64_MAX;
+  return pmc.PageFaultCount;
+#else
+  struct rusage u;
+  if (getrusage(RUSAGE_SELF, &u) != 0)
+    return UINT64_MAX;
+  return (uint64_t)u.ru_minflt + (uint64_t)u.ru_majflt;
 #endif
 }
 
