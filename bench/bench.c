@@ -276,9 +276,9 @@ static void run_rep(size_t w, const struct bench_params* p, int rep) {
     int i = (k + rep) % BENCH_ALLOCATORS;
     if (all[i].absent != NULL || row->na[i])
       continue;
-    uint64_t faults = bench_page_faults();
+    uint64_t faults_before = bench_page_faults();
     struct bench_run r = run_once(w, &all[i], p);
-    uint64_t after = bench_page_faults();
+    uint64_t faults_after = bench_page_faults();
     check_errors(&all[i], workloads[w].name, r.errors);
     if (r.na) {
       row->na[i] = true;
@@ -290,10 +290,11 @@ static void run_rep(size_t w, const struct bench_params* p, int rep) {
     row->ns[i][row->got[i]++] = r.ns;
     row->shared[i] += r.shared;
     row->shared_runs[i]++;
-    if (faults == UINT64_MAX || after == UINT64_MAX || after < faults)
+    if (faults_before == UINT64_MAX || faults_after == UINT64_MAX ||
+        faults_after < faults_before)
       row->faults[i] = UINT64_MAX;
     else if (row->faults[i] != UINT64_MAX)
-      row->faults[i] += after - faults;
+      row->faults[i] += faults_after - faults_before;
     row->fault_ops[i] += r.ops;
   }
 }
