@@ -127,6 +127,20 @@ void ph_test_sleep_ms(unsigned ms) {
 #endif
 }
 
+uint64_t ph_test_clock_ms(void) {
+#if defined(_WIN32)
+  return GetTickCount64();
+#else
+  struct timespec ts;
+#  if defined(CLOCK_MONOTONIC_COARSE)
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#  else
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+#  endif
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+#endif
+}
+
 double ph_test_thread_cpu_seconds(void) {
 #if defined(_WIN32)
   FILETIME created, exited, kernel, user;

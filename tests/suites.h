@@ -66,6 +66,10 @@ void ph_test_thread_join(ph_test_thread_t* t);
 void ph_test_yield(void);
 /* Sleep for about ms milliseconds. */
 void ph_test_sleep_ms(unsigned ms);
+/* Milliseconds of the clock the engine's decay reads (a coarse one: it
+ * moves in steps of the system's tick, 1-4 ms on Linux, about 16 on
+ * Windows). */
+uint64_t ph_test_clock_ms(void);
 /* CPU time the calling thread has used, in seconds; negative if unknown. */
 double ph_test_thread_cpu_seconds(void);
 /* The system's page size in bytes. */
