@@ -127,6 +127,9 @@ void ph_test_sleep_ms(unsigned ms) {
 #endif
 }
 
+/* The same clock as ph__prim_now_ms (emul/prim-posix.c, prim-win32.c),
+ * read here through the system, as the tests use no engine internals:
+ * change both together. */
 uint64_t ph_test_clock_ms(void) {
 #if defined(_WIN32)
   return GetTickCount64();
