@@ -482,16 +482,23 @@ static inline bool ph__victim_gives(const struct ph__heap* h,
          ph__victim_intact(h, v);
 }
 
+void ph__victim_keep_purged(struct ph__heap* h, struct ph__block* v,
+                            struct ph__block* tail);
+
 /* Move the victim v's header up by `more` granules, past what the block
  * before it now holds (BUSY: the moved header has no PH__PREV_FREE; the
- * block after the victim keeps its own, and the victim keeps no footer).
- * v's old header is the caller's to rewrite or wipe. */
+ * block after the victim keeps its own, and the victim keeps no footer),
+ * keeping what of it had gone back to the system (bins.c).  v's old
+ * header is the caller's to rewrite or wipe. */
 static inline void ph__victim_shift(struct ph__heap* h, struct ph__block* v,
                                     uint32_t more) {
   uint32_t rest = v->size - more;
+  unsigned purged = ph__block_slack(v) & (PH__FREE_PURGED | PH__FREE_PARTLY);
   struct ph__block* tail =
       (struct ph__block*)((char*)v + ((size_t)more << PH__GRANULE_SHIFT));
   ph__block_set(&h->seal, tail, rest, PH__STATE_FREE, 0);
+  if (PH_UNLIKELY(purged != 0))
+    ph__victim_keep_purged(h, v, tail);
   h->victim = tail;
 }
 
