@@ -392,6 +392,9 @@ static void keep_purged_tail(struct ph__heap* h, struct ph__block* f,
   ph__block_restate(&h->seal, f, f->size, PH__FREE_PARTLY, PH__STATE_FREE);
 }
 
+/* ph__victim_shift: h's victim v moved up to `tail` (its header just
+ * written, no flag; v's still whole), which keeps what of v's end had
+ * gone back. */
 void ph__victim_keep_purged(struct ph__heap* h, struct ph__block* v,
                             struct ph__block* tail) {
   size_t gone = purged_tail(v);
