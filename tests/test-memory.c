@@ -79,13 +79,12 @@ enum { LIGHT_SIZE = 40 };
 
 /* Light calls on heap h (pairs of `size` bytes) in steps of 100 pairs
  * (fewer frees than a tick takes, PH__TICK_FREES: one decay step a step at
- * most), resident(h) read
- * after each, until at most `limit` bytes are left or 4000 steps (4 s at
- * least) have passed; `left` is what was resident before.  Returns what
- * is left; the most one step gave back goes to *most, and how many times
- * the engine's clock moved on during that step's calls to *moves (a
- * thread compacts at most once a clock value: a slow machine's step may
- * see two). */
+ * most), resident(h) read after each, until at most `limit` bytes are
+ * left or 4000 steps (4 s at least) have passed; `left` is what was
+ * resident before.  Returns what is left; the most one step gave back
+ * goes to *most, and how many times the engine's clock moved on during
+ * that step's calls to *moves (a thread compacts at most once a clock
+ * value: a slow machine's step may see two). */
 static long light_steps_moves(HANDLE h, SIZE_T size, long limit,
                               long (*resident)(HANDLE), long left, long* most,
                               int* moves) {
