@@ -474,16 +474,15 @@ static size_t purge_span(struct ph__block* f, const char* lo, const char* hi) {
  * time, from its end, at a region's rate (PH__WORK_MIB: one call to the
  * system for 64 MiB took 5 ms), a part taking all of *work, and carries
  * PH__FREE_PARTLY meanwhile; once all are back, PH__FREE_PURGED.  Either
- * lasts until f is rewritten (merged, split, handed out).  Returns
- * whether all are back. */
+ * lasts until f is rewritten (split, handed out, merged with what lies
+ * before it), or is kept as above (carved from its front as the victim,
+ * merged with a block freed before it).  Returns whether all are back. */
 static bool block_purge(struct ph__heap* h, struct ph__block* f,
                         size_t* work) {
   const char* lo = (const char*)f;
   const char* hi = (const char*)ph__block_next(f);
   size_t size = (size_t)(hi - lo);
-  size_t done = (ph__block_slack(f) & PH__FREE_PARTLY) ? *purge_mark(f) : 0;
-  if (done >= size) /* a write after free: from the end again */
-    done = 0;
+  size_t done = purged_tail(f); /* f is not PH__FREE_PURGED: its mark's */
   size_t keep = ph__region_work(size - done) > PH__WORK_STEP
                     ? ph__region_cut(size - done, *work)
                     : 0;
