@@ -130,18 +130,38 @@ void ph_test_sleep_ms(unsigned ms) {
 /* The same clock as ph__prim_now_ms (emul/prim-posix.c, prim-win32.c),
  * read here through the system, as the tests use no engine internals:
  * change both together. */
+#if !defined(_WIN32)
+#  if defined(CLOCK_MONOTONIC_COARSE)
+#    define TEST_CLOCK CLOCK_MONOTONIC_COARSE
+#  else
+#    define TEST_CLOCK CLOCK_MONOTONIC
+#  endif
+#endif
+
 uint64_t ph_test_clock_ms(void) {
 #if defined(_WIN32)
   return GetTickCount64();
 #else
   struct timespec ts;
-#  if defined(CLOCK_MONOTONIC_COARSE)
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-#  else
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-#  endif
+  clock_gettime(TEST_CLOCK, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 #endif
+}
+
+unsigned ph_test_clock_tick_ms(void) {
+  uint64_t ns = 0;
+#if defined(_WIN32)
+  DWORD adjustment, increment; /* increment: in 100 ns */
+  BOOL disabled;
+  if (GetSystemTimeAdjustment(&adjustment, &increment, &disabled))
+    ns = (uint64_t)increment * 100u;
+#else
+  struct timespec res;
+  if (clock_getres(TEST_CLOCK, &res) == 0)
+    ns = (uint64_t)res.tv_sec * 1000000000u + (uint64_t)res.tv_nsec;
+#endif
+  unsigned ms = (unsigned)((ns + 999999u) / 1000000u);
+  return ms != 0 ? ms : 1;
 }
 
 double ph_test_thread_cpu_seconds(void) {

@@ -70,6 +70,8 @@ void ph_test_sleep_ms(unsigned ms);
  * moves in steps of the system's tick, 1-4 ms on Linux, about 16 on
  * Windows). */
 uint64_t ph_test_clock_ms(void);
+/* How far that clock moves at a time, in milliseconds (at least 1). */
+unsigned ph_test_clock_tick_ms(void);
 /* CPU time the calling thread has used, in seconds; negative if unknown. */
 double ph_test_thread_cpu_seconds(void);
 /* The system's page size in bytes. */

@@ -85,20 +85,22 @@ enum { LIGHT_SIZE = 40 };
  * goes to *most, and, if `moves` is not NULL, how many times the
  * engine's clock moved on during that step's calls to *moves (a thread
  * compacts at most once a clock value: a slow machine's step may see
- * two). */
+ * two, or more during one call: the clock's ticks are counted, not the
+ * changes a step saw). */
 static long light_steps_moves(HANDLE h, SIZE_T size, long limit,
                               long (*resident)(HANDLE), long left, long* most,
                               int* moves) {
   *most = 0;
   if (moves != NULL)
     *moves = 0;
+  uint64_t tick = ph_test_clock_tick_ms();
   for (int step = 0; step < 4000 && left > limit; step++) {
     int moved = 0;
     uint64_t clock = ph_test_clock_ms();
     for (int i = 0; i < 100; i++) {
       HeapFree(h, 0, HeapAlloc(h, 0, size));
       uint64_t now = ph_test_clock_ms();
-      moved += now != clock;
+      moved += (int)((now - clock + tick - 1) / tick);
       clock = now;
     }
     long now = resident(h);
