@@ -243,15 +243,21 @@ struct ph__heap {
 
   /* Blocks other threads freed, for this shard to release under its
    * lock (remote.c); pushed without the lock, on a line of its own with
-   * the other field guests write. */
+   * the other field guests write, and fields only the slow paths touch
+   * (so that the lines the fast paths use keep room for theirs). */
   _Alignas(64) _Atomic(struct ph__block*) remote;
   atomic_uint remote_seen;   /* remote_drains when a guest last looked */
-
-  _Alignas(64) ph__biased_t lock; /* held for the length of one operation */
+  atomic_uint remote_drains; /* times the remote list was released (by
+                                the shard, as it takes the list) */
   bool guest;                /* under the mutex: the thread that took it
                                 last does not allocate from this shard (it
                                 came to free a block it holds) */
-  atomic_uint remote_drains; /* times the remote list was released */
+  size_t released;           /* bytes that went back to the bins unused
+                                since the last compaction: runs
+                                dissolved, quick lists no one popped for a
+                                decay time (info.c) */
+
+  _Alignas(64) ph__biased_t lock; /* held for the length of one operation */
   uint8_t runs;              /* 0, or PH__RUNS: small blocks come from
                                 runs (runs.h), fixed at creation, where
                                 Windows would give the heap its LFH; with
@@ -277,6 +283,13 @@ struct ph__heap {
    * ph__heap_hot_set keeps them right. */
   uintptr_t hot_lo;
   size_t hot_n;
+
+  /* The run slot freed last, while it may be the next one handed out
+   * (runs.h): its sealed header word as the free read it (its class in
+   * the low byte), 0 for none, on the lock's line, which every allocation
+   * reads; and its data, which only the slot's reuse reads. */
+  uint64_t last_freed_w;
+  void* last_freed;
 
   struct ph__region* last;   /* newest blocks region: growth goes here */
   struct ph__region_list large; /* large blocks, oldest first (walks
@@ -310,10 +323,6 @@ struct ph__heap {
                                          quick pop writes anyway */
   uint64_t bin_map[PH__BIN_WORDS];    /* bit set <=> bin non-empty */
   struct ph__block* bins[PH__BIN_COUNT];
-  size_t released;                    /* bytes that went back to the bins
-                                         unused since the last compaction:
-                                         runs dissolved, quick lists no one
-                                         popped for a decay time (info.c) */
   uint64_t decay_at;                  /* ph__prim_now_ms time of the next
                                          decay step (info.c) */
 };

@@ -69,6 +69,13 @@ static struct ph__run* run_new(struct ph__heap* h, uint32_t c,
   return r;
 }
 
+/* Forget the slot freed last (runs.h: ph__run_pop_last_freed): before a
+ * run's countdown is set anew, which its handing out would step past, or
+ * a run leaves the lists or is dissolved. */
+static void run_forget(struct ph__heap* h) {
+  h->last_freed_w = 0;
+}
+
 /* Merge empty run r (on no list) back into h's back end: its slot
  * headers wiped (a stale pointer to a slot then checks as nothing) and
  * their free marks (a block that later starts where a slot did, its first
@@ -79,6 +86,7 @@ static void run_dissolve(struct ph__heap* h, struct ph__run* r) {
   unsigned n = r->n;
   struct ph__block* head = ph__run_head(r);
   uint32_t g = r->head_g + n * r->c;
+  run_forget(h);
   if (!ph__block_sealed_as(&h->seal, head, PH__STATE_RUN_HEAD) ||
       head->size != r->head_g) { /* left as it is: it leaks */
     ph__corruption(h, head, "run head overwritten");
@@ -117,6 +125,7 @@ static void list_push(struct ph__run* a, struct ph__run* r) {
  * emptying the active run moves nothing. */
 static void run_activate(struct ph__heap* h, uint32_t c, struct ph__run* r,
                          struct ph__run* rest, struct ph__run* spare) {
+  run_forget(h);
   r->left = PH__RUN_ACTIVE_LEFT;
   r->prev = NULL;
   r->next = rest;
@@ -129,6 +138,7 @@ static void run_activate(struct ph__heap* h, uint32_t c, struct ph__run* r,
 /* Forget the runs of class c after one did not check: their slots leak
  * (none is handed out twice or at a forged address), reported. */
 static void runs_abandon(struct ph__heap* h, uint32_t c, struct ph__run* r) {
+  run_forget(h);
   h->run[c] = NULL;
   ph__corruption(h, r, "run descriptor overwritten");
 }
@@ -194,6 +204,7 @@ void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size) {
  * is dissolved.
  */
 void ph__run_moved(struct ph__heap* h, struct ph__run* r) {
+  run_forget(h);
   if (!ph__run_intact(h, r) || r->c < PH__MIN_BLOCK ||
       r->c > PH__QUICK_EXACT) {
     ph__corruption(h, r, "run descriptor overwritten");

@@ -52,6 +52,15 @@
  * are freed shows the free slots), until HeapCompact or decay flushes
  * them.
  *
+ * The slot a shard freed last is its next allocation of that size, if its
+ * header is still the word its free read and its bit still free
+ * (ph__run_pop_last_freed): a size with more blocks alive than a run
+ * holds then reuses the freed slot's bitmap word, which its free has just
+ * written, rather than the active run's, which the free hit only
+ * sometimes (docs/engine.md has the figures).  The runs' slow paths
+ * forget the slot (runs.c: run_forget) before they set a countdown anew,
+ * move a run or dissolve it.
+ *
  * Once a shard has released blocks guests freed (PH__RUNS_MARKED in h->runs,
  * set by its drain), its free slots carry a keyed free mark in their first
  * payload word (ph__free_mark), cleared when they are handed out: a guest
@@ -245,17 +254,62 @@ static inline void ph__run_set_slack(const struct ph__heap* h,
     ph__block_slack_store(&h->seal, b, ph__run_granules(w), slack);
 }
 
-/* In h (entered): `size` bytes (1 .. c granules' payload) from the active
- * run of class c, or NULL if it has none free, or does not check; the slot's
- * free mark cleared if `marked` (ph__runs_marked(h): a constant where the
- * caller has tested h->runs as a whole).  The slot's header is not read: an
- * overrun of the slot before may have overwritten it while it was free, and
- * the block is then handed out with it; its HeapFree fails and reports the
- * damage (the slot stays busy).  Reading it here (one compare, as quick
- * fields are checked) cost hot-1 0.9 ns a pair: the slot's line, which the
- * caller's first write would have fetched, fetched on the way out. */
+/* Hand out free slot i of run r, whose data is `data`, for `size` bytes
+ * (1 .. c granules' payload), `rest` being r's free bits without it: its
+ * free mark cleared if `marked`.  Returns data. */
+static inline void* ph__run_hand_out(struct ph__run* r, uintptr_t rest,
+                                     unsigned i, uintptr_t* data,
+                                     size_t size, bool marked) {
+  ph__run_set_free(r, rest);
+  r->used[i] = (uint8_t)size; /* its slack, at most 24, reads back */
+  if (marked)
+    __atomic_store_n(data, 0, __ATOMIC_RELAXED); /* its free mark goes */
+  return data;
+}
+
+/* In h (entered): the slot freed last, for `size` bytes of class c, if it
+ * is of class c and still free, its header still the word its free read
+ * (an overwrite since then leaves the slot to ph__run_pop's way); else
+ * NULL.  Its run's countdown takes back the free's step: the slot is busy
+ * again, as if never freed (the runs' slow paths forget the slot before
+ * they set a countdown anew, runs.c: run_forget). */
+static inline void* ph__run_pop_last_freed(struct ph__heap* h, uint32_t c,
+                                           size_t size, bool marked) {
+  uint64_t lw = h->last_freed_w;
+  if (PH_LIKELY((uint8_t)lw != (uint8_t)c))
+    return NULL;
+  uintptr_t* data = h->last_freed;
+  struct ph__block* b = ph__block_of(data);
+  uint64_t w = ph__block_word(b);
+  h->last_freed_w = 0;
+  if (PH_UNLIKELY(w != lw))
+    return NULL;
+  struct ph__run* r = ph__run_of(b, w);
+  unsigned i = ph__run_index(w);
+  uintptr_t f = ph__run_free_bits(r);
+  if (PH_UNLIKELY(!((f >> i) & 1u))) /* handed out since by the way below */
+    return NULL;
+  r->left++;
+  return ph__run_hand_out(r, f & ~((uintptr_t)1 << i), i, data, size,
+                          marked);
+}
+
+/* In h (entered): `size` bytes (1 .. c granules' payload) from the slot of
+ * class c freed last (ph__run_pop_last_freed), else from the active run of
+ * class c; NULL if that has none free, or does not check; the slot's free
+ * mark cleared if `marked` (ph__runs_marked(h): a constant where the
+ * caller has tested h->runs as a whole).  The active run's slot's header is
+ * not read: an overrun of the slot before may have overwritten it while it
+ * was free, and the block is then handed out with it; its HeapFree fails and
+ * reports the damage (the slot stays busy).  Reading it here (one compare,
+ * as quick fields are checked) cost hot-1 0.9 ns a pair: the slot's line,
+ * which the caller's first write would have fetched, fetched on the way
+ * out. */
 static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size,
                                bool marked) {
+  void* p = ph__run_pop_last_freed(h, c, size, marked);
+  if (p != NULL)
+    return p;
   struct ph__run* r = h->run[c];
   if (PH_UNLIKELY(r == NULL || !ph__run_intact(h, r)))
     return NULL;
@@ -263,14 +317,10 @@ static inline void* ph__run_pop(struct ph__heap* h, uint32_t c, size_t size,
   if (PH_UNLIKELY(f == 0))
     return NULL;
   unsigned i = ph__ctz64(f);
-  ph__run_set_free(r, f & (f - 1));
-  r->used[i] = (uint8_t)size; /* its slack, at most 24, reads back */
   uint32_t before = i * c; /* granules, < 2^13 */
   uintptr_t* data = (uintptr_t*)((char*)r + PH__RUN_DESC + PH__HEADER +
                                  ((size_t)before << PH__GRANULE_SHIFT));
-  if (marked)
-    __atomic_store_n(data, 0, __ATOMIC_RELAXED); /* its free mark goes */
-  return data;
+  return ph__run_hand_out(r, f & (f - 1), i, data, size, marked);
 }
 
 void ph__run_moved(struct ph__heap* h, struct ph__run* r);
@@ -302,7 +352,11 @@ static inline enum ph__release ph__run_release(struct ph__heap* h,
   if (ph__runs_marked(h))
     __atomic_store_n((uintptr_t*)ph__block_data(b), ph__free_mark(h, b),
                      __ATOMIC_RELAXED);
-  return PH_UNLIKELY(--r->left == 0) ? PH__RELEASE_MOVED : PH__RELEASE_DONE;
+  if (PH_UNLIKELY(--r->left == 0))
+    return PH__RELEASE_MOVED;
+  h->last_freed = ph__block_data(b);
+  h->last_freed_w = w;
+  return PH__RELEASE_DONE;
 }
 
 void* ph__run_alloc(struct ph__heap* h, uint32_t c, size_t size);

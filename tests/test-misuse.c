@@ -605,6 +605,39 @@ START_TEST(overrun_into_a_free_run_slot_is_contained) {
 }
 END_TEST
 
+/* The same overwrite of b's header right after b's free, before any
+ * other call: the heap hands the slot freed last out again first, and
+ * must not trust a header changed since its free (one that leads
+ * elsewhere would steer the allocation's bitmap write).  The allocation
+ * is served, b's slot at most with its damage as above; c keeps its
+ * bytes and the heap serves on. */
+START_TEST(overrun_into_the_slot_freed_last_is_contained) {
+  SIZE_T n = 100;
+  ph_test_activate_size(heap, n);
+  unsigned char *a, *b, *c;
+  SIZE_T gap = three_in_a_row(n, &a, &b, &c);
+  ck_assert_uint_le(gap, n + 16);
+  ck_assert_int_ne(HeapFree(heap, 0, b), FALSE);
+  memset(a, 0xEE, gap); /* a's bytes, its slack, b's header */
+
+  enum { COUNT = 40 };
+  unsigned char* p[COUNT];
+  ck_assert_int_eq(ph_test_alloc_filled(heap, p, COUNT, n, 0x30), COUNT);
+  ck_assert_uint_eq(ph_test_first_bad_byte(c, n, 0xCC), n);
+  int refused = 0;
+  for (int i = 0; i < COUNT; i++) {
+    ck_assert_uint_eq(ph_test_first_bad_byte(p[i], n, (unsigned char)(0x30 + i)), n);
+    refused += HeapFree(heap, 0, p[i]) == FALSE;
+  }
+  ck_assert_int_le(refused, 1); /* b's slot, if it was handed out */
+  ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
+  ck_assert_int_ne(HeapFree(heap, 0, c), FALSE);
+  heap_still_serves(heap, 24);
+  ck_assert_int_eq(HeapValidate(heap, 0, NULL), FALSE);
+  bystanders_survive(false);
+}
+END_TEST
+
 /* A write after free over the whole of a small block, a slot of a run:
  * runs keep nothing there, so nothing the heap relies on changes.  The
  * heap validates, serves on, and a second free of the block still
@@ -935,6 +968,8 @@ Suite* test_misuse(void) {
   ph_test_add_emul(tc, overrun_into_a_free_block_is_contained,
                    "heap corruption is undefined on Windows");
   ph_test_add_emul(tc, overrun_into_a_free_run_slot_is_contained,
+                   "heap corruption is undefined on Windows");
+  ph_test_add_emul(tc, overrun_into_the_slot_freed_last_is_contained,
                    "heap corruption is undefined on Windows");
   ph_test_add_emul(tc, sizes_at_engine_limits_are_exact,
                    "the limits are the engine's");

@@ -167,6 +167,99 @@ START_TEST(overrun_into_the_next_header_is_detected) {
 }
 END_TEST
 
+/* Blocks of one size allocated and freed at random while their number
+ * swings between none and a few hundred, so that runs fill, empty, go
+ * back on their lists and are given back, with the slot freed last
+ * handed out again in between (every other allocation with a flag, which
+ * takes the engine's general path): the heap validates throughout, and
+ * every live block keeps its bytes (none is handed out twice). */
+START_TEST(churn_of_one_size_keeps_the_heap_valid) {
+  HANDLE h = ph_test_heap;
+  enum { MAX = 300, STEPS = 40000, SIZE = 100 };
+  static unsigned char* live[MAX];
+  int n = 0, high = MAX;
+  uint32_t rng = 12345;
+  ph_test_activate_size(h, SIZE);
+  for (int step = 0; step < STEPS; step++) {
+    uint32_t x = ph_test_rand(&rng);
+    if (n == high)
+      high = (int)(x % 8); /* down to a few */
+    else if (n <= high && high < 8)
+      high = MAX - (int)(x % 64); /* and up again */
+    bool grow = n < high ? x % 4 != 0 : x % 4 == 0; /* mostly towards high */
+    if (n == 0 || (grow && n < MAX)) {
+      live[n] = HeapAlloc(h, x & 1 ? HEAP_GENERATE_EXCEPTIONS : 0, SIZE);
+      ck_assert_ptr_nonnull(live[n]);
+      memset(live[n], (unsigned char)(uintptr_t)live[n], SIZE);
+      n++;
+    } else {
+      int i = (int)((x >> 8) % (uint32_t)n);
+      unsigned char* p = live[i];
+      ck_assert_uint_eq(ph_test_first_bad_byte(p, SIZE, (unsigned char)(uintptr_t)p), SIZE);
+      ck_assert_int_ne(HeapFree(h, 0, p), FALSE);
+      live[i] = live[--n];
+    }
+    if (step % 4 == 0)
+      ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  }
+  while (n > 0)
+    ck_assert_int_ne(HeapFree(h, 0, live[--n]), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+}
+END_TEST
+
+/* On a heap of its own, blocks of one size until a third run is full
+ * (on the emulated engine a run is a row of evenly spaced blocks; the
+ * second and third hold 64), then a quarter and one of the second run's
+ * freed, so that it goes back in service, then one allocation with a
+ * flag (the engine's general path, which replaces the full active run by
+ * that one before it looks at the slot freed last): the heap validates
+ * before and after, and every block keeps its bytes.  Whatever the
+ * layout, a correct heap passes. */
+START_TEST(a_run_back_in_service_keeps_the_heap_valid) {
+  enum { MAX = 400, RUN = 64, FREED = RUN / 4 + 1, SIZE = 100 };
+  HANDLE h = HeapCreate(0, 0, 0);
+  ck_assert_ptr_nonnull(h);
+  ph_test_activate_size(h, SIZE);
+  static unsigned char* p[MAX];
+  int n = 0, runs = 0, second = -1, left = -1;
+  while (n < MAX && left != 0) {
+    p[n] = HeapAlloc(h, 0, SIZE);
+    ck_assert_ptr_nonnull(p[n]);
+    ph_test_fill(p[n], SIZE, (unsigned char)(0x10 + n));
+    if (n >= 2 && (uintptr_t)p[n] - (uintptr_t)p[n - 1] !=
+                      (uintptr_t)p[1] - (uintptr_t)p[0] &&
+        ++runs == 1)
+      second = n; /* the second run starts here */
+    if (runs == 2 && left < 0)
+      left = RUN; /* the third: fill it */
+    if (left > 0)
+      left--;
+    n++;
+  }
+  if (ph_test_emul())
+    ck_assert_int_ge(second, 0);
+  else if (second < 0 || second > n - FREED) /* Windows lays its LFH
+                                                 blocks out as it likes */
+    second = 0;
+  for (int i = second; i < second + FREED; i++)
+    ck_assert_int_ne(HeapFree(h, 0, p[i]), FALSE);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  unsigned char* q = HeapAlloc(h, HEAP_GENERATE_EXCEPTIONS, SIZE);
+  ck_assert_ptr_nonnull(q);
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapFree(h, 0, q), FALSE);
+  for (int i = 0; i < n; i++) {
+    if (i >= second && i < second + FREED)
+      continue;
+    ck_assert_uint_eq(ph_test_first_bad_byte(p[i], SIZE, (unsigned char)(0x10 + i)), SIZE);
+    ck_assert_int_ne(HeapFree(h, 0, p[i]), FALSE);
+  }
+  ck_assert_int_ne(HeapValidate(h, 0, NULL), FALSE);
+  ck_assert_int_ne(HeapDestroy(h), FALSE);
+}
+END_TEST
+
 Suite* test_validate(void) {
   Suite* s = suite_create("validate");
   TCase* tc = tcase_create("core");
@@ -178,6 +271,8 @@ Suite* test_validate(void) {
   tcase_add_test(tc, validate_never_touches_the_last_error);
   tcase_add_test(tc, unreadable_pointer_is_not_valid_with_noaccess);
   tcase_add_test(tc, query_information_of_no_heap_is_noaccess);
+  tcase_add_test(tc, churn_of_one_size_keeps_the_heap_valid);
+  tcase_add_test(tc, a_run_back_in_service_keeps_the_heap_valid);
   suite_add_tcase(s, tc);
   TCase* bad = tcase_create("misuse");
   tcase_add_checked_fixture(bad, ph_test_heap_setup, ph_test_heap_teardown);
