@@ -563,6 +563,32 @@ START_TEST(overrun_into_a_free_block_is_contained) {
 }
 END_TEST
 
+/* Three run slots of n bytes in a row (n's size in demand): b freed,
+ * then a write past the end of a over b's header. */
+static void free_slot_and_overrun_it(SIZE_T n, unsigned char** a,
+                                     unsigned char** b, unsigned char** c) {
+  ph_test_activate_size(heap, n);
+  SIZE_T gap = three_in_a_row(n, a, b, c);
+  ck_assert_uint_le(gap, n + 16);
+  ck_assert_int_ne(HeapFree(heap, 0, *b), FALSE);
+  memset(*a, 0xEE, gap); /* a's bytes, its slack, b's header */
+}
+
+/* `heap` serves COUNT blocks of n bytes that keep their bytes and free,
+ * but one at most: a run slot whose header was overwritten while it was
+ * free may be among them, and its free then fails. */
+static void serves_but_a_damaged_slot(SIZE_T n) {
+  enum { COUNT = 100 };
+  unsigned char* p[COUNT];
+  ck_assert_int_eq(ph_test_alloc_filled(heap, p, COUNT, n, 0x30), COUNT);
+  int refused = 0;
+  for (int i = 0; i < COUNT; i++) {
+    ck_assert_uint_eq(ph_test_first_bad_byte(p[i], n, (unsigned char)(0x30 + i)), n);
+    refused += HeapFree(heap, 0, p[i]) == FALSE;
+  }
+  ck_assert_int_le(refused, 1);
+}
+
 /* Write past the end of a over the header of b, a free slot of a run
  * (a block of up to 512 bytes once its size is in demand): runs keep no
  * link in a freed block, and do not read a slot's header to hand it out.
@@ -571,14 +597,9 @@ END_TEST
  * and reports the damage (the slot stays busy), and no other block is
  * lost. */
 START_TEST(overrun_into_a_free_run_slot_is_contained) {
-  enum { COUNT = 100 };
   SIZE_T n = 100;
-  ph_test_activate_size(heap, n);
   unsigned char *a, *b, *c;
-  SIZE_T gap = three_in_a_row(n, &a, &b, &c);
-  ck_assert_uint_le(gap, n + 16);
-  ck_assert_int_ne(HeapFree(heap, 0, b), FALSE);
-  memset(a, 0xEE, gap); /* a's bytes, its slack, b's header */
+  free_slot_and_overrun_it(n, &a, &b, &c);
 
   ck_assert_int_eq(HeapValidate(heap, 0, NULL), FALSE);
   SetLastError(0);
@@ -588,14 +609,7 @@ START_TEST(overrun_into_a_free_run_slot_is_contained) {
   heap_still_serves(heap, 5000);
   walk_ends(heap);
   ck_assert_uint_eq(ph_test_first_bad_byte(c, n, 0xCC), n);
-  unsigned char* p[COUNT];
-  ck_assert_int_eq(ph_test_alloc_filled(heap, p, COUNT, n, 0x30), COUNT);
-  int refused = 0;
-  for (int i = 0; i < COUNT; i++) {
-    ck_assert_uint_eq(ph_test_first_bad_byte(p[i], n, (unsigned char)(0x30 + i)), n);
-    refused += HeapFree(heap, 0, p[i]) == FALSE;
-  }
-  ck_assert_int_le(refused, 1); /* b's slot, if it was handed out */
+  serves_but_a_damaged_slot(n);
   ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
   ck_assert_int_ne(HeapFree(heap, 0, c), FALSE);
   HeapCompact(heap, 0);
@@ -613,23 +627,11 @@ END_TEST
  * bytes and the heap serves on. */
 START_TEST(overrun_into_the_slot_freed_last_is_contained) {
   SIZE_T n = 100;
-  ph_test_activate_size(heap, n);
   unsigned char *a, *b, *c;
-  SIZE_T gap = three_in_a_row(n, &a, &b, &c);
-  ck_assert_uint_le(gap, n + 16);
-  ck_assert_int_ne(HeapFree(heap, 0, b), FALSE);
-  memset(a, 0xEE, gap); /* a's bytes, its slack, b's header */
+  free_slot_and_overrun_it(n, &a, &b, &c);
 
-  enum { COUNT = 40 };
-  unsigned char* p[COUNT];
-  ck_assert_int_eq(ph_test_alloc_filled(heap, p, COUNT, n, 0x30), COUNT);
+  serves_but_a_damaged_slot(n);
   ck_assert_uint_eq(ph_test_first_bad_byte(c, n, 0xCC), n);
-  int refused = 0;
-  for (int i = 0; i < COUNT; i++) {
-    ck_assert_uint_eq(ph_test_first_bad_byte(p[i], n, (unsigned char)(0x30 + i)), n);
-    refused += HeapFree(heap, 0, p[i]) == FALSE;
-  }
-  ck_assert_int_le(refused, 1); /* b's slot, if it was handed out */
   ck_assert_int_ne(HeapFree(heap, 0, a), FALSE);
   ck_assert_int_ne(HeapFree(heap, 0, c), FALSE);
   heap_still_serves(heap, 24);
