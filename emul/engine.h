@@ -285,9 +285,10 @@ struct ph__heap {
   size_t hot_n;
 
   /* The run slot freed last, while it may be the next one handed out
-   * (runs.h): its sealed header word as the free read it (its class in
-   * the low byte), 0 for none, on the lock's line, which every allocation
-   * reads; and its data, which only the slot's reuse reads. */
+   * (runs.h): its sealed header word as the free read it (its class
+   * read by ph__run_granules), 0 for none, on the lock's line, which
+   * every allocation reads; and its data, which only the slot's reuse
+   * reads. */
   uint64_t last_freed_w;
   void* last_freed;
 

@@ -276,6 +276,9 @@ static inline void* ph__run_hand_out(struct ph__run* r, uintptr_t rest,
 static inline void* ph__run_pop_last_freed(struct ph__heap* h, uint32_t c,
                                            size_t size, bool marked) {
   uint64_t lw = h->last_freed_w;
+  /* ph__run_granules(lw) != c (0 for none) as a byte compare: one
+   * instruction fewer on every allocation that does not reuse the slot */
+  _Static_assert(PH__RUN_SIZE_SHIFT == 8, "a slot's granules: its low byte");
   if (PH_LIKELY((uint8_t)lw != (uint8_t)c))
     return NULL;
   uintptr_t* data = h->last_freed;
@@ -334,7 +337,8 @@ enum ph__release {
 };
 
 /* In h (entered): free slot b, whose header word w seals as a RUN slot's
- * of h.  The canary is not checked here (0.35 ns a pair on hot-1): a
+ * of h; unless its run must move, b becomes the slot freed last
+ * (ph__run_pop_last_freed).  The canary is not checked here (0.35 ns a pair on hot-1): a
  * slot's header leads to its descriptor, so what is written stays inside
  * it, and the descriptor's next use that could hand a slot out or move
  * the run (ph__run_pop, ph__run_moved, a refill) checks it.  The caller
