@@ -162,20 +162,21 @@ static PH_NOINLINE void* alloc_entered(void* heap, uint32_t flags,
   return p != NULL ? p : alloc_general(heap, flags, size);
 }
 
-/* HeapAlloc in shard s of the thread's cached heap when the inline path
- * did not enter it through the bias: the other ways in (ph__fast_lock),
+/* HeapAlloc in the thread's shard of its cached heap when the inline path
+ * did not enter it through the token: the other ways in (ph__fast_lock),
  * else the general path.  Out of line, so that the entry point makes no
  * call but tail calls (and saves no register). */
 static PH_NOINLINE void* alloc_unbiased(void* heap, uint32_t flags,
-                                        size_t size, struct ph__heap* s) {
+                                        size_t size) {
+  struct ph__heap* s = ph__fast_shard();
   enum ph__entry how;
-  if (ph__fast_lock(s, &how))
+  if (s != NULL && ph__fast_lock(s, &how))
     return alloc_entered(heap, flags, size, s, how);
   return alloc_general(heap, flags, size);
 }
 
 /* HeapAlloc from the active run of class c of s (entered through the
- * bias), whose free slots carry the free mark if `marked`: a constant in
+ * token), whose free slots carry the free mark if `marked`: a constant in
  * each of the two places alloc_fast inlines it. */
 static PH_ALWAYS_INLINE void* alloc_from_run(struct ph__heap* s, uint32_t c,
                                              size_t size, bool marked) {
@@ -192,8 +193,9 @@ static PH_ALWAYS_INLINE void* alloc_from_run(struct ph__heap* s, uint32_t c,
  * call here cost the plain case a jump.  A shard with runs and no free
  * marks, the common case, is told by one compare of its runs byte. */
 static PH_ALWAYS_INLINE void* alloc_fast(size_t size) {
-  struct ph__heap* s = ph__thread.fast;
-  if (PH_LIKELY(size - 1 < PH__FAST_MAX && ph__fast_bias(s))) {
+  struct ph__heap* s;
+  if (PH_LIKELY(size - 1 < PH__FAST_MAX &&
+                (s = ph__fast_enter()) != NULL)) {
     uint32_t c = ph__small_granules(size); /* a run or a list of its own */
     void* p;
     if (PH_LIKELY(s->runs == PH__RUNS))
@@ -209,7 +211,7 @@ static PH_ALWAYS_INLINE void* alloc_fast(size_t size) {
     return alloc_general(cached_handle(), 0, size);
   }
   if (size <= PH_FIXED_BLOCK_MAX)
-    return alloc_unbiased(cached_handle(), 0, size, s);
+    return alloc_unbiased(cached_handle(), 0, size);
   return alloc_general(cached_handle(), 0, size);
 }
 
@@ -314,13 +316,14 @@ static PH_NOINLINE void* realloc_entered(void* heap, struct ph__block* b,
   return p != NULL ? p : realloc_general(heap, 0, block, size);
 }
 
-/* HeapReAlloc in shard s of the thread's cached heap when the inline path
- * did not enter it through the bias (see alloc_unbiased). */
+/* HeapReAlloc in the thread's shard of its cached heap when the inline
+ * path did not enter it through the token (see alloc_unbiased). */
 static PH_NOINLINE void* realloc_unbiased(void* heap, void* block,
-                                          size_t size, struct ph__heap* s,
-                                          struct ph__region* r) {
+                                          size_t size) {
+  struct ph__heap* s = ph__fast_shard();
+  struct ph__region* r = ph__map_find(block);
   enum ph__entry how;
-  if (ph__fast_lock(s, &how)) {
+  if (s != NULL && r != NULL && r->heap == s && ph__fast_lock(s, &how)) {
     struct ph__block* b = ph__fast_busy(s, r, block);
     if (b != NULL)
       return realloc_entered(heap, b, size, s, r, how);
@@ -331,28 +334,28 @@ static PH_NOINLINE void* realloc_unbiased(void* heap, void* block,
 
 void* ph_heap_realloc(void* heap, uint32_t flags, void* block, size_t size) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
-    struct ph__heap* s = ph__thread.fast;
+    struct ph__heap* s = ph__fast_enter();
+    if (PH_UNLIKELY(s == NULL))
+      return realloc_unbiased(heap, block, size);
     struct ph__region* r = ph__map_find(block);
-    if (r != NULL && r->heap == s) { /* else not a block of s */
-      if (PH_UNLIKELY(!ph__fast_bias(s)))
-        return realloc_unbiased(heap, block, size, s, r);
-      struct ph__block* b = ph__fast_busy(s, r, block);
-      if (PH_UNLIKELY(b == NULL)) {
-        ph__fast_leave(s, PH__ENTRY_BIAS);
-        return realloc_general(heap, flags, block, size);
-      }
-      /* The growing buffer: b grows over the victim right after it. */
-      uint32_t g = ph__size_to_granules(size);
-      uint32_t grown = 0;
-      if (g > b->size && (s->maximum_size == 0 || size <= s->fixed_max))
-        grown = ph__victim_grow(s, b, g);
-      if (PH_LIKELY(grown != 0)) {
-        ph__block_hand_out_sized(s, b, grown, size);
-        ph__fast_leave(s, PH__ENTRY_BIAS);
-        return block;
-      }
-      return realloc_entered(heap, b, size, s, r, PH__ENTRY_BIAS);
+    struct ph__block* b = r != NULL && r->heap == s /* a block of s */
+                              ? ph__fast_busy(s, r, block)
+                              : NULL;
+    if (PH_UNLIKELY(b == NULL)) {
+      ph__fast_leave(s, PH__ENTRY_BIAS);
+      return realloc_general(heap, flags, block, size);
     }
+    /* The growing buffer: b grows over the victim right after it. */
+    uint32_t g = ph__size_to_granules(size);
+    uint32_t grown = 0;
+    if (g > b->size && (s->maximum_size == 0 || size <= s->fixed_max))
+      grown = ph__victim_grow(s, b, g);
+    if (PH_LIKELY(grown != 0)) {
+      ph__block_hand_out_sized(s, b, grown, size);
+      ph__fast_leave(s, PH__ENTRY_BIAS);
+      return block;
+    }
+    return realloc_entered(heap, b, size, s, r, PH__ENTRY_BIAS);
   }
   return realloc_general(heap, flags, block, size);
 }
@@ -450,11 +453,14 @@ static PH_NOINLINE int free_guest(void* heap, uint32_t flags, void* block,
 }
 
 /* HeapFree of `block` when the inline path did not enter s, the thread's
- * cached shard, through the bias (see alloc_unbiased): found through the
- * address map, then the other ways in; else (or if `block` is not a live
- * block there) the general path, which reports it. */
-static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags, void* block,
-                                     struct ph__heap* s) {
+ * shard of its cached heap, through the token (see alloc_unbiased): found
+ * through the address map, then the other ways in; else (or if `block` is
+ * not a live block there) the general path, which reports it. */
+static PH_NOINLINE int free_unbiased(void* heap, uint32_t flags,
+                                     void* block) {
+  struct ph__heap* s = ph__fast_shard();
+  if (s == NULL)
+    return free_general(heap, flags, block);
   struct ph__region* r = ph__map_find(block);
   if (r == NULL || r->heap != s) /* not a block of s */
     return free_guest(heap, flags, block, r);
@@ -488,9 +494,9 @@ static inline int free_biased(struct ph__heap* s, struct ph__region* r,
 
 int ph_heap_free(void* heap, uint32_t flags, void* block) {
   if (PH_LIKELY(ph__fast_hit(heap, flags))) {
-    struct ph__heap* s = ph__thread.fast; /* heap: cached_handle() */
-    if (PH_UNLIKELY(!ph__fast_bias(s)))
-      return free_unbiased(cached_handle(), 0, block, s);
+    struct ph__heap* s = ph__fast_enter(); /* heap: cached_handle() */
+    if (PH_UNLIKELY(s == NULL))
+      return free_unbiased(cached_handle(), 0, block);
     /* A block of a shard with one blocks region needs no address map. */
     struct ph__region* r = &s->region0;
     if (PH_UNLIKELY(ph__heap_hot_spot(s, block) == NULL)) {

@@ -660,6 +660,12 @@ void ph__heap_leave_all(struct ph__heap* h, bool locked);
 struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot);
 unsigned ph__thread_slot_assign(void);
 void ph__thread_slots_fork_child(void);
+/* Give the calling thread the token of its shard (ph__thread.shard) if it
+ * holds that shard's bias, else none (lock.h: the fast token). */
+void ph__thread_token_set(void);
+/* Clear every token that names a shard of h, which is being destroyed. */
+void ph__heap_tokens_forget(struct ph__heap* h);
+void ph__thread_tokens_fork_child(void);
 
 /* The calling thread's slot, 0 .. PH__SHARDS - 1. */
 static inline unsigned ph__thread_slot(void) {
@@ -964,20 +970,44 @@ static inline bool ph__fast_mutex(struct ph__heap* s) {
   return false;
 }
 
-/* Enter shard s through the bias (leave with PH__ENTRY_BIAS); false if
- * this thread does not hold it. */
-static inline bool ph__fast_bias(struct ph__heap* s) {
-  return ph__biased_try_bias(&s->lock, ph__thread.id); /* assigned: lock.h */
+/* Enter the shard that the calling thread's token names, through its
+ * bias (lock.h: the fast token): that shard, to leave with
+ * PH__ENTRY_BIAS, or NULL if the thread has no token.  The shard is
+ * ph__thread.shard: the token is that or NULL. */
+static inline struct ph__heap* ph__fast_enter(void) {
+  struct ph__heap* s =
+      atomic_load_explicit(&ph__thread.fast, memory_order_relaxed);
+  if (PH_UNLIKELY(s == NULL))
+    return NULL;
+  atomic_store_explicit(&s->lock.busy, 1, memory_order_relaxed);
+  /* The revoker's ph__prim_fence_all stands for a fence here. */
+  atomic_signal_fence(memory_order_seq_cst);
+  if (PH_LIKELY(atomic_load_explicit(&ph__thread.fast,
+                                     memory_order_relaxed) == s))
+    return s;
+  atomic_store_explicit(&s->lock.busy, 0, memory_order_release);
+  return NULL;
 }
 
-/* Enter shard s, *how telling ph__fast_leave the way: through the bias;
- * else with no lock on a NO_SERIALIZE heap; else, where nothing is ever
- * biased (macOS, the BSDs, Wine), through the mutex.  The entry points try
- * ph__fast_bias first and this only when that fails, so the biased case
- * pays nothing for the rest.  False: not entered (the general path waits,
- * and counts the entries that give a thread the bias). */
+/* The calling thread's shard of its cached heap, for the fast paths' ways
+ * in other than the token (ph__fast_lock): NULL if the cache is stale (a
+ * heap was destroyed since, lock.h), as the token is not. */
+static inline struct ph__heap* ph__fast_shard(void) {
+  if (PH_UNLIKELY(ph__thread.epoch !=
+                  atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed)))
+    return NULL;
+  return ph__thread.shard;
+}
+
+/* Enter shard s (ph__fast_shard), *how telling ph__fast_leave the way:
+ * through the token; else with no lock on a NO_SERIALIZE heap; else, where
+ * nothing is ever biased (macOS, the BSDs, Wine), through the mutex.  The
+ * entry points try the token first and this only when that fails (or the
+ * request is not the fast path's), so the biased case pays nothing for
+ * the rest.  False: not entered (the general path waits, and counts the
+ * entries that give a thread the bias). */
 static inline bool ph__fast_lock(struct ph__heap* s, enum ph__entry* how) {
-  if (ph__fast_bias(s)) {
+  if (ph__fast_enter() != NULL) { /* s itself: the token is s or NULL */
     *how = PH__ENTRY_BIAS;
     return true;
   }

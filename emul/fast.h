@@ -2,13 +2,14 @@
  * fast.h - the fast paths of HeapAlloc and HeapFree: a small block (up to
  * 512 bytes: a slot of a run of its size, runs.h, or on a heap without
  * runs the head of a quick list of its own size) of the heap this thread
- * used last, entered through the thread's bias (with no lock at all on a
- * NO_SERIALIZE heap, and through the mutex where nothing is biased).
+ * used last, entered through the thread's token, the bias of the shard
+ * it allocates from (lock.h; with no lock at all on a NO_SERIALIZE heap,
+ * and through the mutex where nothing is biased).
  *
  * They do exactly what the general paths in api.c do in that case, with
  * the same checks, in fewer instructions: no call, no register saved, no
  * result passed through memory.  Whatever they do not handle (another
- * heap, flags, a big block, a bias not held, a pointer that does not
+ * heap, flags, a big block, no token, a pointer that does not
  * check, an allocation the run, the list and the victim cannot serve)
  * they leave untouched and the entry point hands the call, arguments
  * unchanged, to its general path, which also reports errors.  A block or
@@ -30,18 +31,15 @@
 #define PH__FAST_MAX ((size_t)(PH__QUICK_EXACT - 1) * PH__GRANULE)
 
 /* Whether the fast paths may serve a call with `flags` on `heap`: it is
- * the heap of the thread's lookup cache (ph__heap_lookup), still valid.
- * Then ph__thread.fast is the shard to use, or ph__fast_none, which is
- * never entered (so there is no test for it).  Each test is marked likely
- * on its own (and so is the bias holder's first test, lock.h): marked as a
- * whole, the compiler made the flags test and the bias test jumps taken on
- * every call, the fast path's code a line the processor fetched in three
- * pieces. */
+ * the heap of the thread's lookup cache (ph__heap_lookup).  Then the
+ * thread's token (ph__fast_enter) names the shard to use, if it has one:
+ * a token is never stale, so there is no epoch to read here; the other
+ * ways in read it (ph__fast_shard).  Each test is marked likely on its own
+ * (and so is the token's, engine.h): marked as a whole, the compiler made
+ * the flags test and the bias test jumps taken on every call, the fast
+ * path's code a line the processor fetched in three pieces. */
 static inline bool ph__fast_hit(const void* heap, uint32_t flags) {
-  return PH_LIKELY(heap == ph__thread.handle) && PH_LIKELY(flags == 0) &&
-         PH_LIKELY(ph__thread.epoch == atomic_load_explicit(
-                                           &ph__heap_epoch,
-                                           memory_order_relaxed));
+  return PH_LIKELY(heap == ph__thread.handle) && PH_LIKELY(flags == 0);
 }
 
 /* In s (entered): `size` bytes from the non-empty quick list of blocks of

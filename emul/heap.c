@@ -670,6 +670,7 @@ static void heap_release(struct ph__heap* h) {
 /* Destroy h with its shards.  Cost follows the regions, not the blocks. */
 void ph__heap_delete(struct ph__heap* h) {
   atomic_fetch_add(&ph__heap_epoch, 1); /* forget cached lookups first */
+  ph__heap_tokens_forget(h);
   for (unsigned i = 1; i < PH__SHARDS; i++) {
     struct ph__heap* s = atomic_load(&h->shards[i]);
     if (s != NULL)

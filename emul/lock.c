@@ -70,17 +70,28 @@ static void revoke_fence(void) {
   ph__prim_abort();
 }
 
+static bool token_take(uintptr_t holder, ph__biased_t* lock);
+
 /* Take lock's mutex and, if another thread holds its bias, take that
- * away (bias = 0); the caller then runs revoke_fence and revoke_wait.
- * Returns whether it is revoking; *met: whether the mutex was taken. */
-static bool lock_begin(ph__biased_t* lock, uintptr_t self, bool* met) {
+ * away (bias = 0) with its token (lock.h); the caller then runs
+ * revoke_fence, revoke_settle and revoke_wait.  Returns the holder whose
+ * bias it revokes, or 0; *met: whether the mutex was taken. */
+static uintptr_t lock_begin(ph__biased_t* lock, uintptr_t self, bool* met) {
   *met = ph__mutex_lock(&lock->mutex);
   uintptr_t holder = atomic_load_explicit(&lock->bias, memory_order_relaxed);
   if (holder == 0 || holder == self)
-    return false;
+    return 0;
   atomic_store_explicit(&lock->bias, 0, memory_order_relaxed);
   ph__count(&ph__lock_counts.revocations);
-  return true;
+  token_take(holder, lock);
+  return holder;
+}
+
+/* After the fence: the holder's token once more, in case the holder set it
+ * as the bias went (lock.h: the fast token).  Returns whether it was set
+ * (then the caller fences again before it waits). */
+static bool revoke_settle(ph__biased_t* lock, uintptr_t holder) {
+  return token_take(holder, lock);
 }
 
 /* After the fence: wait for the old holder to leave the one operation it
@@ -107,8 +118,11 @@ static bool revoke_wait(ph__biased_t* lock) {
 
 bool ph__biased_lock(ph__biased_t* lock, uintptr_t self) {
   bool met;
-  if (lock_begin(lock, self, &met)) {
+  uintptr_t holder = lock_begin(lock, self, &met);
+  if (holder != 0) {
     revoke_fence();
+    if (revoke_settle(lock, holder))
+      revoke_fence();
     met |= revoke_wait(lock);
   }
   return met;
@@ -160,6 +174,136 @@ bool ph__biased_note(ph__biased_t* lock, uintptr_t self) {
       atomic_load_explicit(&lock->bias, memory_order_relaxed) == self)
     return false;
   return ph__biasing() && bias_grant(lock, self);
+}
+
+/* ---- fast tokens -------------------------------------------------------------
+ * The list of threads that have had a token (lock.h: the fast token), so
+ * that a revoker finds the holder's by its id.  A thread joins it as it is
+ * first given a token, if its exit can be hooked (else it has none: its
+ * fast paths take the other ways in), and leaves it as it exits, its token
+ * cleared first; after that it never joins again, as nothing would take
+ * it off.  A revocation walks the list under threads_mutex, so a record is
+ * read only while its thread is alive.  When the library is unloaded or
+ * the process ends, exits are no longer hooked: tokens_teardown clears
+ * every token and empties the list for good (a thread without a token
+ * enters through the bias handshake, which needs no list).
+ */
+static ph__mutex_t threads_mutex = PH__MUTEX_INIT;
+static struct ph__thread* threads; /* under threads_mutex */
+static atomic_bool tokens_off;     /* set once, by tokens_teardown */
+static _Thread_local bool thread_gone PH_TLS_FAST; /* thread_unlist ran */
+
+static bool exit_hook(void);
+
+/* The shard whose lock is `lock` (every biased lock is a heap's). */
+static struct ph__heap* lock_shard(ph__biased_t* lock) {
+  return (struct ph__heap*)((char*)lock - offsetof(struct ph__heap, lock));
+}
+
+/* Clear the token of thread `holder` if it names lock's shard: whether it
+ * did. */
+static bool token_take(uintptr_t holder, ph__biased_t* lock) {
+  bool took = false;
+  ph__mutex_lock(&threads_mutex);
+  for (struct ph__thread* t = threads; t != NULL; t = t->next) {
+    if (t->id != holder)
+      continue;
+    struct ph__heap* named = lock_shard(lock);
+    took = atomic_compare_exchange_strong(&t->fast, &named, NULL);
+    break;
+  }
+  ph__mutex_unlock(&threads_mutex);
+  return took;
+}
+
+/* Put the calling thread on the list: false if its exit cannot be hooked
+ * (it could not leave the list). */
+static bool thread_list(void) {
+  if (ph__thread.listed)
+    return true;
+  if (thread_gone || !exit_hook())
+    return false;
+  ph__mutex_lock(&threads_mutex);
+  bool off = atomic_load_explicit(&tokens_off, memory_order_relaxed);
+  if (!off) {
+    ph__thread.next = threads;
+    threads = &ph__thread;
+    ph__thread.listed = true;
+  }
+  ph__mutex_unlock(&threads_mutex);
+  return !off;
+}
+
+/* As the calling thread exits: its token cleared, then off the list. */
+static void thread_unlist(void) {
+  thread_gone = true;
+  atomic_store_explicit(&ph__thread.fast, NULL, memory_order_relaxed);
+  if (!ph__thread.listed)
+    return;
+  ph__mutex_lock(&threads_mutex);
+  struct ph__thread** at = &threads;
+  while (*at != NULL && *at != &ph__thread)
+    at = &(*at)->next;
+  if (*at != NULL)
+    *at = ph__thread.next;
+  ph__mutex_unlock(&threads_mutex);
+  ph__thread.listed = false;
+}
+
+void ph__thread_token_set(void) {
+  struct ph__heap* s = ph__thread.shard;
+  uintptr_t self = ph__thread.id;
+  if (s == NULL || s == &ph__fast_none || self == 0 ||
+      atomic_load_explicit(&s->lock.bias, memory_order_relaxed) != self ||
+      !thread_list()) {
+    atomic_store_explicit(&ph__thread.fast, NULL, memory_order_relaxed);
+    return;
+  }
+  atomic_store_explicit(&ph__thread.fast, s, memory_order_relaxed);
+  /* A revoker's fence stands for one here: it looks at the token again
+   * after its fence (revoke_settle); so does tokens_teardown. */
+  atomic_signal_fence(memory_order_seq_cst);
+  if (atomic_load_explicit(&s->lock.bias, memory_order_relaxed) != self ||
+      atomic_load_explicit(&tokens_off, memory_order_relaxed))
+    atomic_store_explicit(&ph__thread.fast, NULL, memory_order_relaxed);
+}
+
+void ph__heap_tokens_forget(struct ph__heap* h) {
+  for (struct ph__heap* s = h; s != NULL; s = ph__heap_next_shard(s)) {
+    struct ph__heap* own = s;
+    atomic_compare_exchange_strong(&ph__thread.fast, &own, NULL);
+    uintptr_t holder = atomic_load_explicit(&s->lock.bias,
+                                            memory_order_relaxed);
+    if (holder != 0 && holder != ph__thread.id)
+      token_take(holder, &s->lock);
+  }
+}
+
+#if defined(__GNUC__)
+/* As the library is unloaded or the process ends (see above): a thread
+ * setting its token now either sees tokens_off after the fence, or its
+ * token is seen here. */
+__attribute__((destructor)) static void tokens_teardown(void) {
+  atomic_store(&tokens_off, true);
+  ph__prim_fence_all();
+  ph__mutex_lock(&threads_mutex);
+  for (struct ph__thread* t = threads; t != NULL; t = t->next)
+    atomic_store(&t->fast, NULL);
+  threads = NULL;
+  ph__mutex_unlock(&threads_mutex);
+}
+#endif
+
+/* In a child after fork(): the only thread is the calling one, and no
+ * bias is held (the handler resets them). */
+void ph__thread_tokens_fork_child(void) {
+  ph__mutex_reset(&threads_mutex);
+  atomic_store_explicit(&ph__thread.fast, NULL, memory_order_relaxed);
+  threads = NULL;
+  if (ph__thread.listed) {
+    ph__thread.next = NULL;
+    threads = &ph__thread;
+  }
 }
 
 /* ---- biases given back as a thread exits ------------------------------------
@@ -217,8 +361,6 @@ static void held_give_back(void) {
   held_n = 0;
 }
 
-static bool exit_hook(void);
-
 /* The calling thread was given shard s's bias: remember it. */
 static void held_add(struct ph__heap* s) {
   for (unsigned i = 0; i < held_n; i++)
@@ -231,8 +373,11 @@ static void held_add(struct ph__heap* s) {
 }
 
 void ph__heap_give_bias(struct ph__heap* s) {
-  if (ph__biased_give(&s->lock, ph__thread_self()))
+  if (ph__biased_give(&s->lock, ph__thread_self())) {
     held_add(s);
+    if (s == ph__thread.shard)
+      ph__thread_token_set();
+  }
 }
 
 /* ---- thread slots ----------------------------------------------------------
@@ -260,8 +405,10 @@ static void slot_give_back(void) {
   slot_counted = false;
 }
 
-/* As the calling thread exits: its biases and its slot given back. */
+/* As the calling thread exits: its token, its biases and its slot given
+ * back. */
 static void thread_exit(void) {
+  thread_unlist();
   held_give_back();
   slot_give_back();
 }
@@ -348,8 +495,9 @@ static void remember(struct ph__heap* h, uintptr_t epoch) {
   ph__thread_self(); /* the fast paths read ph__thread.id as assigned */
   ph__thread.handle = ph__heap_handle(h);
   ph__thread.heap = h;
-  ph__thread.fast = fast_shard(h);
+  ph__thread.shard = fast_shard(h);
   ph__thread.epoch = epoch;
+  ph__thread_token_set();
 }
 
 struct ph__heap* ph__heap_lookup_slow(const void* handle) {
@@ -397,8 +545,10 @@ static void contended(struct ph__heap* s, bool guest) {
     atomic_fetch_add(&ph__heap_epoch, 1);
   } else if (!guest && own_shard(s))
     ph__thread_slot_assign();
-  if (ph__thread.heap == top)
-    ph__thread.fast = fast_shard(top);
+  if (ph__thread.heap == top) {
+    ph__thread.shard = fast_shard(top);
+    ph__thread_token_set();
+  }
 }
 
 /* Make h's shard for `slot`; h itself if that fails (no memory). */
@@ -422,8 +572,10 @@ struct ph__heap* ph__heap_shard_new(struct ph__heap* h, unsigned slot) {
     }
   }
   ph__biased_unlock(&h->lock);
-  if (s != NULL && ph__thread.heap == h)
-    ph__thread.fast = fast_shard(h);
+  if (s != NULL && ph__thread.heap == h) {
+    ph__thread.shard = fast_shard(h);
+    ph__thread_token_set();
+  }
   return s != NULL ? s : h;
 }
 
@@ -441,15 +593,21 @@ struct ph__heap* ph__heap_next_shard(const struct ph__heap* s) {
  * other threads' biases with one fence for them all. */
 static void lock_all(struct ph__heap* h, uintptr_t self) {
   struct ph__heap* revoked[PH__SHARDS];
+  uintptr_t holders[PH__SHARDS];
   unsigned n = 0;
   for (unsigned i = 0; i < PH__SHARDS; i++) {
     struct ph__heap* s = atomic_load(&h->shards[i]);
     bool met;
-    if (s != NULL && lock_begin(&s->lock, self, &met))
+    if (s != NULL && (holders[n] = lock_begin(&s->lock, self, &met)) != 0)
       revoked[n++] = s;
   }
   if (n > 0) {
     revoke_fence();
+    bool again = false;
+    for (unsigned i = 0; i < n; i++)
+      again |= revoke_settle(&revoked[i]->lock, holders[i]);
+    if (again)
+      revoke_fence();
     while (n > 0)
       revoke_wait(&revoked[--n]->lock);
   }
@@ -540,8 +698,11 @@ enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self) {
     uintptr_t owner =
         atomic_load_explicit(&h->top->owner, memory_order_relaxed);
     if (owner == 0 && !guest && /* a guest neither breaks nor makes a streak */
-        ph__biased_note(&h->lock, self))
+        ph__biased_note(&h->lock, self)) {
       held_add(h);
+      if (h == ph__thread.shard)
+        ph__thread_token_set();
+    }
     if (owner == 0 || owner == self) {
       h->guest = guest;
       if (met)

@@ -24,6 +24,8 @@
  *     slot_users (lock.c)              a shard, never what protects it
  *   lock->bias                         only under lock->mutex
  *   lock->busy                         only by the bias holder
+ *   a thread's fast token              by that thread; set to NULL by a
+ *                                      revoker (the fast token, below)
  *   ph__heap_epoch                     +1 by HeapDestroy before any region
  *                                      of the heap is released
  *   the statistics (ph__lock_stats)    relaxed atomic adds, slow paths only
@@ -31,6 +33,8 @@
  * ---- Lock order ------------------------------------------------------------
  *   init -> registry -> heaps (registry order; shards in index order)
  *        -> region cache -> key pool -> exception handler
+ * and, taken alone or under a heap's mutex with nothing taken inside it,
+ * the list of threads that may hold a fast token (lock.c).
  * Whoever holds a heap's mutex takes neither the init nor the registry
  * mutex.  No code waits for a ph_heap_lock owner while it holds any lock:
  * the owner may itself be waiting for that lock (a thread that holds
@@ -66,6 +70,27 @@
  * corrupt the heap silently).  A holder gives its own bias back, as it
  * exits (lock.c): it stores bias = 0 under the mutex, needing no fence,
  * as it is inside no operation.
+ *
+ * ---- The fast token ----------------------------------------------------------
+ * The fast paths (fast.h) do not compare bias with the thread's id: they
+ * enter through the thread's token, ph__thread.fast, which names the
+ * shard of the thread's cached heap while the thread holds that shard's
+ * bias, else NULL.  The holder stores busy = 1, then re-reads its token,
+ * as the handshake re-reads bias; a revoker, after it stores bias = 0,
+ * clears the holder's token (a compare-exchange from that shard to NULL,
+ * finding the holder by its id in the list of threads that have had a
+ * token) before its fence, so the argument above holds with the token in
+ * place of bias.  A thread sets its token (ph__thread_token_set, in slow
+ * paths only) by storing it and then reading bias: no fence there, as
+ * the revoker clears the token a second time after its fence, and if that
+ * finds the token set, fences and waits once more.  Either the thread's
+ * read of bias came after the revoker's fence (it sees 0 and clears its
+ * token), or its store of the token came before it (the revoker's second
+ * look sees it).  So a token is only ever set while its thread holds the
+ * shard's bias, and the fast paths read no bias, no id and no epoch: a
+ * HeapDestroy clears the tokens of every shard it releases (the other
+ * holders' too, which only a program using a heap it is destroying could
+ * still need), and the other threads' tokens stay as they were.
  *
  * ---- Shards: how a heap grows with its threads ------------------------------
  * A serialized growable heap starts as one shard, the top heap.  A thread
@@ -144,13 +169,17 @@
  * hands neither to a later thread.  0 means "none".
  *
  * ---- The lookup cache and the epoch ------------------------------------------
- * Each thread remembers its last (handle, heap) lookup with the epoch it
- * read before the lookup.  HeapDestroy increments the epoch before it
- * releases anything, so an entry made before a destruction is stale after
- * it; so does a heap's first spread into shards (the cached shard was the
- * top heap), which is why an entry may be stale, never wrong.  A caller that uses a handle after its HeapDestroy has synchronised
- * with that call (it learnt the heap was gone from it), so it reads the new
- * epoch: a relaxed load is enough.
+ * Each thread remembers its last (handle, heap) lookup, and its shard of
+ * that heap, with the epoch it read before the lookup.  HeapDestroy
+ * increments the epoch before it releases anything, so an entry made
+ * before a destruction is stale after it; so does a heap's first spread
+ * into shards (the cached shard was the top heap), which is why an entry
+ * may be stale, never wrong.  A caller that uses a handle after its
+ * HeapDestroy has synchronised with that call (it learnt the heap was gone
+ * from it), so it reads the new epoch: a relaxed load is enough.  The
+ * fast paths need no epoch: they go through the token, which the
+ * destruction cleared.  Everything else checks it, the fast paths' other
+ * ways in too (ph__fast_shard).
  *
  * ---- Memory orders -----------------------------------------------------------
  * Mutex: acquire on lock, release on unlock (the critical sections).
@@ -217,8 +246,12 @@ struct ph__thread {
   const void* handle;    /* the last handle looked up (id is assigned then),
                             and its heap */
   struct ph__heap* heap;
-  struct ph__heap* fast; /* that heap's shard of this thread, if fast.h may
-                            use it; else &ph__fast_none */
+  struct ph__heap* shard; /* that heap's shard of this thread, if fast.h
+                             may use it; else &ph__fast_none */
+  _Atomic(struct ph__heap*) fast; /* the token: `shard` while this thread
+                                     holds its bias, else NULL (above) */
+  struct ph__thread* next; /* the list of threads that have had a token */
+  bool listed;             /* on that list (lock.c) */
   unsigned remote_frees; /* frees of other shards' blocks (remote.c) */
   uint32_t compacted_at; /* ph__prim_now_ms, mod 2^32, when a decay step
                             of this thread last compacted a shard

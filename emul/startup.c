@@ -81,6 +81,7 @@ static void fork_child(void) {
   ph__mutex_reset(ph__region_cache_lock());
   ph__registry_each_locked(reset_heap, (void*)ph__thread_self());
   ph__thread_slots_fork_child();
+  ph__thread_tokens_fork_child();
   ph__mutex_reset(ph__registry_lock());
   ph__mutex_reset(&init_lock);
 }
