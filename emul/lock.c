@@ -492,7 +492,7 @@ static struct ph__heap* fast_shard(struct ph__heap* h) {
 /* Make top heap h this thread's cached lookup; `epoch` was read before h
  * was known to be live (so the entry may be stale, never wrong). */
 static void remember(struct ph__heap* h, uintptr_t epoch) {
-  ph__thread_self(); /* the fast paths read ph__thread.id as assigned */
+  ph__thread_self(); /* the token's checks read ph__thread.id */
   ph__thread.handle = ph__heap_handle(h);
   ph__thread.heap = h;
   ph__thread.shard = fast_shard(h);

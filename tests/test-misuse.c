@@ -24,6 +24,7 @@
  */
 #include "suites.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 /* ---- bystanders: live blocks the misuse must not touch ----------------- */
@@ -215,6 +216,56 @@ START_TEST(destroyed_handle_is_refused_everywhere) {
     handle_is_refused(h, p);
     handle_is_refused(h, big);
   }
+  bystanders_survive(true);
+}
+END_TEST
+
+/* A heap made and used by one thread (which holds its lock's bias, and on
+ * the emulation its fast paths' token), destroyed by another: the first
+ * thread's next calls with the handle fail as any destroyed handle's. */
+struct maker {
+  atomic_int phase; /* 1: made and used; 2: destroyed; 3: tried again */
+  HANDLE heap;
+  void* block;
+  void* again;        /* HeapAlloc after the destruction */
+  DWORD alloc_error;
+  BOOL freed;         /* HeapFree of `block` after it */
+  DWORD free_error;
+};
+
+static void make_and_use(void* arg) {
+  struct maker* m = arg;
+  m->heap = HeapCreate(0, 0, 0);
+  for (int i = 0; m->heap != NULL && i < 100; i++) /* its own, biased */
+    HeapFree(m->heap, 0, HeapAlloc(m->heap, 0, 100));
+  m->block = m->heap != NULL ? HeapAlloc(m->heap, 0, 100) : NULL;
+  atomic_store(&m->phase, 1);
+  while (atomic_load(&m->phase) != 2)
+    ph_test_yield();
+  SetLastError(0);
+  m->again = HeapAlloc(m->heap, 0, 100);
+  m->alloc_error = GetLastError();
+  SetLastError(0);
+  m->freed = HeapFree(m->heap, 0, m->block);
+  m->free_error = GetLastError();
+  atomic_store(&m->phase, 3);
+}
+
+START_TEST(handle_destroyed_by_another_thread_is_refused_in_its_user) {
+  static struct maker m;
+  memset(&m, 0, sizeof m);
+  ph_test_thread_t* t = ph_test_thread_start(make_and_use, &m);
+  while (atomic_load(&m.phase) != 1)
+    ph_test_yield();
+  ck_assert_ptr_nonnull(m.block);
+  ck_assert_int_ne(HeapDestroy(m.heap), FALSE);
+  atomic_store(&m.phase, 2);
+  ph_test_thread_join(t);
+  ck_assert_int_eq(atomic_load(&m.phase), 3);
+  ck_assert_ptr_null(m.again);
+  ck_assert_uint_eq(m.alloc_error, ERROR_INVALID_HANDLE);
+  ck_assert_int_eq(m.freed, FALSE);
+  ck_assert_uint_eq(m.free_error, ERROR_INVALID_HANDLE);
   bystanders_survive(true);
 }
 END_TEST
@@ -944,6 +995,8 @@ Suite* test_misuse(void) {
   ph_test_add_emul(tc, random_pointers_as_handles_are_refused,
                    "a bad heap handle is undefined on Windows");
   ph_test_add_emul(tc, destroyed_handle_is_refused_everywhere,
+                   "a destroyed heap is undefined on Windows");
+  ph_test_add_emul(tc, handle_destroyed_by_another_thread_is_refused_in_its_user,
                    "a destroyed heap is undefined on Windows");
   ph_test_add_emul(tc, block_of_another_heap_is_refused,
                    "a foreign block is undefined on Windows");
