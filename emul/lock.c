@@ -269,7 +269,10 @@ void ph__thread_token_set(void) {
 }
 
 void ph__heap_tokens_forget(struct ph__heap* h) {
-  for (struct ph__heap* s = h; s != NULL; s = ph__heap_next_shard(s)) {
+  /* Shards other than h are made only once h has spread. */
+  bool spread = atomic_load_explicit(&h->spread, memory_order_relaxed);
+  for (struct ph__heap* s = h; s != NULL;
+       s = spread ? ph__heap_next_shard(s) : NULL) {
     struct ph__heap* own = s;
     atomic_compare_exchange_strong(&ph__thread.fast, &own, NULL);
     uintptr_t holder = atomic_load_explicit(&s->lock.bias,
