@@ -86,11 +86,12 @@
  * finds the token set, fences and waits once more.  Either the thread's
  * read of bias came after the revoker's fence (it sees 0 and clears its
  * token), or its store of the token came before it (the revoker's second
- * look sees it).  So a token is only ever set while its thread holds the
- * shard's bias, and the fast paths read no bias, no id and no epoch: a
- * HeapDestroy clears the tokens of every shard it releases (the other
- * holders' too, which only a program using a heap it is destroying could
- * still need), and the other threads' tokens stay as they were.
+ * look sees it).  So a thread goes in through its token only while it
+ * holds the shard's bias, and the fast paths read no bias, no id and no
+ * epoch: a HeapDestroy clears every token that names one of its shards,
+ * the destroying thread's and any other holder's (whose later calls with
+ * the handle must fail, not enter released memory), and every other
+ * token stays as it was.  The list and a thread's exit: lock.c.
  *
  * ---- Shards: how a heap grows with its threads ------------------------------
  * A serialized growable heap starts as one shard, the top heap.  A thread
