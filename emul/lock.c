@@ -285,11 +285,17 @@ void ph__heap_tokens_forget(struct ph__heap* h) {
 #if defined(__GNUC__)
 /* As the library is unloaded or the process ends (see above): a thread
  * setting its token now either sees tokens_off after the fence, or its
- * token is seen here. */
+ * token is seen here.  The list's mutex is tried for a while, not waited
+ * for: as a Windows process ends, its other threads are gone, and one
+ * may have held it (then no thread is left to need the list). */
 __attribute__((destructor)) static void tokens_teardown(void) {
   atomic_store(&tokens_off, true);
   ph__prim_fence_all();
-  ph__mutex_lock(&threads_mutex);
+  for (unsigned tries = 0; !ph__mutex_try(&threads_mutex); tries++) {
+    if (tries == 1000)
+      return;
+    ph__prim_yield();
+  }
   for (struct ph__thread* t = threads; t != NULL; t = t->next)
     atomic_store(&t->fast, NULL);
   threads = NULL;
