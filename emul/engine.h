@@ -889,14 +889,19 @@ static inline void* ph__heap_handle(const struct ph__heap* h) {
   return (void*)h->handle;
 }
 
-/* ph__heap_lookup_map, remembering the last answer per thread: it stays
- * right until a heap is destroyed, which bumps ph__heap_epoch first (a
- * caller that uses a handle after its HeapDestroy has synchronised with
- * that call, so it reads the new epoch). */
+/* Whether the thread's lookup cache (ph__thread) is still right: since
+ * it was made, no heap was destroyed and none spread for the first time,
+ * either of which bumps ph__heap_epoch first (a caller that uses a handle
+ * after its HeapDestroy has synchronised with that call, so it reads the
+ * new epoch). */
+static inline bool ph__lookup_fresh(void) {
+  return ph__thread.epoch ==
+         atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed);
+}
+
+/* ph__heap_lookup_map, remembering the last answer per thread. */
 static inline struct ph__heap* ph__heap_lookup(const void* handle) {
-  if (PH_LIKELY(handle == ph__thread.handle &&
-                ph__thread.epoch == atomic_load_explicit(
-                                        &ph__heap_epoch, memory_order_relaxed)))
+  if (PH_LIKELY(handle == ph__thread.handle && ph__lookup_fresh()))
     return ph__thread.heap;
   return ph__heap_lookup_slow(handle);
 }
@@ -993,10 +998,7 @@ static inline struct ph__heap* ph__fast_enter(void) {
  * in other than the token (ph__fast_lock): NULL if the cache is stale (a
  * heap was destroyed since, lock.h), as the token is not. */
 static inline struct ph__heap* ph__fast_shard(void) {
-  if (PH_UNLIKELY(ph__thread.epoch !=
-                  atomic_load_explicit(&ph__heap_epoch, memory_order_relaxed)))
-    return NULL;
-  return ph__thread.shard;
+  return PH_LIKELY(ph__lookup_fresh()) ? ph__thread.shard : NULL;
 }
 
 /* Enter shard s (ph__fast_shard), *how telling ph__fast_leave the way:

@@ -74,8 +74,8 @@ static bool token_take(uintptr_t holder, ph__biased_t* lock);
 
 /* Take lock's mutex and, if another thread holds its bias, take that
  * away (bias = 0) with its token (lock.h); the caller then runs
- * revoke_fence, revoke_settle and revoke_wait.  Returns the holder whose
- * bias it revokes, or 0; *met: whether the mutex was taken. */
+ * revoke_finish.  Returns the holder whose bias it revokes, or 0; *met:
+ * whether the mutex was taken. */
 static uintptr_t lock_begin(ph__biased_t* lock, uintptr_t self, bool* met) {
   *met = ph__mutex_lock(&lock->mutex);
   uintptr_t holder = atomic_load_explicit(&lock->bias, memory_order_relaxed);
@@ -85,13 +85,6 @@ static uintptr_t lock_begin(ph__biased_t* lock, uintptr_t self, bool* met) {
   ph__count(&ph__lock_counts.revocations);
   token_take(holder, lock);
   return holder;
-}
-
-/* After the fence: the holder's token once more, in case the holder set it
- * as the bias went (lock.h: the fast token).  Returns whether it was set
- * (then the caller fences again before it waits). */
-static bool revoke_settle(ph__biased_t* lock, uintptr_t holder) {
-  return token_take(holder, lock);
 }
 
 /* After the fence: wait for the old holder to leave the one operation it
@@ -116,15 +109,30 @@ static bool revoke_wait(ph__biased_t* lock) {
   return inside || lock->streak_goal >= PH__BIAS_GOAL_SHARED;
 }
 
+/* After lock_begin revoked the biases of locks[0..n) from holders[i]: the
+ * fence; each holder's token once more, in case it set it as the bias went
+ * (lock.h: the fast token), and if one was, a second fence; then the wait
+ * for each holder to leave the operation it may be inside.  Returns
+ * whether a holder was met (revoke_wait). */
+static bool revoke_finish(ph__biased_t* const* locks, const uintptr_t* holders,
+                          unsigned n) {
+  revoke_fence();
+  bool again = false;
+  for (unsigned i = 0; i < n; i++)
+    again |= token_take(holders[i], locks[i]);
+  if (again)
+    revoke_fence();
+  bool met = false;
+  for (unsigned i = 0; i < n; i++)
+    met |= revoke_wait(locks[i]);
+  return met;
+}
+
 bool ph__biased_lock(ph__biased_t* lock, uintptr_t self) {
   bool met;
   uintptr_t holder = lock_begin(lock, self, &met);
-  if (holder != 0) {
-    revoke_fence();
-    if (revoke_settle(lock, holder))
-      revoke_fence();
-    met |= revoke_wait(lock);
-  }
+  if (holder != 0)
+    met |= revoke_finish(&lock, &holder, 1);
   return met;
 }
 
@@ -261,7 +269,7 @@ void ph__thread_token_set(void) {
   }
   atomic_store_explicit(&ph__thread.fast, s, memory_order_relaxed);
   /* A revoker's fence stands for one here: it looks at the token again
-   * after its fence (revoke_settle); so does tokens_teardown. */
+   * after its fence (revoke_finish); so does tokens_teardown. */
   atomic_signal_fence(memory_order_seq_cst);
   if (atomic_load_explicit(&s->lock.bias, memory_order_relaxed) != self ||
       atomic_load_explicit(&tokens_off, memory_order_relaxed))
@@ -381,12 +389,17 @@ static void held_add(struct ph__heap* s) {
       .top = s->top, .shard = s, .slot = s == s->top ? PH__SHARDS : s->slot};
 }
 
+/* The calling thread was given shard s's bias: remembered, and its token
+ * if s is its shard. */
+static void bias_taken(struct ph__heap* s) {
+  held_add(s);
+  if (s == ph__thread.shard)
+    ph__thread_token_set();
+}
+
 void ph__heap_give_bias(struct ph__heap* s) {
-  if (ph__biased_give(&s->lock, ph__thread_self())) {
-    held_add(s);
-    if (s == ph__thread.shard)
-      ph__thread_token_set();
-  }
+  if (ph__biased_give(&s->lock, ph__thread_self()))
+    bias_taken(s);
 }
 
 /* ---- thread slots ----------------------------------------------------------
@@ -601,25 +614,17 @@ struct ph__heap* ph__heap_next_shard(const struct ph__heap* s) {
 /* Take every shard's mutex in index order (the lock order), revoking
  * other threads' biases with one fence for them all. */
 static void lock_all(struct ph__heap* h, uintptr_t self) {
-  struct ph__heap* revoked[PH__SHARDS];
+  ph__biased_t* revoked[PH__SHARDS];
   uintptr_t holders[PH__SHARDS];
   unsigned n = 0;
   for (unsigned i = 0; i < PH__SHARDS; i++) {
     struct ph__heap* s = atomic_load(&h->shards[i]);
     bool met;
     if (s != NULL && (holders[n] = lock_begin(&s->lock, self, &met)) != 0)
-      revoked[n++] = s;
+      revoked[n++] = &s->lock;
   }
-  if (n > 0) {
-    revoke_fence();
-    bool again = false;
-    for (unsigned i = 0; i < n; i++)
-      again |= revoke_settle(&revoked[i]->lock, holders[i]);
-    if (again)
-      revoke_fence();
-    while (n > 0)
-      revoke_wait(&revoked[--n]->lock);
-  }
+  if (n > 0)
+    revoke_finish(revoked, holders, n);
   for (unsigned i = 0; i < PH__SHARDS; i++) { /* a whole, settled heap */
     struct ph__heap* s = atomic_load(&h->shards[i]);
     if (s != NULL)
@@ -707,11 +712,8 @@ enum ph__entry ph__heap_enter_slow(struct ph__heap* h, uintptr_t self) {
     uintptr_t owner =
         atomic_load_explicit(&h->top->owner, memory_order_relaxed);
     if (owner == 0 && !guest && /* a guest neither breaks nor makes a streak */
-        ph__biased_note(&h->lock, self)) {
-      held_add(h);
-      if (h == ph__thread.shard)
-        ph__thread_token_set();
-    }
+        ph__biased_note(&h->lock, self))
+      bias_taken(h);
     if (owner == 0 || owner == self) {
       h->guest = guest;
       if (met)

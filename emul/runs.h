@@ -338,10 +338,11 @@ enum ph__release {
 
 /* In h (entered): free slot b, whose header word w seals as a RUN slot's
  * of h; unless its run must move, b becomes the slot freed last
- * (ph__run_pop_last_freed).  The canary is not checked here (0.35 ns a pair on hot-1): a
- * slot's header leads to its descriptor, so what is written stays inside
- * it, and the descriptor's next use that could hand a slot out or move
- * the run (ph__run_pop, ph__run_moved, a refill) checks it.  The caller
+ * (ph__run_pop_last_freed).  The canary is not checked here (0.35 ns a
+ * pair on hot-1): a slot's header leads to its descriptor, so what is
+ * written stays inside it, and the descriptor's next use that could hand
+ * a slot out or move the run (ph__run_pop, ph__run_moved, a refill)
+ * checks it.  The caller
  * makes any call after this (ph__run_moved, the report of a second free),
  * so that this path saves no register. */
 static inline enum ph__release ph__run_release(struct ph__heap* h,
