@@ -46,52 +46,53 @@ struct workload {
   bool paired;    /* run rep by rep with the next paired workloads (hot-2
                      .. hot-64), so that their ratios compare runs made in
                      the same minute (slowdown_over_libc) */
+  bool pinned;    /* one thread: each round runs on one CPU (run_rep) */
 };
 
 static const struct workload workloads[] = {
     {"small-churn", bench_small_churn, "free+alloc pair, 8-512 B", false, 0,
-     false},
+     false, true},
     {"medium-churn", bench_medium_churn, "free+alloc pair, 1-64 KiB", false, 0,
-     false},
+     false, true},
     {"realloc", bench_realloc_growth, "realloc, doubling 16 B..1 MiB", false,
-     0, false},
+     0, false, true},
     {"realloc-lone", bench_realloc_lone, "realloc, lone block 16 B..1 MiB",
-     false, 0, false},
+     false, 0, false, true},
     {"destroy", bench_destroy, "block ended by destroy (glibc: free)", false,
-     0, false},
+     0, false, true},
     {"destroy-nocache", bench_destroy_nocache, "same, ph region cache off",
-     false, 0, false},
+     false, 0, false, true},
     {"per-request", bench_per_request, "block, create+fill+destroy x10",
-     false, 0, false},
+     false, 0, false, true},
     {"threads-shared", bench_threads_shared, "pair, 2 threads, one heap",
-     false, 0, false},
+     false, 0, false, false},
     {"threads-each", bench_threads_each, "pair, 2 threads, heap each", false,
-     0, false},
+     0, false, false},
     {"threads-alone", bench_threads_alone, "pair, threads-shared's, 1 thread",
-     false, 0, false},
+     false, 0, false, true},
     {"prod-cons", bench_producer_consumer, "block, alloc in A, free in B",
-     false, 0, false},
+     false, 0, false, false},
     /* issue 16's, on the default heap (bench-scale.c) */
-    {"hot-1", bench_hot, "pair, 1 thread", true, 1, false},
+    {"hot-1", bench_hot, "pair, 1 thread", true, 1, false, true},
     {"hot-few", bench_hot_few, "pair, 1 thread, 32 blocks alive", true, 1,
-     false},
+     false, true},
     {"hot-same", bench_hot_same, "pair, 1 thread, 256 blocks of 100 B", true,
-     1, false},
+     1, false, true},
     {"everyday", bench_everyday, "pair, hot-1 by HeapAlloc(GetProcessHeap()..",
-     true, 1, false},
+     true, 1, false, true},
     {"everyday-zero", bench_everyday_zero,
-     "pair, the same zeroed (calloc, mi_zalloc)", true, 1, false},
-    {"hot-2", bench_hot, "pair, 2 threads", true, 2, true},
-    {"hot-8", bench_hot, "pair, 8 threads", true, 8, true},
-    {"hot-32", bench_hot, "pair, 32 threads", true, 32, true},
-    {"hot-64", bench_hot, "pair, 64 threads", true, 64, true},
+     "pair, the same zeroed (calloc, mi_zalloc)", true, 1, false, true},
+    {"hot-2", bench_hot, "pair, 2 threads", true, 2, true, false},
+    {"hot-8", bench_hot, "pair, 8 threads", true, 8, true, false},
+    {"hot-32", bench_hot, "pair, 32 threads", true, 32, true, false},
+    {"hot-64", bench_hot, "pair, 64 threads", true, 64, true, false},
     {"thread-churn", bench_thread_churn,
-     "pair, 1000 threads of 2000, 2 at a time", true, 0, false},
-    {"larson", bench_larson, "pair, 8 threads passing sets on", true, 0, false},
+     "pair, 1000 threads of 2000, 2 at a time", true, 0, false, false},
+    {"larson", bench_larson, "pair, 8 threads passing sets on", true, 0, false, false},
     {"cache-scratch-2", bench_cache_scratch,
-     "8-B object written 1000x, 2 thr", true, 2, false},
+     "8-B object written 1000x, 2 thr", true, 2, false, false},
     {"cache-scratch-8", bench_cache_scratch,
-     "8-B object written 1000x, 8 thr", true, 8, false},
+     "8-B object written 1000x, 8 thr", true, 8, false, false},
 };
 #define WORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -127,6 +128,7 @@ struct row {
   double ns[BENCH_ALLOCATORS][MAX_REPS];
   double cpu[BENCH_ALLOCATORS][MAX_REPS];
   double start[BENCH_ALLOCATORS][MAX_REPS];
+  int on[BENCH_ALLOCATORS][MAX_REPS]; /* the CPU it was pinned to, or -1 */
   int got[BENCH_ALLOCATORS];
   bool na[BENCH_ALLOCATORS];
 };
@@ -224,6 +226,14 @@ static void print_header(const struct bench_params* p, int reps) {
   printf("# seed: %llu; reps: %d, interleaved, median; sizes: %s\n",
          (unsigned long long)p->seed, reps,
          p->scale_div == 1 ? "full" : "--quick (1/10)");
+  unsigned pins = bench_pin_choices();
+  if (pins > 0)
+    printf("# one-thread workloads: each round pinned to one of %u CPU%s in "
+           "turn, every allocator on it (ratios by CPU below the table)\n",
+           pins, pins == 1 ? "" : "s");
+  else
+    printf("# one-thread workloads: not pinned (this platform does not "
+           "pin)\n");
   printf("# portheap %s, backend %s\n", ph_version(), ph_backend());
   for (int i = 0; i < BENCH_ALLOCATORS; i++) {
     if (all[i].absent == NULL)
@@ -268,10 +278,15 @@ static struct bench_run run_once(size_t w, const struct bench_allocator* a,
 }
 
 /* Repetition `rep` of workload w: one run of each allocator, which
- * starts in turn, kept in w's row. */
+ * starts in turn, kept in w's row.  A one-thread workload's round runs
+ * on one CPU, the next CPU each round: the CPUs of a shared machine can
+ * differ by half (session 23's: 8.5 ns a pair against 12.2 on hot-few,
+ * every allocator alike), and a run the scheduler moves between them
+ * compares nothing; each round's ratios compare runs on one CPU. */
 static void run_rep(size_t w, const struct bench_params* p, int rep) {
   struct row* row = &rows[w];
   row->run = true;
+  int cpu = workloads[w].pinned ? bench_pin(rep) : -1;
   for (int k = 0; k < BENCH_ALLOCATORS; k++) {
     int i = (k + rep) % BENCH_ALLOCATORS;
     if (all[i].absent != NULL || row->na[i])
@@ -287,6 +302,7 @@ static void run_rep(size_t w, const struct bench_params* p, int rep) {
     row->ops = r.ops;
     row->cpu[i][row->got[i]] = r.cpu_ns;
     row->start[i][row->got[i]] = r.start_ns;
+    row->on[i][row->got[i]] = cpu;
     row->ns[i][row->got[i]++] = r.ns;
     row->shared[i] += r.shared;
     row->shared_runs[i]++;
@@ -297,6 +313,8 @@ static void run_rep(size_t w, const struct bench_params* p, int rep) {
       row->faults[i] += faults_after - faults_before;
     row->fault_ops[i] += r.ops;
   }
+  if (workloads[w].pinned)
+    bench_pin(-1);
 }
 
 /* Workload w's medians from its repetitions. */
@@ -645,12 +663,49 @@ static const struct row* row_named(const char* name) {
   return NULL;
 }
 
-/* ph time / other time for a workload; < 0 if unknown. */
+/* ph time / other time in row's rounds on CPU `cpu` (-1: the rounds not
+ * pinned), the median of each round's own ratio; *n gets the rounds (0:
+ * none, and then < 0). */
+static double ratio_on(const struct row* row, int other, int cpu, int* n) {
+  double v[MAX_REPS];
+  *n = 0;
+  for (int r = 0; r < row->got[BENCH_PH] && r < row->got[other]; r++)
+    if (row->on[BENCH_PH][r] == cpu && row->on[other][r] == cpu &&
+        row->ns[BENCH_PH][r] > 0 && row->ns[other][r] > 0)
+      v[(*n)++] = row->ns[BENCH_PH][r] / row->ns[other][r];
+  return *n > 0 ? median(v, *n) : -1;
+}
+
+/* The CPUs row's ph rounds ran on (-1: not pinned), each once, in the
+ * order of their first round, at cpus (MAX_REPS); returns their count. */
+static int cpus_of(const struct row* row, int* cpus) {
+  int n = 0;
+  for (int r = 0; r < row->got[BENCH_PH]; r++) {
+    int k = 0;
+    while (k < n && cpus[k] != row->on[BENCH_PH][r])
+      k++;
+    if (k == n)
+      cpus[n++] = row->on[BENCH_PH][r];
+  }
+  return n;
+}
+
+/* ph time / other time for a workload; < 0 if unknown.  For a row whose
+ * rounds ran on more than one CPU, the worst of its ratios by CPU
+ * (ratio_on): a target is met on every CPU of the machine or not. */
 static double ph_over(const char* name, int other) {
   const struct row* r = row_named(name);
   if (r == NULL || r->ns_per_op[BENCH_PH] <= 0 || r->ns_per_op[other] <= 0)
     return -1;
-  return r->ns_per_op[BENCH_PH] / r->ns_per_op[other];
+  int cpus[MAX_REPS], n = cpus_of(r, cpus), rounds;
+  if (n <= 1)
+    return r->ns_per_op[BENCH_PH] / r->ns_per_op[other];
+  double worst = -1;
+  for (int k = 0; k < n; k++) {
+    double x = ratio_on(r, other, cpus[k], &rounds);
+    worst = x > worst ? x : worst;
+  }
+  return worst;
 }
 
 /* ph's time for workload a / its time for workload b; < 0 if unknown. */
@@ -809,6 +864,39 @@ static void print_targets_scale(void) {
          1.0);
 }
 
+/* The one-thread rows' ratios on each CPU their rounds ran on. */
+static void print_by_cpu(void) {
+  bool any = false;
+  for (size_t w = 0; w < WORKLOADS; w++) {
+    const struct row* row = &rows[w];
+    int cpus[MAX_REPS], n = row->run ? cpus_of(row, cpus) : 0;
+    if (n <= 1)
+      continue;
+    if (!any) {
+      printf("\nOne-thread workloads by CPU: ph time / x time, the median "
+             "of the ratios of the rounds\non that CPU (each round ran every "
+             "allocator there); targets take the worst CPU\n");
+      printf("%-16s %8s", "workload", "cpu");
+      for (int i = 0; i < BENCH_ALLOCATORS; i++)
+        if (i != BENCH_PH)
+          printf(" %8s", all[i].name);
+      printf(" %8s\n", "rounds");
+    }
+    any = true;
+    for (int k = 0; k < n; k++) {
+      int rounds = 0, got;
+      printf("%-16s %8d", workloads[w].name, cpus[k]);
+      for (int i = 0; i < BENCH_ALLOCATORS; i++) {
+        if (i == BENCH_PH)
+          continue;
+        put_num(ratio_on(row, i, cpus[k], &got));
+        rounds = got > rounds ? got : rounds;
+      }
+      printf(" %8d\n", rounds);
+    }
+  }
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void usage(FILE* f) {
@@ -901,6 +989,7 @@ int main(int argc, char** argv) {
         ws[n++] = w;
     run_workloads(ws, n, &p, reps);
   }
+  print_by_cpu();
   print_cpu();
   print_locks();
   if (any)

@@ -250,6 +250,14 @@ uint64_t bench_page_faults(void);
 const char* bench_rss_source(void); /* how bench_rss measures, or "n/a" */
 void bench_cpu_model(char* buf, size_t size);
 unsigned bench_cpu_count(void);
+/* The CPUs the calling thread may be pinned to (those the process could
+ * run on when first asked: taskset narrows them); 0 if this platform
+ * does not pin (only Linux does). */
+unsigned bench_pin_choices(void);
+/* Pin the calling thread, and the threads it starts from now on, to the
+ * k-th of those CPUs (mod their count), or if k < 0 let it run on all of
+ * them again.  Returns the CPU's number, or -1 if it is not pinned. */
+int bench_pin(int k);
 double bench_fault_us(void); /* a fresh page's first touch, us, over
                                4 MiB; 0: unknown */
 const char* bench_libc_name(void); /* "glibc 2.36", "msvcrt", ... */

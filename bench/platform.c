@@ -1,9 +1,12 @@
 /*
  * platform.c - the benchmark's only contact with the OS: clock, threads,
  * resident memory, CPU description, the cost of a page fault, loading
- * mimalloc and jemalloc.
+ * mimalloc and jemalloc, pinning a thread to a CPU.
  * POSIX (Linux first) or Windows; everything else lives in portable C.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#  define _GNU_SOURCE 1 /* cpu_set_t, sched_setaffinity */
+#endif
 #include "config.h"
 
 #include "bench.h"
@@ -243,6 +246,49 @@ unsigned bench_cpu_count(void) {
 #else
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (unsigned)n : 1;
+#endif
+}
+
+/* The CPUs the process could run on when first asked (Linux): cpus[k]
+ * is the k-th; n_cpus 0 until then, -1 if unknown. */
+#if defined(__linux__)
+static int cpus[CPU_SETSIZE];
+static int n_cpus;
+static cpu_set_t cpus_all;
+#endif
+
+unsigned bench_pin_choices(void) {
+#if defined(__linux__)
+  if (n_cpus == 0) {
+    n_cpus = -1;
+    if (sched_getaffinity(0, sizeof cpus_all, &cpus_all) == 0) {
+      n_cpus = 0;
+      for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &cpus_all))
+          cpus[n_cpus++] = c;
+    }
+  }
+  return n_cpus > 0 ? (unsigned)n_cpus : 0;
+#else
+  return 0;
+#endif
+}
+
+int bench_pin(int k) {
+#if defined(__linux__)
+  if (bench_pin_choices() == 0)
+    return -1;
+  if (k < 0) {
+    sched_setaffinity(0, sizeof cpus_all, &cpus_all);
+    return -1;
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpus[k % n_cpus], &one);
+  return sched_setaffinity(0, sizeof one, &one) == 0 ? cpus[k % n_cpus] : -1;
+#else
+  (void)k;
+  return -1;
 #endif
 }
 
