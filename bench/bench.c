@@ -88,7 +88,8 @@ static const struct workload workloads[] = {
     {"hot-64", bench_hot, "pair, 64 threads", true, 64, true, false},
     {"thread-churn", bench_thread_churn,
      "pair, 1000 threads of 2000, 2 at a time", true, 0, false, false},
-    {"larson", bench_larson, "pair, 8 threads passing sets on", true, 0, false, false},
+    {"larson", bench_larson, "pair, 8 threads passing sets on", true, 0,
+     false, false},
     {"cache-scratch-2", bench_cache_scratch,
      "8-B object written 1000x, 2 thr", true, 2, false, false},
     {"cache-scratch-8", bench_cache_scratch,
@@ -227,10 +228,12 @@ static void print_header(const struct bench_params* p, int reps) {
          (unsigned long long)p->seed, reps,
          p->scale_div == 1 ? "full" : "--quick (1/10)");
   unsigned pins = bench_pin_choices();
-  if (pins > 0)
-    printf("# one-thread workloads: each round pinned to one of %u CPU%s in "
+  if (pins > 1)
+    printf("# one-thread workloads: each round pinned to one of %u CPUs in "
            "turn, every allocator on it (ratios by CPU below the table)\n",
-           pins, pins == 1 ? "" : "s");
+           pins);
+  else if (pins == 1)
+    printf("# one-thread workloads: pinned to the one CPU allowed\n");
   else
     printf("# one-thread workloads: not pinned (this platform does not "
            "pin)\n");
