@@ -203,6 +203,22 @@ static inline void ph__run_set_free(struct ph__run* r, uintptr_t f) {
   __atomic_store_n(&r->free, f, __ATOMIC_RELAXED);
 }
 
+/* Set bit i (< PH__RUN_SLOTS) of *f; returns whether it was set already.
+ * On x86 one `bts`, whose carry is the bit it found: a test and a set
+ * made hot-same and hot-1 1.5-2 % slower a pair (session 23). */
+static inline bool ph__bit_test_set(uintptr_t* f, unsigned i) {
+#if (defined(__x86_64__) || defined(__i386__)) &&                              \
+    defined(__GCC_ASM_FLAG_OUTPUTS__)
+  bool was;
+  __asm__("bts %2, %0" : "+r"(*f), "=@ccc"(was) : "r"((uintptr_t)i));
+  return was;
+#else
+  bool was = (*f >> i) & 1u;
+  *f |= (uintptr_t)1 << i;
+  return was;
+#endif
+}
+
 /* Whether b is a live block of h: its header seals and says BUSY, or it
  * is a slot whose bit says busy, in a run whose canary checks.  One keyed
  * product.  (A guest, without the lock, tells a free slot by its free
@@ -351,9 +367,9 @@ static inline enum ph__release ph__run_release(struct ph__heap* h,
   struct ph__run* r = ph__run_of(b, w);
   unsigned i = ph__run_index(w);
   uintptr_t f = r->free;
-  if (PH_UNLIKELY((f >> i) & 1u))
+  if (PH_UNLIKELY(ph__bit_test_set(&f, i)))
     return PH__RELEASE_TWICE;
-  ph__run_set_free(r, f | (uintptr_t)1 << i);
+  ph__run_set_free(r, f);
   if (ph__runs_marked(h))
     __atomic_store_n((uintptr_t*)ph__block_data(b), ph__free_mark(h, b),
                      __ATOMIC_RELAXED);
