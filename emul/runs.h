@@ -205,7 +205,7 @@ static inline void ph__run_set_free(struct ph__run* r, uintptr_t f) {
 
 /* Set bit i (< PH__RUN_SLOTS) of *f; returns whether it was set already.
  * On x86 one `bts`, whose carry is the bit it found: a test and a set
- * made hot-same and hot-1 1.5-2 % slower a pair (session 23). */
+ * made the hot pairs 1-2 % slower (session 23, bench/ab.sh). */
 static inline bool ph__bit_test_set(uintptr_t* f, unsigned i) {
 #if (defined(__x86_64__) || defined(__i386__)) &&                              \
     defined(__GCC_ASM_FLAG_OUTPUTS__)
