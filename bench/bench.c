@@ -129,8 +129,8 @@ struct row {
   double ns[BENCH_ALLOCATORS][MAX_REPS];
   double cpu[BENCH_ALLOCATORS][MAX_REPS];
   double start[BENCH_ALLOCATORS][MAX_REPS];
-  int on[BENCH_ALLOCATORS][MAX_REPS]; /* the CPU it was pinned to, or -1 */
   int got[BENCH_ALLOCATORS];
+  int on[MAX_REPS]; /* the CPU round r ran on (all its allocators), or -1 */
   bool na[BENCH_ALLOCATORS];
 };
 
@@ -289,7 +289,7 @@ static struct bench_run run_once(size_t w, const struct bench_allocator* a,
 static void run_rep(size_t w, const struct bench_params* p, int rep) {
   struct row* row = &rows[w];
   row->run = true;
-  int cpu = workloads[w].pinned ? bench_pin(rep) : -1;
+  row->on[rep] = workloads[w].pinned ? bench_pin(rep) : -1;
   for (int k = 0; k < BENCH_ALLOCATORS; k++) {
     int i = (k + rep) % BENCH_ALLOCATORS;
     if (all[i].absent != NULL || row->na[i])
@@ -305,7 +305,6 @@ static void run_rep(size_t w, const struct bench_params* p, int rep) {
     row->ops = r.ops;
     row->cpu[i][row->got[i]] = r.cpu_ns;
     row->start[i][row->got[i]] = r.start_ns;
-    row->on[i][row->got[i]] = cpu;
     row->ns[i][row->got[i]++] = r.ns;
     row->shared[i] += r.shared;
     row->shared_runs[i]++;
@@ -673,8 +672,8 @@ static double ratio_on(const struct row* row, int other, int cpu, int* n) {
   double v[MAX_REPS];
   *n = 0;
   for (int r = 0; r < row->got[BENCH_PH] && r < row->got[other]; r++)
-    if (row->on[BENCH_PH][r] == cpu && row->on[other][r] == cpu &&
-        row->ns[BENCH_PH][r] > 0 && row->ns[other][r] > 0)
+    if (row->on[r] == cpu && row->ns[BENCH_PH][r] > 0 &&
+        row->ns[other][r] > 0)
       v[(*n)++] = row->ns[BENCH_PH][r] / row->ns[other][r];
   return *n > 0 ? median(v, *n) : -1;
 }
@@ -685,10 +684,10 @@ static int cpus_of(const struct row* row, int* cpus) {
   int n = 0;
   for (int r = 0; r < row->got[BENCH_PH]; r++) {
     int k = 0;
-    while (k < n && cpus[k] != row->on[BENCH_PH][r])
+    while (k < n && cpus[k] != row->on[r])
       k++;
     if (k == n)
-      cpus[n++] = row->on[BENCH_PH][r];
+      cpus[n++] = row->on[r];
   }
   return n;
 }
