@@ -153,6 +153,22 @@ static inline unsigned ph__popcount(uintptr_t x) {
 #endif
 }
 
+/* Set bit i (< PH__RUN_SLOTS) of *f; returns whether it was set already.
+ * On x86 one `bts`, whose carry is the bit it found: a test and a set
+ * made the hot pairs 1-2 % slower (session 23, bench/ab.sh). */
+static inline bool ph__bit_test_set(uintptr_t* f, unsigned i) {
+#if (defined(__x86_64__) || defined(__i386__)) &&                              \
+    defined(__GCC_ASM_FLAG_OUTPUTS__)
+  bool was;
+  __asm__("bts %2, %0" : "+r"(*f), "=@ccc"(was) : "r"((uintptr_t)i));
+  return was;
+#else
+  bool was = (*f >> i) & 1u;
+  *f |= (uintptr_t)1 << i;
+  return was;
+#endif
+}
+
 /* The canary of descriptor r of h: its address XORed with a secret of
  * h (one XOR on the fast paths).  Without reading heap memory it cannot
  * be made up; read, it gives the secret away, and with it every run's
@@ -201,22 +217,6 @@ static inline uintptr_t ph__run_free_bits(const struct ph__run* r) {
 }
 static inline void ph__run_set_free(struct ph__run* r, uintptr_t f) {
   __atomic_store_n(&r->free, f, __ATOMIC_RELAXED);
-}
-
-/* Set bit i (< PH__RUN_SLOTS) of *f; returns whether it was set already.
- * On x86 one `bts`, whose carry is the bit it found: a test and a set
- * made the hot pairs 1-2 % slower (session 23, bench/ab.sh). */
-static inline bool ph__bit_test_set(uintptr_t* f, unsigned i) {
-#if (defined(__x86_64__) || defined(__i386__)) &&                              \
-    defined(__GCC_ASM_FLAG_OUTPUTS__)
-  bool was;
-  __asm__("bts %2, %0" : "+r"(*f), "=@ccc"(was) : "r"((uintptr_t)i));
-  return was;
-#else
-  bool was = (*f >> i) & 1u;
-  *f |= (uintptr_t)1 << i;
-  return was;
-#endif
 }
 
 /* Whether b is a live block of h: its header seals and says BUSY, or it
@@ -358,9 +358,8 @@ enum ph__release {
  * pair on hot-1): a slot's header leads to its descriptor, so what is
  * written stays inside it, and the descriptor's next use that could hand
  * a slot out or move the run (ph__run_pop, ph__run_moved, a refill)
- * checks it.  The caller
- * makes any call after this (ph__run_moved, the report of a second free),
- * so that this path saves no register. */
+ * checks it.  The caller makes any call after this (ph__run_moved, the
+ * report of a second free), so that this path saves no register. */
 static inline enum ph__release ph__run_release(struct ph__heap* h,
                                                struct ph__block* b,
                                                uint64_t w) {
