@@ -876,9 +876,9 @@ static void print_slowdown(void) {
   printf("\nhot-2 to hot-64: x's hot-64/hot-2 over glibc's, the median of "
          "the rounds' ratios, in the\nthreads' CPU time a pair (what a "
          "pair costs as threads grow) and in wall time (on\n2 CPUs also "
-         "hot-2's slower CPU, and the milliseconds that starting and "
-         "waking 64\nthreads take whatever the allocator: they weigh more "
-         "in a faster one's shorter runs)\n%-16s", "time");
+         "hot-2's slower CPU, and the milliseconds that 64 threads' "
+         "wake-ups,\nteardown and scheduling take whatever the allocator: "
+         "more of a faster one's shorter run)\n%-16s", "time");
   for (int i = 0; i < BENCH_ALLOCATORS; i++)
     if (i != BENCH_LIBC)
       printf(" %8s", all[i].name);
@@ -901,6 +901,7 @@ static void print_targets_scale(void) {
   static const char* const hot[] = {"hot-1", "hot-2", "hot-8", "hot-32",
                                     "hot-64"};
   static const char* const shapes[] = {"hot-few", "hot-same"};
+  static const char* const shape_why = "reported (a shape of ours)";
   const char* libc = all[BENCH_LIBC].name;
   char what[96];
   printf("\nTargets (issue 16: process heap as malloc)%11s %8s    %-6s %s\n",
@@ -921,9 +922,9 @@ static void print_targets_scale(void) {
          "reported (see above)");
   for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
     snprintf(what, sizeof what, "%s: ph time / %s time", shapes[k], libc);
-    report(what, ph_over(shapes[k], BENCH_LIBC), "reported (a shape of ours)");
+    report(what, ph_over(shapes[k], BENCH_LIBC), shape_why);
     snprintf(what, sizeof what, "%s: ph time / mi time", shapes[k]);
-    report(what, ph_over(shapes[k], BENCH_MI), "reported (a shape of ours)");
+    report(what, ph_over(shapes[k], BENCH_MI), shape_why);
   }
 }
 
