@@ -11,7 +11,8 @@
  *                   baseline of "two threads are not slower than one")
  *   prod-cons       one thread allocates 2000 batches of 256 blocks
  *                   (32-512 B), the other frees them: every free is
- *                   cross-thread
+ *                   cross-thread, and cross-CPU: the two threads are
+ *                   pinned to two CPUs where there are two (Linux)
  *
  * ns/op is wall time over the operations of both threads together (lower
  * is more throughput).  The clock starts when both threads have filled
@@ -158,6 +159,15 @@ struct bench_run bench_threads_alone(const struct bench_allocator* a,
 
 /* ---- producer and consumer -------------------------------------------------- */
 
+/* The producer runs on the first CPU bench_pin takes turns on, the
+ * consumer on the second.  Left to the scheduler, the two shared one CPU
+ * in some runs and not in others, and each allocator has two speeds for
+ * it: on one CPU (taskset -c 0) portheap 43 ns a block, glibc 44-45,
+ * mimalloc 21; on two, 153-156, 52 or 559, 157-160 (session 24), so a
+ * ratio read which runs the scheduler had put together. */
+#define PC_PRODUCER_CPU 0
+#define PC_CONSUMER_CPU 1
+
 #define BATCH 256
 #define SLOTS 16 /* batches in flight */
 
@@ -177,6 +187,7 @@ struct pc {
 static void producer_main(void* arg) {
   struct pc* pc = arg;
   const struct bench_allocator* a = pc->a;
+  bench_pin(PC_PRODUCER_CPU);
   void* heap = a->heap_new(BENCH_XFREE);
   if (heap == NULL)
     bench_oom(a, "producer heap", 0);
@@ -207,6 +218,7 @@ static void producer_main(void* arg) {
 static void consumer_main(void* arg) {
   struct pc* pc = arg;
   const struct bench_allocator* a = pc->a;
+  bench_pin(PC_CONSUMER_CPU);
   bench_gate_wait(&pc->gate);
   void* heap = atomic_load(&pc->heap);
   for (size_t b = 0; b < pc->batches; b++) {
