@@ -163,8 +163,9 @@ struct bench_run bench_threads_alone(const struct bench_allocator* a,
  * consumer on the second.  Left to the scheduler, the two shared one CPU
  * in some runs and not in others, and each allocator has two speeds for
  * it: on one CPU (taskset -c 0) portheap 43 ns a block, glibc 44-45,
- * mimalloc 21; on two, 153-156, 52 or 559, 157-160 (session 24), so a
- * ratio read which runs the scheduler had put together. */
+ * mimalloc 21; with two allowed, 153-156, 52 or 559, 157-160; pinned
+ * apart, 146-149, 590-626, 156-159 (session 24).  Unpinned, a ratio read
+ * which runs the scheduler had put on one CPU. */
 #define PC_PRODUCER_CPU 0
 #define PC_CONSUMER_CPU 1
 
