@@ -13,8 +13,10 @@
 # 3.5 % apart, run after run (session 23).  A fresh copy per run draws
 # new pages each time, so that the minimum and median compare builds,
 # not placements: two copies of one build, 10 runs each, then read
-# within 0.5 % of each other.  Pinning keeps every run on one CPU: the
-# two CPUs here differ by 40 % (bench/README.md).  Linux only (taskset).
+# within 0.5 % of each other.  Pinning keeps every run on one CPU: a
+# CPU of this VM can run 40 % slower than the other for minutes, and
+# which one changes (bench/README.md); see which is quiet first
+# (taskset -c N bench --only hot-few --alloc ph --reps 3).  Linux only.
 set -eu
 
 runs=10

@@ -892,6 +892,20 @@ static void print_slowdown(void) {
   }
 }
 
+/* The line "name: ph time / x time" for allocator `other`: a target of
+ * at most `goal`, or if goal < 0 a figure reported with no goal (issue
+ * 16's hot-few and hot-same: shapes of ours beyond the issue's). */
+static void ratio_line(const char* name, int other, double goal) {
+  char what[96];
+  snprintf(what, sizeof what, "%s: ph time / %s time", name,
+           all[other].name);
+  double x = ph_over(name, other);
+  if (goal < 0)
+    report(what, x, "reported (a shape of ours)");
+  else
+    target(what, x, true, goal);
+}
+
 /* Issue 16: the process heap as a program's malloc.  Its targets are its
  * own workload's, at every thread count (hot-1 .. hot-64), larson and
  * prod-cons, and the slowdown from 2 to 64 threads in CPU time a pair;
@@ -901,30 +915,23 @@ static void print_targets_scale(void) {
   static const char* const hot[] = {"hot-1", "hot-2", "hot-8", "hot-32",
                                     "hot-64"};
   static const char* const shapes[] = {"hot-few", "hot-same"};
-  static const char* const shape_why = "reported (a shape of ours)";
-  const char* libc = all[BENCH_LIBC].name;
-  char what[96];
   printf("\nTargets (issue 16: process heap as malloc)%11s %8s    %-6s %s\n",
          "", "value", "goal", "");
   for (size_t k = 0; k < sizeof hot / sizeof hot[0]; k++) {
-    snprintf(what, sizeof what, "%s: ph time / %s time", hot[k], libc);
-    target(what, ph_over(hot[k], BENCH_LIBC), true, 1.0);
-    snprintf(what, sizeof what, "%s: ph time / mi time", hot[k]);
-    target(what, ph_over(hot[k], BENCH_MI), true, 1.5);
+    ratio_line(hot[k], BENCH_LIBC, 1.0);
+    ratio_line(hot[k], BENCH_MI, 1.5);
   }
-  snprintf(what, sizeof what, "larson: ph time / %s time", libc);
-  target(what, ph_over("larson", BENCH_LIBC), true, 1.0);
-  snprintf(what, sizeof what, "prod-cons: ph time / %s time", libc);
-  target(what, ph_over("prod-cons", BENCH_LIBC), true, 1.0);
-  snprintf(what, sizeof what, "ph hot-64/hot-2 over %s's, CPU a pair", libc);
+  ratio_line("larson", BENCH_LIBC, 1.0);
+  ratio_line("prod-cons", BENCH_LIBC, 1.0);
+  char what[96];
+  snprintf(what, sizeof what, "ph hot-64/hot-2 over %s's, CPU a pair",
+           all[BENCH_LIBC].name);
   target(what, slowdown_over_libc(BENCH_PH, true), true, 1.0);
   report("  the same in wall time", slowdown_over_libc(BENCH_PH, false),
          "reported (see above)");
   for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
-    snprintf(what, sizeof what, "%s: ph time / %s time", shapes[k], libc);
-    report(what, ph_over(shapes[k], BENCH_LIBC), shape_why);
-    snprintf(what, sizeof what, "%s: ph time / mi time", shapes[k]);
-    report(what, ph_over(shapes[k], BENCH_MI), shape_why);
+    ratio_line(shapes[k], BENCH_LIBC, -1);
+    ratio_line(shapes[k], BENCH_MI, -1);
   }
 }
 
